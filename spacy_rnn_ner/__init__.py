@@ -1,0 +1,12 @@
+"""spacy-rnn-ner: recurrent-network (RNN / GRU / LSTM) named-entity recognition for spaCy."""
+from .architectures import build_char_cnn, build_rnn_tagger, build_token_features
+from .pipeline_component import RNNEntityRecognizer, make_rnn_ner
+
+__version__ = "0.1.0"
+__all__ = [
+    "RNNEntityRecognizer",
+    "make_rnn_ner",
+    "build_rnn_tagger",
+    "build_token_features",
+    "build_char_cnn",
+]

@@ -1,0 +1,131 @@
+"""BIO tag scheme: tag inventory, allowed transitions, constrained Viterbi decoding.
+
+Pure functions over numpy arrays and strings; nothing here knows about spaCy
+pipelines, so the decoding rules are easy to test in isolation.
+
+Tag layout for labels ``L1..Ln`` (sorted): ``["O", "B-L1", "I-L1", ..., "B-Ln", "I-Ln"]``,
+so tag ``2*k+1`` begins label ``k`` and ``2*k+2`` continues it.
+"""
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+import numpy
+
+OUTSIDE = "O"
+NEG_INF = -1e30
+
+Span = Tuple[int, int, str]  # (start token, end token exclusive, label)
+
+
+def make_tag_names(labels: Sequence[str]) -> List[str]:
+    """The BIO tag inventory for ``labels``, in the layout described above."""
+    tags = [OUTSIDE]
+    for label in labels:
+        tags.extend((f"B-{label}", f"I-{label}"))
+    return tags
+
+
+def allowed_transitions(n_labels: int) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """Boolean ``(n_tags, n_tags)`` matrix of allowed ``prev -> next`` transitions and a
+    boolean ``(n_tags,)`` vector of allowed first tags.
+
+    ``I-X`` may only follow ``B-X`` or ``I-X``; everything else is free.
+    """
+    n_tags = 1 + 2 * n_labels
+    trans = numpy.ones((n_tags, n_tags), dtype=bool)
+    start = numpy.ones((n_tags,), dtype=bool)
+    for k in range(n_labels):
+        inside = 2 * k + 2
+        trans[:, inside] = False
+        trans[2 * k + 1, inside] = True
+        trans[inside, inside] = True
+        start[inside] = False
+    return trans, start
+
+
+def viterbi_decode(
+    scores: numpy.ndarray,
+    lengths: Sequence[int],
+    transitions: numpy.ndarray,
+    start: numpy.ndarray,
+) -> List[numpy.ndarray]:
+    """Best tag sequence per document under hard BIO constraints.
+
+    scores: ``(n_docs, max_len, n_tags)`` per-token log-scores (e.g. log-probabilities);
+        positions past a document's length are ignored.
+    lengths: number of tokens of each document.
+    transitions, start: boolean masks from :func:`allowed_transitions`.
+    Returns one int array of tag ids per document. The loop runs over time steps
+    only; documents and tags are vectorised.
+    """
+    scores = numpy.asarray(scores, dtype="float32")
+    n_docs, max_len, n_tags = scores.shape
+    lengths_arr = numpy.asarray(lengths, dtype="int64")
+    if n_docs == 0 or max_len == 0:
+        return [numpy.zeros((int(n),), dtype="int64") for n in lengths_arr]
+    trans_penalty = numpy.where(transitions, 0.0, NEG_INF).astype("float32")
+    start_penalty = numpy.where(start, 0.0, NEG_INF).astype("float32")
+    backpointers = numpy.zeros((max_len, n_docs, n_tags), dtype="int32")
+    best = scores[:, 0, :] + start_penalty
+    arange_docs = numpy.arange(n_docs)
+    for t in range(1, max_len):
+        # candidate[d, prev, next]
+        candidate = best[:, :, None] + trans_penalty[None, :, :]
+        prev = candidate.argmax(axis=1)
+        new_best = candidate[arange_docs[:, None], prev, numpy.arange(n_tags)[None, :]]
+        new_best = new_best + scores[:, t, :]
+        active = (t < lengths_arr)[:, None]
+        best = numpy.where(active, new_best, best)
+        backpointers[t] = prev
+    paths = []
+    for d in range(n_docs):
+        n = int(lengths_arr[d])
+        path = numpy.zeros((n,), dtype="int64")
+        if n == 0:
+            paths.append(path)
+            continue
+        path[n - 1] = int(best[d].argmax())
+        for t in range(n - 1, 0, -1):
+            path[t - 1] = backpointers[t, d, path[t]]
+        paths.append(path)
+    return paths
+
+
+def tag_ids_to_spans(tag_ids: Iterable[int], labels: Sequence[str]) -> List[Span]:
+    """Entity spans from tag ids in the layout above.
+
+    ``B-X`` opens an entity, ``I-X`` extends an open ``X`` entity. An ``I-X`` that does
+    not continue an ``X`` entity never starts or corrupts one: it is read as ``O``, the
+    entity before it is closed and kept, and the rest of the document is unaffected.
+    """
+    spans: List[Span] = []
+    open_label: Optional[int] = None
+    open_start = 0
+    i = -1
+    for i, tag in enumerate(tag_ids):
+        tag = int(tag)
+        label = (tag - 1) // 2 if tag > 0 else None
+        is_inside = tag > 0 and tag % 2 == 0
+        if is_inside and open_label == label:
+            continue
+        if open_label is not None:
+            spans.append((open_start, i, labels[open_label]))
+            open_label = None
+        if tag > 0 and not is_inside:
+            open_label, open_start = label, i
+    if open_label is not None:
+        spans.append((open_start, i + 1, labels[open_label]))
+    return spans
+
+
+def biluo_to_bio(tag: Optional[str]) -> Optional[str]:
+    """Map one BILUO tag (as from ``Example.get_aligned_ner``) to BIO.
+
+    ``U-X``→``B-X``, ``L-X``→``I-X``; ``None`` (misaligned) and ``"-"`` (missing)
+    become ``None``, meaning 'unknown, do not train on this token'.
+    """
+    if tag is None or tag == "-" or tag == "":
+        return None
+    if tag == OUTSIDE:
+        return OUTSIDE
+    prefix, label = tag.split("-", 1)
+    return ("B-" if prefix in ("B", "U") else "I-") + label
