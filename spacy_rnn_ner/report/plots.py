@@ -1,0 +1,95 @@
+"""Matplotlib figures of the report (Agg backend, no display needed).
+
+Training logs are the JSONL files written by ``spacy.ConsoleLogger.v3`` with
+``output_file`` set: one JSON object per evaluation step,
+``{"epoch": int, "step": int, "losses": {component: float},
+"scores": {score_weights column: float}, "score": float}``, where the values
+in ``scores`` are already multiplied by 100 (except ``speed``) and ``score``
+is the weighted overall dev score as a fraction 0..1.
+"""
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Tuple, Union
+
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib.figure import Figure  # noqa: E402
+
+from .metrics import Confusion  # noqa: E402
+
+CURVE_SCORES = ("ents_f", "ents_macro_f")
+
+
+def read_training_log(path: Union[str, Path]) -> List[Dict[str, Any]]:
+    """Parse a ConsoleLogger.v3 JSONL file (blank lines skipped)."""
+    with open(path, encoding="utf-8") as file:
+        return [json.loads(line) for line in file if line.strip()]
+
+
+def _percent_scores(record: Dict[str, Any]) -> Dict[str, float]:
+    """Dev scores of one log record in percent (``scores`` is x100; a raw ``other_scores`` is 0..1)."""
+    if "scores" in record:
+        return {key: float(value) for key, value in record["scores"].items() if value is not None}
+    return {
+        key: 100 * float(value)
+        for key, value in record.get("other_scores", {}).items()
+        if isinstance(value, (int, float))
+    }
+
+
+def training_series(
+    records: List[Dict[str, Any]],
+) -> Tuple[List[int], Dict[str, List[float]], Dict[str, List[float]]]:
+    """Steps, loss per component and dev scores (percent) from log records.
+
+    Scores plotted are ``ents_f`` and ``ents_macro_f`` when the log has them,
+    otherwise the overall weighted ``score`` (x100).
+    """
+    steps = [int(record["step"]) for record in records]
+    components = sorted({name for record in records for name in record.get("losses", {})})
+    losses = {name: [float(record.get("losses", {}).get(name, float("nan"))) for record in records] for name in components}
+    percent = [_percent_scores(record) for record in records]
+    scores = {key: [p.get(key, float("nan")) for p in percent] for key in CURVE_SCORES if any(key in p for p in percent)}
+    if not scores and any("score" in record for record in records):
+        scores = {"score": [100 * float(record.get("score", float("nan"))) for record in records]}
+    return steps, losses, scores
+
+
+def plot_curves(records: List[Dict[str, Any]], path: Union[str, Path], title: str = "") -> Path:
+    """Loss per component (left) and dev scores (right) against training steps, saved as PNG."""
+    steps, losses, scores = training_series(records)
+    fig = Figure(figsize=(11, 4), layout="constrained")
+    ax_loss, ax_score = fig.subplots(1, 2)
+    for name, values in losses.items():
+        ax_loss.plot(steps, values, marker=".", label=name)
+    ax_loss.set(xlabel="step", ylabel="training loss", title="Loss per component")
+    for name, values in scores.items():
+        ax_score.plot(steps, values, marker=".", label=name)
+    ax_score.set(xlabel="step", ylabel="dev score (%)", title="Dev score")
+    for ax in (ax_loss, ax_score):
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.savefig(path, dpi=100)
+    return Path(path)
+
+
+def plot_confusion(confusion: Confusion, path: Union[str, Path], title: str = "") -> Path:
+    """Heat map of the entity-type confusion matrix with counts in the cells, saved as PNG."""
+    n_rows, n_cols = len(confusion.rows), len(confusion.cols)
+    fig = Figure(figsize=(1.6 + 0.9 * n_cols, 1.4 + 0.7 * n_rows), layout="constrained")
+    ax = fig.subplots()
+    peak = max((max(row) for row in confusion.matrix), default=0) or 1
+    ax.imshow(confusion.matrix, cmap="Blues", vmin=0, vmax=peak, aspect="auto")
+    for i, row in enumerate(confusion.matrix):
+        for j, count in enumerate(row):
+            colour = "white" if count > peak / 2 else "black"
+            ax.text(j, i, str(count), ha="center", va="center", color=colour)
+    ax.set_xticks(range(n_cols), confusion.cols, rotation=45, ha="right")
+    ax.set_yticks(range(n_rows), confusion.rows)
+    ax.set(xlabel="predicted", ylabel="gold", title=title or "Entity-type confusion")
+    fig.savefig(path, dpi=100)
+    return Path(path)
