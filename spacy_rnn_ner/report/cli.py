@@ -69,7 +69,7 @@ def render_examples(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc], indices:
         warnings.simplefilter("ignore")  # W006: no entities to visualise
         for i in indices:
             errors = n_errors(doc_confusion_counts(gold_docs[i], pred_docs[i]))
-            for doc, title in ((gold_docs[i], f"#{i} gold"), (pred_docs[i], f"#{i} predicted ({errors} errors)")):
+            for doc, title in ((gold_docs[i], f"#{i} gold"), (pred_docs[i], f"#{i} predicted (errors: {errors})")):
                 data = displacy.parse_ents(doc)
                 data["title"] = title
                 parsed.append(data)

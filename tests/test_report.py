@@ -1,0 +1,299 @@
+"""Tests of the evaluation report (spacy_rnn_ner.report): metrics, tables, plots, CLIs."""
+import io
+import json
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import pytest
+import spacy
+from spacy.tokens import Doc, DocBin
+from spacy.training.loggers import console_logger_v3
+
+from spacy_rnn_ner.report import cli, compare
+from spacy_rnn_ner.report.metrics import (
+    MISSED,
+    SPURIOUS,
+    Confusion,
+    confusion_table,
+    count_support,
+    entity_confusion,
+    macro_average,
+    ner_scores,
+    per_type_table,
+    select_examples,
+)
+from spacy_rnn_ner.report.plots import plot_confusion, plot_curves, read_training_log, training_series
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+Ents = Sequence[Tuple[int, int, str]]  # token start, token end, label
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return spacy.blank("en")
+
+
+def make_doc(nlp, text: str, ents: Ents) -> Doc:
+    """A doc of ``text`` whose entities are the given token spans (all other tokens O)."""
+    doc = nlp.make_doc(text)
+    doc.set_ents([doc.char_span(doc[s].idx, doc[e - 1].idx + len(doc[e - 1]), label=lab) for s, e, lab in ents], default="outside")
+    return doc
+
+
+SENTS = ["Olena Petrenko lives in Kyiv .", "Taras works at Google in London ."]
+GOLD: List[Ents] = [[(0, 2, "PER"), (4, 5, "LOC")], [(0, 1, "PER"), (3, 4, "ORG"), (5, 6, "LOC")]]
+# Kyiv LOC predicted as ORG (type confusion), Google missed, "works" spurious MISC.
+PRED: List[Ents] = [[(0, 2, "PER"), (4, 5, "ORG")], [(0, 1, "PER"), (1, 2, "MISC"), (5, 6, "LOC")]]
+
+
+@pytest.fixture
+def docs(nlp) -> Tuple[List[Doc], List[Doc]]:
+    gold = [make_doc(nlp, text, ents) for text, ents in zip(SENTS, GOLD)]
+    pred = [make_doc(nlp, text, ents) for text, ents in zip(SENTS, PRED)]
+    return gold, pred
+
+
+def test_ner_scores_micro_macro_per_type(docs):
+    scores = ner_scores(*docs)
+    # tp = PER x2 + London = 3; fp = Kyiv/ORG + works/MISC = 2; fn = Kyiv/LOC + Google = 2
+    assert scores["ents_p"] == pytest.approx(0.6)
+    assert scores["ents_r"] == pytest.approx(0.6)
+    assert scores["ents_f"] == pytest.approx(0.6)
+    per_type = scores["ents_per_type"]
+    assert list(per_type) == ["LOC", "MISC", "ORG", "PER"]
+    assert per_type["PER"] == pytest.approx({"p": 1.0, "r": 1.0, "f": 1.0, "support": 2})
+    assert per_type["LOC"] == pytest.approx({"p": 1.0, "r": 0.5, "f": 2 / 3, "support": 2})
+    assert per_type["ORG"] == pytest.approx({"p": 0.0, "r": 0.0, "f": 0.0, "support": 1})
+    assert per_type["MISC"] == pytest.approx({"p": 0.0, "r": 0.0, "f": 0.0, "support": 0})
+    # macro: unweighted mean over the 4 types, differs from micro
+    assert scores["ents_macro_f"] == pytest.approx((1 + 2 / 3) / 4)
+    assert scores["ents_macro_p"] == pytest.approx(0.5)
+    assert scores["ents_macro_r"] == pytest.approx(0.375)
+    assert (scores["n_gold"], scores["n_pred"]) == (5, 5)
+
+
+def test_support_and_macro_helpers(docs):
+    assert count_support(docs[0]) == {"PER": 2, "LOC": 2, "ORG": 1}
+    assert macro_average({"A": {"p": 1.0, "r": 0.5, "f": 0.6}, "B": {"p": 0.0, "r": 0.5, "f": 0.2}}) == pytest.approx(
+        {"p": 0.5, "r": 0.5, "f": 0.4}
+    )
+    assert macro_average({}) == {"p": None, "r": None, "f": None}
+
+
+def test_mismatched_docs_are_rejected(docs, nlp):
+    gold, pred = docs
+    with pytest.raises(ValueError, match="2 gold docs but 1"):
+        ner_scores(gold, pred[:1])
+    with pytest.raises(ValueError, match="texts differ"):
+        entity_confusion(gold, [pred[1], pred[0]])
+
+
+def test_confusion_counts(docs):
+    confusion = entity_confusion(*docs)
+    assert confusion.rows == ["LOC", "MISC", "ORG", "PER", SPURIOUS]
+    assert confusion.cols == ["LOC", "MISC", "ORG", "PER", MISSED]
+    assert confusion.matrix == [
+        # LOC MISC ORG PER missed
+        [1, 0, 1, 0, 0],  # LOC: London correct, Kyiv -> ORG
+        [0, 0, 0, 0, 0],  # MISC
+        [0, 0, 0, 0, 1],  # ORG: Google missed
+        [0, 0, 0, 2, 0],  # PER
+        [0, 1, 0, 0, 0],  # spurious: "works" MISC
+    ]
+    assert confusion.count("LOC", "ORG") == 1
+    assert Confusion.from_dict(confusion.to_dict()) == confusion
+
+
+def test_boundary_error_counts_as_missed_and_spurious(nlp):
+    gold = [make_doc(nlp, "New York is big", [(0, 2, "LOC")])]
+    pred = [make_doc(nlp, "New York is big", [(1, 2, "LOC")])]
+    confusion = entity_confusion(gold, pred)
+    assert confusion.count("LOC", MISSED) == 1
+    assert confusion.count(SPURIOUS, "LOC") == 1
+    assert confusion.count("LOC", "LOC") == 0
+    assert ner_scores(gold, pred)["ents_f"] == pytest.approx(0.0)
+
+
+def test_select_examples_prefers_errors_and_entities(nlp):
+    texts = ["a b", "c d", "e f", "g h", "i j"]
+    gold_ents = [[(0, 1, "X")], [(0, 1, "X")], [], [(1, 2, "X")], [(0, 1, "X")]]
+    pred_ents = [[], [(0, 1, "X")], [], [(1, 2, "Y")], [(0, 1, "X")]]
+    gold = [make_doc(nlp, t, e) for t, e in zip(texts, gold_ents)]
+    pred = [make_doc(nlp, t, e) for t, e in zip(texts, pred_ents)]
+    assert select_examples(gold, pred, 3) == [0, 1, 3]  # both errors + first correct
+    assert select_examples(gold, pred, 1) == [0]
+    assert select_examples(gold, pred, 5) == [0, 1, 2, 3, 4]
+    assert select_examples(gold, pred, 4) == [0, 1, 3, 4]  # no-entity doc 2 comes last
+
+
+def test_markdown_tables(docs):
+    scores = ner_scores(*docs)
+    table = per_type_table(scores)
+    lines = table.strip().splitlines()
+    assert lines[0] == "| Type | Precision | Recall | F1 | Support |"
+    assert lines[1] == "| :--- | ---: | ---: | ---: | ---: |"
+    assert "| LOC | 100.00 | 50.00 | 66.67 | 2 |" in lines
+    assert "| PER | 100.00 | 100.00 | 100.00 | 2 |" in lines
+    assert "| MISC | 0.00 | 0.00 | 0.00 | 0 |" in lines
+    assert lines[-2] == "| **micro** | 60.00 | 60.00 | 60.00 | 5 |"
+    assert lines[-1] == "| **macro** | 50.00 | 37.50 | 41.67 | 5 |"
+    conf = confusion_table(entity_confusion(*docs)).strip().splitlines()
+    assert conf[0] == "| gold \\ predicted | LOC | MISC | ORG | PER | missed |"
+    assert conf[-1] == "| spurious | 0 | 1 | 0 | 0 | 0 |"
+
+
+def real_logger_lines(nlp_with_ner, path: Path, infos: List[Dict]) -> List[Dict]:
+    """Write a log with spaCy's own ConsoleLogger.v3 and read it back."""
+    log_step, finalize = console_logger_v3(console_output=False, output_file=path)(
+        nlp_with_ner, stdout=io.StringIO(), stderr=io.StringIO()
+    )
+    for info in infos:
+        log_step(info)
+    finalize()
+    return read_training_log(path)
+
+
+def test_training_series_from_real_console_logger(tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("ner")
+    infos = [
+        {"epoch": 0, "step": step, "losses": {"ner": loss}, "score": f, "other_scores": {"ents_f": f, "ents_p": f, "ents_r": f}}
+        for step, loss, f in [(0, 30.0, 0.0), (200, 12.0, 0.5), (400, 6.0, 0.75)]
+    ]
+    records = real_logger_lines(nlp, tmp_path / "log.jsonl", infos)
+    assert records[1] == {"epoch": 0, "step": 200, "losses": {"ner": 12.0}, "scores": {"ents_f": 50.0, "ents_p": 50.0, "ents_r": 50.0}, "score": 0.5}
+    steps, losses, scores = training_series(records)
+    assert steps == [0, 200, 400]
+    assert losses == {"ner": [30.0, 12.0, 6.0]}
+    assert scores == {"ents_f": [0.0, 50.0, 75.0]}
+
+
+def test_training_series_macro_and_fallback():
+    records = [
+        {"epoch": 0, "step": 0, "losses": {"a": 1.0, "b": 2.0}, "scores": {"ents_f": 10.0, "ents_macro_f": 5.0}, "score": 0.1},
+        {"epoch": 1, "step": 10, "losses": {"a": 0.5, "b": 1.0}, "scores": {"ents_f": 20.0, "ents_macro_f": 15.0}, "score": 0.2},
+    ]
+    assert training_series(records)[2] == {"ents_f": [10.0, 20.0], "ents_macro_f": [5.0, 15.0]}
+    no_ents = [{"epoch": 0, "step": 0, "losses": {}, "scores": {"tag_acc": 90.0}, "score": 0.9}]
+    assert training_series(no_ents)[2] == {"score": [90.0]}
+
+
+def assert_png(path: Path) -> None:
+    data = Path(path).read_bytes()
+    assert data.startswith(PNG_MAGIC) and len(data) > 2000
+
+
+def test_plots_write_png(tmp_path, docs):
+    assert_png(plot_confusion(entity_confusion(*docs), tmp_path / "c.png", "t"))
+    records = [{"epoch": 0, "step": s, "losses": {"rnn_ner": 10.0 / (s + 1)}, "scores": {"ents_f": s * 10.0}, "score": s / 10} for s in range(4)]
+    assert_png(plot_curves(records, tmp_path / "curves.png", "t"))
+
+
+def write_json(path: Path, data: Dict) -> Path:
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_compare_table(tmp_path, capsys):
+    a = write_json(
+        tmp_path / "a.json",
+        {"ents_p": 0.9, "ents_r": 0.8, "ents_f": 0.84706, "speed": 12345.6,
+         "ents_per_type": {"PERS": {"p": 1, "r": 1, "f": 0.9}, "LOC": {"p": 1, "r": 1, "f": 0.7}}},
+    )
+    b = write_json(
+        tmp_path / "b.json",
+        {"ents_p": 0.5, "ents_r": 0.25, "ents_f": 0.3333, "ents_macro_f": 0.123456,
+         "ents_per_type": {"ORG": {"p": 1, "r": 1, "f": 0.5}}},
+    )
+    out = tmp_path / "sub" / "compare.md"
+    assert compare.main([str(a), str(b), "--names", "LSTM", "spaCy-ner", "--output", str(out)]) == 0
+    lines = out.read_text().strip().splitlines()
+    assert "| System | P | R | F1 | Macro F1 | LOC F1 | ORG F1 | PERS F1 | Words/s |" in lines
+    assert "| LSTM | 90.00 | 80.00 | 84.71 | 80.00 | 70.00 | - | 90.00 | 12346 |" in lines
+    assert "| spaCy-ner | 50.00 | 25.00 | 33.33 | 12.35 | - | 50.00 | - | - |" in lines
+    assert "| LSTM | 90.00" in capsys.readouterr().out
+    # default names are the file stems, no speed column without speeds
+    assert compare.main([str(b)]) == 0
+    printed = capsys.readouterr().out
+    assert "| b | 50.00" in printed and "Words/s" not in printed
+
+
+def test_compare_errors(tmp_path, capsys):
+    a = write_json(tmp_path / "a.json", {"ents_p": 1.0, "ents_r": 1.0, "ents_f": 1.0, "ents_per_type": {}})
+    missing = tmp_path / "nope.json"
+    assert compare.main([str(a), str(missing)]) == 1
+    assert str(missing) in capsys.readouterr().err
+    assert compare.main([str(a), "--names", "x", "y"]) == 2
+
+
+PATTERNS = [
+    {"label": "PER", "pattern": "Taras"},
+    {"label": "PER", "pattern": [{"LOWER": "olena"}, {"LOWER": "petrenko"}]},
+    {"label": "LOC", "pattern": "London"},
+    {"label": "ORG", "pattern": "Kyiv"},  # wrong type on purpose
+]
+
+
+@pytest.fixture
+def report_inputs(tmp_path, docs) -> Dict[str, Path]:
+    """A saved entity_ruler pipeline, a gold DocBin, a spacy-evaluate JSON and a ConsoleLogger.v3 log."""
+    ruler_nlp = spacy.blank("en")
+    ruler_nlp.add_pipe("entity_ruler").add_patterns(PATTERNS)
+    ruler_nlp.to_disk(tmp_path / "model")
+    gold, _ = docs
+    plain = spacy.blank("en").make_doc("Nothing to see here .")
+    plain.set_ents([], default="outside")
+    DocBin(docs=gold + [plain]).to_disk(tmp_path / "test.spacy")
+    write_json(tmp_path / "scores.json", {"ents_p": 0.6, "ents_r": 0.6, "ents_f": 0.6, "speed": 4321.2, "ents_per_type": {}})
+    log_lines = [
+        {"epoch": 0, "step": 0, "losses": {"rnn_ner": 25.5}, "scores": {"ents_f": 0.0, "ents_p": 0.0, "ents_r": 0.0, "ents_macro_f": 0.0}, "score": 0.0},
+        {"epoch": 2, "step": 200, "losses": {"rnn_ner": 7.25}, "scores": {"ents_f": 61.5, "ents_p": 70.0, "ents_r": 55.0, "ents_macro_f": 48.0}, "score": 0.615},
+    ]
+    (tmp_path / "log.jsonl").write_text("".join(json.dumps(line) + "\n" for line in log_lines))
+    return {key: tmp_path / name for key, name in
+            [("model", "model"), ("data", "test.spacy"), ("scores", "scores.json"), ("log", "log.jsonl"), ("output", "metrics")]}
+
+
+def run_report(paths: Dict[str, Path], *extra: str) -> int:
+    argv = [item for key, path in paths.items() for item in (f"--{key}", str(path))]
+    return cli.main(argv + ["--name", "ruler", *extra])
+
+
+def test_report_cli_end_to_end(report_inputs, capsys):
+    assert run_report(report_inputs, "--examples", "2") == 0
+    out = report_inputs["output"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "confusion_ruler.png", "curves_ruler.png", "examples_ruler.html", "report_ruler.json", "report_ruler.md"
+    ]
+    # ruler predicts exactly PRED minus the spurious "works": PER x2, London LOC, Kyiv ORG
+    report = json.loads((out / "report_ruler.json").read_text())
+    assert report["ents_p"] == pytest.approx(0.75)
+    assert report["ents_r"] == pytest.approx(0.6)
+    assert report["ents_per_type"]["LOC"] == pytest.approx({"p": 1.0, "r": 0.5, "f": 2 / 3, "support": 2})
+    assert report["ents_macro_f"] == pytest.approx((1 + 2 / 3 + 0) / 3)
+    assert report["speed"] == pytest.approx(4321.2)
+    assert report["n_docs"] == 3
+    conf = Confusion.from_dict(report["confusion"])
+    assert (conf.count("LOC", "ORG"), conf.count("ORG", MISSED), conf.count("PER", "PER")) == (1, 1, 2)
+    md = (out / "report_ruler.md").read_text()
+    assert "| LOC | 100.00 | 50.00 | 66.67 | 2 |" in md
+    assert "| **micro** | 75.00 | 60.00 | 66.67 | 5 |" in md
+    assert "4321 words/s" in md
+    for link in ("](confusion_ruler.png)", "](curves_ruler.png)", "](examples_ruler.html)", "](report_ruler.json)"):
+        assert link in md
+    assert "`missed`" in md and "`spurious`" in md
+    html = (out / "examples_ruler.html").read_text()
+    assert html.startswith("<!DOCTYPE html>")
+    # 2 examples: both sentences with errors (Kyiv as ORG; Google missed), not the one without entities
+    assert html.count("gold</h2>") == 2 and "#0 predicted (errors: 1)" in html and "#1 predicted (errors: 1)" in html
+    assert "Nothing to see" not in html
+    assert_png(out / "confusion_ruler.png")
+    assert_png(out / "curves_ruler.png")
+    assert "| **macro** |" in capsys.readouterr().out
+
+
+def test_report_cli_missing_input(report_inputs, capsys):
+    report_inputs["log"] = report_inputs["log"].with_name("missing.jsonl")
+    assert run_report(report_inputs) == 1
+    assert str(report_inputs["log"]) in capsys.readouterr().err
+    assert not report_inputs["output"].exists()
