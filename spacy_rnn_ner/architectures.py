@@ -1,0 +1,146 @@
+"""Registered, versioned model architectures usable from any spaCy config.
+
+- ``spacy_rnn_ner.RNNTagger.v1``: token vectors → packed (bi)RNN/GRU/LSTM → softmax over BIO tags
+- ``spacy_rnn_ner.TokenFeatures.v1``: hash embeddings (+ static vectors) ⊕ character encoder ⊕ extra features
+- ``spacy_rnn_ner.CharCNN.v1``: character CNN word encoder
+"""
+from typing import Any, List, Optional
+
+from spacy.ml.models.tok2vec import MultiHashEmbed
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import Model, Softmax_v2, chain, get_current_ops, with_array
+from thinc.layers.concatenate import forward as concatenate_forward
+from thinc.types import Floats2d
+
+from .layers.char_cnn import char_cnn_layer
+from .layers.packed_rnn import RNN_TYPES, packed_rnn_layer
+
+DEFAULT_ATTRS = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+
+
+def _check_positive(arch: str, **settings: int) -> None:
+    for name, value in settings.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{arch}: '{name}' must be a positive integer, got {value!r}.")
+
+
+def _check_rate(arch: str, name: str, value: float) -> None:
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{arch}: '{name}' must be in [0, 1), got {value!r}.")
+
+
+def _on_cuda() -> bool:
+    return get_current_ops().device_type == "gpu"
+
+
+@registry.architectures("spacy_rnn_ner.RNNTagger.v1")
+def build_rnn_tagger(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    rnn_type: str = "lstm",
+    hidden_width: int = 128,
+    depth: int = 1,
+    bidirectional: bool = True,
+    dropout: float = 0.3,
+    mixed_precision: bool = False,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Per-token probabilities over BIO tags from a recurrent network.
+
+    tok2vec: token vectors, e.g. ``spacy_rnn_ner.TokenFeatures.v1`` or a
+        ``spacy.Tok2VecListener.v1`` onto a shared tok2vec/transformer. Its output
+        width (``nO``) must be known when the model is built.
+    rnn_type: ``"rnn"``, ``"gru"`` or ``"lstm"`` (``torch.nn.RNN``/``GRU``/``LSTM``).
+    hidden_width: units per direction; depth: stacked layers.
+    dropout: torch dropout rate on the RNN's input, between layers and on its output;
+        active in training (``nlp.update``), off at prediction.
+    mixed_precision: autocast on CUDA; ignored (off) on CPU.
+    nO: number of BIO tags; normally inferred from the component's labels.
+    """
+    arch = "spacy_rnn_ner.RNNTagger.v1"
+    key = str(rnn_type).lower()
+    if key not in RNN_TYPES:
+        raise ValueError(
+            f"{arch}: unknown rnn_type {rnn_type!r}; valid choices: "
+            + ", ".join(repr(k) for k in RNN_TYPES)
+        )
+    _check_positive(arch, hidden_width=hidden_width, depth=depth)
+    _check_rate(arch, "dropout", dropout)
+    if not tok2vec.has_dim("nO") or tok2vec.get_dim("nO") is None:
+        raise ValueError(
+            f"{arch}: the tok2vec layer {tok2vec.name!r} must declare its output width "
+            "(nO) so the RNN input size is fixed in the config."
+        )
+    nI = tok2vec.get_dim("nO")
+    rnn = packed_rnn_layer(
+        key, nI, hidden_width, depth, bidirectional, dropout, mixed_precision and _on_cuda()
+    )
+    output_layer = Softmax_v2(nO=nO, nI=rnn.get_dim("nO"), normalize_outputs=True)
+    model = chain(tok2vec, rnn, with_array(output_layer))
+    model.set_ref("tok2vec", tok2vec)
+    model.set_ref("rnn", rnn)
+    model.set_ref("output_layer", output_layer)
+    model.attrs["rnn_type"] = key
+    return model
+
+
+@registry.architectures("spacy_rnn_ner.TokenFeatures.v1")
+def build_token_features(
+    width: int = 96,
+    attrs: List[str] = DEFAULT_ATTRS,
+    rows: List[int] = [5000, 1000, 2500, 2500],
+    include_static_vectors: bool = False,
+    char_encoder: Optional[Model[List[Doc], List[Floats2d]]] = None,
+    extra_features: Optional[Model[List[Doc], List[Floats2d]]] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Context-free token vectors: spaCy's ``MultiHashEmbed`` of lexical attributes
+    (with static vectors when ``include_static_vectors``), concatenated with a
+    character encoder and any extra per-token features (e.g. a lexicon lookup;
+    several can be combined with thinc's ``concatenate.v1``).
+    """
+    arch = "spacy_rnn_ner.TokenFeatures.v1"
+    _check_positive(arch, width=width, **{f"rows[{i}]": r for i, r in enumerate(rows)})
+    if len(attrs) != len(rows):
+        raise ValueError(f"{arch}: 'attrs' ({len(attrs)}) and 'rows' ({len(rows)}) differ in length.")
+    embed = MultiHashEmbed(width, attrs, rows, include_static_vectors)
+    embed.set_dim("nO", width)
+    parts = [embed]
+    parts.extend(p for p in (char_encoder, extra_features) if p is not None)
+    for part in parts[1:]:
+        if not part.has_dim("nO") or part.get_dim("nO") is None:
+            raise ValueError(f"{arch}: feature layer {part.name!r} must declare its width (nO).")
+    if len(parts) == 1:
+        return embed
+    # thinc's ``concatenate`` forward, with an init that does not ask Docs for a width
+    return Model(
+        "token_features",
+        concatenate_forward,
+        init=_init_sublayers,
+        dims={"nO": sum(p.get_dim("nO") for p in parts)},
+        layers=parts,
+    )
+
+
+def _init_sublayers(model: Model, X: Optional[List[Doc]] = None, Y: Any = None) -> None:
+    for layer in model.layers:
+        layer.initialize(X=X)
+
+
+@registry.architectures("spacy_rnn_ner.CharCNN.v1")
+def build_char_cnn(
+    width: int = 64,
+    embed_width: int = 32,
+    window: int = 1,
+    max_chars: int = 20,
+    n_rows: int = 4096,
+    dropout: float = 0.25,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Character CNN: ``embed_width``-wide character embeddings (Unicode code point
+    modulo ``n_rows``), a convolution over ``2*window+1`` characters with ``width``
+    filters, max-pooled over the first ``max_chars`` characters of each token.
+    """
+    arch = "spacy_rnn_ner.CharCNN.v1"
+    _check_positive(arch, width=width, embed_width=embed_width, window=window,
+                    max_chars=max_chars, n_rows=n_rows)
+    _check_rate(arch, "dropout", dropout)
+    return char_cnn_layer(width, n_rows, embed_width, window, max_chars, dropout)

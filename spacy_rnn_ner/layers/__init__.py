@@ -1,0 +1,5 @@
+"""thinc layers wrapping PyTorch modules."""
+from .char_cnn import CharCNN, char_cnn_layer, doc_char_ids
+from .packed_rnn import PackedRNN, packed_rnn_layer, packing_order
+
+__all__ = ["CharCNN", "char_cnn_layer", "doc_char_ids", "PackedRNN", "packed_rnn_layer", "packing_order"]

@@ -1,0 +1,370 @@
+"""The ``rnn_ner`` pipeline component: a trainable BIO entity tagger.
+
+Modelled on spaCy's ``Tagger``: labels in ``cfg``, ``label_data`` for ``spacy init
+labels``, ``initialize(get_examples, *, nlp, labels)``, NaN checks and empty-doc guards.
+It writes ``doc.ents`` and a span group with a confidence score per predicted entity.
+"""
+from collections import Counter
+from itertools import islice
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
+
+import numpy
+from spacy.attrs import IS_SPACE
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Span, SpanGroup
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.types import Floats2d
+
+from .bio import NEG_INF, allowed_transitions, biluo_to_bio, make_tag_names, tag_ids_to_spans, viterbi_decode
+from .label_weights import WEIGHTING_SCHEMES, label_weights
+from .scorer import score_ents
+
+DEFAULT_MODEL_CONFIG = """
+[model]
+@architectures = "spacy_rnn_ner.RNNTagger.v1"
+rnn_type = "lstm"
+hidden_width = 128
+depth = 1
+bidirectional = true
+dropout = 0.3
+mixed_precision = false
+nO = null
+
+[model.tok2vec]
+@architectures = "spacy_rnn_ner.TokenFeatures.v1"
+width = 96
+attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+rows = [5000, 1000, 2500, 2500]
+include_static_vectors = false
+
+[model.tok2vec.char_encoder]
+@architectures = "spacy_rnn_ner.CharCNN.v1"
+width = 64
+embed_width = 32
+window = 1
+max_chars = 20
+n_rows = 4096
+dropout = 0.25
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
+LOG_EPSILON = 1e-8
+
+
+class DocPrediction(NamedTuple):
+    """Decoded BIO tag ids of one document and the probability of each chosen tag."""
+
+    tag_ids: numpy.ndarray
+    tag_probs: numpy.ndarray
+
+
+@Language.factory(
+    "rnn_ner",
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "overwrite_ents": False,
+        "spans_key": "rnn_ner",
+        "label_weighting": "none",
+        "label_weights": {},
+        "scorer": {"@scorers": "spacy_rnn_ner.ner_scorer.v1"},
+    },
+    default_score_weights={
+        "ents_f": 1.0,
+        "ents_p": 0.0,
+        "ents_r": 0.0,
+        "ents_macro_f": 0.0,
+        "ents_per_type": None,
+    },
+)
+def make_rnn_ner(
+    nlp: Language,
+    name: str,
+    model: Model[List[Doc], List[Floats2d]],
+    overwrite_ents: bool,
+    spans_key: Optional[str],
+    label_weighting: str,
+    label_weights: Dict[str, float],
+    scorer: Optional[Callable],
+) -> "RNNEntityRecognizer":
+    """Create an ``rnn_ner`` component.
+
+    model: per-token BIO tag probabilities, e.g. ``spacy_rnn_ner.RNNTagger.v1``.
+    overwrite_ents: whether predicted entities replace overlapping entities that an
+        earlier component (e.g. ``entity_ruler``) already set; with ``false`` the
+        earlier ones are kept and overlapping predictions are left out of ``doc.ents``.
+    spans_key: ``doc.spans`` key of a span group holding every predicted entity with
+        its confidence in ``attrs["scores"]``; ``null`` to skip it.
+    label_weighting: loss weight per entity label: ``"none"``,
+        ``"inverse_frequency"`` or ``"sqrt_inverse_frequency"`` of the label's entity
+        count in the training data (``O`` keeps weight 1).
+    label_weights: explicit weights per label, multiplied onto the scheme's.
+    """
+    return RNNEntityRecognizer(
+        nlp.vocab,
+        model,
+        name,
+        overwrite_ents=overwrite_ents,
+        spans_key=spans_key,
+        label_weighting=label_weighting,
+        label_weights=label_weights,
+        scorer=scorer,
+    )
+
+
+class RNNEntityRecognizer(TrainablePipe):
+    """Named-entity recognizer: a recurrent tagger over BIO tags with constrained
+    Viterbi decoding, so predicted tag sequences are always valid BIO."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model[List[Doc], List[Floats2d]],
+        name: str = "rnn_ner",
+        *,
+        overwrite_ents: bool = False,
+        spans_key: Optional[str] = "rnn_ner",
+        label_weighting: str = "none",
+        label_weights: Optional[Dict[str, float]] = None,
+        scorer: Optional[Callable] = score_ents,
+    ) -> None:
+        if label_weighting not in WEIGHTING_SCHEMES:
+            raise ValueError(
+                f"[{name}] unknown label_weighting {label_weighting!r}; valid choices: "
+                + ", ".join(repr(s) for s in WEIGHTING_SCHEMES)
+            )
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        self.cfg: Dict[str, Any] = {
+            "labels": [],
+            "label_counts": {},
+            "label_weighting": label_weighting,
+            "label_weights": dict(label_weights or {}),
+            "overwrite_ents": overwrite_ents,
+            "spans_key": spans_key,
+        }
+
+    # Labels -------------------------------------------------------------------
+
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        """The entity labels (without BIO prefixes)."""
+        return tuple(self.cfg["labels"])
+
+    @property
+    def label_data(self) -> Tuple[str, ...]:
+        """Data about the labels, for ``spacy init labels``."""
+        return self.labels
+
+    @property
+    def tag_names(self) -> List[str]:
+        """The BIO tags the model scores: ``O``, ``B-X``, ``I-X`` per label."""
+        return make_tag_names(self.labels)
+
+    def add_label(self, label: str) -> int:
+        """Add an entity label. Returns 0 if it was already present, else 1."""
+        if not isinstance(label, str) or not label:
+            raise ValueError(f"[{self.name}] entity labels must be non-empty strings, got {label!r}.")
+        if label in self.labels:
+            return 0
+        output_layer = self._output_layer()
+        if output_layer is not None and output_layer.has_dim("nO") and output_layer.get_dim("nO"):
+            raise ValueError(
+                f"[{self.name}] cannot add label {label!r}: the model is already initialized "
+                f"with labels {list(self.labels)}. Add all labels before nlp.initialize()."
+            )
+        self.cfg["labels"].append(label)
+        self.vocab.strings.add(label)
+        return 1
+
+    def _output_layer(self) -> Optional[Model]:
+        return self.model.get_ref("output_layer") if self.model.has_ref("output_layer") else None
+
+    def _tag_weights(self) -> numpy.ndarray:
+        """Loss weight per BIO tag (``O`` = 1; ``B-X`` and ``I-X`` share X's weight)."""
+        per_label = label_weights(
+            self.labels,
+            self.cfg["label_counts"],
+            self.cfg["label_weighting"],
+            self.cfg["label_weights"],
+        )
+        return numpy.asarray([1.0] + [per_label[lab] for lab in self.labels for _ in (0, 1)], dtype="f")
+
+    # Prediction ---------------------------------------------------------------
+
+    def predict(self, docs: Iterable[Doc]) -> List[DocPrediction]:
+        """Decode the best valid BIO tag sequence of each document."""
+        docs = list(docs)
+        if not any(len(doc) for doc in docs):
+            return [DocPrediction(numpy.zeros((0,), "int64"), numpy.zeros((0,), "f")) for _ in docs]
+        probs = self.model.predict(docs)
+        if len(probs) != len(docs):
+            raise ValueError(f"[{self.name}] model returned {len(probs)} outputs for {len(docs)} docs.")
+        return self._decode(docs, probs)
+
+    def _decode(self, docs: List[Doc], probs: List[Floats2d]) -> List[DocPrediction]:
+        """Constrained Viterbi over log-probabilities; whitespace tokens are always ``O``
+        (as in spaCy's ``ner``)."""
+        ops = self.model.ops
+        lengths = [len(p) for p in probs]
+        n_tags = len(self.tag_names)
+        flat = ops.to_numpy(ops.flatten(probs)) if sum(lengths) else numpy.zeros((0, n_tags), "f")
+        padded = numpy.zeros((len(probs), max(lengths), n_tags), dtype="f")
+        mask = numpy.arange(max(lengths))[None, :] < numpy.asarray(lengths)[:, None]
+        padded[mask] = flat
+        log_probs = numpy.log(padded + LOG_EPSILON)
+        is_space = numpy.zeros(mask.shape, dtype=bool)
+        is_space[mask] = numpy.concatenate([doc.to_array(IS_SPACE) for doc in docs]).astype(bool)
+        log_probs[:, :, 1:][is_space] = NEG_INF
+        trans, start = allowed_transitions(len(self.labels))
+        paths = viterbi_decode(log_probs, lengths, trans, start)
+        predictions = []
+        for i, path in enumerate(paths):
+            chosen = padded[i, numpy.arange(len(path)), path]
+            predictions.append(DocPrediction(path, chosen))
+        return predictions
+
+    def set_annotations(self, docs: Iterable[Doc], predictions: List[DocPrediction]) -> None:
+        """Write ``doc.ents`` (respecting ``overwrite_ents``) and the scored span group."""
+        if isinstance(docs, Doc):
+            docs = [docs]
+        spans_key = self.cfg["spans_key"]
+        for doc, prediction in zip(docs, predictions):
+            spans, scores = [], []
+            for start, end, label in tag_ids_to_spans(prediction.tag_ids, self.labels):
+                spans.append(Span(doc, start, end, label=label))
+                scores.append(float(prediction.tag_probs[start:end].mean()))
+            doc.ents = self._merge_with_existing(doc, spans)
+            if spans_key:
+                group = SpanGroup(doc, name=spans_key, spans=spans)
+                group.attrs["scores"] = numpy.asarray(scores, dtype="f")
+                doc.spans[spans_key] = group
+
+    def _merge_with_existing(self, doc: Doc, predicted: List[Span]) -> List[Span]:
+        """Predicted entities plus the earlier ones; on overlap ``overwrite_ents``
+        decides which side stays."""
+        existing = list(doc.ents)
+        if not existing:
+            return predicted
+        first, second = (predicted, existing) if self.cfg["overwrite_ents"] else (existing, predicted)
+        taken = numpy.zeros((len(doc),), dtype=bool)
+        for span in first:
+            taken[span.start : span.end] = True
+        kept = [span for span in second if not taken[span.start : span.end].any()]
+        return sorted(first + kept, key=lambda span: span.start)
+
+    # Training -----------------------------------------------------------------
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from a batch of examples; returns the updated losses."""
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "RNNEntityRecognizer.update")
+        if not any(len(eg.predicted) if eg.predicted else 0 for eg in examples):
+            return losses
+        set_dropout_rate(self.model, drop)
+        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
+        for doc_scores in scores:
+            if self.model.ops.xp.isnan(doc_scores.sum()):
+                raise ValueError(f"[{self.name}] the model produced NaN scores during update.")
+        loss, d_scores = self.get_loss(examples, scores)
+        backprop(d_scores)
+        if sgd not in (None, False):
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]) -> Tuple[float, List[Floats2d]]:
+        """Weighted cross-entropy over BIO tags, averaged over tokens with known
+        annotation (misaligned or missing tokens are not trained on)."""
+        examples = list(examples)
+        validate_examples(examples, "RNNEntityRecognizer.get_loss")
+        ops = self.model.ops
+        tag_index = {tag: i for i, tag in enumerate(self.tag_names)}
+        truths = numpy.concatenate(
+            [self._gold_tag_ids(i, eg, tag_index) for i, eg in enumerate(examples)]
+        )
+        probs = ops.flatten(scores) if scores else ops.alloc2f(0, len(self.tag_names))
+        known = truths >= 0
+        weights = self._tag_weights()[numpy.where(known, truths, 0)] * known
+        n_known = max(int(known.sum()), 1)
+        truth_xp = ops.asarray1i(numpy.where(known, truths, 0))
+        weights_xp = ops.asarray1f(weights / n_known)
+        rows = ops.xp.arange(len(truths))
+        d_probs = probs.copy()
+        d_probs[rows, truth_xp] -= 1.0
+        d_probs *= weights_xp[:, None]
+        loss = float(-(weights_xp * ops.xp.log(probs[rows, truth_xp] + LOG_EPSILON)).sum())
+        if numpy.isnan(loss):
+            raise ValueError(f"[{self.name}] the loss is NaN.")
+        lengths = [len(s) for s in scores]
+        return loss, ops.unflatten(d_probs, lengths)
+
+    def _gold_tag_ids(self, index: int, example: Example, tag_index: Dict[str, int]) -> numpy.ndarray:
+        """Gold BIO tag id per predicted token; -1 where the annotation is unknown."""
+        ids = numpy.full((len(example.predicted),), -1, dtype="int64")
+        for i, biluo in enumerate(example.get_aligned_ner()):
+            tag = biluo_to_bio(biluo)
+            if tag is None:
+                continue
+            if tag not in tag_index:
+                raise ValueError(
+                    f"[{self.name}] example {index} (\"{example.reference.text[:60]}\"...) has "
+                    f"entity label {tag[2:]!r}, which is not among the component's labels "
+                    f"{list(self.labels)}. Add it before initializing (labels are collected "
+                    "from the training data unless given in [initialize.components])."
+                )
+            ids[i] = tag_index[tag]
+        return ids
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[Iterable[str]] = None,
+    ) -> None:
+        """Collect labels and their entity counts from the training data (or take
+        ``labels``) and initialize the model."""
+        validate_get_examples(get_examples, "RNNEntityRecognizer.initialize")
+        counts: Counter = Counter()
+        n_examples = 0
+        for example in get_examples():
+            n_examples += 1
+            counts.update(ent.label_ for ent in example.reference.ents)
+        if n_examples == 0:
+            raise ValueError(f"[{self.name}] initialize() got no training examples.")
+        for label in sorted(counts) if labels is None else labels:
+            self.add_label(label)
+        if not self.labels:
+            raise ValueError(
+                f"[{self.name}] no entity labels: the {n_examples} training examples contain no "
+                "entities and no labels were given. Annotate entities or pass labels "
+                "(e.g. from `spacy init labels`)."
+            )
+        self.cfg["label_counts"] = {label: counts.get(label, 0) for label in self.labels}
+        unknown = sorted(set(self.cfg["label_weights"]) - set(self.labels))
+        if unknown:
+            raise ValueError(
+                f"[{self.name}] label_weights names labels {unknown} that are not among "
+                f"the component's labels {list(self.labels)}."
+            )
+        self._tag_weights()  # validate the weighting now rather than at the first update
+        output_layer = self._output_layer()
+        if output_layer is not None:
+            output_layer.set_dim("nO", len(self.tag_names))
+        doc_sample = [eg.predicted for eg in islice(get_examples(), 10)]
+        self.model.initialize(X=doc_sample)
