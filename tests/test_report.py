@@ -36,7 +36,8 @@ def nlp():
 def make_doc(nlp, text: str, ents: Ents) -> Doc:
     """A doc of ``text`` whose entities are the given token spans (all other tokens O)."""
     doc = nlp.make_doc(text)
-    doc.set_ents([doc.char_span(doc[s].idx, doc[e - 1].idx + len(doc[e - 1]), label=lab) for s, e, lab in ents], default="outside")
+    spans = [doc.char_span(doc[s].idx, doc[e - 1].idx + len(doc[e - 1]), label=lab) for s, e, lab in ents]
+    doc.set_ents(spans, default="outside")
     return doc
 
 
@@ -142,6 +143,11 @@ def test_markdown_tables(docs):
     assert conf[-1] == "| spurious | 0 | 1 | 0 | 0 | 0 |"
 
 
+def log_record(epoch: int, step: int, losses: Dict[str, float], score: float, **scores: float) -> Dict:
+    """One line as ConsoleLogger.v3 writes it (``scores`` already x100)."""
+    return {"epoch": epoch, "step": step, "losses": losses, "scores": scores, "score": score}
+
+
 def real_logger_lines(nlp_with_ner, path: Path, infos: List[Dict]) -> List[Dict]:
     """Write a log with spaCy's own ConsoleLogger.v3 and read it back."""
     log_step, finalize = console_logger_v3(console_output=False, output_file=path)(
@@ -157,11 +163,11 @@ def test_training_series_from_real_console_logger(tmp_path):
     nlp = spacy.blank("en")
     nlp.add_pipe("ner")
     infos = [
-        {"epoch": 0, "step": step, "losses": {"ner": loss}, "score": f, "other_scores": {"ents_f": f, "ents_p": f, "ents_r": f}}
+        {"epoch": 0, "step": step, "losses": {"ner": loss}, "score": f, "other_scores": dict(ents_f=f, ents_p=f, ents_r=f)}
         for step, loss, f in [(0, 30.0, 0.0), (200, 12.0, 0.5), (400, 6.0, 0.75)]
     ]
     records = real_logger_lines(nlp, tmp_path / "log.jsonl", infos)
-    assert records[1] == {"epoch": 0, "step": 200, "losses": {"ner": 12.0}, "scores": {"ents_f": 50.0, "ents_p": 50.0, "ents_r": 50.0}, "score": 0.5}
+    assert records[1] == log_record(0, 200, {"ner": 12.0}, 0.5, ents_f=50.0, ents_p=50.0, ents_r=50.0)
     steps, losses, scores = training_series(records)
     assert steps == [0, 200, 400]
     assert losses == {"ner": [30.0, 12.0, 6.0]}
@@ -170,11 +176,11 @@ def test_training_series_from_real_console_logger(tmp_path):
 
 def test_training_series_macro_and_fallback():
     records = [
-        {"epoch": 0, "step": 0, "losses": {"a": 1.0, "b": 2.0}, "scores": {"ents_f": 10.0, "ents_macro_f": 5.0}, "score": 0.1},
-        {"epoch": 1, "step": 10, "losses": {"a": 0.5, "b": 1.0}, "scores": {"ents_f": 20.0, "ents_macro_f": 15.0}, "score": 0.2},
+        log_record(0, 0, {"a": 1.0, "b": 2.0}, 0.1, ents_f=10.0, ents_macro_f=5.0),
+        log_record(1, 10, {"a": 0.5, "b": 1.0}, 0.2, ents_f=20.0, ents_macro_f=15.0),
     ]
     assert training_series(records)[2] == {"ents_f": [10.0, 20.0], "ents_macro_f": [5.0, 15.0]}
-    no_ents = [{"epoch": 0, "step": 0, "losses": {}, "scores": {"tag_acc": 90.0}, "score": 0.9}]
+    no_ents = [log_record(0, 0, {}, 0.9, tag_acc=90.0)]
     assert training_series(no_ents)[2] == {"score": [90.0]}
 
 
@@ -185,7 +191,7 @@ def assert_png(path: Path) -> None:
 
 def test_plots_write_png(tmp_path, docs):
     assert_png(plot_confusion(entity_confusion(*docs), tmp_path / "c.png", "t"))
-    records = [{"epoch": 0, "step": s, "losses": {"rnn_ner": 10.0 / (s + 1)}, "scores": {"ents_f": s * 10.0}, "score": s / 10} for s in range(4)]
+    records = [log_record(0, s, {"rnn_ner": 10.0 / (s + 1)}, s / 10, ents_f=s * 10.0) for s in range(4)]
     assert_png(plot_curves(records, tmp_path / "curves.png", "t"))
 
 
@@ -244,14 +250,15 @@ def report_inputs(tmp_path, docs) -> Dict[str, Path]:
     plain = spacy.blank("en").make_doc("Nothing to see here .")
     plain.set_ents([], default="outside")
     DocBin(docs=gold + [plain]).to_disk(tmp_path / "test.spacy")
-    write_json(tmp_path / "scores.json", {"ents_p": 0.6, "ents_r": 0.6, "ents_f": 0.6, "speed": 4321.2, "ents_per_type": {}})
+    evaluate_json = {"ents_p": 0.6, "ents_r": 0.6, "ents_f": 0.6, "speed": 4321.2, "ents_per_type": {}}
+    write_json(tmp_path / "scores.json", evaluate_json)
     log_lines = [
-        {"epoch": 0, "step": 0, "losses": {"rnn_ner": 25.5}, "scores": {"ents_f": 0.0, "ents_p": 0.0, "ents_r": 0.0, "ents_macro_f": 0.0}, "score": 0.0},
-        {"epoch": 2, "step": 200, "losses": {"rnn_ner": 7.25}, "scores": {"ents_f": 61.5, "ents_p": 70.0, "ents_r": 55.0, "ents_macro_f": 48.0}, "score": 0.615},
+        log_record(0, 0, {"rnn_ner": 25.5}, 0.0, ents_f=0.0, ents_p=0.0, ents_r=0.0, ents_macro_f=0.0),
+        log_record(2, 200, {"rnn_ner": 7.25}, 0.615, ents_f=61.5, ents_p=70.0, ents_r=55.0, ents_macro_f=48.0),
     ]
     (tmp_path / "log.jsonl").write_text("".join(json.dumps(line) + "\n" for line in log_lines))
-    return {key: tmp_path / name for key, name in
-            [("model", "model"), ("data", "test.spacy"), ("scores", "scores.json"), ("log", "log.jsonl"), ("output", "metrics")]}
+    names = {"model": "model", "data": "test.spacy", "scores": "scores.json", "log": "log.jsonl", "output": "metrics"}
+    return {key: tmp_path / name for key, name in names.items()}
 
 
 def run_report(paths: Dict[str, Path], *extra: str) -> int:

@@ -30,6 +30,8 @@ from .metrics import (
     select_examples,
 )
 
+DESCRIPTION = "Evaluation report (Markdown, JSON, PNG plots, displaCy HTML) of one NER pipeline on a gold DocBin."
+
 
 def missing_paths(paths: Sequence[Optional[Path]]) -> List[Path]:
     """The given paths that do not exist (``None`` entries are ignored), each reported on stderr."""
@@ -80,7 +82,9 @@ def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], so
     """The Markdown summary: sources, speed, per-type table, confusion table and links to ``files``."""
     lines = [f"# NER evaluation report: {name}", ""]
     lines += [f"- {label}: `{value}`" for label, value in sources.items()]
-    lines.append(f"- Documents: {report['n_docs']}, gold entities: {report['n_gold']}, predicted entities: {report['n_pred']}")
+    lines.append(
+        f"- Documents: {report['n_docs']}, gold entities: {report['n_gold']}, predicted entities: {report['n_pred']}"
+    )
     if report.get("speed") is not None:
         lines.append(f"- Speed (spacy evaluate): {fmt_speed(report['speed'])} words/s")
     evaluate = report.get("evaluate")
@@ -119,7 +123,7 @@ def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], so
 
 def parse_args(argv: List[str]) -> argparse.Namespace:
     """Command-line arguments of ``report``."""
-    parser = argparse.ArgumentParser(prog="python -m spacy_rnn_ner report", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m spacy_rnn_ner report", description=DESCRIPTION)
     parser.add_argument("--model", type=Path, required=True, help="trained spaCy pipeline directory (sets doc.ents)")
     parser.add_argument("--data", type=Path, required=True, help="DocBin (.spacy) with gold entities")
     parser.add_argument("--scores", type=Path, help="JSON written by `spacy evaluate --output` (for the speed)")

@@ -12,6 +12,8 @@ from typing import Any, Dict, List, Optional, Sequence
 from .cli import load_json, missing_paths
 from .metrics import fmt_pct, fmt_speed, macro_average, markdown_table
 
+DESCRIPTION = "One Markdown table comparing NER systems from spacy-evaluate or report JSON files."
+
 
 def macro_f(scores: Dict[str, Any]) -> Optional[float]:
     """``ents_macro_f`` if stored, else the unweighted mean F1 over ``ents_per_type``."""
@@ -43,7 +45,7 @@ def compare_table(systems: Dict[str, Dict[str, Any]]) -> str:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Command-line arguments of ``compare``."""
-    parser = argparse.ArgumentParser(prog="python -m spacy_rnn_ner compare", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m spacy_rnn_ner compare", description=DESCRIPTION)
     parser.add_argument("scores", nargs="+", type=Path, help="JSON score files (spacy evaluate or report_<name>.json)")
     parser.add_argument("--names", nargs="+", help="system names, one per file (default: file stems)")
     parser.add_argument("--output", type=Path, help="Markdown file to write the table to")

@@ -211,14 +211,9 @@ def per_type_table(scores: Dict[str, Any]) -> str:
     """Markdown table: one row per type (P, R, F1 in %, support), then micro and macro rows."""
     per_type = scores["ents_per_type"]
     total = sum(values.get("support", 0) for values in per_type.values())
-    rows = [
-        [label, fmt_pct(v["p"]), fmt_pct(v["r"]), fmt_pct(v["f"]), v.get("support", "-")]
-        for label, v in per_type.items()
-    ]
-    rows.append(["**micro**", fmt_pct(scores["ents_p"]), fmt_pct(scores["ents_r"]), fmt_pct(scores["ents_f"]), total])
-    rows.append(
-        ["**macro**", fmt_pct(scores["ents_macro_p"]), fmt_pct(scores["ents_macro_r"]), fmt_pct(scores["ents_macro_f"]), total]
-    )
+    rows = [[label] + [fmt_pct(v[key]) for key in "prf"] + [v.get("support", "-")] for label, v in per_type.items()]
+    for row_name, prefix in (("**micro**", "ents_"), ("**macro**", "ents_macro_")):
+        rows.append([row_name] + [fmt_pct(scores[prefix + key]) for key in "prf"] + [total])
     return markdown_table(["Type", "Precision", "Recall", "F1", "Support"], rows)
 
 

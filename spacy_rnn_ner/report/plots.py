@@ -48,11 +48,12 @@ def training_series(
     """
     steps = [int(record["step"]) for record in records]
     components = sorted({name for record in records for name in record.get("losses", {})})
-    losses = {name: [float(record.get("losses", {}).get(name, float("nan"))) for record in records] for name in components}
+    nan = float("nan")
+    losses = {name: [float(record.get("losses", {}).get(name, nan)) for record in records] for name in components}
     percent = [_percent_scores(record) for record in records]
-    scores = {key: [p.get(key, float("nan")) for p in percent] for key in CURVE_SCORES if any(key in p for p in percent)}
+    scores = {key: [p.get(key, nan) for p in percent] for key in CURVE_SCORES if any(key in p for p in percent)}
     if not scores and any("score" in record for record in records):
-        scores = {"score": [100 * float(record.get("score", float("nan"))) for record in records]}
+        scores = {"score": [100 * float(record.get("score", nan)) for record in records]}
     return steps, losses, scores
 
 
