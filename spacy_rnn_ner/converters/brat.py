@@ -1,0 +1,397 @@
+"""The ner-uk corpus (brat standoff) -> spaCy Docs / DocBin.
+
+Two variants of every document, over the same annotation scheme
+(``T<n>\\t<LABEL> <start> <end>\\t<surface>``):
+
+* ``tok`` (default): ``NAME.tok.txt`` (one sentence per line, tokens separated by a
+  space) + ``NAME.tok.ann``. A Doc per document with exactly the file's tokens, a
+  sentence per non-empty line. ``doc.text`` is the file text with every line break
+  and blank line replaced by one space (spaCy keeps a single trailing space per token;
+  newline tokens would add tokens the corpus does not have).
+* ``raw``: ``NAME.txt`` + ``NAME.ann`` tokenized by ``spacy.blank(lang)``;
+  ``doc.text`` is the file text; sentences from spaCy's rule-based ``sentencizer``
+  plus a sentence start after every line break.
+
+Policies (every case is counted in the :class:`ConversionReport`, with file and line):
+
+* Non-entity lines (``#`` notes, ``A``/``M`` attributes, ``R`` relations, ``E``
+  events, ``N`` normalizations, ``*`` equivalences) carry no entity: *ignored*.
+* A line that is none of these or cannot be parsed (fields, offsets outside the text,
+  ``start >= end``) is *malformed*: :class:`ConversionError`, or with
+  ``skip_malformed`` *skipped*.
+* A span crossing a line break has its surface written over several ``.ann`` lines by
+  brat; the continuation lines are joined to it (*note*).
+* Discontinuous spans (``s1 e1;s2 e2``): merged into ``s1..e_last`` when only whitespace
+  separates the fragments (*adjusted*), else *dropped*.
+* Surface text differing from the text at the offsets: the nearest exact occurrence of
+  the surface within ``MAX_SHIFT`` characters is used (*adjusted*); if there is none the
+  offsets are kept (*note*). Leading/trailing whitespace is trimmed (*adjusted*).
+* ``tok``: an entity whose offsets are not token boundaries is *dropped*. ``raw``:
+  ``doc.char_span(alignment_mode="strict")``, failing that ``"expand"`` (*adjusted*),
+  failing that *dropped*.
+* Overlapping or nested entities: the longest is kept, on equal length the one that
+  starts first, then the one first in the file (``spacy.util.filter_spans``); the others
+  are *dropped*. An exact duplicate is *dropped* as ``duplicate``.
+* Documents: ``dev-test-split.txt`` lists names (``X.tok``) under ``DEV`` and ``TEST``.
+  ``TEST`` -> ``test``; ``DEV`` -> ``train`` + ``dev`` by :func:`split_dev`. A listed
+  document without its files is *skipped* (``missing document``); files not listed in
+  the split file are not read.
+"""
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+from spacy.vocab import Vocab
+
+from .report import ConversionError, ConversionReport, PathLike, write_docbin
+
+SPLIT_FILE = "dev-test-split.txt"
+MAX_SHIFT = 5
+_IGNORED_RE = re.compile(r"^(?:#\d*|[AMREN]\d+|\*)\t")  # brat ids of non-entity lines
+_ENTITY_ID_RE = re.compile(r"^T\d+$")
+SPLITS = ("train", "dev", "test")
+_OFFSETS_RE = re.compile(r"^\d+ \d+(;\d+ \d+)*$")
+
+
+@dataclass
+class BratEntity:
+    """A text-bound annotation; ``start``/``end`` are character offsets after the
+    fixes listed in the module docstring; ``line`` is its line in the ``.ann`` file."""
+
+    id: str
+    label: str
+    start: int
+    end: int
+    surface: str
+    line: int
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def read_ann(path: PathLike, text: str, report: ConversionReport,
+             skip_malformed: bool = False) -> List[BratEntity]:
+    """Entities of a brat ``.ann`` file over ``text`` (policies: module docstring).
+    Every ``T`` line is counted in ``report.read_ents``."""
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    entities: List[BratEntity] = []
+    i = 0
+    while i < len(lines):
+        line_no, line = i + 1, lines[i].rstrip("\r")
+        i += 1
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if _IGNORED_RE.match(line):
+            kind = fields[0].rstrip("0123456789")
+            report.issue("ignored", f"brat {kind} line", f"not an entity: {line[:60]!r}",
+                         path, line_no)
+            continue
+        head = fields[1].split(" ", 1) if len(fields) >= 3 else []
+        if not (_ENTITY_ID_RE.match(fields[0]) and len(head) == 2 and head[0]
+                and _OFFSETS_RE.match(head[1])):
+            report.malformed(f"not a brat annotation line: {line[:80]!r}", path, line_no,
+                             skip_malformed)
+            continue
+        label, surface = head[0], "\t".join(fields[2:])
+        fragments = [tuple(int(x) for x in frag.split()) for frag in head[1].split(";")]
+        if any(not 0 <= s < e <= len(text) for s, e in fragments):
+            report.malformed(f"offsets {head[1]} outside the text ({len(text)} characters) "
+                             f"or empty", path, line_no, skip_malformed)
+            continue
+        report.read_ents[label] += 1
+        start, end = fragments[0][0], fragments[-1][1]
+        where = (path, line_no)
+        if len(fragments) > 1:
+            gaps = [text[e:s] for (_, e), (s, _) in zip(fragments, fragments[1:])]
+            if all(s >= e for (_, e), (s, _) in zip(fragments, fragments[1:])) \
+                    and all(not g.strip() for g in gaps):
+                report.issue("adjusted", "discontinuous merged",
+                             f"{fields[0]} {label} {head[1]} -> {start} {end}", *where)
+            else:
+                report.issue("dropped", "discontinuous",
+                             f"{fields[0]} {label} {head[1]} {surface!r}", *where)
+                continue
+        found = text[start:end]
+        n_breaks = found.count("\n")
+        if _norm(found) != _norm(surface) and n_breaks and i + n_breaks <= len(lines):
+            joined = "\n".join([surface] + [x.rstrip("\r") for x in lines[i:i + n_breaks]])
+            if _norm(joined) == _norm(found):
+                report.issue("note", "multi-line surface",
+                             f"{fields[0]}: surface continues on {n_breaks} more line(s)",
+                             *where)
+                i += n_breaks
+                surface = joined
+        if _norm(found) != _norm(surface):
+            shift = _nearest_shift(text, start, end, surface)
+            if shift is None:
+                report.issue("note", "surface mismatch",
+                             f"{fields[0]} {label} {start}-{end}: text {found!r} != surface "
+                             f"{surface!r}; offsets kept", *where)
+            else:
+                report.issue("adjusted", "offsets shifted",
+                             f"{fields[0]} {label} {start}-{end}: text {found!r} != surface "
+                             f"{surface!r}; shifted by {shift:+d}", *where)
+                start, end = start + shift, end + shift
+        stripped = text[start:end]
+        lead = len(stripped) - len(stripped.lstrip())
+        trail = len(stripped) - len(stripped.rstrip())
+        if lead or trail:
+            if lead + trail >= end - start:
+                report.issue("dropped", "empty span", f"{fields[0]} {label} covers only "
+                             f"whitespace", *where)
+                continue
+            report.issue("adjusted", "whitespace trimmed",
+                         f"{fields[0]} {label} {text[start:end]!r} -> "
+                         f"{text[start + lead:end - trail]!r}", *where)
+            start, end = start + lead, end - trail
+        entities.append(BratEntity(fields[0], label, start, end, surface, line_no))
+    return entities
+
+
+def _nearest_shift(text: str, start: int, end: int, surface: str) -> Optional[int]:
+    for shift in sorted(range(-MAX_SHIFT, MAX_SHIFT + 1), key=lambda d: (abs(d), d)):
+        if shift and 0 <= start + shift and end + shift <= len(text) \
+                and text[start + shift:end + shift] == surface:
+            return shift
+    return None
+
+
+def set_entities(doc: Doc, spans: Sequence[Tuple[Span, BratEntity]], path: PathLike,
+                 report: ConversionReport) -> Doc:
+    """Set ``doc.ents`` from aligned spans, dropping duplicates and overlaps (longest
+    kept, see module docstring) with a report line each."""
+    unique: Dict[Tuple[int, int, str], Tuple[Span, BratEntity]] = {}
+    for span, ent in spans:
+        key = (span.start, span.end, span.label_)
+        if key in unique:
+            report.issue("dropped", "duplicate", f"{ent.id} {ent.label} {span.text!r} repeats "
+                         f"{unique[key][1].id}", path, ent.line)
+        else:
+            unique[key] = (span, ent)
+    candidates = list(unique.values())
+    kept = filter_spans([span for span, _ in candidates])
+    kept_ids = {id(span) for span in kept}
+    for span, ent in candidates:
+        if id(span) not in kept_ids:
+            other = next(k for k in kept if k.start < span.end and span.start < k.end)
+            winner = next(e for s, e in candidates if s is other)
+            report.issue("dropped", "overlap",
+                         f"{ent.id} {ent.label} {span.text!r} overlaps {winner.id} "
+                         f"{winner.label} {other.text!r} (kept)", path, ent.line)
+    for span, ent in candidates:
+        if id(span) in kept_ids and any(t.is_sent_start for t in span[1:]):
+            report.issue("note", "crosses sentence", f"{ent.id} {ent.label} {span.text!r}",
+                         path, ent.line)
+    doc.ents = sorted(kept, key=lambda s: s.start)
+    return doc
+
+
+def brat_tok_to_doc(txt_path: PathLike, ann_path: PathLike, vocab: Vocab,
+                    report: Optional[ConversionReport] = None,
+                    skip_malformed: bool = False) -> Doc:
+    """A Doc from a tokenized ``.tok.txt`` + ``.tok.ann`` pair: the file's tokens, a
+    sentence per non-empty line, entities on token boundaries."""
+    report = report if report is not None else ConversionReport()
+    txt_path = Path(txt_path)
+    text = txt_path.read_text(encoding="utf-8")
+    words: List[str] = []
+    sent_starts: List[bool] = []
+    starts: Dict[int, int] = {}
+    ends: Dict[int, int] = {}
+    offset = 0
+    for line in text.split("\n"):
+        first = True
+        for m in re.finditer(r"\S+", line):
+            starts[offset + m.start()] = len(words)
+            ends[offset + m.end()] = len(words)
+            words.append(m.group())
+            sent_starts.append(first)
+            first = False
+        if not first:
+            report.read_sents += 1
+        offset += len(line) + 1
+    spaces = [True] * len(words)
+    if words:
+        spaces[-1] = False
+    doc = Doc(vocab, words=words, spaces=spaces, sent_starts=sent_starts or None)
+    doc.user_data["name"] = txt_path.name[: -len(".tok.txt")] \
+        if txt_path.name.endswith(".tok.txt") else txt_path.stem
+    report.read_docs += 1
+    report.read_tokens += len(words)
+    spans = []
+    for ent in read_ann(ann_path, text, report, skip_malformed):
+        i, j = starts.get(ent.start), ends.get(ent.end)
+        if i is None or j is None or j < i:
+            report.issue("dropped", "off token boundaries",
+                         f"{ent.id} {ent.label} {ent.start}-{ent.end} "
+                         f"{text[ent.start:ent.end]!r} in {_context(text, ent)!r}",
+                         ann_path, ent.line)
+            continue
+        spans.append((Span(doc, i, j + 1, label=ent.label), ent))
+    return set_entities(doc, spans, ann_path, report)
+
+
+def _context(text: str, ent: BratEntity, width: int = 15) -> str:
+    return text[max(0, ent.start - width):ent.end + width]
+
+
+def make_raw_nlp(lang: str = "uk") -> Language:
+    """``spacy.blank(lang)`` with the rule-based ``sentencizer`` (no extra packages)."""
+    nlp = spacy.blank(lang)
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
+def brat_raw_to_doc(txt_path: PathLike, ann_path: PathLike, nlp: Language,
+                    report: Optional[ConversionReport] = None,
+                    skip_malformed: bool = False) -> Doc:
+    """A Doc from an untokenized ``.txt`` + ``.ann`` pair tokenized by ``nlp`` (see
+    :func:`make_raw_nlp`); entities aligned strictly, else expanded (reported)."""
+    report = report if report is not None else ConversionReport()
+    txt_path = Path(txt_path)
+    text = txt_path.read_text(encoding="utf-8")
+    doc = nlp(text)
+    for token in doc[1:]:
+        if "\n" in doc[token.i - 1].text_with_ws:
+            token.is_sent_start = True
+    doc.user_data["name"] = txt_path.stem
+    report.read_docs += 1
+    report.read_tokens += len(doc)
+    report.read_sents += sum(1 for t in doc if t.is_sent_start)
+    spans = []
+    for ent in read_ann(ann_path, text, report, skip_malformed):
+        span = doc.char_span(ent.start, ent.end, label=ent.label, alignment_mode="strict")
+        if span is None:
+            span = doc.char_span(ent.start, ent.end, label=ent.label, alignment_mode="expand")
+            if span is None:
+                report.issue("dropped", "misaligned",
+                             f"{ent.id} {ent.label} {text[ent.start:ent.end]!r} matches no "
+                             f"tokens", ann_path, ent.line)
+                continue
+            report.issue("adjusted", "expanded to tokens",
+                         f"{ent.id} {ent.label} {text[ent.start:ent.end]!r} -> {span.text!r}",
+                         ann_path, ent.line)
+        spans.append((span, ent))
+    return set_entities(doc, spans, ann_path, report)
+
+
+# -- corpus level ------------------------------------------------------------------
+
+def find_ner_uk_dir(path: PathLike) -> Path:
+    """The folder holding ``dev-test-split.txt`` and ``data/``: ``path`` itself or
+    ``path/v1.0``. Raises :class:`FileNotFoundError` naming the path."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such folder: {path}")
+    for candidate in (path, path / "v1.0"):
+        if (candidate / SPLIT_FILE).is_file() and (candidate / "data").is_dir():
+            return candidate
+    raise FileNotFoundError(f"{path}: neither it nor {path / 'v1.0'} holds {SPLIT_FILE} "
+                            f"and data/")
+
+
+def read_split_file(path: PathLike) -> Dict[str, List[str]]:
+    """``{"DEV": [...], "TEST": [...]}`` from a split file: section headers on their own
+    line, then one document name per line (a ``.tok`` suffix is removed). A name before
+    any header or listed twice is a :class:`ConversionError`."""
+    path = Path(path)
+    sections: Dict[str, List[str]] = {}
+    seen: Dict[str, int] = {}
+    current: Optional[str] = None
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+        name = line.strip()
+        if not name:
+            continue
+        if name.upper() in ("DEV", "TEST", "TRAIN"):
+            current = name.upper()
+            sections.setdefault(current, [])
+            continue
+        if current is None:
+            raise ConversionError(f"document {name!r} before any DEV/TEST header", path, line_no)
+        if name.endswith(".tok"):
+            name = name[: -len(".tok")]
+        if name in seen:
+            raise ConversionError(f"{name!r} listed twice (first on line {seen[name]})",
+                                  path, line_no)
+        seen[name] = line_no
+        sections[current].append(name)
+    return sections
+
+
+def split_dev(names: Sequence[str], dev_fraction: float = 0.1,
+              seed: int = 0) -> Tuple[List[str], List[str]]:
+    """``(train, dev)``: a document-level hold-out of the DEV names. The sorted names are
+    shuffled with ``random.Random(seed)``; the first ``round(dev_fraction * n)`` (at
+    least 1 when ``dev_fraction > 0`` and ``n >= 2``, at most ``n - 1``) go to dev. Both
+    lists keep the order of ``names``; the result does not depend on that order."""
+    if not 0 <= dev_fraction < 1:
+        raise ValueError(f"dev_fraction must be in [0, 1), got {dev_fraction}")
+    n = len(names)
+    n_dev = 0 if dev_fraction == 0 or n < 2 else min(n - 1, max(1, round(dev_fraction * n)))
+    shuffled = sorted(set(names))
+    random.Random(seed).shuffle(shuffled)
+    dev = set(shuffled[:n_dev])
+    return [x for x in names if x not in dev], [x for x in names if x in dev]
+
+
+def load_ner_uk(path: PathLike, variant: str = "tok", dev_fraction: float = 0.1,
+                seed: int = 0, max_docs: Optional[int] = None, lang: str = "uk",
+                skip_malformed: bool = False, report: Optional[ConversionReport] = None,
+                split_file: Optional[PathLike] = None) -> Dict[str, List[Doc]]:
+    """``{"train": [...], "dev": [...], "test": [...]}`` Docs of the ner-uk corpus at
+    ``path`` (the folder with ``v1.0/`` or ``v1.0`` itself). ``max_docs`` keeps the first
+    N names of each split (after the dev hold-out). Fills ``report`` (read counts and
+    issues; written counts come from :func:`convert_ner_uk`)."""
+    if variant not in ("tok", "raw"):
+        raise ValueError(f"variant must be 'tok' or 'raw', got {variant!r}")
+    root = find_ner_uk_dir(path)
+    report = report if report is not None else ConversionReport()
+    split_path = Path(split_file) if split_file is not None else root / SPLIT_FILE
+    if not split_path.is_file():
+        raise FileNotFoundError(f"no such file: {split_path}")
+    sections = read_split_file(split_path)
+    train, dev = split_dev(sections.get("DEV", []) + sections.get("TRAIN", []),
+                           dev_fraction, seed)
+    names = {"train": train, "dev": dev, "test": sections.get("TEST", [])}
+    nlp = make_raw_nlp(lang) if variant == "raw" else spacy.blank(lang)
+    suffix = (".tok.txt", ".tok.ann") if variant == "tok" else (".txt", ".ann")
+    out: Dict[str, List[Doc]] = {}
+    for split in SPLITS:
+        docs = out[split] = []
+        for name in names[split][:max_docs]:
+            txt, ann = (root / "data" / (name + s) for s in suffix)
+            missing = [s for s, p in zip(suffix, (txt, ann)) if not p.is_file()]
+            if missing:
+                report.issue("skipped", "missing document",
+                             f"({split}) no {' or '.join(missing)} file", root / "data" / name)
+                continue
+            if variant == "tok":
+                docs.append(brat_tok_to_doc(txt, ann, nlp.vocab, report, skip_malformed))
+            else:
+                docs.append(brat_raw_to_doc(txt, ann, nlp, report, skip_malformed))
+    if not any(out.values()):
+        raise ConversionError(f"no documents found ({variant} variant)", root / "data")
+    return out
+
+
+def convert_ner_uk(path: PathLike, out_dir: PathLike, variant: str = "tok",
+                   dev_fraction: float = 0.1, seed: int = 0, max_docs: Optional[int] = None,
+                   lang: str = "uk", skip_malformed: bool = False,
+                   split_file: Optional[PathLike] = None) -> ConversionReport:
+    """Convert the corpus to ``out_dir/{train,dev,test}.spacy`` (see :func:`load_ner_uk`)
+    and return the report."""
+    report = ConversionReport(f"ner-uk ({variant}) from {path}")
+    docs = load_ner_uk(path, variant, dev_fraction, seed, max_docs, lang, skip_malformed,
+                       report, split_file)
+    for split in SPLITS:
+        write_docbin(docs[split], Path(out_dir) / f"{split}.spacy", report, split)
+    return report

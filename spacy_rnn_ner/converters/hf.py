@@ -1,0 +1,184 @@
+"""Hugging Face ``datasets`` token-classification data -> spaCy Docs / DocBin.
+
+Rows hold a list of tokens (``tokens``) and IOB tags (``ner_tags``): integers named by a
+``ClassLabel`` feature (``conll2003``, ``benjamin/ner-uk``), or plain strings. Each row is
+a sentence; ``n_sents`` consecutive rows make one Doc (default 1).
+
+Sources (:func:`load_hf`): a ``Dataset``/``DatasetDict`` object; a folder written by
+``save_to_disk``; parquet / json / jsonl / csv files or a folder of them (the split is the
+file name up to the first ``-``, e.g. ``train-00000-of-00001.parquet`` -> ``train``); or a
+Hub name such as ``conll2003`` (needs internet).
+
+A malformed row (different numbers of tokens and tags, an empty token, a tag id outside
+the label list, an invalid tag) is a :class:`ConversionError` naming the dataset split
+and row, or with ``skip_malformed`` is skipped and counted.
+"""
+import re
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+from .conll import Sentence, check_tag, entity_labels, sentences_to_doc
+from .report import ConversionError, ConversionReport, PathLike, write_docbin
+
+DEFAULT_SPLIT_MAP = {"train": "train", "validation": "dev", "valid": "dev", "dev": "dev",
+                     "test": "test"}
+DATA_FILE_TYPES = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv",
+                   ".arrow": "arrow"}
+_HUB_ID_RE = re.compile(r"^[\w][\w.-]*(/[\w.-]+)?$")
+
+
+def load_hf(source: Union[str, Path, Any], cache_dir: Optional[PathLike] = None) -> Any:
+    """A ``DatasetDict`` or ``Dataset`` from ``source`` (see module docstring). A path that
+    does not exist and is not a Hub name raises :class:`FileNotFoundError`."""
+    import datasets
+
+    if isinstance(source, (datasets.Dataset, datasets.DatasetDict)):
+        return source
+    path = Path(source)
+    cache = None if cache_dir is None else str(cache_dir)
+    if path.exists():
+        if path.is_dir() and ((path / "dataset_dict.json").is_file()
+                              or (path / "state.json").is_file()):
+            return datasets.load_from_disk(str(path))
+        files = [path] if path.is_file() else sorted(
+            p for p in path.rglob("*") if p.suffix in DATA_FILE_TYPES)
+        kinds = {DATA_FILE_TYPES.get(p.suffix) for p in files}
+        if not files or None in kinds or len(kinds) != 1:
+            raise ConversionError("not a saved dataset (save_to_disk folder) nor parquet/json/"
+                                  "csv files of a single kind", path)
+        data_files: Dict[str, List[str]] = {}
+        for p in files:
+            data_files.setdefault(p.name.split(".")[0].split("-")[0], []).append(str(p))
+        return datasets.load_dataset(kinds.pop(), data_files=data_files, cache_dir=cache)
+    if not _HUB_ID_RE.match(str(source)):
+        raise FileNotFoundError(f"no such file or folder: {source}")
+    try:
+        return datasets.load_dataset(str(source), cache_dir=cache)
+    except Exception as err:  # network, missing dataset, ...
+        raise ConversionError(f"no local path {str(source)!r} and loading it from the "
+                              f"Hugging Face Hub failed: {type(err).__name__}: {err}") from err
+
+
+def tag_names_of(dataset: Any, tags_column: str = "ner_tags") -> Optional[List[str]]:
+    """The ``ClassLabel`` names of ``tags_column`` (a list feature of ClassLabel), or
+    ``None`` when the tags are not ClassLabel."""
+    feature = dataset.features.get(tags_column) if dataset.features else None
+    inner = getattr(feature, "feature", None)
+    names = getattr(inner, "names", None)
+    return list(names) if names else None
+
+
+def hf_to_docs(dataset: Iterable[Dict[str, Any]], vocab: Vocab, tokens_column: str = "tokens",
+               tags_column: str = "ner_tags", tag_names: Optional[Sequence[str]] = None,
+               n_sents: int = 1, report: Optional[ConversionReport] = None,
+               skip_malformed: bool = False, source: str = "dataset") -> List[Doc]:
+    """Docs from rows of ``dataset`` (one split). Integer tags are mapped through
+    ``tag_names`` (default: the ClassLabel names); string tags are used as they are.
+    ``source`` names the split in messages and ``doc.user_data["name"]``."""
+    report = report if report is not None else ConversionReport(source)
+    if tag_names is None and hasattr(dataset, "features"):
+        tag_names = tag_names_of(dataset, tags_column)
+    columns = getattr(dataset, "column_names", None)
+    if columns is not None:
+        missing = [c for c in (tokens_column, tags_column) if c not in columns]
+        if missing:
+            raise ConversionError(f"no column(s) {missing}; columns are {columns}", source)
+    docs: List[Doc] = []
+    sents: List[Sentence] = []
+
+    def flush() -> None:
+        if sents:
+            docs.append(sentences_to_doc(vocab, sents, name=f"{source}#{len(docs) + 1}"))
+            report.read_docs += 1
+            sents.clear()
+
+    for row_no, row in enumerate(dataset):
+        words, raw_tags = list(row[tokens_column]), list(row[tags_column])
+        try:
+            tags = _row_tags(words, raw_tags, tag_names)
+        except ValueError as err:
+            report.malformed(f"row {row_no}: {err}", source, row_no, skip_malformed)
+            continue
+        if not words:
+            continue
+        sents.append((words, tags))
+        report.read_sents += 1
+        report.read_tokens += len(words)
+        report.read_ents.update(entity_labels(tags))
+        if len(sents) >= max(1, n_sents):
+            flush()
+    flush()
+    return docs
+
+
+def _row_tags(words: List[Any], raw_tags: List[Any],
+              tag_names: Optional[Sequence[str]]) -> List[str]:
+    if len(words) != len(raw_tags):
+        raise ValueError(f"{len(words)} tokens but {len(raw_tags)} tags")
+    for w in words:
+        if not isinstance(w, str) or not w:
+            raise ValueError(f"invalid token {w!r}")
+    tags: List[str] = []
+    for tag in raw_tags:
+        if isinstance(tag, str):
+            name = tag
+        elif tag_names is None:
+            raise ValueError(f"integer tag {tag!r} but no tag names (no ClassLabel feature; "
+                             f"pass tag_names)")
+        elif not 0 <= int(tag) < len(tag_names):
+            raise ValueError(f"tag id {tag} outside the {len(tag_names)} tag names")
+        else:
+            name = tag_names[int(tag)]
+        tags.append(check_tag(name))
+    return tags
+
+
+def parse_split_map(text: Optional[str]) -> Dict[str, str]:
+    """``"train=train,validation=dev"`` -> dict. ``name=`` (empty) leaves a split out."""
+    if not text:
+        return dict(DEFAULT_SPLIT_MAP)
+    out: Dict[str, str] = {}
+    for item in text.split(","):
+        if "=" not in item:
+            raise ValueError(f"--split-map item {item!r} is not SOURCE=TARGET")
+        src, dst = (x.strip() for x in item.split("=", 1))
+        out[src] = dst
+    return out
+
+
+def convert_hf(source: Union[str, Path, Any], out_dir: PathLike,
+               split_map: Optional[Dict[str, str]] = None, lang: str = "xx",
+               tokens_column: str = "tokens", tags_column: str = "ner_tags",
+               tag_names: Optional[Sequence[str]] = None, n_sents: int = 1,
+               skip_malformed: bool = False,
+               cache_dir: Optional[PathLike] = None) -> ConversionReport:
+    """Write each split of ``source`` to ``out_dir/<target>.spacy``, the target from
+    ``split_map`` (default :data:`DEFAULT_SPLIT_MAP`; unmapped splits keep their name,
+    several splits mapped to one target are concatenated). A single ``Dataset`` is the
+    split ``train``. Returns the report."""
+    import datasets
+    import spacy
+
+    name = source if isinstance(source, (str, Path)) else type(source).__name__
+    report = ConversionReport(f"Hugging Face dataset {name}")
+    data = load_hf(source, cache_dir)
+    if isinstance(data, datasets.Dataset):
+        data = datasets.DatasetDict({"train": data})
+    split_map = dict(DEFAULT_SPLIT_MAP if split_map is None else split_map)
+    vocab = spacy.blank(lang).vocab
+    outputs: Dict[str, List[Doc]] = {}
+    for split, dataset in data.items():
+        target = split_map.get(split, split)
+        if not target:
+            report.issue("note", "split left out", f"split {split!r} not converted "
+                         f"({len(dataset):,} rows)", str(name))
+            continue
+        outputs.setdefault(target, []).extend(hf_to_docs(
+            dataset, vocab, tokens_column, tags_column, tag_names, n_sents, report,
+            skip_malformed, source=f"{name}[{split}]"))
+    for target, docs in outputs.items():
+        write_docbin(docs, Path(out_dir) / f"{target}.spacy", report, target)
+    return report

@@ -1,0 +1,137 @@
+"""NVIDIA NeMo / TAO token-classification files <-> spaCy Docs.
+
+``text.txt`` holds one sentence per line, words separated by spaces; ``labels.txt`` the
+line-aligned IOB tags (``O``, ``B-X``, ``I-X``), as many per line as there are words.
+Reading: each line is a sentence, ``n_sents`` sentences make one Doc (default 1); blank
+lines (blank in both files) are ignored. A line with different numbers of words and
+labels, a line blank in one file only, a different number of lines, or an invalid tag is
+a :class:`ConversionError` naming file and line (or, with ``skip_malformed``, skipped and
+counted). Writing: one line per sentence of each Doc (the whole Doc without sentence
+boundaries); whitespace tokens are left out, whitespace inside a token becomes ``_``
+(reported).
+"""
+from pathlib import Path
+from typing import Iterable, List, Optional, Tuple
+
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+from .conll import Sentence, check_tag, doc_to_sentences, entity_labels, sentences_to_doc
+from .report import (ConversionError, ConversionReport, PathLike, SplitStats, count_sents,
+                     read_docbin, write_docbin)
+
+
+def read_nemo(text_path: PathLike, labels_path: PathLike, vocab: Vocab, n_sents: int = 1,
+              report: Optional[ConversionReport] = None,
+              skip_malformed: bool = False) -> List[Doc]:
+    """Docs from a ``text.txt`` / ``labels.txt`` pair (see module docstring)."""
+    text_path, labels_path = Path(text_path), Path(labels_path)
+    for p in (text_path, labels_path):
+        if not p.is_file():
+            raise FileNotFoundError(f"no such file: {p}")
+    report = report if report is not None else ConversionReport(str(text_path))
+    text_lines = text_path.read_text(encoding="utf-8").splitlines()
+    label_lines = labels_path.read_text(encoding="utf-8").splitlines()
+    docs: List[Doc] = []
+    sents: List[Sentence] = []
+
+    def flush() -> None:
+        if sents:
+            docs.append(sentences_to_doc(vocab, sents, name=f"{text_path.name}#{len(docs) + 1}"))
+            report.read_docs += 1
+            sents.clear()
+
+    for i in range(max(len(text_lines), len(label_lines))):
+        line_no = i + 1
+        if i >= len(text_lines) or i >= len(label_lines):
+            longer, shorter = (labels_path, text_path) if i >= len(text_lines) \
+                else (text_path, labels_path)
+            report.malformed(f"line {line_no} has no counterpart: {shorter} has only "
+                             f"{min(len(text_lines), len(label_lines))} lines", longer,
+                             line_no, skip_malformed)
+            break
+        words, tags = text_lines[i].split(), label_lines[i].split()
+        if len(words) != len(tags):
+            report.malformed(f"{len(words)} words in {text_path.name} but {len(tags)} labels "
+                             f"in {labels_path.name}", labels_path, line_no, skip_malformed)
+            continue
+        bad = next((t for t in tags if not _valid(t)), None)
+        if bad is not None:
+            report.malformed(f"invalid IOB tag {bad!r}", labels_path, line_no, skip_malformed)
+            continue
+        if not words:
+            continue
+        sents.append((words, tags))
+        report.read_sents += 1
+        report.read_tokens += len(words)
+        report.read_ents.update(entity_labels(tags))
+        if len(sents) >= max(1, n_sents):
+            flush()
+    flush()
+    return docs
+
+
+def _valid(tag: str) -> bool:
+    try:
+        check_tag(tag)
+    except ConversionError:
+        return False
+    return True
+
+
+def write_nemo(docs: Iterable[Doc], out_dir: PathLike, suffix: str = "",
+               report: Optional[ConversionReport] = None) -> Tuple[Path, Path]:
+    """Write ``out_dir/text{suffix}.txt`` and ``out_dir/labels{suffix}.txt``; count what
+    was written in ``report`` under the split ``nemo``. Returns both paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text_path, labels_path = out_dir / f"text{suffix}.txt", out_dir / f"labels{suffix}.txt"
+    report = report if report is not None else ConversionReport()
+    stats = report.splits.setdefault("nemo", SplitStats())
+    report.outputs["text"], report.outputs["labels"] = str(text_path), str(labels_path)
+    with text_path.open("w", encoding="utf-8") as ft, labels_path.open("w", encoding="utf-8") as fl:
+        for doc in docs:
+            n_space = sum(1 for t in doc if t.is_space)
+            if n_space:
+                report.issue("note", "whitespace tokens", f"{n_space} whitespace token(s) "
+                             f"left out", doc.user_data.get("name"))
+            sentences = doc_to_sentences(doc)
+            stats.docs += 1
+            for words, tags in sentences:
+                clean = ["_".join(w.split()) for w in words]
+                for w, c in zip(words, clean):
+                    if w != c:
+                        report.issue("adjusted", "whitespace in token", f"{w!r} -> {c!r}",
+                                     doc.user_data.get("name"))
+                ft.write(" ".join(clean) + "\n")
+                fl.write(" ".join(tags) + "\n")
+                stats.sents += 1
+                stats.tokens += len(words)
+                stats.ents.update(entity_labels(tags))
+    return text_path, labels_path
+
+
+def convert_nemo(text_path: PathLike, labels_path: PathLike, output: PathLike,
+                 lang: str = "xx", n_sents: int = 1,
+                 skip_malformed: bool = False) -> ConversionReport:
+    """``text.txt`` + ``labels.txt`` -> ``output`` (.spacy). Returns the report."""
+    import spacy
+
+    report = ConversionReport(f"NeMo {text_path} + {labels_path}")
+    docs = read_nemo(text_path, labels_path, spacy.blank(lang).vocab, n_sents, report,
+                     skip_malformed)
+    write_docbin(docs, output, report)
+    return report
+
+
+def convert_to_nemo(input_path: PathLike, out_dir: PathLike, suffix: str = "") -> ConversionReport:
+    """``input_path`` (.spacy) -> ``out_dir/text{suffix}.txt`` + ``labels{suffix}.txt``."""
+    report = ConversionReport(f"{input_path} to NeMo")
+    docs = read_docbin(input_path)
+    report.read_docs = len(docs)
+    for doc in docs:
+        report.read_tokens += len(doc)
+        report.read_sents += count_sents(doc)
+        report.read_ents.update(e.label_ for e in doc.ents)
+    write_nemo(docs, out_dir, suffix, report)
+    return report

@@ -1,0 +1,230 @@
+"""Conversion accounting shared by all converters.
+
+* :class:`ConversionError` - a malformed input line (names file and line).
+* :class:`ConversionReport` - what was read, what was written (per split), and every
+  annotation that was dropped, adjusted, skipped or ignored, with file and line.
+* :func:`write_docbin` / :func:`read_docbin` - the one DocBin writer/reader; writing goes
+  through the report so the printed figures are exactly what is on disk.
+"""
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Union
+
+from spacy.tokens import Doc, DocBin
+from spacy.vocab import Vocab
+
+PathLike = Union[str, Path]
+
+#: Issue actions. ``dropped``/``adjusted`` concern entities, ``skipped`` malformed lines or
+#: missing documents, ``ignored`` input lines that carry no entity (brat notes,
+#: relations...), ``note`` anything worth knowing that changed nothing.
+ACTIONS = ("dropped", "adjusted", "skipped", "ignored", "note")
+
+
+class ConversionError(ValueError):
+    """Malformed input. ``str(err)`` reads ``PATH:LINE: message``."""
+
+    def __init__(self, message: str, path: Optional[PathLike] = None, line: Optional[int] = None):
+        self.path = None if path is None else str(path)
+        self.line = line
+        self.message = message
+        super().__init__(_where(self.path, line) + message)
+
+
+def _where(path: Optional[str], line: Optional[int]) -> str:
+    if path is None:
+        return ""
+    return f"{path}:{line}: " if line is not None else f"{path}: "
+
+
+@dataclass
+class Issue:
+    """One reported event: ``action`` (see :data:`ACTIONS`), a short ``kind`` used for
+    counting (e.g. ``"overlap"``), a human ``message``, and where it happened."""
+
+    action: str
+    kind: str
+    message: str
+    path: Optional[str] = None
+    line: Optional[int] = None
+
+    def __str__(self) -> str:
+        return f"{self.action:<8} {self.kind:<22} {_where(self.path, self.line)}{self.message}"
+
+
+@dataclass
+class SplitStats:
+    """Counts of what was written to one split."""
+
+    docs: int = 0
+    sents: int = 0
+    tokens: int = 0
+    ents: Counter = field(default_factory=Counter)
+
+    def add(self, doc: Doc) -> None:
+        self.docs += 1
+        self.tokens += len(doc)
+        self.sents += count_sents(doc)
+        self.ents.update(ent.label_ for ent in doc.ents)
+
+
+def count_sents(doc: Doc) -> int:
+    """Number of sentences; a document without sentence boundaries counts as one."""
+    if len(doc) == 0:
+        return 0
+    if not doc.has_annotation("SENT_START"):
+        return 1
+    return sum(1 for token in doc if token.is_sent_start)
+
+
+class ConversionReport:
+    """Counts and issues of one conversion run.
+
+    ``read_*`` are filled by the readers (documents, sentences, tokens and entity
+    annotations found in the input), ``splits`` by :meth:`add_doc` (what goes out), and
+    ``issues`` by :meth:`issue` / :meth:`malformed`.
+    """
+
+    def __init__(self, source: str = "") -> None:
+        self.source = source
+        self.read_docs = 0
+        self.read_sents = 0
+        self.read_tokens = 0
+        self.read_ents: Counter = Counter()
+        self.splits: Dict[str, SplitStats] = {}
+        self.outputs: Dict[str, str] = {}
+        self.issues: List[Issue] = []
+
+    # -- filling -------------------------------------------------------------------
+    def issue(self, action: str, kind: str, message: str,
+              path: Optional[PathLike] = None, line: Optional[int] = None) -> Issue:
+        """Record one issue and return it."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown issue action {action!r}")
+        item = Issue(action, kind, message, None if path is None else str(path), line)
+        self.issues.append(item)
+        return item
+
+    def malformed(self, message: str, path: Optional[PathLike], line: Optional[int],
+                  skip: bool) -> None:
+        """A malformed input line: raise :class:`ConversionError`, or with ``skip``
+        record it as skipped."""
+        if not skip:
+            raise ConversionError(message, path, line)
+        self.issue("skipped", "malformed line", message, path, line)
+
+    def add_doc(self, split: str, doc: Doc) -> None:
+        """Count ``doc`` as written to ``split``."""
+        self.splits.setdefault(split, SplitStats()).add(doc)
+
+    # -- reading back --------------------------------------------------------------
+    def count(self, action: Optional[str] = None, kind: Optional[str] = None) -> int:
+        """Number of issues with this action and/or kind."""
+        return sum(1 for i in self.issues
+                   if (action is None or i.action == action) and (kind is None or i.kind == kind))
+
+    def issue_counts(self) -> Counter:
+        """``{(action, kind): n}``."""
+        return Counter((i.action, i.kind) for i in self.issues)
+
+    @property
+    def total(self) -> SplitStats:
+        """Sum over all splits."""
+        out = SplitStats()
+        for stats in self.splits.values():
+            out.docs += stats.docs
+            out.sents += stats.sents
+            out.tokens += stats.tokens
+            out.ents.update(stats.ents)
+        return out
+
+    def labels(self) -> List[str]:
+        labels = set(self.read_ents)
+        for stats in self.splits.values():
+            labels.update(stats.ents)
+        return sorted(labels)
+
+    def format(self, max_issues: Optional[int] = 50) -> str:
+        """A small readable table: read, written per split, issue counts and details
+        (at most ``max_issues`` detail lines; ``None`` for all)."""
+        labels = self.labels()
+        out: List[str] = []
+        title = f"Converted {self.source}" if self.source else "Conversion summary"
+        out.append(title)
+        read_ents = sum(self.read_ents.values())
+        per_label = ", ".join(f"{lab} {self.read_ents[lab]:,}" for lab in labels)
+        out.append(f"read:  {self.read_docs:,} documents, {self.read_sents:,} sentences, "
+                   f"{self.read_tokens:,} tokens, {read_ents:,} entities"
+                   + (f" ({per_label})" if per_label else ""))
+        header = ["split", "docs", "sents", "tokens", "ents"] + labels
+        rows = [[name, s.docs, s.sents, s.tokens, sum(s.ents.values())]
+                + [s.ents[lab] for lab in labels] for name, s in self.splits.items()]
+        if len(self.splits) > 1:
+            t = self.total
+            rows.append(["total", t.docs, t.sents, t.tokens, sum(t.ents.values())]
+                        + [t.ents[lab] for lab in labels])
+        out.append("wrote:")
+        out.extend("  " + line for line in _table(header, rows))
+        for name, path in self.outputs.items():
+            out.append(f"  {name}: {path}")
+        counts = self.issue_counts()
+        if counts:
+            out.append("issues:")
+            for (action, kind), n in sorted(counts.items()):
+                out.append(f"  {action:<8} {kind:<22} {n:>6,}")
+            shown = self.issues if max_issues is None else self.issues[:max_issues]
+            out.append("details:")
+            out.extend(f"  {item}" for item in shown)
+            if len(shown) < len(self.issues):
+                out.append(f"  ... {len(self.issues) - len(shown):,} more (use --issues-file)")
+        else:
+            out.append("issues: none")
+        return "\n".join(out)
+
+    def write_issues(self, path: PathLike) -> None:
+        """All issues as TSV: action, kind, path, line, message."""
+        with Path(path).open("w", encoding="utf-8") as f:
+            f.write("action\tkind\tpath\tline\tmessage\n")
+            for i in self.issues:
+                f.write(f"{i.action}\t{i.kind}\t{i.path or ''}\t{i.line or ''}\t"
+                        f"{i.message.replace(chr(9), ' ')}\n")
+
+
+def _table(header: List[str], rows: List[list]) -> List[str]:
+    cells = [header] + [[f"{v:,}" if isinstance(v, int) else str(v) for v in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+
+    def fmt(r: List[str]) -> str:
+        return "  ".join(r[0].ljust(widths[0]) if i == 0 else v.rjust(widths[i])
+                         for i, v in enumerate(r) if i < len(widths)).rstrip()
+
+    return [fmt(cells[0]), fmt(["-" * w for w in widths])] + [fmt(r) for r in cells[1:]]
+
+
+def write_docbin(docs: Iterable[Doc], path: PathLike, report: Optional[ConversionReport] = None,
+                 split: Optional[str] = None) -> Path:
+    """Write ``docs`` to a ``.spacy`` DocBin (with ``user_data``, which holds the source
+    document name), creating parent folders, and count them in ``report`` under
+    ``split`` (default: the file stem). Returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    name = split or path.stem
+    docbin = DocBin(store_user_data=True)
+    if report is not None:
+        report.splits.setdefault(name, SplitStats())
+        report.outputs[name] = str(path)
+    for doc in docs:
+        docbin.add(doc)
+        if report is not None:
+            report.add_doc(name, doc)
+    docbin.to_disk(path)
+    return path
+
+
+def read_docbin(path: PathLike, vocab: Optional[Vocab] = None) -> List[Doc]:
+    """Docs of a ``.spacy`` file (missing file: :class:`FileNotFoundError`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    return list(DocBin().from_disk(path).get_docs(vocab or Vocab()))
