@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import spacy
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
@@ -259,10 +260,7 @@ def brat_raw_to_doc(txt_path: PathLike, ann_path: PathLike, nlp: Language,
     report = report if report is not None else ConversionReport()
     txt_path = Path(txt_path)
     text = txt_path.read_text(encoding="utf-8")
-    doc = nlp(text)
-    for token in doc[1:]:
-        if "\n" in doc[token.i - 1].text_with_ws:
-            token.is_sent_start = True
+    doc = _start_sentences_after_newlines(nlp(text))
     doc.user_data["name"] = txt_path.stem
     report.read_docs += 1
     report.read_tokens += len(doc)
@@ -282,6 +280,22 @@ def brat_raw_to_doc(txt_path: PathLike, ann_path: PathLike, nlp: Language,
                          ann_path, ent.line)
         spans.append((span, ent))
     return set_entities(doc, spans, ann_path, report)
+
+
+def _start_sentences_after_newlines(doc: Doc) -> Doc:
+    """A sentence starts after each line break too; whitespace tokens never start one
+    (they stay at the end of the sentence before)."""
+    starts = doc.to_array([SENT_START]).view("int64")  # 1 start, -1 not, 0 unset
+    pending = False
+    for i in range(1, len(doc)):
+        start = starts[i] == 1 or pending or "\n" in doc[i - 1].text_with_ws
+        is_space = doc[i].is_space
+        pending = start and is_space
+        starts[i] = 1 if start and not is_space else -1
+    if len(doc):
+        starts[0] = 1
+    doc.from_array([SENT_START], starts.view("uint64"))
+    return doc
 
 
 # -- corpus level ------------------------------------------------------------------

@@ -1,0 +1,572 @@
+"""Converters to spaCy DocBin: ner-uk brat (tok/raw), CoNLL, Hugging Face, NeMo, CLI."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import pytest
+import spacy
+
+from spacy_rnn_ner.converters.brat import (
+    brat_raw_to_doc,
+    brat_tok_to_doc,
+    convert_ner_uk,
+    load_ner_uk,
+    make_raw_nlp,
+    read_split_file,
+    split_dev,
+)
+from spacy_rnn_ner.converters.cli import main
+from spacy_rnn_ner.converters.conll import doc_to_sentences, read_conll, sentences_to_doc
+from spacy_rnn_ner.converters.hf import convert_hf, hf_to_docs, load_hf, parse_split_map
+from spacy_rnn_ner.converters.nemo import convert_to_nemo, read_nemo, write_nemo
+from spacy_rnn_ner.converters.report import ConversionError, ConversionReport, read_docbin, write_docbin
+
+REPO = Path(__file__).resolve().parents[1]
+NER_UK_DIR = Path(os.environ.get("NER_UK_DIR", REPO.parent / "shared" / "ner-uk"))
+
+SPECIAL = "Doc (draft) [v2] O'Neil"  # spaces, brackets, apostrophe
+SPECIAL_TEXT = "Тарас Шевченко народився в Києві .\n\nВін писав вірші .\n"
+
+
+def ents(doc) -> List[Tuple[str, str]]:
+    return [(e.text, e.label_) for e in doc.ents]
+
+
+def span(text: str, surface: str, occurrence: int = 0) -> Tuple[int, int]:
+    start = -1
+    for _ in range(occurrence + 1):
+        start = text.index(surface, start + 1)
+    return start, start + len(surface)
+
+
+def t_line(n: int, label: str, text: str, surface: str) -> str:
+    s, e = span(text, surface)
+    return f"T{n}\t{label} {s} {e}\t{surface}"
+
+
+def special_ann() -> List[str]:
+    text = SPECIAL_TEXT
+    s, e = span(text, "Києві")
+    return [
+        t_line(1, "PERS", text, "Тарас Шевченко"),
+        t_line(2, "LOC", text, "Києві"),
+        t_line(3, "PERS", text, "Тарас"),  # nested in T1: dropped
+        f"T4\tLOC {s + 2} {e}\tєві",  # not on token boundaries: dropped
+        "#1\tAnnotatorNotes T1\tпоет",  # ignored
+        "R1\tRel Arg1:T1 Arg2:T2",  # ignored
+    ]
+
+
+def write_corpus(root: Path, n_dev: int = 10, n_test: int = 3,
+                 extra_ann: Optional[Dict[str, List[str]]] = None) -> Path:
+    """A tiny ner-uk-like corpus: ``root/v1.0/{data/,dev-test-split.txt}``."""
+    data = root / "v1.0" / "data"
+    data.mkdir(parents=True)
+    docs: Dict[str, Tuple[str, List[str]]] = {SPECIAL: (SPECIAL_TEXT, special_ann())}
+    for k in range(n_dev + n_test - 1):
+        text = f"Іван{k} живе у Львові .\nВін працює в ООН .\n"
+        docs[f"doc_{k:02d}"] = (text, [t_line(1, "PERS", text, f"Іван{k}"),
+                                       t_line(2, "LOC", text, "Львові"),
+                                       t_line(3, "ORG", text, "ООН")])
+    for name, (text, ann) in docs.items():
+        ann = ann + (extra_ann or {}).get(name, [])
+        (data / f"{name}.tok.txt").write_text(text, encoding="utf-8")
+        (data / f"{name}.tok.ann").write_text("\n".join(ann) + "\n", encoding="utf-8")
+    names = list(docs)
+    split = ["DEV"] + [n + ".tok" for n in names[:n_dev]] + ["", "TEST"] \
+        + [n + ".tok" for n in names[n_dev:]]
+    (root / "v1.0" / "dev-test-split.txt").write_text("\n".join(split) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "ner-uk")
+
+
+@pytest.fixture
+def vocab():
+    return spacy.blank("uk").vocab
+
+
+# -- brat, tokenized variant ---------------------------------------------------------
+
+def test_brat_tok_doc_tokens_sentences_and_policies(corpus: Path, vocab):
+    data = corpus / "v1.0" / "data"
+    report = ConversionReport()
+    doc = brat_tok_to_doc(data / f"{SPECIAL}.tok.txt", data / f"{SPECIAL}.tok.ann", vocab, report)
+    assert [t.text for t in doc] == SPECIAL_TEXT.split()
+    assert doc.text == "Тарас Шевченко народився в Києві . Він писав вірші ."
+    assert [s.text for s in doc.sents] == ["Тарас Шевченко народився в Києві .", "Він писав вірші ."]
+    assert doc.user_data["name"] == SPECIAL
+    assert ents(doc) == [("Тарас Шевченко", "PERS"), ("Києві", "LOC")]
+    overlap = [i for i in report.issues if i.kind == "overlap"]
+    assert len(overlap) == 1 and overlap[0].action == "dropped" and overlap[0].line == 3
+    assert overlap[0].path.endswith(f"{SPECIAL}.tok.ann") and "T1" in overlap[0].message
+    off = [i for i in report.issues if i.kind == "off token boundaries"]
+    assert len(off) == 1 and off[0].line == 4 and off[0].action == "dropped"
+    assert report.count("ignored") == 2
+    assert sum(report.read_ents.values()) == 4 == len(doc.ents) + report.count("dropped")
+    assert (report.read_docs, report.read_sents, report.read_tokens) == (1, 2, len(doc))
+
+
+def test_brat_equal_length_overlap_keeps_first_and_drops_duplicates(tmp_path: Path, vocab):
+    text = "Верховна Рада України ухвалила закон .\n"
+    (tmp_path / "a.tok.txt").write_text(text, encoding="utf-8")
+    ann = [t_line(1, "ORG", text, "Верховна Рада"), t_line(2, "LOC", text, "Рада України"),
+           t_line(3, "ORG", text, "Верховна Рада"), t_line(4, "MISC", text, "Верховна Рада")]
+    (tmp_path / "a.tok.ann").write_text("\n".join(ann), encoding="utf-8")
+    report = ConversionReport()
+    doc = brat_tok_to_doc(tmp_path / "a.tok.txt", tmp_path / "a.tok.ann", vocab, report)
+    assert ents(doc) == [("Верховна Рада", "ORG")]
+    assert [(i.kind, i.line) for i in report.issues if i.action == "dropped"] == \
+        [("duplicate", 3), ("overlap", 2), ("overlap", 4)]
+
+
+def test_brat_discontinuous_multiline_and_shifted(tmp_path: Path, vocab):
+    text = "Тарас\nШевченко народився у Києві .\n"
+    (tmp_path / "a.tok.txt").write_text(text, encoding="utf-8")
+    s1, e1 = span(text, "Тарас")
+    s2, e2 = span(text, "Шевченко")
+    s3, e3 = span(text, "Києві")
+    ann = [
+        f"T1\tPERS {s1} {e1};{s2} {e2}\tТарас Шевченко",  # whitespace gap: merged
+        f"T2\tLOC {s1} {e1};{s3} {e3}\tТарас Києві",  # words between: dropped
+        f"T3\tLOC {s3 - 1} {e3 - 1}\tКиєві",  # off by one: shifted to the surface
+    ]
+    (tmp_path / "a.tok.ann").write_text("\n".join(ann), encoding="utf-8")
+    report = ConversionReport()
+    doc = brat_tok_to_doc(tmp_path / "a.tok.txt", tmp_path / "a.tok.ann", vocab, report)
+    assert ents(doc) == [("Тарас Шевченко", "PERS"), ("Києві", "LOC")]
+    kinds = {(i.action, i.kind, i.line) for i in report.issues}
+    assert ("adjusted", "discontinuous merged", 1) in kinds
+    assert ("dropped", "discontinuous", 2) in kinds
+    assert ("adjusted", "offsets shifted", 3) in kinds
+    assert ("note", "crosses sentence", 1) in kinds  # T1 spans two lines
+
+
+def test_brat_multiline_surface_continuation(tmp_path: Path):
+    text = "ЗАКОН УКРАЇНИ\nПро громади\nТекст .\n"
+    (tmp_path / "a.txt").write_text(text, encoding="utf-8")
+    s, e = span(text, "ЗАКОН УКРАЇНИ\nПро громади")
+    ann = [f"T1\tMISC {s} {e}\tЗАКОН УКРАЇНИ", "Про громади"]  # brat writes the newline
+    (tmp_path / "a.ann").write_text("\n".join(ann) + "\n", encoding="utf-8")
+    report = ConversionReport()
+    doc = brat_raw_to_doc(tmp_path / "a.txt", tmp_path / "a.ann", make_raw_nlp("uk"), report)
+    assert ents(doc) == [("ЗАКОН УКРАЇНИ\nПро громади", "MISC")]
+    assert report.count("note", "multi-line surface") == 1
+    assert report.count("skipped") == 0
+
+
+def test_brat_malformed_line_error_and_skip(tmp_path: Path):
+    bad = ["T9\tPERS 5\tІван", "Z1\tfoo"]
+    root = write_corpus(tmp_path / "c", extra_ann={SPECIAL: bad})
+    with pytest.raises(ConversionError) as info:
+        load_ner_uk(root)
+    err = info.value
+    assert isinstance(err, ValueError)
+    assert err.path.endswith(f"{SPECIAL}.tok.ann") and err.line == 7
+    assert f"{SPECIAL}.tok.ann:7:" in str(err)
+    report = ConversionReport()
+    docs = load_ner_uk(root, skip_malformed=True, report=report)
+    assert [i.line for i in report.issues if i.kind == "malformed line"] == [7, 8]
+    special = next(d for split in docs.values() for d in split if d.user_data["name"] == SPECIAL)
+    assert ents(special) == [("Тарас Шевченко", "PERS"), ("Києві", "LOC")]
+
+
+def test_brat_offsets_outside_text_is_malformed(tmp_path: Path):
+    root = write_corpus(tmp_path / "c", extra_ann={"doc_00": ["T7\tLOC 3 999\tx"]})
+    with pytest.raises(ConversionError, match=r"doc_00\.tok\.ann:4: .*outside"):
+        load_ner_uk(root)
+
+
+# -- splitting -----------------------------------------------------------------------
+
+def test_split_dev_is_deterministic_document_level():
+    names = [f"n{i:03d}" for i in range(50)]
+    train, dev = split_dev(names, 0.1, seed=0)
+    assert (train, dev) == split_dev(names, 0.1, seed=0)
+    assert len(dev) == 5 and len(train) == 45
+    assert not set(train) & set(dev) and set(train) | set(dev) == set(names)
+    assert dev == sorted(dev, key=names.index)  # keeps the input order
+    assert set(split_dev(list(reversed(names)), 0.1, seed=0)[1]) == set(dev)
+    assert set(split_dev(names, 0.1, seed=1)[1]) != set(dev)
+    assert len(split_dev(names[:3], 0.1)[1]) == 1  # at least one
+    assert split_dev(names, 0.0) == (names, [])
+    assert split_dev(names[:1], 0.5) == (names[:1], [])
+    with pytest.raises(ValueError):
+        split_dev(names, 1.0)
+
+
+def test_read_split_file_errors(tmp_path: Path):
+    path = tmp_path / "split.txt"
+    path.write_text("DEV\na.tok\nb.tok\n\nTEST\nc (1).tok\n", encoding="utf-8")
+    assert read_split_file(path) == {"DEV": ["a", "b"], "TEST": ["c (1)"]}
+    path.write_text("DEV\na.tok\nTEST\na.tok\n", encoding="utf-8")
+    with pytest.raises(ConversionError, match=r"split\.txt:4: .*twice"):
+        read_split_file(path)
+    path.write_text("a.tok\nDEV\n", encoding="utf-8")
+    with pytest.raises(ConversionError, match=r":1: "):
+        read_split_file(path)
+
+
+def test_load_ner_uk_splits(corpus: Path):
+    sections = read_split_file(corpus / "v1.0" / "dev-test-split.txt")
+    report = ConversionReport()
+    docs = load_ner_uk(corpus, dev_fraction=0.2, seed=3, report=report)
+    names = {k: [d.user_data["name"] for d in v] for k, v in docs.items()}
+    assert names["test"] == sections["TEST"]
+    assert len(names["dev"]) == 2 and len(names["train"]) == 8
+    assert sorted(names["train"] + names["dev"]) == sorted(sections["DEV"])
+    assert not set(names["train"]) & set(names["dev"])
+    assert names == {k: [d.user_data["name"] for d in v]
+                     for k, v in load_ner_uk(corpus / "v1.0", dev_fraction=0.2, seed=3).items()}
+    small = load_ner_uk(corpus, dev_fraction=0.2, seed=3, max_docs=1)
+    assert {k: [d.user_data["name"] for d in v] for k, v in small.items()} == \
+        {k: v[:1] for k, v in names.items()}
+
+
+def test_missing_document_is_reported(corpus: Path):
+    (corpus / "v1.0" / "data" / "doc_00.tok.ann").unlink()
+    report = ConversionReport()
+    docs = load_ner_uk(corpus, report=report)
+    assert sum(len(v) for v in docs.values()) == 12
+    missing = [i for i in report.issues if i.kind == "missing document"]
+    assert len(missing) == 1 and missing[0].path.endswith("doc_00") and ".tok.ann" in missing[0].message
+
+
+def test_convert_ner_uk_writes_docbins(corpus: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    report = convert_ner_uk(corpus, out, dev_fraction=0.1, seed=0)
+    written = {s: read_docbin(out / f"{s}.spacy") for s in ("train", "dev", "test")}
+    assert {s: len(d) for s, d in written.items()} == {"train": 9, "dev": 1, "test": 3}
+    for split, docs in written.items():
+        stats = report.splits[split]
+        assert stats.docs == len(docs) and stats.tokens == sum(len(d) for d in docs)
+        assert sum(stats.ents.values()) == sum(len(d.ents) for d in docs)
+        assert stats.sents == sum(len(list(d.sents)) for d in docs)
+    assert report.total.ents == {"PERS": 13, "LOC": 13, "ORG": 12}
+    assert sum(report.read_ents.values()) == 40 == sum(report.total.ents.values()) + 2
+    text = report.format()
+    assert "train" in text and "PERS" in text and "overlap" in text
+
+
+# -- brat, raw variant ---------------------------------------------------------------
+
+def test_brat_raw_alignment_is_reported(tmp_path: Path):
+    text = "Тарас Шевченко народився в Києві.\nВін писав вірші у Петербурзі.\n"
+    (tmp_path / "r.txt").write_text(text, encoding="utf-8")
+    s, e = span(text, "Києві")
+    ann = [t_line(1, "PERS", text, "Тарас Шевченко"),
+           f"T2\tLOC {s} {e - 1}\tКиєв",  # inside a token: expanded
+           t_line(3, "LOC", text, "Петербурзі")]
+    (tmp_path / "r.ann").write_text("\n".join(ann), encoding="utf-8")
+    report = ConversionReport()
+    doc = brat_raw_to_doc(tmp_path / "r.txt", tmp_path / "r.ann", make_raw_nlp("uk"), report)
+    assert doc.text == text
+    assert ents(doc) == [("Тарас Шевченко", "PERS"), ("Києві", "LOC"), ("Петербурзі", "LOC")]
+    adjusted = [i for i in report.issues if i.action == "adjusted"]
+    assert [(i.kind, i.line) for i in adjusted] == [("expanded to tokens", 2)]
+    assert "'Києві'" in adjusted[0].message
+    assert len(list(doc.sents)) == 2
+
+
+def test_load_ner_uk_raw_variant_uses_txt_files(corpus: Path):
+    data = corpus / "v1.0" / "data"
+    text = "Іван живе у Львові."
+    (data / "doc_00.txt").write_text(text, encoding="utf-8")
+    (data / "doc_00.ann").write_text(t_line(1, "LOC", text, "Львові") + "\n", encoding="utf-8")
+    report = ConversionReport()
+    docs = load_ner_uk(corpus, variant="raw", dev_fraction=0.0, report=report)
+    assert [d.text for d in docs["train"]] == [text]
+    assert ents(docs["train"][0]) == [("Львові", "LOC")]
+    assert report.count("skipped", "missing document") == 12
+
+
+# -- CoNLL ---------------------------------------------------------------------------
+
+CONLL_IOB1 = """-DOCSTART- -X- -X- O
+
+EU NNP B-NP I-ORG
+rejects VBZ B-VP O
+German JJ B-NP I-MISC
+call NN I-NP O
+. . O O
+
+Peter NNP B-NP I-PER
+Blackburn NNP I-NP I-PER
+Mary NNP I-NP B-PER
+
+-DOCSTART- -X- -X- O
+
+BRUSSELS NNP B-NP I-LOC
+1996-08-22 CD I-NP O
+"""
+
+CONLL_IOB2 = "EU\tB-ORG\nrejects\tO\nGerman\tB-MISC\ncall\tO\n.\tO\n\n" \
+    "Peter\tB-PER\nBlackburn\tI-PER\nMary\tB-PER\n\nBRUSSELS\tB-LOC\n1996-08-22\tO\n"
+
+
+def test_conll_iob1_docstart(tmp_path: Path, vocab):
+    path = tmp_path / "a.conll"
+    path.write_text(CONLL_IOB1, encoding="utf-8")
+    report = ConversionReport()
+    docs = read_conll(path, vocab, report)
+    assert len(docs) == 2
+    assert [s.text for s in docs[0].sents] == ["EU rejects German call .", "Peter Blackburn Mary"]
+    assert ents(docs[0]) == [("EU", "ORG"), ("German", "MISC"), ("Peter Blackburn", "PER"),
+                             ("Mary", "PER")]
+    assert ents(docs[1]) == [("BRUSSELS", "LOC")]
+    assert (report.read_docs, report.read_sents, report.read_tokens) == (2, 3, 10)
+    assert report.read_ents == {"ORG": 1, "MISC": 1, "PER": 2, "LOC": 1}
+
+
+def test_conll_iob2_two_columns_equals_iob1(tmp_path: Path, vocab):
+    p1, p2 = tmp_path / "a.conll", tmp_path / "b.conll"
+    p1.write_text(CONLL_IOB1, encoding="utf-8")
+    p2.write_text(CONLL_IOB2, encoding="utf-8")
+    docs1, docs2 = read_conll(p1, vocab), read_conll(p2, vocab)
+    assert len(docs2) == 3  # no -DOCSTART-: a Doc per sentence
+    assert [e for d in docs1 for e in ents(d)] == [e for d in docs2 for e in ents(d)]
+
+
+def test_conll_entities_do_not_cross_sentences(tmp_path: Path, vocab):
+    path = tmp_path / "a.conll"
+    path.write_text("-DOCSTART-\n\nNew I-LOC\nYork I-LOC\n\nYork I-LOC\nis O\n", encoding="utf-8")
+    (doc,) = read_conll(path, vocab)
+    assert ents(doc) == [("New York", "LOC"), ("York", "LOC")]
+
+
+@pytest.mark.parametrize("line,message", [("foo X-FOO", "invalid IOB tag 'X-FOO'"),
+                                          ("foo NN O", "expected 2 columns"),
+                                          ("lonely", "found 1 column"),
+                                          ("foo B-", "invalid IOB tag")])
+def test_conll_malformed_line(tmp_path: Path, vocab, line: str, message: str):
+    path = tmp_path / "bad.conll"
+    path.write_text(f"EU B-ORG\nsays O\n{line}\n\nok O\n", encoding="utf-8")
+    with pytest.raises(ConversionError) as info:
+        read_conll(path, vocab)
+    assert str(info.value).startswith(f"{path}:3: ") and message in str(info.value)
+    report = ConversionReport()
+    docs = read_conll(path, vocab, report, skip_malformed=True)
+    assert [t.text for d in docs for t in d] == ["EU", "says", "ok"]
+    assert [(i.action, i.line) for i in report.issues] == [("skipped", 3)]
+
+
+def test_sentences_to_doc_and_back(vocab):
+    sents = [(["Тарас", "Шевченко", "жив", "."], ["B-PERS", "I-PERS", "O", "O"]),
+             (["Київ", "і", "Львів"], ["I-LOC", "O", "B-LOC"])]
+    doc = sentences_to_doc(vocab, sents, name="x")
+    assert doc.text == "Тарас Шевченко жив . Київ і Львів"
+    assert doc_to_sentences(doc) == [sents[0], (sents[1][0], ["B-LOC", "O", "B-LOC"])]
+
+
+# -- Hugging Face --------------------------------------------------------------------
+
+TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+
+
+def hf_dataset(rows):
+    import datasets
+
+    features = datasets.Features({
+        "tokens": datasets.Sequence(datasets.Value("string")),
+        "ner_tags": datasets.Sequence(datasets.ClassLabel(names=TAGS)),
+    })
+    return datasets.Dataset.from_dict({"tokens": [r[0] for r in rows],
+                                       "ner_tags": [r[1] for r in rows]}, features=features)
+
+
+ROWS = [(["Іван", "Франко", "жив", "у", "Львові"], [1, 2, 0, 0, 3]),
+        (["Київ", "велике", "місто"], [3, 0, 0]),
+        (["Привіт"], [0])]
+
+
+def test_hf_dataset_in_memory(vocab):
+    report = ConversionReport()
+    docs = hf_to_docs(hf_dataset(ROWS), vocab, report=report, source="mem")
+    assert [ents(d) for d in docs] == [[("Іван Франко", "PER"), ("Львові", "LOC")],
+                                       [("Київ", "LOC")], []]
+    assert report.read_ents == {"PER": 1, "LOC": 2} and report.read_tokens == 9
+    (merged,) = hf_to_docs(hf_dataset(ROWS), vocab, n_sents=5)
+    assert len(list(merged.sents)) == 3 and len(merged.ents) == 3
+
+
+def test_hf_string_tags_and_malformed_rows(vocab):
+    import datasets
+
+    ds = datasets.Dataset.from_dict({"tokens": [["Іван", "тут"], ["a", "b"]],
+                                     "ner_tags": [["B-PER", "O"], ["O"]]})
+    with pytest.raises(ConversionError, match=r"mem:1: row 1: 2 tokens but 1 tags"):
+        hf_to_docs(ds, vocab, source="mem")
+    report = ConversionReport()
+    docs = hf_to_docs(ds, vocab, source="mem", report=report, skip_malformed=True)
+    assert [ents(d) for d in docs] == [[("Іван", "PER")]] and report.count("skipped") == 1
+    ints = datasets.Dataset.from_dict({"tokens": [["Іван"]], "ner_tags": [[1]]})
+    with pytest.raises(ConversionError, match="no tag names"):
+        hf_to_docs(ints, vocab)
+    assert ents(hf_to_docs(ints, vocab, tag_names=TAGS)[0]) == [("Іван", "PER")]
+    with pytest.raises(ConversionError, match="outside"):
+        hf_to_docs(ints, vocab, tag_names=["O"])
+
+
+def test_hf_datasetdict_save_to_disk_and_parquet(tmp_path: Path):
+    import datasets
+
+    dd = datasets.DatasetDict({"train": hf_dataset(ROWS), "validation": hf_dataset(ROWS[:1]),
+                               "test": hf_dataset(ROWS[1:])})
+    expected = {"train": 3, "dev": 1, "test": 2}
+    report = convert_hf(dd, tmp_path / "mem")
+    assert {k: s.docs for k, s in report.splits.items()} == expected
+    dd.save_to_disk(str(tmp_path / "saved"))
+    parquet = tmp_path / "parquet"
+    parquet.mkdir()
+    for split, ds in dd.items():
+        ds.to_parquet(str(parquet / f"{split}-00000-of-00001.parquet"))
+    for source in ("saved", "parquet"):
+        out = tmp_path / f"out_{source}"
+        report = convert_hf(tmp_path / source, out, cache_dir=tmp_path / "cache")
+        assert {k: s.docs for k, s in report.splits.items()} == expected
+        train = read_docbin(out / "train.spacy")
+        assert [ents(d) for d in train][0] == [("Іван Франко", "PER"), ("Львові", "LOC")]
+        assert sorted(p.name for p in out.iterdir()) == ["dev.spacy", "test.spacy", "train.spacy"]
+    single = load_hf(tmp_path / "saved" / "train")
+    assert isinstance(single, datasets.Dataset) and len(single) == 3
+    report = convert_hf(dd, tmp_path / "mapped", split_map=parse_split_map("train=all,test=all,validation="))
+    assert {k: s.docs for k, s in report.splits.items()} == {"all": 5}
+    assert report.count("note", "split left out") == 1
+
+
+def test_hf_missing_path(tmp_path: Path):
+    with pytest.raises(FileNotFoundError, match="nope"):
+        load_hf(str(tmp_path / "nope"))
+
+
+# -- NeMo ----------------------------------------------------------------------------
+
+def test_nemo_read_and_mismatch(tmp_path: Path, vocab):
+    text, labels = tmp_path / "text.txt", tmp_path / "labels.txt"
+    text.write_text("Іван живе у Львові\n\nКиїв\n", encoding="utf-8")
+    labels.write_text("B-PER O O B-LOC\n\nB-LOC\n", encoding="utf-8")
+    docs = read_nemo(text, labels, vocab)
+    assert [ents(d) for d in docs] == [[("Іван", "PER"), ("Львові", "LOC")], [("Київ", "LOC")]]
+    labels.write_text("B-PER O O B-LOC\n\nB-LOC O\n", encoding="utf-8")
+    with pytest.raises(ConversionError) as info:
+        read_nemo(text, labels, vocab)
+    assert str(info.value).startswith(f"{labels}:3: 1 words")
+    report = ConversionReport()
+    assert len(read_nemo(text, labels, vocab, report=report, skip_malformed=True)) == 1
+    assert report.count("skipped", "malformed line") == 1
+    labels.write_text("B-PER O O B-LOC\n", encoding="utf-8")
+    with pytest.raises(ConversionError, match=r"text\.txt:2: line 2 has no counterpart"):
+        read_nemo(text, labels, vocab)
+
+
+def test_nemo_round_trip(tmp_path: Path, corpus: Path):
+    out = tmp_path / "out"
+    convert_ner_uk(corpus, out)
+    original = read_docbin(out / "train.spacy")
+    report = convert_to_nemo(out / "train.spacy", tmp_path / "nemo", suffix="_train")
+    text, labels = tmp_path / "nemo" / "text_train.txt", tmp_path / "nemo" / "labels_train.txt"
+    lines = text.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == sum(len(list(d.sents)) for d in original) == report.splits["nemo"].sents
+    back = read_nemo(text, labels, spacy.blank("uk").vocab)
+    assert [(t.text, t.ent_iob_, t.ent_type_) for d in back for t in d] == \
+        [(t.text, t.ent_iob_, t.ent_type_) for d in original for t in d]
+    spacy_path = write_docbin(back, tmp_path / "back.spacy")
+    assert [ents(d) for d in read_docbin(spacy_path)] == [ents(d) for d in back]
+
+
+def test_write_nemo_skips_whitespace_tokens(tmp_path: Path):
+    nlp = spacy.blank("uk")
+    doc = nlp("ЗАКОН УКРАЇНИ\nПро громади")
+    doc.ents = [doc.char_span(0, len(doc.text), label="MISC")]
+    report = ConversionReport()
+    write_nemo([doc], tmp_path, report=report)
+    assert (tmp_path / "text.txt").read_text(encoding="utf-8") == "ЗАКОН УКРАЇНИ Про громади\n"
+    assert (tmp_path / "labels.txt").read_text(encoding="utf-8") == "B-MISC I-MISC I-MISC I-MISC\n"
+    assert report.count("note", "whitespace tokens") == 1
+
+
+# -- command line --------------------------------------------------------------------
+
+def test_cli_ner_uk_main(corpus: Path, tmp_path: Path, capsys):
+    issues = tmp_path / "issues.tsv"
+    assert main(["ner-uk", str(corpus / "v1.0"), str(tmp_path / "o"), "--max-docs", "2",
+                 "--dev-fraction", "0.3", "--seed", "1", "--issues-file", str(issues)]) == 0
+    printed = capsys.readouterr().out
+    assert "split" in printed and "tokens" in printed and "total" in printed
+    sizes = {s: len(read_docbin(tmp_path / "o" / f"{s}.spacy")) for s in ("train", "dev", "test")}
+    assert sizes == {"train": 2, "dev": 2, "test": 2}
+    assert issues.read_text(encoding="utf-8").startswith("action\tkind\tpath\tline\tmessage\n")
+
+
+def test_cli_errors_name_the_path(tmp_path: Path, capsys):
+    missing = tmp_path / "no such dir"
+    assert main(["ner-uk", str(missing), str(tmp_path / "o")]) == 1
+    assert str(missing) in capsys.readouterr().err
+    assert main(["nemo", str(missing / "t.txt"), str(missing / "l.txt"), "x.spacy"]) == 1
+    assert "t.txt" in capsys.readouterr().err
+    assert main(["to-nemo", str(missing / "x.spacy"), str(tmp_path)]) == 1
+    assert main(["bogus"]) == 2
+
+
+def test_cli_subprocess(tmp_path: Path):
+    conll = tmp_path / "in.conll"
+    conll.write_text(CONLL_IOB1, encoding="utf-8")
+    out = tmp_path / "out.spacy"
+    cmd = [sys.executable, "-m", "spacy_rnn_ner", "convert", "conll", str(conll), str(out)]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "ORG" in done.stdout and "wrote" in done.stdout
+    assert [ents(d) for d in read_docbin(out)][1] == [("BRUSSELS", "LOC")]
+
+
+
+def test_cli_malformed_input_is_a_one_line_error(tmp_path: Path, capsys):
+    conll = tmp_path / "in.conll"
+    conll.write_text("EU B-ORG\nrejects X-FOO\n", encoding="utf-8")
+    assert main(["conll", str(conll), str(tmp_path / "out.spacy")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {conll}:2: invalid IOB tag 'X-FOO'") and err.count("\n") == 1
+    assert not (tmp_path / "out.spacy").exists()
+    assert main(["conll", str(conll), str(tmp_path / "out.spacy"), "--skip-malformed"]) == 0
+    assert "skipped  malformed line" in capsys.readouterr().out
+    assert [t.text for d in read_docbin(tmp_path / "out.spacy") for t in d] == ["EU"]
+
+
+# -- the real corpus -----------------------------------------------------------------
+
+@pytest.mark.skipif(not (NER_UK_DIR / "v1.0").is_dir(), reason=f"ner-uk not at {NER_UK_DIR}")
+def test_real_ner_uk_totals():
+    report = ConversionReport()
+    docs = load_ner_uk(NER_UK_DIR, report=report)
+    for split, split_docs in docs.items():
+        for doc in split_docs:
+            report.add_doc(split, doc)
+    total = report.total
+    assert (total.docs, total.tokens, sum(total.ents.values())) == (262, 237_327, 7_441)
+    assert total.ents == {"PERS": 4_387, "LOC": 1_614, "ORG": 780, "MISC": 660}
+    assert total.sents == 13_862
+    assert report.splits["test"].docs == 80
+    assert report.splits["train"].docs + report.splits["dev"].docs == 182
+    assert report.splits["dev"].docs == 18
+    assert report.issues == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (NER_UK_DIR / "v1.0").is_dir(), reason=f"ner-uk not at {NER_UK_DIR}")
+def test_real_ner_uk_raw_variant_anomalies():
+    report = ConversionReport()
+    docs = load_ner_uk(NER_UK_DIR, variant="raw", report=report)
+    assert sum(len(v) for v in docs.values()) == 227  # 35 split documents have no raw .ann
+    assert sum(report.read_ents.values()) == 6_346
+    assert sum(len(d.ents) for v in docs.values() for d in v) == 6_346  # none dropped
+    counts = {k: n for k, n in report.issue_counts().items() if k[0] != "note"}
+    assert counts == {("skipped", "missing document"): 35, ("adjusted", "offsets shifted"): 10,
+                      ("adjusted", "expanded to tokens"): 11,
+                      ("adjusted", "whitespace trimmed"): 2}
+    assert report.count("note", "multi-line surface") == 1
+    assert report.count("note", "surface mismatch") == 1
