@@ -21,7 +21,12 @@ from spacy_rnn_ner.converters.cli import main
 from spacy_rnn_ner.converters.conll import doc_to_sentences, read_conll, sentences_to_doc
 from spacy_rnn_ner.converters.hf import convert_hf, hf_to_docs, load_hf, parse_split_map
 from spacy_rnn_ner.converters.nemo import convert_to_nemo, read_nemo, write_nemo
-from spacy_rnn_ner.converters.report import ConversionError, ConversionReport, read_docbin, write_docbin
+from spacy_rnn_ner.converters.report import (
+    ConversionError,
+    ConversionReport,
+    read_docbin,
+    write_docbin,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 NER_UK_DIR = Path(os.environ.get("NER_UK_DIR", REPO.parent / "shared" / "ner-uk"))
@@ -99,7 +104,8 @@ def test_brat_tok_doc_tokens_sentences_and_policies(corpus: Path, vocab):
     doc = brat_tok_to_doc(data / f"{SPECIAL}.tok.txt", data / f"{SPECIAL}.tok.ann", vocab, report)
     assert [t.text for t in doc] == SPECIAL_TEXT.split()
     assert doc.text == "Тарас Шевченко народився в Києві . Він писав вірші ."
-    assert [s.text for s in doc.sents] == ["Тарас Шевченко народився в Києві .", "Він писав вірші ."]
+    assert [s.text for s in doc.sents] == ["Тарас Шевченко народився в Києві .",
+                                           "Він писав вірші ."]
     assert doc.user_data["name"] == SPECIAL
     assert ents(doc) == [("Тарас Шевченко", "PERS"), ("Києві", "LOC")]
     overlap = [i for i in report.issues if i.kind == "overlap"]
@@ -234,7 +240,8 @@ def test_missing_document_is_reported(corpus: Path):
     docs = load_ner_uk(corpus, report=report)
     assert sum(len(v) for v in docs.values()) == 12
     missing = [i for i in report.issues if i.kind == "missing document"]
-    assert len(missing) == 1 and missing[0].path.endswith("doc_00") and ".tok.ann" in missing[0].message
+    assert len(missing) == 1 and missing[0].path.endswith("doc_00")
+    assert ".tok.ann" in missing[0].message
 
 
 def test_convert_ner_uk_writes_docbins(corpus: Path, tmp_path: Path):
@@ -434,7 +441,8 @@ def test_hf_datasetdict_save_to_disk_and_parquet(tmp_path: Path):
         assert sorted(p.name for p in out.iterdir()) == ["dev.spacy", "test.spacy", "train.spacy"]
     single = load_hf(tmp_path / "saved" / "train")
     assert isinstance(single, datasets.Dataset) and len(single) == 3
-    report = convert_hf(dd, tmp_path / "mapped", split_map=parse_split_map("train=all,test=all,validation="))
+    split_map = parse_split_map("train=all,test=all,validation=")
+    report = convert_hf(dd, tmp_path / "mapped", split_map=split_map)
     assert {k: s.docs for k, s in report.splits.items()} == {"all": 5}
     assert report.count("note", "split left out") == 1
 
@@ -501,6 +509,27 @@ def test_cli_ner_uk_main(corpus: Path, tmp_path: Path, capsys):
     sizes = {s: len(read_docbin(tmp_path / "o" / f"{s}.spacy")) for s in ("train", "dev", "test")}
     assert sizes == {"train": 2, "dev": 2, "test": 2}
     assert issues.read_text(encoding="utf-8").startswith("action\tkind\tpath\tline\tmessage\n")
+
+
+def test_cli_hf_nemo_and_to_nemo(tmp_path: Path, capsys):
+    import datasets
+
+    datasets.DatasetDict({"train": hf_dataset(ROWS), "validation": hf_dataset(ROWS[:1])}) \
+        .save_to_disk(str(tmp_path / "saved"))
+    assert main(["hf", str(tmp_path / "saved"), str(tmp_path / "hf"),
+                 "--split-map", "train=train,validation=held"]) == 0
+    assert "held" in capsys.readouterr().out
+    assert [ents(d) for d in read_docbin(tmp_path / "hf" / "held.spacy")] == \
+        [[("Іван Франко", "PER"), ("Львові", "LOC")]]
+    assert main(["to-nemo", str(tmp_path / "hf" / "train.spacy"), str(tmp_path / "nemo")]) == 0
+    assert (tmp_path / "nemo" / "labels.txt").read_text(encoding="utf-8") == \
+        "B-PER I-PER O O B-LOC\nB-LOC O O\nO\n"
+    assert main(["nemo", str(tmp_path / "nemo" / "text.txt"), str(tmp_path / "nemo" / "labels.txt"),
+                 str(tmp_path / "back.spacy"), "--n-sents", "2"]) == 0
+    back = read_docbin(tmp_path / "back.spacy")
+    assert [len(list(d.sents)) for d in back] == [2, 1]
+    assert [e for d in back for e in ents(d)] == [("Іван Франко", "PER"), ("Львові", "LOC"),
+                                                  ("Київ", "LOC")]
 
 
 def test_cli_errors_name_the_path(tmp_path: Path, capsys):

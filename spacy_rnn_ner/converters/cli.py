@@ -20,6 +20,13 @@ from typing import List, Optional
 from .report import ConversionError, ConversionReport
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--show-issues", type=int, default=50, metavar="N",
@@ -45,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dev-fraction", type=float, default=0.1,
                    help="share of DEV documents held out as dev (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the dev hold-out (default 0)")
-    p.add_argument("--max-docs", type=int, default=None, metavar="N",
+    p.add_argument("--max-docs", type=_positive_int, default=None, metavar="N",
                    help="only the first N documents of each split (quick runs)")
     p.add_argument("--lang", default="uk", help="spaCy language (default uk)")
     p.add_argument("--split-file", default=None, help="default: v1.0/dev-test-split.txt")
@@ -66,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tags-column", default="ner_tags")
     p.add_argument("--tag-names", default=None,
                    help="comma-separated names of integer tags when not a ClassLabel")
-    p.add_argument("--n-sents", type=int, default=1, help="sentences (rows) per Doc")
+    p.add_argument("--n-sents", type=_positive_int, default=1, help="sentences (rows) per Doc")
     p.add_argument("--lang", default="xx")
     p.add_argument("--cache-dir", default=None, help="datasets cache folder")
 
@@ -74,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text", metavar="TEXT")
     p.add_argument("labels", metavar="LABELS")
     p.add_argument("output", metavar="OUTPUT.spacy")
-    p.add_argument("--n-sents", type=int, default=1, help="sentences (lines) per Doc")
+    p.add_argument("--n-sents", type=_positive_int, default=1, help="sentences (lines) per Doc")
     p.add_argument("--lang", default="xx")
 
     p = sub.add_parser("to-nemo", parents=[common], help=".spacy -> NeMo text/labels files")
