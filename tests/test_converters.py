@@ -337,6 +337,8 @@ def test_conll_iob2_two_columns_equals_iob1(tmp_path: Path, vocab):
     docs1, docs2 = read_conll(p1, vocab), read_conll(p2, vocab)
     assert len(docs2) == 3  # no -DOCSTART-: a Doc per sentence
     assert [e for d in docs1 for e in ents(d)] == [e for d in docs2 for e in ents(d)]
+    p2.write_bytes(CONLL_IOB2.replace("\n", "\r\n").encode("utf-8"))  # CRLF line ends
+    assert [ents(d) for d in read_conll(p2, vocab)] == [ents(d) for d in docs2]
 
 
 def test_conll_entities_do_not_cross_sentences(tmp_path: Path, vocab):

@@ -73,6 +73,12 @@ class BratEntity:
     line: int
 
 
+def read_text(path: PathLike) -> str:
+    """File text exactly as brat counts offsets: UTF-8, line ends not translated."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return f.read()
+
+
 def _norm(text: str) -> str:
     return " ".join(text.split())
 
@@ -82,7 +88,7 @@ def read_ann(path: PathLike, text: str, report: ConversionReport,
     """Entities of a brat ``.ann`` file over ``text`` (policies: module docstring).
     Every ``T`` line is counted in ``report.read_ents``."""
     path = Path(path)
-    lines = path.read_text(encoding="utf-8").split("\n")
+    lines = read_text(path).split("\n")
     entities: List[BratEntity] = []
     i = 0
     while i < len(lines):
@@ -203,7 +209,7 @@ def brat_tok_to_doc(txt_path: PathLike, ann_path: PathLike, vocab: Vocab,
     sentence per non-empty line, entities on token boundaries."""
     report = report if report is not None else ConversionReport()
     txt_path = Path(txt_path)
-    text = txt_path.read_text(encoding="utf-8")
+    text = read_text(txt_path)
     words: List[str] = []
     sent_starts: List[bool] = []
     starts: Dict[int, int] = {}
@@ -259,7 +265,7 @@ def brat_raw_to_doc(txt_path: PathLike, ann_path: PathLike, nlp: Language,
     :func:`make_raw_nlp`); entities aligned strictly, else expanded (reported)."""
     report = report if report is not None else ConversionReport()
     txt_path = Path(txt_path)
-    text = txt_path.read_text(encoding="utf-8")
+    text = read_text(txt_path)
     doc = _start_sentences_after_newlines(nlp(text))
     doc.user_data["name"] = txt_path.stem
     report.read_docs += 1

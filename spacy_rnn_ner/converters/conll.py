@@ -25,6 +25,7 @@ Sentence = Tuple[List[str], List[str]]  # (words, IOB tags)
 
 TAG_RE = re.compile(r"^(?:O|[BI]-\S+)$")
 DOCSTART = "-DOCSTART-"
+_COL_SEP = re.compile(r"[ \t]+")  # columns: spaces or tabs (not other Unicode spaces)
 
 
 def check_tag(tag: str, path: Optional[PathLike] = None, line: Optional[int] = None) -> str:
@@ -104,7 +105,9 @@ def read_conll(path: PathLike, vocab: Vocab, report: Optional[ConversionReport] 
         raise FileNotFoundError(f"no such file: {path}")
     report = report if report is not None else ConversionReport(str(path))
     docs: List[Doc] = []
-    has_docstart = False
+    with path.open(encoding="utf-8", newline="") as f:
+        lines = [line.rstrip("\r\n") for line in f.read().split("\n")]
+    has_docstart = any(_COL_SEP.split(line.strip(" \t"))[0] == DOCSTART for line in lines)
     n_cols: Optional[int] = None
     doc_sents: List[Sentence] = []
     words: List[str] = []
@@ -126,37 +129,34 @@ def read_conll(path: PathLike, vocab: Vocab, report: Optional[ConversionReport] 
             report.read_docs += 1
         doc_sents.clear()
 
-    with path.open(encoding="utf-8") as f:
-        for line_no, raw in enumerate(f, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                end_sentence()
-                if not has_docstart:
-                    end_doc()
-                continue
-            cols = line.split()
-            if cols[0] == DOCSTART:
-                has_docstart = True
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip(" \t"):
+            end_sentence()
+            if not has_docstart:
                 end_doc()
+            continue
+        cols = _COL_SEP.split(line.strip(" \t"))
+        if cols[0] == DOCSTART:
+            end_doc()
+            continue
+        if len(cols) < 2:
+            report.malformed(f"expected a token and a tag, found {len(cols)} column(s): "
+                             f"{line!r}", path, line_no, skip_malformed)
+            continue
+        if n_cols is None:
+            n_cols = len(cols)
+        elif len(cols) != n_cols:
+            report.malformed(f"expected {n_cols} columns like the first token line, "
+                             f"found {len(cols)}: {line!r}", path, line_no, skip_malformed)
+            continue
+        if not TAG_RE.match(cols[-1]):
+            try:
+                check_tag(cols[-1], path, line_no)
+            except ConversionError as err:
+                report.malformed(err.message, path, line_no, skip_malformed)
                 continue
-            if len(cols) < 2:
-                report.malformed(f"expected a token and a tag, found {len(cols)} column(s): "
-                                 f"{line!r}", path, line_no, skip_malformed)
-                continue
-            if n_cols is None:
-                n_cols = len(cols)
-            elif len(cols) != n_cols:
-                report.malformed(f"expected {n_cols} columns like the first token line, "
-                                 f"found {len(cols)}: {line!r}", path, line_no, skip_malformed)
-                continue
-            if not TAG_RE.match(cols[-1]):
-                try:
-                    check_tag(cols[-1], path, line_no)
-                except ConversionError as err:
-                    report.malformed(err.message, path, line_no, skip_malformed)
-                    continue
-            words.append(cols[0])
-            tags.append(cols[-1])
+        words.append(cols[0])
+        tags.append(cols[-1])
     end_doc()
     return docs
 

@@ -30,8 +30,7 @@ def read_nemo(text_path: PathLike, labels_path: PathLike, vocab: Vocab, n_sents:
         if not p.is_file():
             raise FileNotFoundError(f"no such file: {p}")
     report = report if report is not None else ConversionReport(str(text_path))
-    text_lines = text_path.read_text(encoding="utf-8").splitlines()
-    label_lines = labels_path.read_text(encoding="utf-8").splitlines()
+    text_lines, label_lines = _lines(text_path), _lines(labels_path)
     docs: List[Doc] = []
     sents: List[Sentence] = []
 
@@ -69,6 +68,13 @@ def read_nemo(text_path: PathLike, labels_path: PathLike, vocab: Vocab, n_sents:
             flush()
     flush()
     return docs
+
+
+def _lines(path: Path) -> List[str]:
+    """Lines split at ``\\n`` only (``str.splitlines`` also splits at U+2028 etc.)."""
+    text = path.read_text(encoding="utf-8")
+    lines = [line.rstrip("\r") for line in text.split("\n")]
+    return lines[:-1] if lines and lines[-1] == "" else lines
 
 
 def _valid(tag: str) -> bool:
