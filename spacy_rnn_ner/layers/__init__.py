@@ -1,4 +1,5 @@
 """thinc layers wrapping PyTorch modules."""
+from . import fork_safety  # noqa: F401  (registers the fork hook)
 from .char_cnn import CharCNN, char_cnn_layer, doc_char_ids
 from .packed_rnn import PackedRNN, packed_rnn_layer, packing_order
 

@@ -1,0 +1,80 @@
+"""Shared fixtures: a tiny Ukrainian NER training set and a small, fast model config."""
+import random
+from typing import Dict, List, Tuple
+
+import numpy
+import pytest
+import spacy
+import torch
+from spacy.language import Language
+from spacy.training import Example
+
+TRAIN_DATA: List[Tuple[str, List[Tuple[int, int, str]]]] = [
+    ("Тарас Шевченко народився в Моринцях .", [(0, 14, "PERS"), (27, 35, "LOC")]),
+    ("Київ є столицею України .", [(0, 4, "LOC"), (16, 23, "LOC")]),
+    ("Олена Пчілка працювала в Академії наук .", [(0, 12, "PERS"), (25, 38, "ORG")]),
+    ("Фільм Тіні забутих предків зняв Сергій Параджанов .",
+     [(6, 26, "MISC"), (32, 49, "PERS")]),
+    ("Верховна Рада ухвалила закон .", [(0, 13, "ORG")]),
+    ("Вчора у Львові пройшов концерт .", [(8, 14, "LOC")]),
+]
+
+SMALL_MODEL = {
+    "hidden_width": 32,
+    "dropout": 0.1,
+    "tok2vec": {
+        "@architectures": "spacy_rnn_ner.TokenFeatures.v1",
+        "width": 32,
+        "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+        "rows": [500, 200, 200, 50],
+        "include_static_vectors": False,
+        "char_encoder": {
+            "@architectures": "spacy_rnn_ner.CharCNN.v1",
+            "width": 16,
+            "embed_width": 8,
+            "window": 1,
+            "max_chars": 12,
+            "n_rows": 512,
+            "dropout": 0.1,
+        },
+    },
+}
+
+
+def make_examples(nlp: Language, data=TRAIN_DATA) -> List[Example]:
+    return [Example.from_dict(nlp.make_doc(text), {"entities": ents}) for text, ents in data]
+
+
+def seed_everything(seed: int = 0) -> None:
+    random.seed(seed)
+    numpy.random.seed(seed)
+    torch.manual_seed(seed)
+    spacy.util.fix_random_seed(seed)
+
+
+def build_nlp(rnn_type: str = "lstm", **component_config) -> Language:
+    seed_everything()
+    nlp = spacy.blank("uk")
+    model = dict(SMALL_MODEL, rnn_type=rnn_type)
+    nlp.add_pipe("rnn_ner", config={"model": model, **component_config})
+    return nlp
+
+
+def train_nlp(rnn_type: str = "lstm", n_iter: int = 60, data=TRAIN_DATA, **component_config) -> Language:
+    """A pipeline overfitted on ``data``."""
+    nlp = build_nlp(rnn_type, **component_config)
+    examples = make_examples(nlp, data)
+    optimizer = nlp.initialize(lambda: examples)
+    optimizer.learn_rate = 0.01
+    for _ in range(n_iter):
+        nlp.update(examples, sgd=optimizer, drop=0.0)
+    return nlp
+
+
+def ents_of(doc) -> List[Tuple[str, str]]:
+    return [(ent.text, ent.label_) for ent in doc.ents]
+
+
+@pytest.fixture(scope="session")
+def trained_lstm() -> Language:
+    return train_nlp("lstm")
