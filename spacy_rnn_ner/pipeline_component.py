@@ -9,7 +9,7 @@ from itertools import islice
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import numpy
-from spacy.attrs import IS_SPACE
+from spacy.attrs import IS_SPACE, SENT_START
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span, SpanGroup
@@ -51,6 +51,13 @@ dropout = 0.25
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 LOG_EPSILON = 1e-8
+
+
+def _sentence_starts(doc: Doc) -> numpy.ndarray:
+    """Boolean array: token starts a sentence (all False without sentence boundaries)."""
+    if not doc.has_annotation("SENT_START"):
+        return numpy.zeros((len(doc),), dtype=bool)
+    return doc.to_array(SENT_START) == 1
 
 
 class DocPrediction(NamedTuple):
@@ -207,8 +214,9 @@ class RNNEntityRecognizer(TrainablePipe):
         return self._decode(docs, probs)
 
     def _decode(self, docs: List[Doc], probs: List[Floats2d]) -> List[DocPrediction]:
-        """Constrained Viterbi over log-probabilities; whitespace tokens are always ``O``
-        (as in spaCy's ``ner``)."""
+        """Constrained Viterbi over log-probabilities. Whitespace tokens are always ``O``
+        (as in spaCy's ``ner``) and entities do not cross sentence boundaries, when the
+        docs have them."""
         ops = self.model.ops
         lengths = [len(p) for p in probs]
         n_tags = len(self.tag_names)
@@ -220,6 +228,9 @@ class RNNEntityRecognizer(TrainablePipe):
         is_space = numpy.zeros(mask.shape, dtype=bool)
         is_space[mask] = numpy.concatenate([doc.to_array(IS_SPACE) for doc in docs]).astype(bool)
         log_probs[:, :, 1:][is_space] = NEG_INF
+        sent_start = numpy.zeros(mask.shape, dtype=bool)
+        sent_start[mask] = numpy.concatenate([_sentence_starts(doc) for doc in docs])
+        log_probs[:, :, 2::2][sent_start] = NEG_INF  # no I-X at a sentence start
         trans, start = allowed_transitions(len(self.labels))
         paths = viterbi_decode(log_probs, lengths, trans, start)
         predictions = []

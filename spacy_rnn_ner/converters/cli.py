@@ -27,6 +27,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _max_docs(text: str) -> Optional[int]:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 (all) or a positive integer, got {text}")
+    return value or None
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--show-issues", type=int, default=50, metavar="N",
@@ -52,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dev-fraction", type=float, default=0.1,
                    help="share of DEV documents held out as dev (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the dev hold-out (default 0)")
-    p.add_argument("--max-docs", type=_positive_int, default=None, metavar="N",
-                   help="only the first N documents of each split (quick runs)")
+    p.add_argument("--max-docs", type=_max_docs, default=None, metavar="N",
+                   help="only the first N documents of each split (quick runs; 0: all)")
     p.add_argument("--lang", default="uk", help="spaCy language (default uk)")
     p.add_argument("--split-file", default=None, help="default: v1.0/dev-test-split.txt")
 
