@@ -3,8 +3,9 @@
 - ``spacy_rnn_ner.RNNTagger.v1``: token vectors → packed (bi)RNN/GRU/LSTM → softmax over BIO tags
 - ``spacy_rnn_ner.TokenFeatures.v1``: hash embeddings (+ static vectors) ⊕ character encoder ⊕ extra features
 - ``spacy_rnn_ner.CharCNN.v1``: character CNN word encoder
+- ``spacy_rnn_ner.LexiconFeatures.v1``: gazetteer / morphological-tag features
 """
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from spacy.ml.models.tok2vec import MultiHashEmbed
 from spacy.tokens import Doc
@@ -14,6 +15,7 @@ from thinc.layers.concatenate import forward as concatenate_forward
 from thinc.types import Floats2d
 
 from .layers.char_cnn import char_cnn_layer
+from .layers.lexicon_features import lexicon_features_layer
 from .layers.packed_rnn import RNN_TYPES, packed_rnn_layer
 
 DEFAULT_ATTRS = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
@@ -144,3 +146,21 @@ def build_char_cnn(
                     max_chars=max_chars, n_rows=n_rows)
     _check_rate(arch, "dropout", dropout)
     return char_cnn_layer(width, n_rows, embed_width, window, max_chars, dropout)
+
+
+@registry.architectures("spacy_rnn_ner.LexiconFeatures.v1")
+def build_lexicon_features(
+    gazetteers: Dict[str, List[str]],
+    directory: str = ".",
+    grammemes: List[str] = [],
+    morphology: str = "none",
+    lang: str = "uk",
+) -> Model[List[Doc], List[Floats2d]]:
+    """0/1 features per token, one per gazetteer and one per grammeme: a token fires
+    a gazetteer when its lowercased form or (with ``morphology = "pymorphy3"``) one of
+    its lemmas is listed in one of the gazetteer's files (paths relative to
+    ``directory``; first field of each line, ``#`` comments skipped). Files are read
+    at ``initialize`` and saved with the model. Use it as ``extra_features`` of
+    ``spacy_rnn_ner.TokenFeatures.v1``.
+    """
+    return lexicon_features_layer(gazetteers, directory, grammemes, morphology, lang)

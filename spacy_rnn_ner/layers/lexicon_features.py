@@ -1,0 +1,140 @@
+"""Binary lexicon features per token: gazetteer membership and morphological tags.
+
+A token fires the feature of a gazetteer when its lowercased form, or one of its
+lemmas, is in the list. With ``morphology="pymorphy3"`` lemmas and tags (grammemes such
+as ``Name``, ``Surn``, ``Patr``, ``Abbr``) come from pymorphy3's analyzer for ``lang``.
+
+The word lists are read from disk in ``initialize`` and stored in the model (its
+``attrs``), so a trained pipeline carries them and loads without the files.
+"""
+from pathlib import Path
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+
+import numpy
+from spacy.attrs import ORTH
+from spacy.tokens import Doc
+from thinc.api import Model
+from thinc.types import Floats2d
+
+MORPHOLOGIES = ("none", "pymorphy3")
+
+
+def read_word_list(path: Path) -> List[str]:
+    """First whitespace-separated field of each line, lowercased; blank lines and
+    ``#`` comments are skipped (the layout of plain word lists and of VESUM ``.lst``)."""
+    words = []
+    with Path(path).open(encoding="utf8") as file_:
+        for line in file_:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                words.append(line.split()[0].lower())
+    return words
+
+
+def _load_analyzer(morphology: str, lang: str) -> Optional[Callable[[str], Iterable]]:
+    if morphology == "none":
+        return None
+    try:
+        import pymorphy3
+    except ImportError as err:
+        raise ImportError(
+            "LexiconFeatures with morphology='pymorphy3' needs pymorphy3 and its "
+            f"dictionaries for '{lang}': pip install 'spacy-rnn-ner[lexicon]'"
+        ) from err
+    return pymorphy3.MorphAnalyzer(lang=lang).parse
+
+
+def lexicon_features_layer(
+    gazetteers: Dict[str, List[str]],
+    directory: str,
+    grammemes: Sequence[str],
+    morphology: str,
+    lang: str,
+) -> Model[List[Doc], List[Floats2d]]:
+    """thinc layer: ``(n_tokens, len(gazetteers) + len(grammemes))`` 0/1 features per doc.
+
+    gazetteers: feature name → word-list files (relative to ``directory``).
+    """
+    if morphology not in MORPHOLOGIES:
+        raise ValueError(f"LexiconFeatures: unknown morphology {morphology!r}; valid choices: "
+                         + ", ".join(repr(m) for m in MORPHOLOGIES))
+    if grammemes and morphology == "none":
+        raise ValueError("LexiconFeatures: 'grammemes' need morphology = 'pymorphy3'.")
+    names = list(gazetteers) + [f"tag:{g}" for g in grammemes]
+    return Model(
+        "lexicon_features",
+        _forward,
+        init=_init,
+        dims={"nO": len(names)},
+        attrs={
+            "feature_names": names,
+            "gazetteer_files": {name: list(files) for name, files in gazetteers.items()},
+            "directory": directory,
+            "grammemes": list(grammemes),
+            "morphology": morphology,
+            "lang": lang,
+            "entries": None,  # {feature name: sorted words}, filled by initialize
+        },
+    )
+
+
+def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
+    directory = Path(model.attrs["directory"])
+    entries = {}
+    for name, files in model.attrs["gazetteer_files"].items():
+        words = set()
+        for file_name in files:
+            path = directory / file_name
+            if not path.exists():
+                raise FileNotFoundError(f"LexiconFeatures: gazetteer '{name}' file not found: {path}")
+            words.update(read_word_list(path))
+        entries[name] = sorted(words)
+    model.attrs["entries"] = entries
+    model.attrs.pop("_lookup", None)
+
+
+class _Lookup:
+    """Feature indices per word string, memoised (cleared never: the vocabulary of a
+    corpus is small compared to its tokens)."""
+
+    def __init__(self, model: Model) -> None:
+        entries = model.attrs["entries"]
+        if entries is None:
+            raise ValueError("LexiconFeatures: the layer is not initialized (no word lists loaded).")
+        self.sets: List[Tuple[int, FrozenSet[str]]] = [
+            (i, frozenset(entries[name])) for i, name in enumerate(model.attrs["gazetteer_files"])
+        ]
+        offset = len(self.sets)
+        self.grammemes = [(offset + i, g) for i, g in enumerate(model.attrs["grammemes"])]
+        self.parse = _load_analyzer(model.attrs["morphology"], model.attrs["lang"])
+        self.cache: Dict[str, List[int]] = {}
+
+    def __call__(self, word: str) -> List[int]:
+        found = self.cache.get(word)
+        if found is None:
+            forms = {word.lower()}
+            tags = set()
+            if self.parse is not None:
+                for parse in self.parse(word):
+                    forms.add(parse.normal_form)
+                    tags.update(parse.tag.grammemes)
+            found = [i for i, words in self.sets if not forms.isdisjoint(words)]
+            found += [i for i, grammeme in self.grammemes if grammeme in tags]
+            self.cache[word] = found
+        return found
+
+
+def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
+    lookup = model.attrs.get("_lookup")
+    if lookup is None:
+        lookup = model.attrs["_lookup"] = _Lookup(model)
+    n_features = model.get_dim("nO")
+    outputs = []
+    for doc in docs:
+        orths = doc.to_array(ORTH)
+        unique, inverse = numpy.unique(orths, return_inverse=True)
+        table = numpy.zeros((len(unique), n_features), dtype="float32")
+        for row, orth in enumerate(unique):
+            table[row, lookup(doc.vocab.strings[int(orth)])] = 1.0
+        outputs.append(model.ops.asarray2f(table[inverse.reshape(-1)]))
+    return outputs, lambda d_outputs: []
