@@ -1,0 +1,362 @@
+"""Layer-level tests: packing order, the packed RNN layer and the character CNN.
+
+(Tensors created on the shim's device can only be checked on a GPU; see test_gpu.py.)
+"""
+import numpy
+import pytest
+import spacy
+import torch
+from spacy.tokens import Doc
+from torch import nn
+from torch.nn.utils.rnn import pack_sequence
+
+from spacy_rnn_ner.layers.char_cnn import PAD_ID, char_cnn_layer, doc_char_ids
+from spacy_rnn_ner.layers.packed_rnn import PackedRNN, packed_rnn_layer, packing_order
+
+RNN_TYPES = ["rnn", "gru", "lstm"]
+NI, NH = 6, 5
+
+
+# packing_order ---------------------------------------------------------------
+
+
+def _flat_and_seqs(lengths, seed=0):
+    rng = numpy.random.default_rng(seed)
+    total = int(sum(lengths))
+    flat = rng.normal(size=(total, 3)).astype("f")
+    starts = numpy.concatenate([[0], numpy.cumsum(lengths)[:-1]]).astype(int)
+    seqs = [flat[s : s + n] for s, n in zip(starts, lengths)]
+    return flat, seqs
+
+
+def _torch_packed(seqs):
+    non_empty = [torch.from_numpy(s) for s in seqs if len(s)]
+    return pack_sequence(non_empty, enforce_sorted=False)
+
+
+@pytest.mark.parametrize("lengths", [[3, 0, 5, 1, 0, 7, 2], [0, 9], [4], [11, 0, 0, 1], [2, 6, 1, 0, 13]])
+def test_packing_order_matches_torch_distinct_lengths(lengths):
+    flat, seqs = _flat_and_seqs(lengths)
+    perm, batch_sizes = packing_order(numpy.asarray(lengths))
+    packed = _torch_packed(seqs)
+    assert sorted(perm.tolist()) == list(range(len(flat)))  # a permutation
+    numpy.testing.assert_array_equal(batch_sizes, packed.batch_sizes.numpy())
+    numpy.testing.assert_array_equal(flat[perm], packed.data.numpy())
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_packing_order_matches_torch_random_lengths(seed):
+    rng = numpy.random.default_rng(seed)
+    lengths = rng.integers(0, 12, size=int(rng.integers(1, 15)))
+    lengths[rng.integers(0, len(lengths))] = 0  # always at least one empty sequence
+    if lengths.sum() == 0:
+        lengths[0] = 4
+    flat, seqs = _flat_and_seqs(lengths, seed)
+    perm, batch_sizes = packing_order(lengths)
+    packed = _torch_packed(seqs)
+    numpy.testing.assert_array_equal(batch_sizes, packed.batch_sizes.numpy())
+    data = packed.data.numpy()
+    ours = flat[perm]
+    # Within one time step, sequences of equal length may be ordered differently
+    # if torch's sort is not stable; compare every time step as a set of rows.
+    offset = 0
+    for size in batch_sizes:
+        a = sorted(map(tuple, ours[offset : offset + size]))
+        b = sorted(map(tuple, data[offset : offset + size]))
+        assert a == b
+        offset += size
+    assert offset == len(flat)
+    # with torch's own sorting order the data is identical
+    sorted_lengths = lengths[packed.sorted_indices.numpy()]
+    if len(set(sorted_lengths[sorted_lengths > 0].tolist())) == (sorted_lengths > 0).sum():
+        numpy.testing.assert_array_equal(ours, data)
+
+
+def test_packing_order_empty_inputs():
+    perm, batch_sizes = packing_order(numpy.zeros((0,), "int64"))
+    assert len(perm) == 0 and len(batch_sizes) == 0
+    perm, batch_sizes = packing_order(numpy.asarray([0, 0, 0]))
+    assert len(perm) == 0 and len(batch_sizes) == 0
+
+
+# packed RNN layer ------------------------------------------------------------
+
+
+def make_rnn(rnn_type, dropout=0.0, depth=1, bidirectional=True, seed=0):
+    torch.manual_seed(seed)
+    layer = packed_rnn_layer(rnn_type, NI, NH, depth, bidirectional, dropout, False)
+    layer.initialize()
+    return layer
+
+
+def torch_module(layer) -> PackedRNN:
+    return layer.shims[0]._model
+
+
+def rand_seqs(lengths, seed=1):
+    rng = numpy.random.default_rng(seed)
+    return [rng.normal(size=(n, NI)).astype("f") for n in lengths]
+
+
+def reference_output(layer, X):
+    """The RNN run by torch on one unpadded sequence (no packing, no batch)."""
+    module = torch_module(layer)
+    module.eval()
+    with torch.no_grad():
+        out, _ = module.rnn(torch.from_numpy(X)[:, None, :])
+    return out[:, 0, :].numpy()
+
+
+@pytest.mark.parametrize("rnn_type", RNN_TYPES)
+def test_output_independent_of_batch(rnn_type):
+    layer = make_rnn(rnn_type)
+    target = rand_seqs([5], seed=7)[0]
+    others = rand_seqs([0, 3, 80, 0, 1, 5, 12], seed=8)
+    alone = layer.predict([target])[0]
+    assert alone.shape == (5, 2 * NH)
+    numpy.testing.assert_allclose(alone, reference_output(layer, target), atol=1e-5)
+    for position in range(len(others) + 1):
+        batch = others[:position] + [target] + others[position:]
+        Ys = layer.predict(batch)
+        assert [Y.shape for Y in Ys] == [(len(X), 2 * NH) for X in batch]
+        numpy.testing.assert_allclose(Ys[position], alone, atol=1e-5)
+    # every sequence of the batch equals the sequence run alone
+    Ys = layer.predict(others + [target])
+    for X, Y in zip(others + [target], Ys):
+        if len(X):
+            numpy.testing.assert_allclose(Y, reference_output(layer, X), atol=1e-5)
+
+
+@pytest.mark.parametrize("rnn_type", RNN_TYPES)
+def test_unidirectional_and_deep(rnn_type):
+    layer = make_rnn(rnn_type, depth=2, bidirectional=False)
+    seqs = rand_seqs([4, 0, 9])
+    Ys = layer.predict(seqs)
+    assert [Y.shape for Y in Ys] == [(4, NH), (0, NH), (9, NH)]
+    for X, Y in zip(seqs, Ys):
+        if len(X):
+            numpy.testing.assert_allclose(Y, reference_output(layer, X), atol=1e-5)
+
+
+@pytest.mark.parametrize("rnn_type", RNN_TYPES)
+def test_empty_inputs(rnn_type):
+    layer = make_rnn(rnn_type)
+    assert layer.predict([]) == []
+    Ys = layer.predict([numpy.zeros((0, NI), "f")] * 3)
+    assert [Y.shape for Y in Ys] == [(0, 2 * NH)] * 3
+    Ys, backprop = layer.begin_update([numpy.zeros((0, NI), "f")] * 2)
+    dXs = backprop([numpy.zeros((0, 2 * NH), "f")] * 2)
+    assert [dX.shape for dX in dXs] == [(0, NI)] * 2
+    Ys, backprop = layer.begin_update([])
+    assert Ys == []
+    assert list(backprop([])) == []
+
+
+@pytest.mark.parametrize("rnn_type", RNN_TYPES)
+def test_backprop_shapes_and_batch_independence(rnn_type):
+    layer = make_rnn(rnn_type)
+    rng = numpy.random.default_rng(3)
+    target = rand_seqs([6], seed=11)[0]
+    d_target = rng.normal(size=(6, 2 * NH)).astype("f")
+    others = rand_seqs([0, 40, 2, 0, 9], seed=12)
+    d_others = [rng.normal(size=(len(X), 2 * NH)).astype("f") for X in others]
+
+    Y_alone, backprop = layer.begin_update([target])
+    dX_alone = backprop([d_target])[0]
+    assert dX_alone.shape == target.shape
+    assert numpy.abs(dX_alone).sum() > 0
+
+    batch = others[:2] + [target] + others[2:]
+    d_batch = d_others[:2] + [d_target] + d_others[2:]
+    Ys, backprop = layer.begin_update(batch)
+    dXs = backprop(d_batch)
+    assert [dX.shape for dX in dXs] == [X.shape for X in batch]
+    numpy.testing.assert_allclose(Ys[2], Y_alone[0], atol=1e-5)
+    numpy.testing.assert_allclose(dXs[2], dX_alone, atol=1e-5)
+
+    # the gradient is torch's autograd gradient of sum(Y * dY) for each sequence alone
+    module = torch_module(layer)
+    for X, dY, dX in zip(batch, d_batch, dXs):
+        if not len(X):
+            continue
+        Xt = torch.from_numpy(X.copy())[:, None, :].requires_grad_(True)
+        out, _ = module.rnn(Xt)
+        (out[:, 0, :] * torch.from_numpy(dY)).sum().backward()
+        numpy.testing.assert_allclose(dX, Xt.grad[:, 0, :].numpy(), atol=1e-5)
+
+
+def test_padding_never_reaches_backward_direction():
+    layer = make_rnn("lstm")
+    short = rand_seqs([3], seed=21)[0]
+    longer = rand_seqs([50, 17], seed=22)
+    alone = layer.predict([short])[0]
+    batched = layer.predict([longer[0], short, longer[1]])[1]
+    # backward direction is the second half; at the last token it has seen only that token
+    numpy.testing.assert_allclose(batched[-1, NH:], alone[-1, NH:], atol=1e-6)
+    numpy.testing.assert_allclose(batched[:, NH:], alone[:, NH:], atol=1e-6)
+
+    # sanity check that this would detect leaking padding: a zero-padded, unpacked
+    # run gives a different backward state at the short sequence's last token
+    module = torch_module(layer)
+    module.eval()
+    padded = numpy.zeros((50, 1, NI), "f")
+    padded[:3, 0] = short
+    with torch.no_grad():
+        out, _ = module.rnn(torch.from_numpy(padded))
+    assert not numpy.allclose(out[2, 0, NH:].numpy(), alone[-1, NH:], atol=1e-4)
+
+
+def test_zero_dropout_train_equals_predict():
+    layer = make_rnn("lstm", dropout=0.0)
+    seqs = rand_seqs([4, 0, 7])
+    Ys_train, _ = layer.begin_update(seqs)
+    Ys_pred = layer.predict(seqs)
+    for a, b in zip(Ys_train, Ys_pred):
+        numpy.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("rnn_type", RNN_TYPES)
+def test_dropout_active_in_training_only(rnn_type):
+    layer = make_rnn(rnn_type, dropout=0.5)
+    seqs = rand_seqs([8, 3, 12])
+    Y1, _ = layer.begin_update(seqs)
+    Y2, _ = layer.begin_update(seqs)
+    assert not all(numpy.allclose(a, b) for a, b in zip(Y1, Y2))
+    P1 = layer.predict(seqs)
+    P2 = layer.predict(seqs)
+    for a, b, X in zip(P1, P2, seqs):
+        numpy.testing.assert_array_equal(a, b)
+        numpy.testing.assert_allclose(a, reference_output(layer, X), atol=1e-5)
+    # training output is not the prediction output
+    assert not all(numpy.allclose(a, b) for a, b in zip(Y1, P1))
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.2, 0.5])
+@pytest.mark.parametrize("depth", [1, 2])
+def test_dropout_modules_use_configured_rate(rate, depth):
+    layer = make_rnn("gru", dropout=rate, depth=depth)
+    module = torch_module(layer)
+    dropouts = [m for m in module.modules() if isinstance(m, nn.Dropout)]
+    assert len(dropouts) >= 2
+    assert all(m.p == rate for m in dropouts)
+    # between stacked layers (torch only applies it with depth > 1)
+    assert module.rnn.dropout == (rate if depth > 1 else 0.0)
+
+
+def test_layer_dims():
+    layer = make_rnn("lstm")
+    assert layer.get_dim("nI") == NI
+    assert layer.get_dim("nO") == 2 * NH
+    layer = make_rnn("rnn", bidirectional=False)
+    assert layer.get_dim("nO") == NH
+
+
+# character ids and the char CNN --------------------------------------------------
+
+MAX_CHARS, N_ROWS = 8, 97
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return spacy.blank("uk")
+
+
+def expected_ids(token, max_chars=MAX_CHARS, n_rows=N_ROWS):
+    ids = [ord(c) % (n_rows - 1) + 1 for c in token.text[:max_chars]]
+    return ids + [PAD_ID] * (max_chars - len(ids))
+
+
+def check_char_ids(doc, max_chars=MAX_CHARS, n_rows=N_ROWS):
+    ids = doc_char_ids(doc, max_chars, n_rows)
+    assert ids.shape == (len(doc), max_chars)
+    for i, token in enumerate(doc):
+        assert ids[i].tolist() == expected_ids(token, max_chars, n_rows), (i, token.text)
+        n = min(len(token.text), max_chars)
+        assert (ids[i, :n] != PAD_ID).all()
+        assert (ids[i, n:] == PAD_ID).all()
+        assert (ids[i] < n_rows).all() and (ids[i] >= 0).all()
+    return ids
+
+
+WEIRD_TEXTS = [
+    "Привіт, Київ! Тарас Шевченко.",
+    "emoji 😀👍🏽 and 👨‍👩‍👧 family 🇺🇦",
+    "control\x00chars\x07here \u200b zero\u200bwidth \x1b[31m",
+    "mixed Київ東京 مرحبا שלום עולם Ελλάδα",
+    "combining e\u0301 и\u0306 a\u0308\u0301",
+    "  leading spaces\n\nand\tnewlines \r\n  end  ",
+    "x" * 30 + " " + "й" * 25,
+]
+
+
+@pytest.mark.parametrize("text", WEIRD_TEXTS)
+def test_doc_char_ids_tokenized_text(nlp, text):
+    check_char_ids(nlp.make_doc(text))
+
+
+def test_doc_char_ids_from_words_with_spaces(nlp):
+    words = ["\n", "Київ", "😀", "a\x07b", "  ", "\u200b", "东京", "מרחב", "e\u0301", "z" * 1000, "\t"]
+    spaces = [False, True, False, True, False, True, True, False, True, False, False]
+    doc = Doc(nlp.vocab, words=words, spaces=spaces)
+    ids = check_char_ids(doc)
+    # truncation: the long token keeps its first MAX_CHARS characters
+    assert ids[9].tolist() == [ord("z") % (N_ROWS - 1) + 1] * MAX_CHARS
+    # same character -> same id, wherever it occurs
+    doc2 = Doc(nlp.vocab, words=["Київ", "ївК"])
+    ids2 = doc_char_ids(doc2, MAX_CHARS, N_ROWS)
+    assert ids2[0, 0] == ids2[1, 2] == ids[1, 0]  # "К"
+    assert ids2[0, 2] == ids2[1, 0]  # "ї"
+
+
+def test_doc_char_ids_empty_doc(nlp):
+    ids = doc_char_ids(nlp.make_doc(""), MAX_CHARS, N_ROWS)
+    assert ids.shape == (0, MAX_CHARS)
+
+
+def test_doc_char_ids_distinct_chars_distinct_ids(nlp):
+    doc = nlp.make_doc("abc")
+    ids = doc_char_ids(doc, 5, 4096)
+    assert len(set(ids[0, :3].tolist())) == 3
+
+
+def make_char_cnn(width=7, dropout=0.0):
+    torch.manual_seed(0)
+    layer = char_cnn_layer(width, N_ROWS, 4, 1, MAX_CHARS, dropout)
+    layer.initialize()
+    return layer
+
+
+def test_char_cnn_output_shapes(nlp):
+    layer = make_char_cnn()
+    docs = [nlp.make_doc(t) for t in WEIRD_TEXTS] + [nlp.make_doc("")]
+    Ys = layer.predict(docs)
+    assert [Y.shape for Y in Ys] == [(len(doc), 7) for doc in docs]
+    for Y in Ys:
+        assert numpy.isfinite(Y).all()
+    assert layer.predict([]) == []
+    assert [Y.shape for Y in layer.predict([nlp.make_doc(""), nlp.make_doc("")])] == [(0, 7)] * 2
+
+
+def test_char_cnn_backprop_and_empty(nlp):
+    layer = make_char_cnn()
+    docs = [nlp.make_doc("Тарас Шевченко"), nlp.make_doc(""), nlp.make_doc("😀 x")]
+    Ys, backprop = layer.begin_update(docs)
+    assert [Y.shape for Y in Ys] == [(2, 7), (0, 7), (2, 7)]
+    backprop([numpy.ones_like(Y) for Y in Ys])
+    Ys, backprop = layer.begin_update([nlp.make_doc("")])
+    assert [Y.shape for Y in Ys] == [(0, 7)]
+    backprop([numpy.zeros((0, 7), "f")])
+
+
+def test_char_cnn_token_vectors_are_context_free(nlp):
+    """A token's vector depends only on its (truncated) text, not on its doc/batch."""
+    layer = make_char_cnn()
+    doc1 = nlp.make_doc("Київ " + "a" * 40)
+    doc2 = nlp.make_doc("😀 Київ\n\n" + "a" * MAX_CHARS + "bbbb")
+    Y1, Y2 = layer.predict([doc1, doc2])
+    kyiv2 = [t.i for t in doc2 if t.text == "Київ"][0]
+    numpy.testing.assert_allclose(Y1[0], Y2[kyiv2], atol=1e-6)
+    # both long tokens share their first MAX_CHARS characters
+    numpy.testing.assert_allclose(Y1[1], Y2[-1], atol=1e-6)
+    alone = layer.predict([doc2])[0]
+    numpy.testing.assert_allclose(alone, Y2, atol=1e-6)
