@@ -143,7 +143,9 @@ def build_char_cnn(
     """
     arch = "spacy_rnn_ner.CharCNN.v1"
     _check_positive(arch, width=width, embed_width=embed_width, window=window,
-                    max_chars=max_chars, n_rows=n_rows)
+                    max_chars=max_chars)
+    if n_rows < 2:
+        raise ValueError(f"{arch}: 'n_rows' must be at least 2 (row 0 is padding), got {n_rows!r}.")
     _check_rate(arch, "dropout", dropout)
     return char_cnn_layer(width, n_rows, embed_width, window, max_chars, dropout)
 

@@ -42,26 +42,63 @@ def allowed_transitions(n_labels: int) -> Tuple[numpy.ndarray, numpy.ndarray]:
     return trans, start
 
 
+def length_buckets(lengths: Sequence[int], max_padding: float = 0.5) -> List[List[int]]:
+    """Group sequence indices by length so that padding each group to its longest
+    member wastes at most ``max_padding`` of the group's cells (plus a small slack):
+    a long document never pads a batch of short ones."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    buckets: List[List[int]] = []
+    current: List[int] = []
+    n_tokens = 0
+    for i in order:
+        padded = (len(current) + 1) * lengths[i]
+        if current and padded > (1 + max_padding) * (n_tokens + lengths[i]) + 64:
+            buckets.append(current)
+            current, n_tokens = [], 0
+        current.append(i)
+        n_tokens += lengths[i]
+    if current:
+        buckets.append(current)
+    return buckets
+
+
 def viterbi_decode(
-    scores: numpy.ndarray,
-    lengths: Sequence[int],
+    scores: Sequence[numpy.ndarray],
     transitions: numpy.ndarray,
     start: numpy.ndarray,
 ) -> List[numpy.ndarray]:
     """Best tag sequence per document under hard BIO constraints.
 
-    scores: ``(n_docs, max_len, n_tags)`` per-token log-scores (e.g. log-probabilities);
-        positions past a document's length are ignored.
-    lengths: number of tokens of each document.
+    scores: one ``(n_tokens, n_tags)`` array of log-scores (e.g. log-probabilities)
+        per document.
     transitions, start: boolean masks from :func:`allowed_transitions`.
-    Returns one int array of tag ids per document. The loop runs over time steps
-    only; documents and tags are vectorised.
+    Returns one int array of tag ids per document. Documents of similar length are
+    decoded together (vectorised over documents and tags, looping over time steps),
+    so memory stays linear in the number of tokens.
     """
-    scores = numpy.asarray(scores, dtype="float32")
+    paths: List[numpy.ndarray] = [numpy.zeros((0,), dtype="int64")] * len(scores)
+    lengths = [len(doc_scores) for doc_scores in scores]
+    for bucket in length_buckets(lengths):
+        max_len = max(lengths[i] for i in bucket)
+        if max_len == 0:
+            continue
+        padded = numpy.zeros((len(bucket), max_len, transitions.shape[0]), dtype="float32")
+        for row, i in enumerate(bucket):
+            padded[row, : lengths[i]] = scores[i]
+        for row, path in enumerate(_viterbi_padded(padded, [lengths[i] for i in bucket], transitions, start)):
+            paths[bucket[row]] = path
+    return paths
+
+
+def _viterbi_padded(
+    scores: numpy.ndarray,
+    lengths: Sequence[int],
+    transitions: numpy.ndarray,
+    start: numpy.ndarray,
+) -> List[numpy.ndarray]:
+    """Viterbi over a padded ``(n_docs, max_len, n_tags)`` batch."""
     n_docs, max_len, n_tags = scores.shape
     lengths_arr = numpy.asarray(lengths, dtype="int64")
-    if n_docs == 0 or max_len == 0:
-        return [numpy.zeros((int(n),), dtype="int64") for n in lengths_arr]
     trans_penalty = numpy.where(transitions, 0.0, NEG_INF).astype("float32")
     start_penalty = numpy.where(start, 0.0, NEG_INF).astype("float32")
     backpointers = numpy.zeros((max_len, n_docs, n_tags), dtype="int32")
@@ -80,12 +117,10 @@ def viterbi_decode(
     for d in range(n_docs):
         n = int(lengths_arr[d])
         path = numpy.zeros((n,), dtype="int64")
-        if n == 0:
-            paths.append(path)
-            continue
-        path[n - 1] = int(best[d].argmax())
-        for t in range(n - 1, 0, -1):
-            path[t - 1] = backpointers[t, d, path[t]]
+        if n:
+            path[n - 1] = int(best[d].argmax())
+            for t in range(n - 1, 0, -1):
+                path[t - 1] = backpointers[t, d, path[t]]
         paths.append(path)
     return paths
 

@@ -146,14 +146,13 @@ class RNNEntityRecognizer(TrainablePipe):
         self.model = model
         self.name = name
         self.scorer = scorer
-        self.cfg: Dict[str, Any] = {
-            "labels": [],
-            "label_counts": {},
-            "label_weighting": label_weighting,
-            "label_weights": dict(label_weights or {}),
-            "overwrite_ents": overwrite_ents,
-            "spans_key": spans_key,
-        }
+        self.overwrite_ents = overwrite_ents
+        self.spans_key = spans_key
+        self.label_weighting = label_weighting
+        self.label_weights = dict(label_weights or {})
+        # what training learned (saved with the model); the settings above come from
+        # the config, so overrides at spacy.load() apply
+        self.cfg: Dict[str, Any] = {"labels": [], "label_counts": {}}
 
     # Labels -------------------------------------------------------------------
 
@@ -196,8 +195,8 @@ class RNNEntityRecognizer(TrainablePipe):
         per_label = label_weights(
             self.labels,
             self.cfg["label_counts"],
-            self.cfg["label_weighting"],
-            self.cfg["label_weights"],
+            self.label_weighting,
+            self.label_weights,
         )
         return numpy.asarray([1.0] + [per_label[lab] for lab in self.labels for _ in (0, 1)], dtype="f")
 
@@ -221,29 +220,24 @@ class RNNEntityRecognizer(TrainablePipe):
         lengths = [len(p) for p in probs]
         n_tags = len(self.tag_names)
         flat = ops.to_numpy(ops.flatten(probs)) if sum(lengths) else numpy.zeros((0, n_tags), "f")
-        padded = numpy.zeros((len(probs), max(lengths), n_tags), dtype="f")
-        mask = numpy.arange(max(lengths))[None, :] < numpy.asarray(lengths)[:, None]
-        padded[mask] = flat
-        log_probs = numpy.log(padded + LOG_EPSILON)
-        is_space = numpy.zeros(mask.shape, dtype=bool)
-        is_space[mask] = numpy.concatenate([doc.to_array(IS_SPACE) for doc in docs]).astype(bool)
-        log_probs[:, :, 1:][is_space] = NEG_INF
-        sent_start = numpy.zeros(mask.shape, dtype=bool)
-        sent_start[mask] = numpy.concatenate([_sentence_starts(doc) for doc in docs])
-        log_probs[:, :, 2::2][sent_start] = NEG_INF  # no I-X at a sentence start
+        log_probs = numpy.log(flat + LOG_EPSILON)
+        is_space = numpy.concatenate([doc.to_array(IS_SPACE) for doc in docs]).astype(bool)
+        log_probs[is_space, 1:] = NEG_INF
+        sent_start = numpy.concatenate([_sentence_starts(doc) for doc in docs])
+        log_probs[sent_start, 2::2] = NEG_INF  # no I-X at a sentence start
+        splits = numpy.cumsum(lengths)[:-1]
         trans, start = allowed_transitions(len(self.labels))
-        paths = viterbi_decode(log_probs, lengths, trans, start)
-        predictions = []
-        for i, path in enumerate(paths):
-            chosen = padded[i, numpy.arange(len(path)), path]
-            predictions.append(DocPrediction(path, chosen))
-        return predictions
+        paths = viterbi_decode(numpy.split(log_probs, splits), trans, start)
+        return [
+            DocPrediction(path, doc_probs[numpy.arange(len(path)), path])
+            for path, doc_probs in zip(paths, numpy.split(flat, splits))
+        ]
 
     def set_annotations(self, docs: Iterable[Doc], predictions: List[DocPrediction]) -> None:
         """Write ``doc.ents`` (respecting ``overwrite_ents``) and the scored span group."""
         if isinstance(docs, Doc):
             docs = [docs]
-        spans_key = self.cfg["spans_key"]
+        spans_key = self.spans_key
         for doc, prediction in zip(docs, predictions):
             spans, scores = [], []
             for start, end, label in tag_ids_to_spans(prediction.tag_ids, self.labels):
@@ -261,7 +255,7 @@ class RNNEntityRecognizer(TrainablePipe):
         existing = list(doc.ents)
         if not existing:
             return predicted
-        first, second = (predicted, existing) if self.cfg["overwrite_ents"] else (existing, predicted)
+        first, second = (predicted, existing) if self.overwrite_ents else (existing, predicted)
         taken = numpy.zeros((len(doc),), dtype=bool)
         for span in first:
             taken[span.start : span.end] = True
@@ -367,7 +361,7 @@ class RNNEntityRecognizer(TrainablePipe):
                 "(e.g. from `spacy init labels`)."
             )
         self.cfg["label_counts"] = {label: counts.get(label, 0) for label in self.labels}
-        unknown = sorted(set(self.cfg["label_weights"]) - set(self.labels))
+        unknown = sorted(set(self.label_weights) - set(self.labels))
         if unknown:
             raise ValueError(
                 f"[{self.name}] label_weights names labels {unknown} that are not among "

@@ -7,6 +7,7 @@ import pytest
 from spacy_rnn_ner.bio import (
     allowed_transitions,
     biluo_to_bio,
+    length_buckets,
     make_tag_names,
     tag_ids_to_spans,
     viterbi_decode,
@@ -48,9 +49,9 @@ def test_viterbi_random_scores_always_valid(seed):
     n_tags = 1 + 2 * len(LABELS)
     lengths = rng.integers(0, 40, size=7)
     lengths[0] = 0
-    scores = rng.normal(size=(7, int(lengths.max()), n_tags)) * 5
+    scores = [rng.normal(size=(int(n), n_tags)) * 5 for n in lengths]
     trans, start = allowed_transitions(len(LABELS))
-    paths = viterbi_decode(scores, lengths, trans, start)
+    paths = viterbi_decode(scores, trans, start)
     assert [len(p) for p in paths] == list(lengths)
     for path in paths:
         assert is_valid_bio(path, len(LABELS))
@@ -68,7 +69,7 @@ def test_viterbi_matches_brute_force(seed):
     length = 5
     scores = rng.normal(size=(1, length, n_tags))
     trans, start = allowed_transitions(len(labels))
-    [path] = viterbi_decode(scores, [length], trans, start)
+    [path] = viterbi_decode([scores[0]], trans, start)
     best = max(
         (p for p in itertools.product(range(n_tags), repeat=length) if is_valid_bio(p, 2)),
         key=lambda p: path_score(scores[0], p),
@@ -76,15 +77,22 @@ def test_viterbi_matches_brute_force(seed):
     assert path_score(scores[0], path) == pytest.approx(path_score(scores[0], best))
 
 
-def test_viterbi_independent_of_batch_padding():
+def test_viterbi_independent_of_batch():
     rng = numpy.random.default_rng(3)
     trans, start = allowed_transitions(len(LABELS))
-    doc = rng.normal(size=(1, 6, 9))
-    alone = viterbi_decode(doc, [6], trans, start)[0]
-    batch = numpy.concatenate([doc[:, :, :], rng.normal(size=(1, 6, 9))], axis=0)
-    padded = numpy.concatenate([batch, rng.normal(size=(2, 10, 9)) * 100], axis=1)
-    together = viterbi_decode(padded, [6, 16], trans, start)[0]
-    assert list(alone) == list(together)
+    docs = [rng.normal(size=(n, 9)) * 3 for n in (6, 0, 16, 6, 500, 1)]
+    alone = [viterbi_decode([doc], trans, start)[0] for doc in docs]
+    together = viterbi_decode(docs, trans, start)
+    assert [list(p) for p in alone] == [list(p) for p in together]
+
+
+def test_length_buckets_bound_padding():
+    lengths = [5] * 300 + [5000, 0, 7, 4999]
+    buckets = length_buckets(lengths)
+    assert sorted(i for b in buckets for i in b) == list(range(len(lengths)))
+    for bucket in buckets:
+        tokens = sum(lengths[i] for i in bucket)
+        assert len(bucket) * max(lengths[i] for i in bucket) <= 1.5 * tokens + 64
 
 
 def test_tag_ids_to_spans_orphan_inside_never_starts_or_corrupts():

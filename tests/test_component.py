@@ -83,15 +83,7 @@ def test_default_model_config_each_rnn_type(rnn_type):
         ({"model": {"tok2vec": {"char_encoder": {"dropout": 1.0}}}}, ["dropout"]),
         ({"model": {"tok2vec": {"width": 0}}}, ["width"]),
         ({"label_weighting": "foo"}, ["label_weighting", "foo", "'none'", "'inverse_frequency'", "'sqrt_inverse_frequency'"]),
-        pytest.param(
-            {"model": {"tok2vec": {"char_encoder": {"n_rows": 1}}}},
-            ["n_rows"],
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: CharCNN.v1 accepts n_rows=1; doc_char_ids then computes "
-                "code_point % 0 and the first doc fails with 'IndexError: index out of range'",
-            ),
-        ),
+        ({"model": {"tok2vec": {"char_encoder": {"n_rows": 1}}}}, ["n_rows"]),
     ],
 )
 def test_config_errors_name_setting_and_choices(config, patterns):
@@ -172,12 +164,6 @@ def test_memory_grows_linearly_with_doc_length(trained_lstm):
     assert large / small < 6, (small, large)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: RNNEntityRecognizer._decode pads probabilities, log-probabilities, masks and "
-    "Viterbi backpointers to (n_docs, longest doc, n_tags), so one long doc in a batch of "
-    "short ones costs batch_size x longest-doc memory (and time) in decoding",
-)
 def test_memory_of_long_doc_in_batch_of_short_docs(trained_lstm):
     long_doc = lambda: repeated_doc(trained_lstm, 5_000)  # noqa: E731
     alone = _peak_numpy_bytes(trained_lstm, [long_doc()])
@@ -329,7 +315,7 @@ TEXT0 = TEXTS[0]  # Тарас Шевченко народився в Морин
 
 def test_existing_entities_kept_without_overwrite(nlp_with_ruler):
     ner = nlp_with_ruler.get_pipe("rnn_ner")
-    assert ner.cfg["overwrite_ents"] is False
+    assert ner.overwrite_ents is False
     doc = nlp_with_ruler(TEXT0)
     assert ents_of(doc) == [("Шевченко", "ORG"), ("народився", "MISC"), ("Моринцях", "LOC")]
     spans = [(s.text, s.label_) for s in doc.spans["rnn_ner"]]
@@ -338,22 +324,16 @@ def test_existing_entities_kept_without_overwrite(nlp_with_ruler):
 
 def test_existing_entities_replaced_with_overwrite(nlp_with_ruler):
     ner = nlp_with_ruler.get_pipe("rnn_ner")
-    ner.cfg["overwrite_ents"] = True
+    ner.overwrite_ents = True
     try:
         doc = nlp_with_ruler(TEXT0)
     finally:
-        ner.cfg["overwrite_ents"] = False
+        ner.overwrite_ents = False
     assert ents_of(doc) == [("Тарас Шевченко", "PERS"), ("народився", "MISC"), ("Моринцях", "LOC")]
     spans = [(s.text, s.label_) for s in doc.spans["rnn_ner"]]
     assert spans == [("Тарас Шевченко", "PERS"), ("Моринцях", "LOC")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: settings kept in cfg (overwrite_ents, spans_key, label_weighting, "
-    "label_weights) are restored from the saved cfg by from_disk, so a config override at "
-    "spacy.load() shows in nlp.config but is silently ignored by the component",
-)
 def test_config_override_at_load_is_applied(tmp_path):
     nlp = train_nlp("lstm", n_iter=2)
     nlp.to_disk(tmp_path / "model")
@@ -361,13 +341,13 @@ def test_config_override_at_load_is_applied(tmp_path):
     nlp2 = spacy.load(tmp_path / "model", config=overrides)
     assert nlp2.config["components"]["rnn_ner"]["overwrite_ents"] is True
     ner = nlp2.get_pipe("rnn_ner")
-    assert ner.cfg["overwrite_ents"] is True
-    assert ner.cfg["spans_key"] == "other"
+    assert ner.overwrite_ents is True
+    assert ner.spans_key == "other"
 
 
 def test_overwrite_ents_from_config():
     nlp = build_nlp(overwrite_ents=True)
-    assert nlp.get_pipe("rnn_ner").cfg["overwrite_ents"] is True
+    assert nlp.get_pipe("rnn_ner").overwrite_ents is True
     assert nlp.config["components"]["rnn_ner"]["overwrite_ents"] is True
 
 
