@@ -32,7 +32,7 @@ def test_filter_drops_overlapping_files(tmp_path):
     assert dropped == [str(raw / "good" / "copy.txt")]
     lines = out.read_text(encoding="utf8").splitlines()
     assert lines == ["Зовсім інший текст про Львів .", "І ще рядок ."]
-    assert n_tokens == 9
+    assert n_tokens == 10
 
 
 def test_filter_keeps_small_overlaps(tmp_path):
