@@ -17,6 +17,7 @@ from thinc.types import Floats2d
 from .layers.char_cnn import char_cnn_layer
 from .layers.lexicon_features import lexicon_features_layer
 from .layers.packed_rnn import RNN_TYPES, packed_rnn_layer
+from .layers.sentence_segments import with_sentence_segments
 
 DEFAULT_ATTRS = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
 
@@ -45,6 +46,7 @@ def build_rnn_tagger(
     bidirectional: bool = True,
     dropout: float = 0.3,
     mixed_precision: bool = False,
+    sentence_level: bool = True,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Per-token probabilities over BIO tags from a recurrent network.
@@ -57,6 +59,9 @@ def build_rnn_tagger(
     dropout: torch dropout rate on the RNN's input, between layers and on its output;
         active in training (``nlp.update``), off at prediction.
     mixed_precision: autocast on CUDA; ignored (off) on CPU.
+    sentence_level: run the RNN over each sentence of a doc (when the doc has sentence
+        boundaries, e.g. from a ``sentencizer`` before this component) rather than over
+        the whole doc, so long documents look like the sentences it was trained on.
     nO: number of BIO tags; normally inferred from the component's labels.
     """
     arch = "spacy_rnn_ner.RNNTagger.v1"
@@ -78,7 +83,8 @@ def build_rnn_tagger(
         key, nI, hidden_width, depth, bidirectional, dropout, mixed_precision and _on_cuda()
     )
     output_layer = Softmax_v2(nO=nO, nI=rnn.get_dim("nO"), normalize_outputs=True)
-    model = chain(tok2vec, rnn, with_array(output_layer))
+    encoder = with_sentence_segments(tok2vec, rnn) if sentence_level else chain(tok2vec, rnn)
+    model = chain(encoder, with_array(output_layer))
     model.set_ref("tok2vec", tok2vec)
     model.set_ref("rnn", rnn)
     model.set_ref("output_layer", output_layer)

@@ -31,6 +31,7 @@ depth = 1
 bidirectional = true
 dropout = 0.3
 mixed_precision = false
+sentence_level = true
 nO = null
 
 [model.tok2vec]

@@ -209,7 +209,7 @@ def check_train_run(result: TrainRun, rnn_type: str) -> None:
     assert model_cfg["tok2vec"]["width"] == 16
     assert model_cfg["tok2vec"]["char_encoder"]["width"] == 8
     meta = json.loads((result.model_best / "meta.json").read_text(encoding="utf8"))
-    assert meta["lang"] == "uk" and meta["pipeline"] == ["rnn_ner"]
+    assert meta["lang"] == "uk" and meta["pipeline"] == ["sentencizer", "rnn_ner"]
     assert sorted(meta["labels"]["rnn_ner"]) == LABELS
     # the tiny run learns something from its (tiny) data; "score" is the weighted
     # sum of the score_weights, in [0, 1]
@@ -368,12 +368,6 @@ def test_spacy_fill_config_and_debug_data(corpus, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="configs/rnn_ner.cfg is a partial config: [nlp] lacks disabled, before_creation, "
-    "after_creation and after_pipeline_creation, which `spacy debug data` (no auto-fill) "
-    "requires; `spacy train` fills them in",
-    strict=False,
-)
 def test_spacy_debug_data_on_shipped_config(corpus, tmp_path):
     check_debug_data(debug_data(CONFIG, corpus, tmp_path))
 
