@@ -34,9 +34,17 @@ TEXTS = [text for text, _ in TRAIN_DATA] + [
     "",
 ]
 
-# overrides that make configs/rnn_ner.cfg tiny and fast
+LEXICON_DIR = Path(__file__).parent / "data" / "lexicon"
+
+# overrides that make configs/rnn_ner.cfg tiny and fast: small layers, no static
+# vectors, the tiny test gazetteers instead of VESUM
 TINY_OVERRIDES = [
     "--system.seed", "0",
+    "--paths.vectors", "null",
+    "--paths.lexicon", str(LEXICON_DIR),
+    "--components.rnn_ner.model.tok2vec.include_static_vectors", "false",
+    "--components.rnn_ner.model.tok2vec.extra_features.gazetteers",
+    '{"GEO":["geo.lst"],"NAME":["names.lst"],"ABBR":["abbr.lst"]}',
     "--training.max_steps", "30",
     "--training.eval_frequency", "10",
     "--training.dropout", "0.0",

@@ -1,0 +1,66 @@
+"""LexiconFeatures.v1: gazetteer and grammeme features, saved with the model."""
+from pathlib import Path
+
+import numpy
+import pytest
+import spacy
+from spacy.tokens import Doc
+
+from spacy_rnn_ner.architectures import build_lexicon_features
+from spacy_rnn_ner.layers.lexicon_features import read_word_list
+
+LEXICON_DIR = Path(__file__).parent / "data" / "lexicon"
+GAZETTEERS = {"GEO": ["geo.lst"], "NAME": ["names.lst"], "ABBR": ["abbr.lst"]}
+
+
+def make_doc(words):
+    return Doc(spacy.blank("uk").vocab, words=words)
+
+
+def test_read_word_list_skips_comments_and_tags():
+    assert read_word_list(LEXICON_DIR / "names.lst") == ["тарас", "олена", "сергій", "шевченко"]
+    assert read_word_list(LEXICON_DIR / "abbr.lst") == ["оон"]
+
+
+def test_gazetteer_features_without_morphology():
+    layer = build_lexicon_features(GAZETTEERS, directory=str(LEXICON_DIR))
+    layer.initialize()
+    assert layer.get_dim("nO") == 3
+    [Y, Y_empty] = layer.predict([make_doc(["Тарас", "у", "КИЄВІ", "Київ", "ООН"]), make_doc([])])
+    numpy.testing.assert_array_equal(Y, [[0, 1, 0], [0, 0, 0], [0, 0, 0], [1, 0, 0], [0, 0, 1]])
+    assert Y_empty.shape == (0, 3)
+
+
+def test_morphology_matches_inflected_forms_and_grammemes():
+    pytest.importorskip("pymorphy3")
+    layer = build_lexicon_features(GAZETTEERS, directory=str(LEXICON_DIR),
+                                   grammemes=["Surn", "Name"], morphology="pymorphy3")
+    layer.initialize()
+    assert layer.attrs["feature_names"] == ["GEO", "NAME", "ABBR", "tag:Surn", "tag:Name"]
+    [Y] = layer.predict([make_doc(["Шевченка", "Львові", "стіл"])])
+    assert Y[0, 1] == 1 and Y[0, 3] == 1  # inflected surname: NAME via lemma, Surn tag
+    assert Y[1, 0] == 1  # "Львові" -> lemma "львів" is in GEO
+    assert not Y[2].any()
+
+
+def test_word_lists_travel_with_the_model():
+    layer = build_lexicon_features(GAZETTEERS, directory=str(LEXICON_DIR))
+    layer.initialize()
+    doc = make_doc(["Київ", "Олена", "стіл"])
+    expected = layer.predict([doc])[0]
+    fresh = build_lexicon_features(GAZETTEERS, directory="/nonexistent")
+    fresh.from_bytes(layer.to_bytes())
+    numpy.testing.assert_array_equal(fresh.predict([doc])[0], expected)
+
+
+def test_clear_errors():
+    layer = build_lexicon_features({"GEO": ["missing.lst"]}, directory=str(LEXICON_DIR))
+    with pytest.raises(FileNotFoundError, match="GEO.*missing.lst"):
+        layer.initialize()
+    with pytest.raises(ValueError, match="grammemes"):
+        build_lexicon_features(GAZETTEERS, grammemes=["Name"], morphology="none")
+    with pytest.raises(ValueError, match="morphology.*'none', 'pymorphy3'"):
+        build_lexicon_features(GAZETTEERS, morphology="stanza")
+    uninitialized = build_lexicon_features(GAZETTEERS, directory=str(LEXICON_DIR))
+    with pytest.raises(ValueError, match="not initialized"):
+        uninitialized.predict([make_doc(["a"])])
