@@ -12,17 +12,17 @@ from typing import Iterable, Optional
 
 def train_floret_vectors(
     text: Path, output: Path, dim: int = 100, epoch: int = 10, bucket: int = 50000,
-    minn: int = 3, maxn: int = 5, min_count: int = 2, threads: int = 2, seed: int = 0,
+    minn: int = 3, maxn: int = 5, min_count: int = 2, threads: int = 2,
 ) -> None:
-    """Train CBOW floret vectors on a tokenized text file (one line per sentence)."""
+    """Train CBOW floret vectors on a tokenized text file (one line per sentence).
+    With ``threads=1`` the result is deterministic."""
     try:
         import floret
     except ImportError as err:
         raise ImportError("training vectors needs floret: pip install 'spacy-rnn-ner[vectors]'") from err
     model = floret.train_unsupervised(
         str(text), model="cbow", mode="floret", hashCount=2, bucket=bucket, minn=minn,
-        maxn=maxn, dim=dim, epoch=epoch, minCount=min_count, thread=threads, seed=seed,
-        verbose=0,
+        maxn=maxn, dim=dim, epoch=epoch, minCount=min_count, thread=threads, verbose=0,
     )
     output.parent.mkdir(parents=True, exist_ok=True)
     model.save_floret_vectors(str(output))
@@ -37,14 +37,13 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     parser.add_argument("--epoch", type=int, default=10)
     parser.add_argument("--bucket", type=int, default=50000)
     parser.add_argument("--min-count", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2, help="1: deterministic")
     args = parser.parse_args(list(argv) if argv is not None else None)
     if not args.text.exists():
         print(f"error: input path not found: {args.text}", file=sys.stderr)
         return 1
     start = time.time()
     train_floret_vectors(args.text, args.output, dim=args.dim, epoch=args.epoch, bucket=args.bucket,
-                         min_count=args.min_count, threads=args.threads, seed=args.seed)
+                         min_count=args.min_count, threads=args.threads)
     print(f"wrote {args.output} ({args.dim}-d floret vectors) in {time.time() - start:.0f} s")
     return 0
