@@ -1,7 +1,8 @@
 """Words + IOB tags <-> spaCy ``Doc``, and the CoNLL column-file reader.
 
 :func:`sentences_to_doc` is the one 'words + BIO tags -> Doc' helper used by the CoNLL,
-Hugging Face and NeMo converters; :func:`doc_to_sentences` is its inverse.
+Hugging Face and NeMo converters; :func:`doc_to_sentences` is its inverse;
+:func:`group_sentences` counts sentences read and groups them ``n_sents`` to a Doc.
 
 CoNLL layout: a token per line, token in the first column and the NER tag in the last
 (CoNLL-2003 has four columns, two columns also work; tabs or spaces), a blank line
@@ -12,7 +13,7 @@ sentence. Entities never cross sentence boundaries (tags are decoded per sentenc
 """
 import re
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc
 from spacy.training.iob_utils import (biluo_tags_to_spans, biluo_to_iob, doc_to_biluo_tags,
@@ -67,6 +68,33 @@ def sentences_to_doc(vocab: Vocab, sentences: Sequence[Sentence],
     if name is not None:
         doc.user_data["name"] = name
     return doc
+
+
+def group_sentences(sentences: Iterable[Sentence], vocab: Vocab, n_sents: int,
+                    report: ConversionReport, name: str) -> List[Doc]:
+    """Docs of ``n_sents`` consecutive ``sentences`` each (the last may have fewer), named
+    ``{name}#1``, ``{name}#2``...; empty sentences are left out. Counts the sentences,
+    tokens and entities read, and the Docs made, in ``report``."""
+    docs: List[Doc] = []
+    group: List[Sentence] = []
+
+    def flush() -> None:
+        if group:
+            docs.append(sentences_to_doc(vocab, group, name=f"{name}#{len(docs) + 1}"))
+            report.read_docs += 1
+            group.clear()
+
+    for words, tags in sentences:
+        if not words:
+            continue
+        group.append((words, tags))
+        report.read_sents += 1
+        report.read_tokens += len(words)
+        report.read_ents.update(entity_labels(tags))
+        if len(group) >= max(1, n_sents):
+            flush()
+    flush()
+    return docs
 
 
 def doc_to_sentences(doc: Doc) -> List[Sentence]:

@@ -15,12 +15,12 @@ and row, or with ``skip_malformed`` is skipped and counted.
 """
 import re
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from .conll import Sentence, check_tag, entity_labels, sentences_to_doc
+from .conll import Sentence, check_tag, group_sentences
 from .report import ConversionError, ConversionReport, PathLike, write_docbin
 
 DEFAULT_SPLIT_MAP = {"train": "train", "validation": "dev", "valid": "dev", "dev": "dev",
@@ -86,15 +86,15 @@ def hf_to_docs(dataset: Iterable[Dict[str, Any]], vocab: Vocab, tokens_column: s
         missing = [c for c in (tokens_column, tags_column) if c not in columns]
         if missing:
             raise ConversionError(f"no column(s) {missing}; columns are {columns}", source)
-    docs: List[Doc] = []
-    sents: List[Sentence] = []
+    return group_sentences(_hf_sentences(dataset, tokens_column, tags_column, tag_names,
+                                         report, skip_malformed, source),
+                           vocab, n_sents, report, source)
 
-    def flush() -> None:
-        if sents:
-            docs.append(sentences_to_doc(vocab, sents, name=f"{source}#{len(docs) + 1}"))
-            report.read_docs += 1
-            sents.clear()
 
+def _hf_sentences(dataset: Iterable[Dict[str, Any]], tokens_column: str, tags_column: str,
+                  tag_names: Optional[Sequence[str]], report: ConversionReport,
+                  skip_malformed: bool, source: str) -> Iterator[Sentence]:
+    """``(words, tags)`` per row of ``dataset``; malformed rows raise or are skipped."""
     for row_no, row in enumerate(dataset):
         words, raw_tags = list(row[tokens_column]), list(row[tags_column])
         try:
@@ -102,16 +102,7 @@ def hf_to_docs(dataset: Iterable[Dict[str, Any]], vocab: Vocab, tokens_column: s
         except ValueError as err:
             report.malformed(f"row {row_no}: {err}", source, row_no, skip_malformed)
             continue
-        if not words:
-            continue
-        sents.append((words, tags))
-        report.read_sents += 1
-        report.read_tokens += len(words)
-        report.read_ents.update(entity_labels(tags))
-        if len(sents) >= max(1, n_sents):
-            flush()
-    flush()
-    return docs
+        yield words, tags
 
 
 def _row_tags(words: List[Any], raw_tags: List[Any],

@@ -11,12 +11,12 @@ boundaries); whitespace tokens are left out, whitespace inside a token becomes `
 (reported).
 """
 from pathlib import Path
-from typing import Iterable, List, Optional, Tuple
+from typing import Iterable, Iterator, List, Optional, Tuple
 
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from .conll import Sentence, check_tag, doc_to_sentences, entity_labels, sentences_to_doc
+from .conll import Sentence, check_tag, doc_to_sentences, entity_labels, group_sentences
 from .report import (ConversionError, ConversionReport, PathLike, SplitStats, count_sents,
                      read_docbin, write_docbin)
 
@@ -30,16 +30,14 @@ def read_nemo(text_path: PathLike, labels_path: PathLike, vocab: Vocab, n_sents:
         if not p.is_file():
             raise FileNotFoundError(f"no such file: {p}")
     report = report if report is not None else ConversionReport(str(text_path))
+    return group_sentences(_nemo_sentences(text_path, labels_path, report, skip_malformed),
+                           vocab, n_sents, report, text_path.name)
+
+
+def _nemo_sentences(text_path: Path, labels_path: Path, report: ConversionReport,
+                    skip_malformed: bool) -> Iterator[Sentence]:
+    """``(words, tags)`` per line pair; malformed lines raise or are skipped."""
     text_lines, label_lines = _lines(text_path), _lines(labels_path)
-    docs: List[Doc] = []
-    sents: List[Sentence] = []
-
-    def flush() -> None:
-        if sents:
-            docs.append(sentences_to_doc(vocab, sents, name=f"{text_path.name}#{len(docs) + 1}"))
-            report.read_docs += 1
-            sents.clear()
-
     for i in range(max(len(text_lines), len(label_lines))):
         line_no = i + 1
         if i >= len(text_lines) or i >= len(label_lines):
@@ -48,7 +46,7 @@ def read_nemo(text_path: PathLike, labels_path: PathLike, vocab: Vocab, n_sents:
             report.malformed(f"line {line_no} has no counterpart: {shorter} has only "
                              f"{min(len(text_lines), len(label_lines))} lines", longer,
                              line_no, skip_malformed)
-            break
+            return
         words, tags = text_lines[i].split(), label_lines[i].split()
         if len(words) != len(tags):
             report.malformed(f"{len(words)} words in {text_path.name} but {len(tags)} labels "
@@ -58,16 +56,7 @@ def read_nemo(text_path: PathLike, labels_path: PathLike, vocab: Vocab, n_sents:
         if bad is not None:
             report.malformed(f"invalid IOB tag {bad!r}", labels_path, line_no, skip_malformed)
             continue
-        if not words:
-            continue
-        sents.append((words, tags))
-        report.read_sents += 1
-        report.read_tokens += len(words)
-        report.read_ents.update(entity_labels(tags))
-        if len(sents) >= max(1, n_sents):
-            flush()
-    flush()
-    return docs
+        yield words, tags
 
 
 def _lines(path: Path) -> List[str]:
