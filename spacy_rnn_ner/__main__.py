@@ -1,4 +1,4 @@
-"""Command line: ``python -m spacy_rnn_ner {convert,report,compare,pretrain-text,vectors} ...``."""
+"""Command line: ``python -m spacy_rnn_ner {convert,report,compare,compare-decoding,pretrain-text,vectors} ...``."""
 import sys
 from typing import List, Optional
 
@@ -9,11 +9,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         "convert": "spacy_rnn_ner.converters.cli",
         "report": "spacy_rnn_ner.report.cli",
         "compare": "spacy_rnn_ner.report.compare",
+        "compare-decoding": "spacy_rnn_ner.report.decoding",
         "pretrain-text": "spacy_rnn_ner.pretraining_text",
         "vectors": "spacy_rnn_ner.vectors",
     }
     if not argv or argv[0] not in commands:
-        print("usage: python -m spacy_rnn_ner {convert,report,compare,pretrain-text,vectors} ...  (--help per command)")
+        print("usage: python -m spacy_rnn_ner {convert,report,compare,compare-decoding,pretrain-text,vectors} ...  (--help per command)")
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     import importlib
 
