@@ -47,6 +47,7 @@ def build_rnn_tagger(
     dropout: float = 0.3,
     mixed_precision: bool = False,
     sentence_level: bool = True,
+    token_dropout: float = 0.0,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Per-token probabilities over BIO tags from a recurrent network.
@@ -59,6 +60,8 @@ def build_rnn_tagger(
     dropout: torch dropout rate on the RNN's input, between layers and on its output;
         active in training (``nlp.update``), off at prediction.
     mixed_precision: autocast on CUDA; ignored (off) on CPU.
+    token_dropout: rate at which whole token vectors are zeroed before the RNN in
+        training (word dropout), against memorising the small training set.
     sentence_level: run the RNN over each sentence of a doc (when the doc has sentence
         boundaries, e.g. from a ``sentencizer`` before this component) rather than over
         the whole doc, so long documents look like the sentences it was trained on.
@@ -73,6 +76,7 @@ def build_rnn_tagger(
         )
     _check_positive(arch, hidden_width=hidden_width, depth=depth)
     _check_rate(arch, "dropout", dropout)
+    _check_rate(arch, "token_dropout", token_dropout)
     if not tok2vec.has_dim("nO") or tok2vec.get_dim("nO") is None:
         raise ValueError(
             f"{arch}: the tok2vec layer {tok2vec.name!r} must declare its output width "
@@ -80,7 +84,8 @@ def build_rnn_tagger(
         )
     nI = tok2vec.get_dim("nO")
     rnn = packed_rnn_layer(
-        key, nI, hidden_width, depth, bidirectional, dropout, mixed_precision and _on_cuda()
+        key, nI, hidden_width, depth, bidirectional, dropout, mixed_precision and _on_cuda(),
+        token_dropout,
     )
     output_layer = Softmax_v2(nO=nO, nI=rnn.get_dim("nO"), normalize_outputs=True)
     encoder = with_sentence_segments(tok2vec, rnn) if sentence_level else chain(tok2vec, rnn)

@@ -43,7 +43,9 @@ def packing_order(lengths: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]
 
 
 class PackedRNN(nn.Module):
-    """Dropout → (bi)directional RNN/GRU/LSTM → dropout, on packed sequences.
+    """Token dropout → dropout → (bi)directional RNN/GRU/LSTM → dropout, on packed
+    sequences. Token dropout zeroes whole token vectors (rate ``token_dropout``), so the
+    network learns to use the context of a word and not only the word itself.
 
     ``forward(data, batch_sizes)`` takes the ``PackedSequence`` parts (``batch_sizes``
     on the CPU) and returns the output data in the same packed order,
@@ -58,8 +60,10 @@ class PackedRNN(nn.Module):
         depth: int,
         bidirectional: bool,
         dropout: float,
+        token_dropout: float = 0.0,
     ):
         super().__init__()
+        self.token_dropout = token_dropout
         self.input_dropout = nn.Dropout(dropout)
         self.rnn = RNN_TYPES[rnn_type](
             nI,
@@ -74,6 +78,9 @@ class PackedRNN(nn.Module):
     def forward(self, data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
         if data.shape[0] == 0:  # keep the graph connected for backprop
             return data.new_zeros((0, self.nO)) + 0.0 * data.sum()
+        if self.training and self.token_dropout > 0:
+            keep = torch.rand((data.shape[0], 1), device=data.device) >= self.token_dropout
+            data = data * keep
         # the final hidden states are not used, so the sequences' order is not needed
         packed = PackedSequence(self.input_dropout(data), batch_sizes)
         output, _ = self.rnn(packed)
@@ -130,10 +137,11 @@ def packed_rnn_layer(
     bidirectional: bool,
     dropout: float,
     mixed_precision: bool,
+    token_dropout: float = 0.0,
 ) -> Model[List[Floats2d], List[Floats2d]]:
     """thinc layer: one ``(n_tokens, nI)`` array per document in, one contextual
     ``(n_tokens, nO)`` array per document out."""
-    module = PackedRNN(rnn_type, nI, hidden_width, depth, bidirectional, dropout)
+    module = PackedRNN(rnn_type, nI, hidden_width, depth, bidirectional, dropout, token_dropout)
     layer = PyTorchWrapper_v2(
         module,
         convert_inputs=_convert_inputs,
