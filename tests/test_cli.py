@@ -44,7 +44,7 @@ TINY_OVERRIDES = [
     "--paths.lexicon", str(LEXICON_DIR),
     "--components.rnn_ner.model.tok2vec.include_static_vectors", "false",
     "--components.rnn_ner.model.tok2vec.extra_features.gazetteers",
-    '{"GEO":["geo.lst"],"NAME":["names.lst"],"ABBR":["abbr.lst"]}',
+    '{"GEO":["geo.txt"],"NAME":["names.txt"],"ABBR":["abbr.txt"]}',
     "--training.max_steps", "30",
     "--training.eval_frequency", "10",
     "--training.dropout", "0.0",

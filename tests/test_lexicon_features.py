@@ -10,7 +10,7 @@ from spacy_rnn_ner.architectures import build_lexicon_features
 from spacy_rnn_ner.layers.lexicon_features import read_word_list
 
 LEXICON_DIR = Path(__file__).parent / "data" / "lexicon"
-GAZETTEERS = {"GEO": ["geo.lst"], "NAME": ["names.lst"], "ABBR": ["abbr.lst"]}
+GAZETTEERS = {"GEO": ["geo.txt"], "NAME": ["names.txt"], "ABBR": ["abbr.txt"]}
 
 
 def make_doc(words):
@@ -18,8 +18,8 @@ def make_doc(words):
 
 
 def test_read_word_list_skips_comments_and_tags():
-    assert read_word_list(LEXICON_DIR / "names.lst") == ["тарас", "олена", "сергій", "шевченко"]
-    assert read_word_list(LEXICON_DIR / "abbr.lst") == ["оон"]
+    assert read_word_list(LEXICON_DIR / "names.txt") == ["тарас", "олена", "сергій", "шевченко"]
+    assert read_word_list(LEXICON_DIR / "abbr.txt") == ["оон"]
 
 
 def test_gazetteer_features_without_morphology():
