@@ -1,5 +1,10 @@
 """spacy-rnn-ner: recurrent-network (RNN / GRU / LSTM) named-entity recognition for spaCy."""
-from .architectures import build_char_cnn, build_rnn_tagger, build_token_features
+from .architectures import (
+    build_char_cnn,
+    build_lexicon_features,
+    build_rnn_tagger,
+    build_token_features,
+)
 from .pipeline_component import RNNEntityRecognizer, make_rnn_ner
 
 __version__ = "0.1.0"
@@ -9,4 +14,5 @@ __all__ = [
     "build_rnn_tagger",
     "build_token_features",
     "build_char_cnn",
+    "build_lexicon_features",
 ]

@@ -113,15 +113,15 @@ def _viterbi_padded(
         active = (t < lengths_arr)[:, None]
         best = numpy.where(active, new_best, best)
         backpointers[t] = prev
-    paths = []
-    for d in range(n_docs):
-        n = int(lengths_arr[d])
-        path = numpy.zeros((n,), dtype="int64")
-        if n:
-            path[n - 1] = int(best[d].argmax())
-            for t in range(n - 1, 0, -1):
-                path[t - 1] = backpointers[t, d, path[t]]
-        paths.append(path)
+    # backtrack all documents at once, one time step at a time
+    path = numpy.zeros((n_docs, max_len), dtype="int64")
+    last = lengths_arr - 1
+    path[arange_docs, last] = best.argmax(axis=1)
+    for t in range(max_len - 1, 0, -1):
+        active = t <= last
+        prev = backpointers[t, arange_docs, path[:, t]]
+        path[:, t - 1] = numpy.where(active, prev, path[:, t - 1])
+    paths = [path[d, : int(n)] for d, n in enumerate(lengths_arr)]
     return paths
 
 
@@ -131,25 +131,22 @@ def tag_ids_to_spans(tag_ids: Iterable[int], labels: Sequence[str]) -> List[Span
     ``B-X`` opens an entity, ``I-X`` extends an open ``X`` entity. An ``I-X`` that does
     not continue an ``X`` entity never starts or corrupts one: it is read as ``O``, the
     entity before it is closed and kept, and the rest of the document is unaffected.
+    Vectorised: tokens are cut into segments at every tag that does not continue the
+    previous one; a segment is an entity when it starts with a ``B-X``.
     """
-    spans: List[Span] = []
-    open_label: Optional[int] = None
-    open_start = 0
-    i = -1
-    for i, tag in enumerate(tag_ids):
-        tag = int(tag)
-        label = (tag - 1) // 2 if tag > 0 else None
-        is_inside = tag > 0 and tag % 2 == 0
-        if is_inside and open_label == label:
-            continue
-        if open_label is not None:
-            spans.append((open_start, i, labels[open_label]))
-            open_label = None
-        if tag > 0 and not is_inside:
-            open_label, open_start = label, i
-    if open_label is not None:
-        spans.append((open_start, i + 1, labels[open_label]))
-    return spans
+    tags = numpy.asarray(list(tag_ids), dtype="int64")
+    if len(tags) == 0:
+        return []
+    label_ids = (tags - 1) // 2
+    previous = numpy.concatenate([[0], tags[:-1]])
+    continues = (tags > 0) & (tags % 2 == 0) & (previous > 0) & ((previous - 1) // 2 == label_ids)
+    starts = numpy.flatnonzero(~continues)
+    ends = numpy.append(starts[1:], len(tags))
+    is_entity = tags[starts] % 2 == 1
+    return [
+        (int(start), int(end), labels[int(label_ids[start])])
+        for start, end in zip(starts[is_entity], ends[is_entity])
+    ]
 
 
 def biluo_to_bio(tag: Optional[str]) -> Optional[str]:
