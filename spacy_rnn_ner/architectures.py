@@ -19,6 +19,7 @@ from .layers.char_cnn import char_cnn_layer
 from .layers.lexicon_features import lexicon_features_layer
 from .layers.packed_rnn import RNN_TYPES, packed_rnn_layer
 from .layers.rnn_tagger import rnn_tagger_model
+from .layers.unique_words import dedupe_static_vectors
 
 DEFAULT_ATTRS = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
 
@@ -144,7 +145,7 @@ def build_token_features(
     _check_positive(arch, width=width, **{f"rows[{i}]": r for i, r in enumerate(rows)})
     if len(attrs) != len(rows):
         raise ValueError(f"{arch}: 'attrs' ({len(attrs)}) and 'rows' ({len(rows)}) differ in length.")
-    embed = MultiHashEmbed(width, attrs, rows, include_static_vectors)
+    embed = dedupe_static_vectors(MultiHashEmbed(width, attrs, rows, include_static_vectors))
     embed.set_dim("nO", width)
     parts = [embed]
     parts.extend(p for p in (char_encoder, extra_features) if p is not None)

@@ -419,3 +419,40 @@ def test_char_cnn_token_vectors_are_context_free(nlp):
     numpy.testing.assert_allclose(Y1[1], Y2[-1], atol=1e-6)
     alone = layer.predict([doc2])[0]
     numpy.testing.assert_allclose(alone, Y2, atol=1e-6)
+
+
+# static vectors per distinct word ----------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["default", "floret"])
+def test_static_vectors_per_distinct_word_equal_spacy(mode):
+    from spacy.ml.staticvectors import StaticVectors
+    from spacy.vectors import Vectors
+
+    from spacy_rnn_ner.layers.unique_words import dedupe_static_vectors
+
+    nlp = spacy.blank("uk")
+    rng = numpy.random.default_rng(0)
+    if mode == "default":
+        words = ["Київ", "є", "столицею", "України", "."]
+        nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=rng.normal(size=(5, 6)).astype("f"), keys=words)
+    else:
+        nlp.vocab.vectors = Vectors(
+            strings=nlp.vocab.strings, data=rng.normal(size=(50, 6)).astype("f"), mode="floret",
+            minn=2, maxn=4, hash_count=2,
+        )
+    docs = [nlp.make_doc("Київ є столицею України . Київ , Київ !"), nlp.make_doc(""), nlp.make_doc("є Львів")]
+    reference = StaticVectors(4, dropout=0.0)
+    reference.initialize(X=docs)
+    ours = dedupe_static_vectors(StaticVectors(4, dropout=0.0))
+    ours.initialize(X=docs)
+    ours.set_param("W", reference.get_param("W").copy())
+    Y_ref, backprop_ref = reference.begin_update(docs)
+    Y, backprop = ours.begin_update(docs)
+    numpy.testing.assert_allclose(Y.data, Y_ref.data, atol=1e-6)
+    numpy.testing.assert_array_equal(Y.lengths, Y_ref.lengths)
+    dY = type(Y)(rng.normal(size=Y.data.shape).astype("f"), Y.lengths)
+    backprop_ref(dY)
+    backprop(dY)
+    numpy.testing.assert_allclose(ours.get_grad("W"), reference.get_grad("W"), atol=1e-5)
+    assert not numpy.allclose(ours.get_grad("W"), 0)

@@ -8,7 +8,7 @@ from typing import Callable, List, Tuple, cast
 
 import numpy
 import torch
-from spacy.attrs import IDX, LENGTH
+from spacy.attrs import IDX, LENGTH, ORTH
 from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2
 from thinc.shims import PyTorchShim
@@ -55,12 +55,15 @@ class CharCNN(nn.Module):
         self.dropout = dropout
         self.conv = nn.Conv1d(embed_width, width, kernel_size=2 * window + 1, padding=window)
 
-    def forward(self, char_ids: torch.Tensor, is_train: bool) -> torch.Tensor:
+    def forward(self, char_ids: torch.Tensor, inverse: torch.Tensor, is_train: bool) -> torch.Tensor:
+        """Encode the distinct words' ``char_ids``; ``inverse`` maps tokens to them."""
         if char_ids.shape[0] == 0:  # keep the graph connected for backprop
             return self.embed.weight.new_zeros((0, self.conv.out_channels)) + 0.0 * self.conv.weight.sum()
         if torch.is_grad_enabled() or char_ids.shape[0] <= self.chunk_size:
-            return self._encode(char_ids, is_train)
-        return torch.cat([self._encode(chunk, is_train) for chunk in char_ids.split(self.chunk_size)])
+            words = self._encode(char_ids, is_train)
+        else:
+            words = torch.cat([self._encode(chunk, is_train) for chunk in char_ids.split(self.chunk_size)])
+        return words[inverse]
 
     def _encode(self, char_ids: torch.Tensor, is_train: bool) -> torch.Tensor:
         mask = (char_ids != PAD_ID).unsqueeze(1)  # (n, 1, L)
@@ -75,10 +78,17 @@ def _convert_inputs(
     ensure_torch_after_fork()
     shim = cast(PyTorchShim, model.shims[0])
     max_chars, n_rows = model.attrs["max_chars"], model.attrs["n_rows"]
+    # a word's vector depends on its text only: encode each distinct word once
+    orths = numpy.concatenate([doc.to_array(ORTH) for doc in docs]) if docs else numpy.zeros((0,), "uint64")
+    _, first, inverse = numpy.unique(orths, return_index=True, return_inverse=True)
     ids = [doc_char_ids(doc, max_chars, n_rows) for doc in docs]
     all_ids = numpy.concatenate(ids) if ids else numpy.zeros((0, max_chars), "int64")
-    tensor = torch.as_tensor(all_ids, device=shim.device)
-    return ArgsKwargs(args=(tensor, is_train), kwargs={}), _no_input_gradient
+    args = (
+        torch.as_tensor(all_ids[first], device=shim.device),
+        torch.as_tensor(inverse.reshape(-1), device=shim.device),
+        is_train,
+    )
+    return ArgsKwargs(args=args, kwargs={}), _no_input_gradient
 
 
 def _no_input_gradient(d_inputs: ArgsKwargs) -> List[Doc]:

@@ -1,0 +1,70 @@
+"""Context-free token features computed once per distinct word of a batch.
+
+A token's static vector does not depend on its context, yet spaCy's ``StaticVectors``
+looks up (and for floret vectors, hashes the n-grams of) every token. Running text
+repeats its words, so a batch has about three tokens per distinct word: computing the
+rows per distinct ``ORTH`` and gathering them per token gives the same output for a
+third of the work. :func:`dedupe_static_vectors` swaps this forward into the
+``static_vectors`` nodes of a built model; parameters and layout are unchanged, so
+saved pipelines load as before.
+"""
+from typing import Callable, List, Tuple, cast
+
+import numpy
+from spacy.attrs import ORTH
+from spacy.ml.staticvectors import _get_drop_mask, _handle_empty
+from spacy.tokens import Doc
+from spacy.vectors import Mode, Vectors
+from thinc.api import Model
+from thinc.types import Floats2d, Ragged
+
+
+def unique_keys(docs: List[Doc], attr: int = ORTH) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """The distinct ``attr`` values of the docs' tokens and, per token, its index in them."""
+    keys = numpy.concatenate([doc.to_array(attr) for doc in docs]) if docs else numpy.zeros((0,), "uint64")
+    unique, inverse = numpy.unique(keys, return_inverse=True)
+    return unique, inverse.reshape(-1)
+
+
+def static_vectors_forward(model: Model[List[Doc], Ragged], docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
+    """spaCy's ``StaticVectors`` forward, computed per distinct key."""
+    if not sum(len(doc) for doc in docs):
+        return _handle_empty(model.ops, model.get_dim("nO"))
+    ops = model.ops
+    vectors = docs[0].vocab.vectors
+    keys, inverse = unique_keys(docs, getattr(vectors, "attr", ORTH))
+    W = cast(Floats2d, ops.as_contig(model.get_param("W")))
+    rows = None
+    if isinstance(vectors, Vectors) and vectors.mode == Mode.default:
+        rows = vectors.find(keys=keys)
+        V = ops.as_contig(ops.asarray(vectors.data)[ops.asarray1i(rows)])
+    else:
+        V = ops.as_contig(ops.asarray(vectors.get_batch(keys)))
+    projected = ops.gemm(V, W, trans2=True)
+    if rows is not None:
+        projected[ops.asarray1i(rows) < 0] = 0
+    inverse_xp = ops.asarray1i(inverse)
+    output = Ragged(projected[inverse_xp], ops.asarray1i([len(doc) for doc in docs]))
+    mask = _get_drop_mask(ops, W.shape[0], model.attrs.get("dropout_rate")) if is_train else None
+    if mask is not None:
+        output.data *= mask
+
+    def backprop(d_output: Ragged) -> List[Doc]:
+        d_data = cast(Floats2d, d_output.data)
+        if mask is not None:
+            d_data = d_data * mask
+        d_unique = ops.alloc2f(len(keys), d_data.shape[1])
+        ops.scatter_add(d_unique, inverse_xp, d_data)
+        model.inc_grad("W", ops.gemm(d_unique, V, trans1=True))
+        return []
+
+    return output, backprop
+
+
+def dedupe_static_vectors(model: Model) -> Model:
+    """Use :func:`static_vectors_forward` in every ``static_vectors`` node of ``model``."""
+    for node in model.walk():
+        if node.name == "static_vectors":
+            node._func = static_vectors_forward
+    return model
+
