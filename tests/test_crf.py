@@ -247,10 +247,10 @@ def test_float32_long_sequence_is_stable():
 
 
 def test_gradient_descent_learns_transitions():
-    """Word 'a' is B-X at an entity start and I-X inside one: emissions of a per-word
-    model cannot tell them apart, learned transitions (B-X -> I-X) must."""
-    words = {"o": 0, "a": 1}
-    data = [("o a a o", [0, 1, 2, 0]), ("a", [1]), ("o a", [0, 1]), ("a a a o", [1, 2, 2, 0])]
+    """Word 'c' is O after B-X and B-Y after O: emissions of a per-word model cannot
+    tell them apart, even under BIO constraints; learned transitions must."""
+    words = {"o": 0, "a": 1, "c": 2}
+    data = [("o a a o", [0, 1, 2, 0]), ("a c", [1, 0]), ("o c", [0, 3]), ("a a a o c", [1, 2, 2, 0, 3])]
     word_ids = numpy.asarray([words[w] for text, _ in data for w in text.split()])
     gold = numpy.asarray([tag for _, tags in data for tag in tags])
     lengths = [len(tags) for _, tags in data]
@@ -267,7 +267,7 @@ def test_gradient_descent_learns_transitions():
     assert losses[-1] < 0.05 * losses[0]
     paths = crf_decode(W[word_ids], lengths, trans, start, end)
     assert numpy.concatenate(paths).tolist() == gold.tolist()
-    assert trans[1, 2] > trans[1, 1]
+    assert trans[1, 0] > trans[1, 3] and trans[0, 3] > trans[0, 0]
 
 
 def test_speed_report():
@@ -296,3 +296,12 @@ def test_speed_report():
         timings[name] = best
     print("\nCRF speed, 10,000 tokens / 500 sequences / 9 tags: "
           + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in timings.items()))
+
+
+def test_empty_input():
+    params = init_transitions(N_LABELS)
+    emissions = numpy.zeros((0, N_TAGS), dtype="f")
+    for lengths in ([], [0, 0]):
+        result = crf_nll(emissions, lengths, numpy.zeros((0,), "int64"), params.transitions, params.start, params.end)
+        assert result.loss == 0 and result.d_emissions.shape == (0, N_TAGS) and not result.d_transitions.any()
+        assert [len(p) for p in crf_decode(emissions, lengths, params.transitions, params.start)] == lengths

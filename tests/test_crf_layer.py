@@ -73,10 +73,13 @@ def test_serialisation_round_trip():
 
 
 def test_linear_emissions_plus_crf_learn_a_toy_task():
-    """Word 'a' is B-X starting an entity and I-X inside one: a per-word linear model
-    cannot tell them apart alone; with the CRF layer it learns the gold paths."""
-    vocab = {"o": 0, "a": 1, "b": 2}
-    data = [("o a a o", [0, 1, 2, 0]), ("a", [1]), ("o b a", [0, 3, 1]), ("a a a o b b", [1, 2, 2, 0, 3, 4])]
+    """Word 'c' is O after B-X and B-Y after O: a per-word linear model cannot tell
+    them apart, even under BIO constraints; the learned transitions must."""
+    vocab = {"o": 0, "a": 1, "b": 2, "c": 3}
+    data = [
+        ("o a a o", [0, 1, 2, 0]), ("a c", [1, 0]), ("o c", [0, 3]), ("o b a c", [0, 3, 1, 0]),
+        ("a a a o b b", [1, 2, 2, 0, 3, 4]), ("c c", [3, 4]),
+    ]
     X = [numpy.eye(len(vocab), dtype="f")[[vocab[w] for w in text.split()]] for text, _ in data]
     gold = numpy.concatenate([tags for _, tags in data])
     lengths = [len(tags) for _, tags in data]
