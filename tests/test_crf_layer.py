@@ -10,6 +10,7 @@ from spacy_rnn_ner.layers.crf_layer import (
     crf_layer_decode,
     crf_layer_loss,
     crf_layer_marginals,
+    resized_crf_layer,
 )
 
 N_TAGS = 5
@@ -101,3 +102,18 @@ def test_linear_emissions_plus_crf_learn_a_toy_task():
     marginals = crf_layer_marginals(crf, flat, lengths)
     numpy.testing.assert_allclose(marginals.sum(axis=1), 1, rtol=1e-5)
     assert (marginals[numpy.arange(len(gold)), gold] > 0.5).all()
+
+
+def test_resize_keeps_learned_scores():
+    old = crf_layer(N_TAGS)
+    old.initialize()
+    rng = numpy.random.default_rng(0)
+    for name, shape in (("transitions", (N_TAGS, N_TAGS)), ("start", (N_TAGS,)), ("end", (N_TAGS,))):
+        old.set_param(name, rng.normal(size=shape).astype("f"))
+    new = resized_crf_layer(old, N_TAGS + 2)
+    assert new.get_dim("nO") == N_TAGS + 2
+    numpy.testing.assert_array_equal(new.get_param("transitions")[:N_TAGS, :N_TAGS], old.get_param("transitions"))
+    numpy.testing.assert_array_equal(new.get_param("start")[:N_TAGS], old.get_param("start"))
+    assert not new.get_param("transitions")[N_TAGS:].any() and not new.get_param("end")[N_TAGS:].any()
+    with pytest.raises(ValueError, match="shrink"):
+        resized_crf_layer(old, 3)

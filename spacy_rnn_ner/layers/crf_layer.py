@@ -77,3 +77,20 @@ def crf_layer_decode(model: Model, emissions: Floats2d, lengths: Sequence[int]) 
 def crf_layer_marginals(model: Model, emissions: Floats2d, lengths: Sequence[int]) -> Floats2d:
     """Posterior tag probabilities ``(n_tokens, nO)`` (e.g. for span confidence scores)."""
     return crf_marginals(emissions, lengths, *(model.get_param(name) for name in PARAMS))
+
+
+def resized_crf_layer(old: Model, n_tags: int) -> Model:
+    """A new crf layer for ``n_tags`` tags (labels appended at the end), keeping the
+    learned scores of the old tags; new entries start at zero. A new layer, so the
+    optimizer's state for the old shapes is not reused."""
+    n_old = old.get_dim("nO")
+    if n_tags < n_old:
+        raise ValueError(f"crf layer: cannot shrink from {n_old} to {n_tags} tags.")
+    new = crf_layer(n_tags)
+    new.initialize()
+    for name in PARAMS:
+        value = new.get_param(name)
+        block = (slice(0, n_old),) * value.ndim
+        value[block] = old.get_param(name)
+        new.set_param(name, value)
+    return new
