@@ -66,41 +66,64 @@ def viterbi_decode(
     scores: Sequence[numpy.ndarray],
     transitions: numpy.ndarray,
     start: numpy.ndarray,
+    transition_scores: Optional[numpy.ndarray] = None,
+    start_scores: Optional[numpy.ndarray] = None,
+    end_scores: Optional[numpy.ndarray] = None,
 ) -> List[numpy.ndarray]:
     """Best tag sequence per document under hard BIO constraints.
 
     scores: one ``(n_tokens, n_tags)`` array of log-scores (e.g. log-probabilities)
         per document.
     transitions, start: boolean masks from :func:`allowed_transitions`.
+    transition_scores, start_scores, end_scores: optional learned scores (e.g. a CRF's,
+        numpy or cupy) of ``prev -> next`` transitions ``(n_tags, n_tags)``, first tags and
+        last tags ``(n_tags,)``, added to the path score within the constraints.
     Returns one int array of tag ids per document. Documents of similar length are
     decoded together (vectorised over documents and tags, looping over time steps),
     so memory stays linear in the number of tokens.
     """
     paths: List[numpy.ndarray] = [numpy.zeros((0,), dtype="int64")] * len(scores)
+    n_tags = transitions.shape[0]
+    trans_penalty = numpy.where(transitions, 0.0, NEG_INF).astype("float32")
+    start_penalty = numpy.where(start, 0.0, NEG_INF).astype("float32")
+    end_penalty = numpy.zeros((n_tags,), dtype="float32")
+    if transition_scores is not None:
+        trans_penalty += _as_numpy(transition_scores).astype("float32")
+    if start_scores is not None:
+        start_penalty += _as_numpy(start_scores).astype("float32")
+    if end_scores is not None:
+        end_penalty += _as_numpy(end_scores).astype("float32")
     lengths = [len(doc_scores) for doc_scores in scores]
     for bucket in length_buckets(lengths):
         max_len = max(lengths[i] for i in bucket)
         if max_len == 0:
             continue
-        padded = numpy.zeros((len(bucket), max_len, transitions.shape[0]), dtype="float32")
+        padded = numpy.zeros((len(bucket), max_len, n_tags), dtype="float32")
         for row, i in enumerate(bucket):
             padded[row, : lengths[i]] = scores[i]
-        for row, path in enumerate(_viterbi_padded(padded, [lengths[i] for i in bucket], transitions, start)):
+        bucket_lengths = [lengths[i] for i in bucket]
+        decoded = _viterbi_padded(padded, bucket_lengths, trans_penalty, start_penalty, end_penalty)
+        for row, path in enumerate(decoded):
             paths[bucket[row]] = path
     return paths
+
+
+def _as_numpy(array) -> numpy.ndarray:
+    """A numpy array from a numpy or cupy array."""
+    return array.get() if hasattr(array, "get") and not isinstance(array, numpy.ndarray) else numpy.asarray(array)
 
 
 def _viterbi_padded(
     scores: numpy.ndarray,
     lengths: Sequence[int],
-    transitions: numpy.ndarray,
-    start: numpy.ndarray,
+    trans_penalty: numpy.ndarray,
+    start_penalty: numpy.ndarray,
+    end_penalty: numpy.ndarray,
 ) -> List[numpy.ndarray]:
-    """Viterbi over a padded ``(n_docs, max_len, n_tags)`` batch."""
+    """Viterbi over a padded ``(n_docs, max_len, n_tags)`` batch; the penalties are
+    added scores (``NEG_INF`` where forbidden)."""
     n_docs, max_len, n_tags = scores.shape
     lengths_arr = numpy.asarray(lengths, dtype="int64")
-    trans_penalty = numpy.where(transitions, 0.0, NEG_INF).astype("float32")
-    start_penalty = numpy.where(start, 0.0, NEG_INF).astype("float32")
     backpointers = numpy.zeros((max_len, n_docs, n_tags), dtype="int32")
     best = scores[:, 0, :] + start_penalty
     arange_docs = numpy.arange(n_docs)
@@ -116,7 +139,7 @@ def _viterbi_padded(
     # backtrack all documents at once, one time step at a time
     path = numpy.zeros((n_docs, max_len), dtype="int64")
     last = lengths_arr - 1
-    path[arange_docs, last] = best.argmax(axis=1)
+    path[arange_docs, last] = (best + end_penalty).argmax(axis=1)
     for t in range(max_len - 1, 0, -1):
         active = t <= last
         prev = backpointers[t, arange_docs, path[:, t]]
