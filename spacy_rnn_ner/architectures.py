@@ -11,17 +11,26 @@ from typing import Any, Dict, List, Optional
 from spacy.ml.models.tok2vec import MultiHashEmbed
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Model, Softmax_v2, get_current_ops
+from thinc.api import Linear, Model, Softmax_v2, get_current_ops
 from thinc.layers.concatenate import forward as concatenate_forward
 from thinc.types import Floats2d
 
 from .layers.char_cnn import char_cnn_layer
+from .layers.crf_layer import crf_layer
 from .layers.lexicon_features import lexicon_features_layer
 from .layers.packed_rnn import RNN_TYPES, packed_rnn_layer
 from .layers.rnn_tagger import rnn_tagger_model
 from .layers.unique_words import dedupe_static_vectors
 
 DEFAULT_ATTRS = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+OUTPUTS = ("softmax", "crf")
+
+
+def make_output_layer(output: str, nO: Optional[int], nI: int) -> Model[Floats2d, Floats2d]:
+    """Tag probabilities (``softmax``) or unnormalised CRF emission scores (``crf``)."""
+    if output == "crf":
+        return Linear(nO=nO, nI=nI)
+    return Softmax_v2(nO=nO, nI=nI, normalize_outputs=True)
 
 
 def _check_positive(arch: str, **settings: int) -> None:
@@ -50,9 +59,10 @@ def build_rnn_tagger(
     token_dropout: float = 0.0,
     mixed_precision: bool = False,
     sentence_level: bool = True,
+    output: str = "softmax",
     nO: Optional[int] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
-    """Per-token probabilities over BIO tags from a recurrent network.
+    """Per-token scores over BIO tags from a recurrent network.
 
     tok2vec: token vectors, e.g. ``spacy_rnn_ner.TokenFeatures.v1`` or a listener
         (``spacy.Tok2VecListener.v1``, spacy-transformers' ``TransformerListener.v1``)
@@ -68,6 +78,10 @@ def build_rnn_tagger(
     sentence_level: run the RNN (and decode) over each sentence of a doc when the doc
         has sentence boundaries (e.g. from a ``sentencizer`` before this component),
         rather than over the whole doc.
+    output: ``"softmax"``: tag probabilities, trained with cross-entropy and decoded
+        by Viterbi under hard BIO constraints; ``"crf"``: unnormalised tag scores and a
+        learned linear-chain CRF over the valid BIO transitions (trained on the
+        sentence's likelihood, decoded by Viterbi with the learned transitions).
     nO: number of BIO tags; leave it null: it is set from the component's labels.
     """
     return _rnn_tagger("spacy_rnn_ner.RNNTagger.v2", **locals(), legacy_layout=False)
@@ -88,7 +102,7 @@ def build_rnn_tagger_v1(
 ) -> Model[List[Doc], List[Floats2d]]:
     """The model of ``RNNTagger.v2`` with the layer layout that v1 pipelines were saved
     with, so they load and predict as before. Use v2 for new pipelines."""
-    return _rnn_tagger("spacy_rnn_ner.RNNTagger.v1", **locals(), legacy_layout=True)
+    return _rnn_tagger("spacy_rnn_ner.RNNTagger.v1", **locals(), output="softmax", legacy_layout=True)
 
 
 def _rnn_tagger(
@@ -102,6 +116,7 @@ def _rnn_tagger(
     token_dropout: float,
     mixed_precision: bool,
     sentence_level: bool,
+    output: str,
     nO: Optional[int],
     legacy_layout: bool,
 ) -> Model[List[Doc], List[Floats2d]]:
@@ -114,6 +129,8 @@ def _rnn_tagger(
     _check_positive(arch, hidden_width=hidden_width, depth=depth)
     _check_rate(arch, "dropout", dropout)
     _check_rate(arch, "token_dropout", token_dropout)
+    if output not in OUTPUTS:
+        raise ValueError(f"{arch}: unknown output {output!r}; valid choices: " + ", ".join(repr(o) for o in OUTPUTS))
     if nO is not None:
         _check_positive(arch, nO=nO)
     nI = tok2vec.maybe_get_dim("nO")
@@ -121,8 +138,9 @@ def _rnn_tagger(
         key, nI, hidden_width, depth, bidirectional, dropout, mixed_precision and _on_cuda(),
         token_dropout,
     )
-    output_layer = Softmax_v2(nO=nO, nI=rnn.get_dim("nO"), normalize_outputs=True)
-    model = rnn_tagger_model(tok2vec, rnn, output_layer, sentence_level, legacy_layout)
+    crf = crf_layer(nO) if output == "crf" else None
+    output_layer = make_output_layer(output, nO, rnn.get_dim("nO"))
+    model = rnn_tagger_model(tok2vec, rnn, output_layer, sentence_level, legacy_layout, crf)
     model.attrs["rnn_type"] = key
     return model
 

@@ -15,10 +15,13 @@ from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer, Softmax_v2, set_dropout_rate
+from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
 from .bio import NEG_INF, allowed_transitions, biluo_to_bio, make_tag_names, tag_ids_to_spans, viterbi_decode
+from .architectures import make_output_layer
+from .crf import repair_bio
+from .layers.crf_layer import crf_layer_decode, crf_layer_loss, crf_layer_marginals, resized_crf_layer
 from .layers.rnn_tagger import segment_lengths
 from .label_weights import WEIGHTING_SCHEMES, label_weights
 from .scorer import score_ents
@@ -188,17 +191,26 @@ class RNNEntityRecognizer(TrainablePipe):
         W, b = old.get_param("W"), old.get_param("b")
         if W.shape[0] == n_tags:
             return
-        new = Softmax_v2(nO=n_tags, nI=old.get_dim("nI"), normalize_outputs=True)
+        crf = self._crf()
+        new = make_output_layer("crf" if crf is not None else "softmax", n_tags, old.get_dim("nI"))
         new.initialize()
         new_W, new_b = new.get_param("W"), new.get_param("b")
         new_W[: W.shape[0]] = W
         new_b[: b.shape[0]] = b
         new.set_param("W", new_W)
         new.set_param("b", new_b)
+        replace = {id(old): new}
+        if crf is not None:
+            replace[id(crf)] = resized_crf_layer(crf, n_tags)
         for node in self.model.walk():
-            node._layers = [new if layer is old else layer for layer in node._layers]
+            node._layers = [replace.get(id(layer), layer) for layer in node._layers]
         self.model.set_ref("output_layer", new)
+        if crf is not None:
+            self.model.set_ref("crf", replace[id(crf)])
         self.model.set_dim("nO", n_tags, force=True)
+
+    def _crf(self) -> Optional[Model]:
+        return self.model.get_ref("crf") if self.model.has_ref("crf") else None
 
     def _output_layer(self) -> Optional[Model]:
         return self.model.get_ref("output_layer") if self.model.has_ref("output_layer") else None
@@ -226,7 +238,9 @@ class RNNEntityRecognizer(TrainablePipe):
         return self._decode(docs, probs)
 
     def _decode(self, docs: List[Doc], probs: List[Floats2d]) -> List[DocPrediction]:
-        """Constrained Viterbi over log-probabilities, per sentence segment. Whitespace
+        """Constrained Viterbi over log-probabilities (or, with a CRF output, over the
+        emission scores with the learned transitions; the confidences are then the
+        CRF's marginal probabilities), per sentence segment. Whitespace
         tokens are always ``O`` (as in spaCy's ``ner``) and no entity crosses a sentence
         start (an ``I-X`` tag is masked there), so decoding each sentence alone gives
         the best path of the whole document."""
@@ -234,14 +248,21 @@ class RNNEntityRecognizer(TrainablePipe):
         doc_lengths = [len(p) for p in probs]
         n_tags = len(self.tag_names)
         flat = ops.to_numpy(ops.flatten(probs)) if sum(doc_lengths) else numpy.zeros((0, n_tags), "f")
-        log_probs = numpy.log(flat + LOG_EPSILON)
+        crf = self._crf()
+        log_probs = flat.copy() if crf is not None else numpy.log(flat + LOG_EPSILON)
         is_space = numpy.concatenate([doc.to_array(IS_SPACE) for doc in docs]).astype(bool)
         log_probs[is_space, 1:] = NEG_INF
         sent_start = numpy.concatenate([_sentence_starts(doc) for doc in docs])
         log_probs[sent_start, 2::2] = NEG_INF  # no I-X at a sentence start
-        segments = numpy.split(log_probs, numpy.cumsum(segment_lengths(docs, True))[:-1])
-        trans, start = allowed_transitions(len(self.labels))
-        paths = viterbi_decode(segments, trans, start) if len(flat) else []
+        lengths = segment_lengths(docs, True)
+        if crf is not None and len(flat):
+            paths = crf_layer_decode(crf, log_probs, lengths)
+            flat = crf_layer_marginals(crf, log_probs, lengths)
+        elif len(flat):
+            trans, start = allowed_transitions(len(self.labels))
+            paths = viterbi_decode(numpy.split(log_probs, numpy.cumsum(lengths)[:-1]), trans, start)
+        else:
+            paths = []
         tag_ids = numpy.concatenate(paths) if paths else numpy.zeros((0,), "int64")
         tag_probs = flat[numpy.arange(len(tag_ids)), tag_ids]
         splits = numpy.cumsum(doc_lengths)[:-1]
@@ -335,6 +356,11 @@ class RNNEntityRecognizer(TrainablePipe):
         known = truths >= 0
         weights = self._tag_weights()[numpy.where(known, truths, 0)] * known
         n_known = max(int(known.sum()), 1)
+        lengths = [len(s) for s in scores]
+        if self._crf() is not None:
+            docs = [eg.predicted for eg in examples]
+            loss, d_scores = self._crf_loss(docs, probs, truths, weights, n_known)
+            return loss, ops.unflatten(d_scores, lengths)
         truth_xp = ops.asarray1i(numpy.where(known, truths, 0))
         weights_xp = ops.asarray1f(weights / n_known)
         rows = ops.xp.arange(len(truths))
@@ -344,8 +370,29 @@ class RNNEntityRecognizer(TrainablePipe):
         loss = float(-(weights_xp * ops.xp.log(probs[rows, truth_xp] + LOG_EPSILON)).sum())
         if numpy.isnan(loss):
             raise ValueError(f"[{self.name}] the loss is NaN.")
-        lengths = [len(s) for s in scores]
         return loss, ops.unflatten(d_probs, lengths)
+
+    def _crf_loss(
+        self, docs: List[Doc], emissions: Floats2d, truths: numpy.ndarray, weights: numpy.ndarray, n_known: int
+    ) -> Tuple[float, Floats2d]:
+        """CRF negative log-likelihood per sentence segment (unknown tokens latent),
+        each segment weighted by the mean label weight of its known tokens, averaged
+        over the known tokens like the softmax loss."""
+        lengths = segment_lengths(docs, True)
+        # an entity cut by a sentence start continues as I-X there: it starts anew
+        truths, _ = repair_bio(truths, lengths)
+        starts = numpy.cumsum(lengths) - lengths
+        known_per_segment = numpy.add.reduceat((truths >= 0).astype("f"), starts) if len(starts) else starts
+        weight_per_segment = numpy.add.reduceat(weights, starts) if len(starts) else starts
+        segment_weights = numpy.where(
+            known_per_segment > 0, weight_per_segment / numpy.maximum(known_per_segment, 1), 0.0
+        ).astype("f")
+        loss, d_emissions = crf_layer_loss(
+            self._crf(), emissions, lengths, truths, segment_weights, scale=1.0 / n_known
+        )
+        if numpy.isnan(loss):
+            raise ValueError(f"[{self.name}] the loss is NaN.")
+        return float(loss), d_emissions
 
     def _gold_tag_ids(self, index: int, example: Example, tag_index: Dict[str, int]) -> numpy.ndarray:
         """Gold BIO tag id per predicted token; -1 where the annotation is unknown."""
@@ -425,6 +472,8 @@ class RNNEntityRecognizer(TrainablePipe):
                 f"[components.{self.name}.model]: it is set from the labels."
             )
         output_layer.set_dim("nO", n_tags)
+        if self._crf() is not None:
+            self._crf().set_dim("nO", n_tags)
 
     def _check_static_vectors(self) -> None:
         uses_vectors = any(node.name == "static_vectors" for node in self.model.walk())

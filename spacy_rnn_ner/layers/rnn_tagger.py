@@ -44,8 +44,12 @@ def rnn_tagger_model(
     output_layer: Model[Floats2d, Floats2d],
     sentence_level: bool,
     legacy_layout: bool = False,
+    crf: Optional[Model] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """``tok2vec`` per doc, ``rnn`` over the flat segments, ``output_layer`` per token.
+
+    crf: a CRF layer holding learned transition scores (used by the component's loss
+        and decoding; the model's outputs are then the CRF's emission scores).
 
     legacy_layout: arrange the layers as ``RNNTagger.v1`` saved them
         (``chain(sentences(tok2vec, rnn), with_array(output))``), so pipelines trained
@@ -63,7 +67,10 @@ def rnn_tagger_model(
         )
         layers = [sentences, with_array]
     else:
-        layers = [tok2vec, rnn, output_layer]
+        layers = [tok2vec, rnn, output_layer] + ([crf] if crf is not None else [])
+    refs = {"tok2vec": tok2vec, "rnn": rnn, "output_layer": output_layer}
+    if crf is not None:
+        refs["crf"] = crf
     model = Model(
         "rnn_tagger",
         _forward,
@@ -71,7 +78,7 @@ def rnn_tagger_model(
         layers=layers,
         dims={"nO": output_layer.maybe_get_dim("nO")},
         attrs={"sentence_level": sentence_level},
-        refs={"tok2vec": tok2vec, "rnn": rnn, "output_layer": output_layer},
+        refs=refs,
     )
     return model
 
@@ -93,6 +100,8 @@ def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
         set_rnn_input_width(rnn, width)
     rnn.initialize()
     output_layer.initialize()
+    if model.has_ref("crf"):
+        model.get_ref("crf").initialize()
     model.set_dim("nO", output_layer.get_dim("nO"), force=True)
 
 
