@@ -16,7 +16,11 @@ each list. Lists and where they come from:
   ``iso-codes`` (Debian package ``iso-codes``: the ``uk`` gettext catalogues under
   ``/usr/share/locale``); each word of a name that starts with a capital letter.
 
-A list gets the words of every selected source that provides it.
+A list gets the words of every selected source that provides it. Derived lists
+(``--no-derived`` to skip): ``person_geo`` (in a person-name list and in ``geo``),
+``geo_not_person``, and with ``lingotweaker`` a ``<list>_strict`` per list, without the
+words whose lowercased form is also a dictionary word ("мене", "так": LexiconFeatures
+matches lowercased tokens, so these fire on common words).
 """
 import argparse
 import gettext
@@ -172,8 +176,10 @@ def write_lists(lists: Dict[str, Set[str]], output_dir: PathLike) -> Dict[str, i
 
 def build_lexicons(output_dir: PathLike, sources: Sequence[str] = tuple(SOURCES),
                    lang: str = "uk", iso_locale_dir: PathLike = "/usr/share/locale",
-                   lt_dict: Optional[PathLike] = None) -> Dict[str, Dict[str, int]]:
-    """Build the lists of ``sources`` into ``output_dir``. Returns
+                   lt_dict: Optional[PathLike] = None, derived: bool = True
+                   ) -> Dict[str, Dict[str, int]]:
+    """Build the lists of ``sources`` (and with ``derived`` those of
+    :func:`derive_lists`) into ``output_dir``. Returns
     ``{"total": {list: size}, source: {list: size}}``."""
     unknown = [s for s in sources if s not in SOURCES]
     if unknown:
@@ -192,8 +198,40 @@ def build_lexicons(output_dir: PathLike, sources: Sequence[str] = tuple(SOURCES)
         sizes[source] = {name: len(words) for name, words in sorted(lists.items())}
         for name, words in lists.items():
             merged[name] |= words
+    if derived:
+        has_common_form = None
+        if "lingotweaker" in sources:
+            from .morfologik import Automaton, form_checker
+
+            has_common_form = form_checker(Automaton.read(lt_dict or lingotweaker_dictionary()))
+        merged.update(derive_lists(merged, has_common_form))
     sizes["total"] = write_lists(merged, output_dir)
     return sizes
+
+
+PERSON_LISTS = ("first_names", "surnames", "patronymics")
+
+
+def derive_lists(lists: Dict[str, Set[str]], has_common_form: Optional[Callable[[str], bool]] = None
+                 ) -> Dict[str, Set[str]]:
+    """Lists that separate readings a lowercased token cannot tell apart:
+
+    * ``person_geo``: words both in a person-name list and in ``geo`` (Володимир, Олена);
+      ``geo_not_person``: ``geo`` without them;
+    * ``<list>_strict`` (when ``has_common_form`` is given: does the lowercased word
+      exist as a dictionary form, i.e. a common word such as "мене", "так"?): each list
+      without such words.
+    """
+    persons = set().union(*(lists.get(name, set()) for name in PERSON_LISTS))
+    derived: Dict[str, Set[str]] = {}
+    if "geo" in lists and persons:
+        derived["person_geo"] = lists["geo"] & persons
+        derived["geo_not_person"] = lists["geo"] - persons
+    if has_common_form is not None:
+        base = dict(lists, **derived)
+        for name, words in base.items():
+            derived[f"{name}_strict"] = {w for w in words if not has_common_form(w)}
+    return derived
 
 
 def main(argv: Optional[Iterable[str]] = None) -> int:
@@ -205,12 +243,15 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     parser.add_argument("--lang", default="uk")
     parser.add_argument("--iso-locale-dir", default="/usr/share/locale",
                         help="folder holding <lang>/LC_MESSAGES/iso_3166-*.mo")
+    parser.add_argument("--no-derived", action="store_true",
+                        help="do not write person_geo, geo_not_person and the *_strict lists")
     parser.add_argument("--lt-dict", type=Path, default=None,
                         help="a morfologik .dict to read instead of lingotweaker-data-uk's")
     args = parser.parse_args(list(argv) if argv is not None else None)
     sources = [s.strip() for s in args.sources.split(",") if s.strip()]
     try:
-        sizes = build_lexicons(args.output_dir, sources, args.lang, args.iso_locale_dir, args.lt_dict)
+        sizes = build_lexicons(args.output_dir, sources, args.lang, args.iso_locale_dir, args.lt_dict,
+                               derived=not args.no_derived)
     except (ImportError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -13,7 +13,7 @@ first pass marks, per (node, tag-matching state), whether such an entry is reach
 """
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection, Dict, Iterator, List, Tuple, Union
+from typing import Callable, Collection, Dict, Iterator, List, Tuple, Union
 
 PathLike = Union[str, Path]
 CFSA2_VERSION = 0xC6
@@ -196,3 +196,27 @@ def read_tagged_entries(dict_path: PathLike, wanted: Collection[str]
     automaton = Automaton.read(dict_path)
     for sequence in iter_entries(automaton, wanted, separator):
         yield decode_suffix_entry(sequence, separator, encoding)
+
+
+def form_checker(automaton: Automaton, separator: str = "+", encoding: str = "utf8"
+                 ) -> Callable[[str], bool]:
+    """A function telling whether a word form (exact case) is an entry of the dictionary."""
+    from functools import lru_cache
+
+    node_arcs = lru_cache(maxsize=1 << 16)(automaton.node_arcs)
+    root = automaton.root
+
+    def has_form(form: str) -> bool:
+        node = root
+        for byte in form.encode(encoding) + separator.encode(encoding):
+            for label, _, target in node_arcs(node):
+                if label == byte:
+                    node = target
+                    break
+            else:
+                return False
+            if not node:
+                return False
+        return True
+
+    return has_form
