@@ -1,4 +1,4 @@
-"""Command line: ``python -m spacy_rnn_ner {convert,report,compare,compare-decoding,pretrain-text,vectors} ...``."""
+"""Command line: ``python -m spacy_rnn_ner {convert,report,compare,compare-decoding,pretrain-text,vectors,build-lexicons,lexicon-coverage} ...``."""
 import sys
 from typing import List, Optional
 
@@ -12,9 +12,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         "compare-decoding": "spacy_rnn_ner.report.decoding",
         "pretrain-text": "spacy_rnn_ner.pretraining_text",
         "vectors": "spacy_rnn_ner.vectors",
+        "build-lexicons": "spacy_rnn_ner.lexicon_sources",
+        "lexicon-coverage": "spacy_rnn_ner.lexicon_coverage",
     }
     if not argv or argv[0] not in commands:
-        print("usage: python -m spacy_rnn_ner {convert,report,compare,compare-decoding,pretrain-text,vectors} ...  (--help per command)")
+        print("usage: python -m spacy_rnn_ner {convert,report,compare,compare-decoding,pretrain-text,vectors,build-lexicons,lexicon-coverage} ...  (--help per command)")
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     import importlib
 

