@@ -14,8 +14,37 @@ def test_compare_decoding(trained_lstm, tmp_path, capsys):
     # the overfitted model is perfect on its training data with the constrained decoder
     assert results["viterbi"]["ents_f"] == 1.0
     assert set(results["viterbi"]["ents_per_type"]) == {"LOC", "MISC", "ORG", "PERS"}
-    assert 0.0 <= results["greedy"]["ents_f"] <= 1.0
+    assert results["greedy"]["ents_f"] == 1.0
     assert main(["compare-decoding", "--model", str(tmp_path / "model"), "--data",
                  str(tmp_path / "gold.spacy"), "--output", str(tmp_path / "d.json")]) == 0
     assert "viterbi" in capsys.readouterr().out and (tmp_path / "d.json").exists()
     assert main(["compare-decoding", "--model", str(tmp_path / "nope"), "--data", "x"]) == 1
+
+
+def test_greedy_is_per_token_argmax_and_viterbi_the_pipeline(tmp_path):
+    """On an imperfect model (the legacy fixture), greedy scores equal the spans read
+    from each token's most probable tag, and Viterbi scores equal the pipeline's."""
+    from pathlib import Path
+
+    import numpy
+    import spacy
+    from spacy.training import Example
+
+    from spacy_rnn_ner.bio import tag_ids_to_spans
+    from spacy_rnn_ner.scorer import score_ents
+
+    model = Path(__file__).parent / "data" / "legacy_v1" / "model"
+    nlp = spacy.load(model)
+    gold = [eg.reference for eg in make_examples(nlp)]
+    DocBin(docs=gold).to_disk(tmp_path / "gold.spacy")
+    results = compare_decoding(model, tmp_path / "gold.spacy")
+    ner = nlp.get_pipe("rnn_ner")
+    greedy_docs = []
+    for doc in nlp.pipe([g.text for g in gold], disable=["rnn_ner"]):
+        tags = numpy.asarray(ner.model.predict([doc])[0]).argmax(axis=1)
+        doc.ents = [spacy.tokens.Span(doc, s, e, label=label) for s, e, label in tag_ids_to_spans(tags, ner.labels)]
+        greedy_docs.append(doc)
+    expected_greedy = score_ents([Example(p, g) for p, g in zip(greedy_docs, gold)])
+    expected_viterbi = score_ents([Example(p, g) for p, g in zip(nlp.pipe([g.text for g in gold]), gold)])
+    assert results["greedy"]["ents_f"] == expected_greedy["ents_f"] < 1.0
+    assert results["viterbi"]["ents_f"] == expected_viterbi["ents_f"] < 1.0

@@ -409,8 +409,12 @@ def test_span_group_scores(trained_lstm):
         ]
         scores = group.attrs["scores"]
         assert len(scores) == len(group)
-        for score in scores:
-            assert isinstance(float(score), float)
+        # the confidence of an entity is the mean probability of its chosen tags
+        ner = trained_lstm.get_pipe("rnn_ner")
+        prediction = ner.predict([doc])[0]
+        for span, score in zip(group, scores):
+            assert 0.0 < score <= 1.0
+            assert score == pytest.approx(float(prediction.tag_probs[span.start : span.end].mean()), abs=1e-6)
             assert 0.0 < float(score) <= 1.0
     # the overfitted model is confident on its training data
     doc = trained_lstm(TEXT0)

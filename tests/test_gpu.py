@@ -161,7 +161,9 @@ def test_mixed_precision_on_gpu(on_gpu, tmp_path):
     info = load_on_cpu(tmp_path / "model", tmp_path)
     assert info["mixed_precision"] is False
     assert info["devices"] == ["cpu"]
-    assert len(info["ents"]) == len(gpu_ents)
+    # fp16 activations may flip a borderline token; the overfitted entities must not change
+    assert info["ents"] == [[list(ent) for ent in ents] for ents in gpu_ents]
+    assert gpu_ents == GOLD
 
 
 def test_mixed_precision_is_off_on_cpu():

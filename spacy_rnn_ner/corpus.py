@@ -1,0 +1,96 @@
+"""``spacy_rnn_ner.Corpus.v1``: spaCy's ``Corpus`` reader without silent drops.
+
+spaCy's ``Corpus`` splits a document longer than ``max_length`` tokens into its
+sentences, but drops the document when it has no sentence boundaries, and drops every
+sentence that is itself too long, without a word. This reader cuts such text into
+pieces shorter than ``max_length`` instead, never inside an entity where it can be
+avoided, and warns once per pass with the counts, naming ``corpora.*.max_length``.
+"""
+import warnings
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, List, Optional, Union
+
+import numpy
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.training import Corpus, Example
+from spacy.util import registry
+
+
+def split_points(length: int, max_length: int, inside_entity: numpy.ndarray) -> List[int]:
+    """Cut positions so every piece is shorter than ``max_length`` tokens, moved back
+    to before an entity that a cut would split (unless that entity is too long itself)."""
+    cuts, start = [], 0
+    limit = max_length - 1
+    while length - start > limit:
+        cut = start + limit
+        back = cut
+        while back > start + 1 and inside_entity[back]:
+            back -= 1
+        cut = back if not inside_entity[back] else cut
+        cuts.append(cut)
+        start = cut
+    return cuts
+
+
+def cut_doc(doc: Doc, max_length: int) -> List[Doc]:
+    """``doc`` (a reference doc with its annotation) in pieces shorter than ``max_length``."""
+    inside = numpy.zeros((len(doc) + 1,), dtype=bool)
+    for ent in doc.ents:
+        inside[ent.start + 1 : ent.end] = True  # a cut at these positions splits ``ent``
+    bounds = [0] + split_points(len(doc), max_length, inside) + [len(doc)]
+    return [doc[a:b].as_doc() for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+class CuttingCorpus(Corpus):
+    """spaCy's ``Corpus``; long docs and sentences are cut, not dropped."""
+
+    def __init__(self, path: Union[str, Path], *, name: str = "corpora.train", **kwargs) -> None:
+        super().__init__(path, **kwargs)
+        self.name = name
+
+    def make_examples(self, nlp: Language, reference_docs: Iterable[Doc]) -> Iterator[Example]:
+        n_cut, n_pieces = 0, 0
+        for reference in reference_docs:
+            if len(reference) == 0:
+                continue
+            if self.max_length == 0 or len(reference) < self.max_length:
+                yield self._make_example(nlp, reference, False)
+                continue
+            parts = [s.as_doc() for s in reference.sents] if reference.has_annotation("SENT_START") else [reference]
+            for part in parts:
+                if len(part) == 0:
+                    continue
+                if len(part) < self.max_length:
+                    yield self._make_example(nlp, part, False)
+                    continue
+                pieces = cut_doc(part, self.max_length)
+                n_cut += 1
+                n_pieces += len(pieces)
+                for piece in pieces:
+                    yield self._make_example(nlp, piece, False)
+        if n_cut:
+            warnings.warn(
+                f"{self.path}: {n_cut} text(s) of {self.max_length} tokens or more without "
+                f"shorter sentences were cut into {n_pieces} pieces (not dropped); raise "
+                f"{self.name}.max_length (0: no limit) to train on them whole."
+            )
+
+
+@registry.readers("spacy_rnn_ner.Corpus.v1")
+def create_corpus_reader(
+    path: Optional[Path],
+    gold_preproc: bool = False,
+    max_length: int = 0,
+    limit: int = 0,
+    augmenter: Optional[Callable] = None,
+    name: str = "corpora.train",
+) -> Callable[[Language], Iterable[Example]]:
+    """spaCy's ``spacy.Corpus.v1`` with the same settings, except that documents and
+    sentences of ``max_length`` tokens or more are cut into shorter pieces (with a
+    warning) instead of silently dropped. ``name``: the config block, for the message."""
+    if path is None:
+        raise ValueError("spacy_rnn_ner.Corpus.v1: 'path' is not set (e.g. --paths.train).")
+    return CuttingCorpus(
+        path, gold_preproc=gold_preproc, max_length=max_length, limit=limit, augmenter=augmenter, name=name
+    )
