@@ -225,3 +225,13 @@ def build_lexicon_features(
     ``spacy_rnn_ner.TokenFeatures.v1``.
     """
     return lexicon_features_layer(gazetteers, directory, grammemes, morphology, lang)
+
+
+@registry.architectures("spacy_rnn_ner.Tok2VecListener.v1")
+def build_tok2vec_listener(width: Optional[int] = None, upstream: str = "*") -> Model[List[Doc], List[Floats2d]]:
+    """spaCy's ``Tok2VecListener`` onto a shared ``tok2vec`` component, with the width
+    optional: left null, ``rnn_ner`` takes it from the upstream component at
+    ``initialize`` (spaCy's ``spacy.Tok2VecListener.v1`` requires it in the config)."""
+    from spacy.pipeline.tok2vec import Tok2VecListener
+
+    return Tok2VecListener(upstream_name=upstream, width=width)

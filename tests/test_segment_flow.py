@@ -175,3 +175,26 @@ def test_fine_tune_with_a_new_label_keeps_the_old_ones(tmp_path):
         assert scores["ents_per_type"][label]["f"] == 1.0
     nlp.to_disk(tmp_path / "tuned")
     assert ents_of(spacy.load(tmp_path / "tuned")("Компанія Рошен продає цукерки .")) == [("Рошен", "PROD")]
+
+
+@pytest.mark.parametrize("listener", ["spacy_rnn_ner.Tok2VecListener.v1", "spacy.Tok2VecListener.v1"])
+def test_shared_tok2vec_listener(listener, tmp_path):
+    """rnn_ner listening to spaCy's tok2vec component; with our listener the width is
+    left null and taken from the tok2vec component at initialize."""
+    seed_everything()
+    nlp = spacy.blank("uk")
+    nlp.add_pipe("tok2vec")
+    width = None if listener.startswith("spacy_rnn_ner") else 96
+    ner = nlp.add_pipe(
+        "rnn_ner", config={"model": {"hidden_width": 32, "tok2vec": {"@architectures": listener, "width": width}}}
+    )
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    assert ner.model.get_ref("rnn").get_dim("nI") == 96
+    optimizer.learn_rate = 0.01
+    for _ in range(60):
+        nlp.update(examples, sgd=optimizer)
+    wanted = [[(text[s:e], label) for s, e, label in ents] for text, ents in TRAIN_DATA]
+    assert [ents_of(nlp(text)) for text, _ in TRAIN_DATA] == wanted
+    nlp.to_disk(tmp_path / "model")
+    assert [ents_of(d) for d in spacy.load(tmp_path / "model").pipe([t for t, _ in TRAIN_DATA])] == wanted

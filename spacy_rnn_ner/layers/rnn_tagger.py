@@ -90,7 +90,7 @@ def _structural_forward(model: Model, X, is_train: bool):
 def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
     tok2vec, rnn, output_layer = (model.get_ref(n) for n in ("tok2vec", "rnn", "output_layer"))
     tok2vec.initialize(X=X)
-    if rnn.get_dim("nI") is None:
+    if rnn.maybe_get_dim("nI") is None:
         width = tok2vec.maybe_get_dim("nO")
         if width is None:
             raise ValueError(
