@@ -7,10 +7,8 @@ document (the filter the shared brown-uk copy was made with), tokenizes the rest
 spaCy's tokenizer for ``lang`` and writes one line of space-separated tokens per
 non-empty input line. It prints how many files and tokens it kept and dropped.
 """
-import argparse
-import sys
 from pathlib import Path
-from typing import Iterable, List, Optional, Set, Tuple
+from typing import List, Set, Tuple
 
 import spacy
 
@@ -71,27 +69,3 @@ def build_pretraining_text(
                     n_tokens += len(tokens)
                     out.write(" ".join(tokens) + "\n")
     return kept, n_tokens, len(dropped), dropped
-
-
-def main(argv: Optional[Iterable[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m spacy_rnn_ner pretrain-text", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("raw_dir", type=Path, help="folder with raw *.txt files (searched recursively)")
-    parser.add_argument("ner_uk_dir", type=Path, help="ner-uk folder (holding v1.0/)")
-    parser.add_argument("output", type=Path, help="output text file")
-    parser.add_argument("--lang", default="uk")
-    parser.add_argument("--max-shared", type=int, default=5,
-                        help="drop a file sharing more than this many 8-token shingles with a TEST doc")
-    args = parser.parse_args(list(argv) if argv is not None else None)
-    for path in (args.raw_dir, args.ner_uk_dir):
-        if not path.exists():
-            print(f"error: input path not found: {path}", file=sys.stderr)
-            return 1
-    kept, n_tokens, n_dropped, dropped = build_pretraining_text(
-        args.raw_dir, args.ner_uk_dir, args.output, args.lang, args.max_shared
-    )
-    print(f"kept {kept} files ({n_tokens:,} tokens), dropped {n_dropped} files that overlap "
-          f"ner-uk TEST documents -> {args.output}")
-    for name in dropped:
-        print(f"  dropped: {name}")
-    return 0

@@ -470,7 +470,7 @@ def test_nemo_read_and_mismatch(tmp_path: Path, vocab):
     assert len(read_nemo(text, labels, vocab, report=report, skip_malformed=True)) == 1
     assert report.count("skipped", "malformed line") == 1
     labels.write_text("B-PER O O B-LOC\n", encoding="utf-8")
-    with pytest.raises(ConversionError, match=r"text\.txt:2: line 2 has no counterpart"):
+    with pytest.raises(ConversionError, match=r"text\.txt:3: line 3 has no counterpart"):
         read_nemo(text, labels, vocab)
 
 
