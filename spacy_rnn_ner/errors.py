@@ -45,9 +45,10 @@ def where(path: Optional[str], line: Optional[int] = None) -> str:
 
 def describe_os_error(err: OSError) -> str:
     """``PATH: what is wrong`` for an ``OSError`` (file not found, permission...)."""
+    if err.filename is None:
+        return str(err)
     reason = {FileNotFoundError: "no such file or folder",
               IsADirectoryError: "is a folder, expected a file",
               NotADirectoryError: "not a folder",
               PermissionError: "permission denied"}.get(type(err))
-    reason = reason or err.strerror or str(err)
-    return f"{err.filename}: {reason}" if err.filename is not None else reason
+    return f"{err.filename}: {reason or err.strerror or err}"

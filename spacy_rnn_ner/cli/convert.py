@@ -35,8 +35,7 @@ class Variant(str, Enum):
 
 SHOW_ISSUES = Opt(50, "--show-issues", min=0, metavar="N",
                   help="Print at most N issue lines (all are counted).")
-ISSUES_FILE = Opt(None, "--issues-file", metavar="PATH", help="Write every issue as TSV.",
-                  dir_okay=False)
+ISSUES_FILE = Opt(None, "--issues-file", metavar="PATH", help="Write every issue as TSV.")
 SKIP_MALFORMED = Opt(False, "--skip-malformed",
                      help="Skip and report malformed lines instead of stopping.")
 
