@@ -1,6 +1,7 @@
 """Registered, versioned model architectures usable from any spaCy config.
 
-- ``spacy_rnn_ner.RNNTagger.v1``: token vectors → packed (bi)RNN/GRU/LSTM → softmax over BIO tags
+- ``spacy_rnn_ner.RNNTagger.v2``: token vectors → packed (bi)RNN/GRU/LSTM over sentence
+  segments → softmax over BIO tags (``v1``: the same model in the layout v1 pipelines were saved with)
 - ``spacy_rnn_ner.TokenFeatures.v1``: hash embeddings (+ static vectors) ⊕ character encoder ⊕ extra features
 - ``spacy_rnn_ner.CharCNN.v1``: character CNN word encoder
 - ``spacy_rnn_ner.LexiconFeatures.v1``: gazetteer / morphological-tag features
@@ -10,14 +11,14 @@ from typing import Any, Dict, List, Optional
 from spacy.ml.models.tok2vec import MultiHashEmbed
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Model, Softmax_v2, chain, get_current_ops, with_array
+from thinc.api import Model, Softmax_v2, get_current_ops
 from thinc.layers.concatenate import forward as concatenate_forward
 from thinc.types import Floats2d
 
 from .layers.char_cnn import char_cnn_layer
 from .layers.lexicon_features import lexicon_features_layer
 from .layers.packed_rnn import RNN_TYPES, packed_rnn_layer
-from .layers.sentence_segments import with_sentence_segments
+from .layers.rnn_tagger import rnn_tagger_model
 
 DEFAULT_ATTRS = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
 
@@ -37,8 +38,42 @@ def _on_cuda() -> bool:
     return get_current_ops().device_type == "gpu"
 
 
-@registry.architectures("spacy_rnn_ner.RNNTagger.v1")
+@registry.architectures("spacy_rnn_ner.RNNTagger.v2")
 def build_rnn_tagger(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    rnn_type: str = "lstm",
+    hidden_width: int = 128,
+    depth: int = 1,
+    bidirectional: bool = True,
+    dropout: float = 0.3,
+    token_dropout: float = 0.0,
+    mixed_precision: bool = False,
+    sentence_level: bool = True,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Per-token probabilities over BIO tags from a recurrent network.
+
+    tok2vec: token vectors, e.g. ``spacy_rnn_ner.TokenFeatures.v1`` or a listener
+        (``spacy.Tok2VecListener.v1``, spacy-transformers' ``TransformerListener.v1``)
+        onto a shared component; a listener's width may be left unset (null): it is
+        taken from the upstream component at ``initialize``.
+    rnn_type: ``"rnn"``, ``"gru"`` or ``"lstm"`` (``torch.nn.RNN``/``GRU``/``LSTM``).
+    hidden_width: units per direction; depth: stacked layers.
+    dropout: dropout rate on the RNN's input, between stacked layers and on its
+        output; active in training (``nlp.update``), off at prediction.
+    token_dropout: rate at which whole token vectors are zeroed before the RNN in
+        training (word dropout), against memorising a small training set.
+    mixed_precision: autocast on CUDA; ignored (off) on CPU.
+    sentence_level: run the RNN (and decode) over each sentence of a doc when the doc
+        has sentence boundaries (e.g. from a ``sentencizer`` before this component),
+        rather than over the whole doc.
+    nO: number of BIO tags; leave it null: it is set from the component's labels.
+    """
+    return _rnn_tagger("spacy_rnn_ner.RNNTagger.v2", **locals(), legacy_layout=False)
+
+
+@registry.architectures("spacy_rnn_ner.RNNTagger.v1")
+def build_rnn_tagger_v1(
     tok2vec: Model[List[Doc], List[Floats2d]],
     rnn_type: str = "lstm",
     hidden_width: int = 128,
@@ -50,24 +85,25 @@ def build_rnn_tagger(
     token_dropout: float = 0.0,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
-    """Per-token probabilities over BIO tags from a recurrent network.
+    """The model of ``RNNTagger.v2`` with the layer layout that v1 pipelines were saved
+    with, so they load and predict as before. Use v2 for new pipelines."""
+    return _rnn_tagger("spacy_rnn_ner.RNNTagger.v1", **locals(), legacy_layout=True)
 
-    tok2vec: token vectors, e.g. ``spacy_rnn_ner.TokenFeatures.v1`` or a
-        ``spacy.Tok2VecListener.v1`` onto a shared tok2vec/transformer. Its output
-        width (``nO``) must be known when the model is built.
-    rnn_type: ``"rnn"``, ``"gru"`` or ``"lstm"`` (``torch.nn.RNN``/``GRU``/``LSTM``).
-    hidden_width: units per direction; depth: stacked layers.
-    dropout: torch dropout rate on the RNN's input, between layers and on its output;
-        active in training (``nlp.update``), off at prediction.
-    mixed_precision: autocast on CUDA; ignored (off) on CPU.
-    token_dropout: rate at which whole token vectors are zeroed before the RNN in
-        training (word dropout), against memorising the small training set.
-    sentence_level: run the RNN over each sentence of a doc (when the doc has sentence
-        boundaries, e.g. from a ``sentencizer`` before this component) rather than over
-        the whole doc, so long documents look like the sentences it was trained on.
-    nO: number of BIO tags; normally inferred from the component's labels.
-    """
-    arch = "spacy_rnn_ner.RNNTagger.v1"
+
+def _rnn_tagger(
+    arch: str,
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    rnn_type: str,
+    hidden_width: int,
+    depth: int,
+    bidirectional: bool,
+    dropout: float,
+    token_dropout: float,
+    mixed_precision: bool,
+    sentence_level: bool,
+    nO: Optional[int],
+    legacy_layout: bool,
+) -> Model[List[Doc], List[Floats2d]]:
     key = str(rnn_type).lower()
     if key not in RNN_TYPES:
         raise ValueError(
@@ -77,22 +113,15 @@ def build_rnn_tagger(
     _check_positive(arch, hidden_width=hidden_width, depth=depth)
     _check_rate(arch, "dropout", dropout)
     _check_rate(arch, "token_dropout", token_dropout)
-    if not tok2vec.has_dim("nO") or tok2vec.get_dim("nO") is None:
-        raise ValueError(
-            f"{arch}: the tok2vec layer {tok2vec.name!r} must declare its output width "
-            "(nO) so the RNN input size is fixed in the config."
-        )
-    nI = tok2vec.get_dim("nO")
+    if nO is not None:
+        _check_positive(arch, nO=nO)
+    nI = tok2vec.maybe_get_dim("nO")
     rnn = packed_rnn_layer(
         key, nI, hidden_width, depth, bidirectional, dropout, mixed_precision and _on_cuda(),
         token_dropout,
     )
     output_layer = Softmax_v2(nO=nO, nI=rnn.get_dim("nO"), normalize_outputs=True)
-    encoder = with_sentence_segments(tok2vec, rnn) if sentence_level else chain(tok2vec, rnn)
-    model = chain(encoder, with_array(output_layer))
-    model.set_ref("tok2vec", tok2vec)
-    model.set_ref("rnn", rnn)
-    model.set_ref("output_layer", output_layer)
+    model = rnn_tagger_model(tok2vec, rnn, output_layer, sentence_level, legacy_layout)
     model.attrs["rnn_type"] = key
     return model
 

@@ -15,40 +15,25 @@ from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.api import Config, Model, Optimizer, Softmax_v2, set_dropout_rate
 from thinc.types import Floats2d
 
 from .bio import NEG_INF, allowed_transitions, biluo_to_bio, make_tag_names, tag_ids_to_spans, viterbi_decode
+from .layers.rnn_tagger import segment_lengths
 from .label_weights import WEIGHTING_SCHEMES, label_weights
 from .scorer import score_ents
 
+# Names the architectures only: every setting's default lives in the architecture's
+# signature (spaCy fills them in), so there is one source for each default.
 DEFAULT_MODEL_CONFIG = """
 [model]
-@architectures = "spacy_rnn_ner.RNNTagger.v1"
-rnn_type = "lstm"
-hidden_width = 128
-depth = 1
-bidirectional = true
-dropout = 0.3
-mixed_precision = false
-sentence_level = true
-nO = null
+@architectures = "spacy_rnn_ner.RNNTagger.v2"
 
 [model.tok2vec]
 @architectures = "spacy_rnn_ner.TokenFeatures.v1"
-width = 96
-attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-rows = [5000, 1000, 2500, 2500]
-include_static_vectors = false
 
 [model.tok2vec.char_encoder]
 @architectures = "spacy_rnn_ner.CharCNN.v1"
-width = 64
-embed_width = 32
-window = 1
-max_chars = 20
-n_rows = 4096
-dropout = 0.25
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 LOG_EPSILON = 1e-8
@@ -99,7 +84,7 @@ def make_rnn_ner(
 ) -> "RNNEntityRecognizer":
     """Create an ``rnn_ner`` component.
 
-    model: per-token BIO tag probabilities, e.g. ``spacy_rnn_ner.RNNTagger.v1``.
+    model: per-token BIO tag probabilities, e.g. ``spacy_rnn_ner.RNNTagger.v2``.
     overwrite_ents: whether predicted entities replace overlapping entities that an
         earlier component (e.g. ``entity_ruler``) already set; with ``false`` the
         earlier ones are kept and overlapping predictions are left out of ``doc.ents``.
@@ -173,20 +158,47 @@ class RNNEntityRecognizer(TrainablePipe):
         return make_tag_names(self.labels)
 
     def add_label(self, label: str) -> int:
-        """Add an entity label. Returns 0 if it was already present, else 1."""
+        """Add an entity label. Returns 0 if it was already present, else 1.
+
+        On an initialized model (e.g. a trained component sourced into a new
+        pipeline) the output layer grows by the label's two tags; what the model
+        learned for the other labels is kept.
+        """
         if not isinstance(label, str) or not label:
             raise ValueError(f"[{self.name}] entity labels must be non-empty strings, got {label!r}.")
         if label in self.labels:
             return 0
-        output_layer = self._output_layer()
-        if output_layer is not None and output_layer.has_dim("nO") and output_layer.get_dim("nO"):
-            raise ValueError(
-                f"[{self.name}] cannot add label {label!r}: the model is already initialized "
-                f"with labels {list(self.labels)}. Add all labels before nlp.initialize()."
-            )
         self.cfg["labels"].append(label)
+        self.cfg["label_counts"].setdefault(label, 0)
         self.vocab.strings.add(label)
+        if self._is_initialized():
+            self._resize_output()
         return 1
+
+    def _is_initialized(self) -> bool:
+        output_layer = self._output_layer()
+        return output_layer is not None and output_layer.has_param("W") and output_layer.get_param("W") is not None
+
+    def _resize_output(self) -> None:
+        """Replace the output layer by one with a row per current tag, copying the
+        learned rows (new tags start at zero weights). A new layer, not a resized
+        one, so the optimizer's state for the old shapes is not reused."""
+        old = self._output_layer()
+        n_tags = len(self.tag_names)
+        W, b = old.get_param("W"), old.get_param("b")
+        if W.shape[0] == n_tags:
+            return
+        new = Softmax_v2(nO=n_tags, nI=old.get_dim("nI"), normalize_outputs=True)
+        new.initialize()
+        new_W, new_b = new.get_param("W"), new.get_param("b")
+        new_W[: W.shape[0]] = W
+        new_b[: b.shape[0]] = b
+        new.set_param("W", new_W)
+        new.set_param("b", new_b)
+        for node in self.model.walk():
+            node._layers = [new if layer is old else layer for layer in node._layers]
+        self.model.set_ref("output_layer", new)
+        self.model.set_dim("nO", n_tags, force=True)
 
     def _output_layer(self) -> Optional[Model]:
         return self.model.get_ref("output_layer") if self.model.has_ref("output_layer") else None
@@ -214,24 +226,28 @@ class RNNEntityRecognizer(TrainablePipe):
         return self._decode(docs, probs)
 
     def _decode(self, docs: List[Doc], probs: List[Floats2d]) -> List[DocPrediction]:
-        """Constrained Viterbi over log-probabilities. Whitespace tokens are always ``O``
-        (as in spaCy's ``ner``) and entities do not cross sentence boundaries, when the
-        docs have them."""
+        """Constrained Viterbi over log-probabilities, per sentence segment. Whitespace
+        tokens are always ``O`` (as in spaCy's ``ner``) and no entity crosses a sentence
+        start (an ``I-X`` tag is masked there), so decoding each sentence alone gives
+        the best path of the whole document."""
         ops = self.model.ops
-        lengths = [len(p) for p in probs]
+        doc_lengths = [len(p) for p in probs]
         n_tags = len(self.tag_names)
-        flat = ops.to_numpy(ops.flatten(probs)) if sum(lengths) else numpy.zeros((0, n_tags), "f")
+        flat = ops.to_numpy(ops.flatten(probs)) if sum(doc_lengths) else numpy.zeros((0, n_tags), "f")
         log_probs = numpy.log(flat + LOG_EPSILON)
         is_space = numpy.concatenate([doc.to_array(IS_SPACE) for doc in docs]).astype(bool)
         log_probs[is_space, 1:] = NEG_INF
         sent_start = numpy.concatenate([_sentence_starts(doc) for doc in docs])
         log_probs[sent_start, 2::2] = NEG_INF  # no I-X at a sentence start
-        splits = numpy.cumsum(lengths)[:-1]
+        segments = numpy.split(log_probs, numpy.cumsum(segment_lengths(docs, True))[:-1])
         trans, start = allowed_transitions(len(self.labels))
-        paths = viterbi_decode(numpy.split(log_probs, splits), trans, start)
+        paths = viterbi_decode(segments, trans, start) if len(flat) else []
+        tag_ids = numpy.concatenate(paths) if paths else numpy.zeros((0,), "int64")
+        tag_probs = flat[numpy.arange(len(tag_ids)), tag_ids]
+        splits = numpy.cumsum(doc_lengths)[:-1]
         return [
-            DocPrediction(path, doc_probs[numpy.arange(len(path)), path])
-            for path, doc_probs in zip(paths, numpy.split(flat, splits))
+            DocPrediction(ids, ps)
+            for ids, ps in zip(numpy.split(tag_ids, splits), numpy.split(tag_probs, splits))
         ]
 
     def set_annotations(self, docs: Iterable[Doc], predictions: List[DocPrediction]) -> None:
@@ -281,6 +297,7 @@ class RNNEntityRecognizer(TrainablePipe):
         validate_examples(examples, "RNNEntityRecognizer.update")
         if not any(len(eg.predicted) if eg.predicted else 0 for eg in examples):
             return losses
+        self._add_new_labels(examples)
         set_dropout_rate(self.model, drop)
         scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
         for doc_scores in scores:
@@ -292,6 +309,17 @@ class RNNEntityRecognizer(TrainablePipe):
             self.finish_update(sgd)
         losses[self.name] += loss
         return losses
+
+    def _add_new_labels(self, examples: List[Example]) -> None:
+        """Labels in the training data that the component lacks (e.g. when a trained
+        component is fine-tuned on data with a new label) are added, as spaCy's
+        ``ner`` does; their counts come from this batch."""
+        counts = Counter(
+            ent.label_ for eg in examples for ent in eg.reference.ents if ent.label_ not in self.labels
+        )
+        for label in sorted(counts):
+            self.add_label(label)
+            self.cfg["label_counts"][label] = counts[label]
 
     def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]) -> Tuple[float, List[Floats2d]]:
         """Weighted cross-entropy over BIO tags, averaged over tokens with known
@@ -353,6 +381,15 @@ class RNNEntityRecognizer(TrainablePipe):
             counts.update(ent.label_ for ent in example.reference.ents)
         if n_examples == 0:
             raise ValueError(f"[{self.name}] initialize() got no training examples.")
+        if labels is not None:
+            labels = list(labels)
+            if not labels:
+                raise ValueError(
+                    f"[{self.name}] the labels given to initialize are empty (from "
+                    f"[initialize.components.{self.name}.labels], e.g. a labels file written by "
+                    "`spacy init labels` from data without entities). Remove the setting to "
+                    "collect the labels from the training data, or give at least one label."
+                )
         for label in sorted(counts) if labels is None else labels:
             self.add_label(label)
         if not self.labels:
@@ -369,8 +406,50 @@ class RNNEntityRecognizer(TrainablePipe):
                 f"the component's labels {list(self.labels)}."
             )
         self._tag_weights()  # validate the weighting now rather than at the first update
-        output_layer = self._output_layer()
-        if output_layer is not None:
-            output_layer.set_dim("nO", len(self.tag_names))
+        self._check_static_vectors()
+        self._set_output_width()
+        self._set_listener_width(nlp)
         doc_sample = [eg.predicted for eg in islice(get_examples(), 10)]
         self.model.initialize(X=doc_sample)
+
+    def _set_output_width(self) -> None:
+        output_layer = self._output_layer()
+        if output_layer is None:
+            return
+        n_tags = len(self.tag_names)
+        n_out = output_layer.maybe_get_dim("nO")
+        if n_out is not None and n_out != n_tags:
+            raise ValueError(
+                f"[{self.name}] the model's nO is {n_out} but the labels {list(self.labels)} need "
+                f"{n_tags} tags (O, then B- and I- per label). Leave nO = null in "
+                f"[components.{self.name}.model]: it is set from the labels."
+            )
+        output_layer.set_dim("nO", n_tags)
+
+    def _check_static_vectors(self) -> None:
+        uses_vectors = any(node.name == "static_vectors" for node in self.model.walk())
+        if uses_vectors and self.vocab.vectors.shape[0] == 0:
+            raise ValueError(
+                f"[{self.name}] the model uses static vectors (include_static_vectors = true) "
+                "but the pipeline has no vectors. Set [initialize] vectors (e.g. --paths.vectors) "
+                "to a vectors table, or set include_static_vectors = false."
+            )
+
+    def _set_listener_width(self, nlp: Optional[Language]) -> None:
+        """A listener without a width takes the width of the component it listens to."""
+        if not self.model.has_ref("tok2vec"):
+            return
+        tok2vec = self.model.get_ref("tok2vec")
+        if tok2vec.maybe_get_dim("nO") is not None or nlp is None:
+            return
+        for name, proc in nlp.pipeline:
+            listeners = [lis for group in getattr(proc, "listener_map", {}).values() for lis in group]
+            if any(lis is tok2vec for lis in listeners):
+                width = proc.model.maybe_get_dim("nO")
+                if width is None:
+                    raise ValueError(
+                        f"[{self.name}] the width of '{name}', which this component listens to, "
+                        "is unknown; set the listener's width in the config."
+                    )
+                tok2vec.set_dim("nO", width)
+                return

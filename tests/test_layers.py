@@ -93,6 +93,33 @@ def torch_module(layer) -> PackedRNN:
     return layer.shims[0]._model
 
 
+def _flat(seqs):
+    lengths = numpy.asarray([len(X) for X in seqs], dtype="int64")
+    X = numpy.concatenate(seqs) if seqs else numpy.zeros((0, NI), "f")
+    return X, lengths
+
+
+def _split(Y, lengths):
+    return numpy.split(Y, numpy.cumsum(lengths)[:-1]) if len(lengths) else []
+
+
+def predict(layer, seqs):
+    """The layer on a list of sequences (it takes them flat, with their lengths)."""
+    X, lengths = _flat(seqs)
+    return _split(layer.predict((X, lengths)), lengths)
+
+
+def begin_update(layer, seqs):
+    X, lengths = _flat(seqs)
+    Y, backprop = layer.begin_update((X, lengths))
+
+    def backprop_list(dYs):
+        dY = numpy.concatenate(dYs) if dYs else numpy.zeros((0, Y.shape[1]), "f")
+        return _split(backprop(dY), lengths)
+
+    return _split(Y, lengths), backprop_list
+
+
 def rand_seqs(lengths, seed=1):
     rng = numpy.random.default_rng(seed)
     return [rng.normal(size=(n, NI)).astype("f") for n in lengths]
@@ -112,16 +139,16 @@ def test_output_independent_of_batch(rnn_type):
     layer = make_rnn(rnn_type)
     target = rand_seqs([5], seed=7)[0]
     others = rand_seqs([0, 3, 80, 0, 1, 5, 12], seed=8)
-    alone = layer.predict([target])[0]
+    alone = predict(layer, [target])[0]
     assert alone.shape == (5, 2 * NH)
     numpy.testing.assert_allclose(alone, reference_output(layer, target), atol=1e-5)
     for position in range(len(others) + 1):
         batch = others[:position] + [target] + others[position:]
-        Ys = layer.predict(batch)
+        Ys = predict(layer, batch)
         assert [Y.shape for Y in Ys] == [(len(X), 2 * NH) for X in batch]
         numpy.testing.assert_allclose(Ys[position], alone, atol=1e-5)
     # every sequence of the batch equals the sequence run alone
-    Ys = layer.predict(others + [target])
+    Ys = predict(layer, others + [target])
     for X, Y in zip(others + [target], Ys):
         if len(X):
             numpy.testing.assert_allclose(Y, reference_output(layer, X), atol=1e-5)
@@ -131,7 +158,7 @@ def test_output_independent_of_batch(rnn_type):
 def test_unidirectional_and_deep(rnn_type):
     layer = make_rnn(rnn_type, depth=2, bidirectional=False)
     seqs = rand_seqs([4, 0, 9])
-    Ys = layer.predict(seqs)
+    Ys = predict(layer, seqs)
     assert [Y.shape for Y in Ys] == [(4, NH), (0, NH), (9, NH)]
     for X, Y in zip(seqs, Ys):
         if len(X):
@@ -141,13 +168,13 @@ def test_unidirectional_and_deep(rnn_type):
 @pytest.mark.parametrize("rnn_type", RNN_TYPES)
 def test_empty_inputs(rnn_type):
     layer = make_rnn(rnn_type)
-    assert layer.predict([]) == []
-    Ys = layer.predict([numpy.zeros((0, NI), "f")] * 3)
+    assert predict(layer, []) == []
+    Ys = predict(layer, [numpy.zeros((0, NI), "f")] * 3)
     assert [Y.shape for Y in Ys] == [(0, 2 * NH)] * 3
-    Ys, backprop = layer.begin_update([numpy.zeros((0, NI), "f")] * 2)
+    Ys, backprop = begin_update(layer, [numpy.zeros((0, NI), "f")] * 2)
     dXs = backprop([numpy.zeros((0, 2 * NH), "f")] * 2)
     assert [dX.shape for dX in dXs] == [(0, NI)] * 2
-    Ys, backprop = layer.begin_update([])
+    Ys, backprop = begin_update(layer, [])
     assert Ys == []
     assert list(backprop([])) == []
 
@@ -161,14 +188,14 @@ def test_backprop_shapes_and_batch_independence(rnn_type):
     others = rand_seqs([0, 40, 2, 0, 9], seed=12)
     d_others = [rng.normal(size=(len(X), 2 * NH)).astype("f") for X in others]
 
-    Y_alone, backprop = layer.begin_update([target])
+    Y_alone, backprop = begin_update(layer, [target])
     dX_alone = backprop([d_target])[0]
     assert dX_alone.shape == target.shape
     assert numpy.abs(dX_alone).sum() > 0
 
     batch = others[:2] + [target] + others[2:]
     d_batch = d_others[:2] + [d_target] + d_others[2:]
-    Ys, backprop = layer.begin_update(batch)
+    Ys, backprop = begin_update(layer, batch)
     dXs = backprop(d_batch)
     assert [dX.shape for dX in dXs] == [X.shape for X in batch]
     numpy.testing.assert_allclose(Ys[2], Y_alone[0], atol=1e-5)
@@ -189,8 +216,8 @@ def test_padding_never_reaches_backward_direction():
     layer = make_rnn("lstm")
     short = rand_seqs([3], seed=21)[0]
     longer = rand_seqs([50, 17], seed=22)
-    alone = layer.predict([short])[0]
-    batched = layer.predict([longer[0], short, longer[1]])[1]
+    alone = predict(layer, [short])[0]
+    batched = predict(layer, [longer[0], short, longer[1]])[1]
     # backward direction is the second half; at the last token it has seen only that token
     numpy.testing.assert_allclose(batched[-1, NH:], alone[-1, NH:], atol=1e-6)
     numpy.testing.assert_allclose(batched[:, NH:], alone[:, NH:], atol=1e-6)
@@ -209,8 +236,8 @@ def test_padding_never_reaches_backward_direction():
 def test_zero_dropout_train_equals_predict():
     layer = make_rnn("lstm", dropout=0.0)
     seqs = rand_seqs([4, 0, 7])
-    Ys_train, _ = layer.begin_update(seqs)
-    Ys_pred = layer.predict(seqs)
+    Ys_train, _ = begin_update(layer, seqs)
+    Ys_pred = predict(layer, seqs)
     for a, b in zip(Ys_train, Ys_pred):
         numpy.testing.assert_allclose(a, b, atol=1e-6)
 
@@ -219,11 +246,11 @@ def test_zero_dropout_train_equals_predict():
 def test_dropout_active_in_training_only(rnn_type):
     layer = make_rnn(rnn_type, dropout=0.5)
     seqs = rand_seqs([8, 3, 12])
-    Y1, _ = layer.begin_update(seqs)
-    Y2, _ = layer.begin_update(seqs)
+    Y1, _ = begin_update(layer, seqs)
+    Y2, _ = begin_update(layer, seqs)
     assert not all(numpy.allclose(a, b) for a, b in zip(Y1, Y2))
-    P1 = layer.predict(seqs)
-    P2 = layer.predict(seqs)
+    P1 = predict(layer, seqs)
+    P2 = predict(layer, seqs)
     for a, b, X in zip(P1, P2, seqs):
         numpy.testing.assert_array_equal(a, b)
         numpy.testing.assert_allclose(a, reference_output(layer, X), atol=1e-5)
@@ -233,14 +260,46 @@ def test_dropout_active_in_training_only(rnn_type):
 
 @pytest.mark.parametrize("rate", [0.0, 0.2, 0.5])
 @pytest.mark.parametrize("depth", [1, 2])
-def test_dropout_modules_use_configured_rate(rate, depth):
+def test_dropout_follows_configured_rate(rate, depth):
+    """The share of output units zeroed in training is the configured rate; the torch
+    module's own dropout (which follows its shared train/eval state) stays 0."""
     layer = make_rnn("gru", dropout=rate, depth=depth)
     module = torch_module(layer)
-    dropouts = [m for m in module.modules() if isinstance(m, nn.Dropout)]
-    assert len(dropouts) >= 2
-    assert all(m.p == rate for m in dropouts)
-    # between stacked layers (torch only applies it with depth > 1)
-    assert module.rnn.dropout == (rate if depth > 1 else 0.0)
+    assert module.rnn.dropout == 0.0
+    assert not any(isinstance(m, nn.Dropout) for m in module.modules())
+    Ys, _ = begin_update(layer, rand_seqs([400, 300, 300], seed=5))
+    zeros = numpy.mean(numpy.concatenate(Ys) == 0.0)
+    assert abs(zeros - rate) < 0.03
+    assert numpy.mean(numpy.concatenate(predict(layer, rand_seqs([100]))) == 0.0) == 0.0
+
+
+def test_dropout_between_stacked_layers_only_in_training():
+    layer = make_rnn("lstm", dropout=0.5, depth=2)
+    module = torch_module(layer)
+    data = torch.from_numpy(rand_seqs([50], seed=3)[0])
+    batch_sizes = torch.ones(50, dtype=torch.int64)
+    from spacy_rnn_ner.layers.packed_rnn import _run_packed
+
+    with torch.no_grad():
+        plain = _run_packed(module.rnn, data, batch_sizes, 0.0)
+        dropped = _run_packed(module.rnn, data, batch_sizes, 0.5)
+        reference, _ = module.rnn(data[:, None, :])
+    numpy.testing.assert_allclose(plain.numpy(), reference[:, 0].numpy(), atol=1e-5)
+    assert not numpy.allclose(dropped.numpy(), plain.numpy(), atol=1e-3)
+
+
+def test_token_dropout_zeroes_whole_tokens_in_training_only():
+    torch.manual_seed(0)
+    layer = packed_rnn_layer("lstm", NI, NH, 1, True, 0.0, False, token_dropout=0.4)
+    layer.initialize()
+    module = torch_module(layer)
+    seen = []
+    module.rnn.register_forward_pre_hook(lambda mod, args: seen.append(args[0].data.detach().numpy()))
+    begin_update(layer, rand_seqs([600, 400], seed=4))
+    zero_rows = (seen[-1] == 0).all(axis=1)
+    assert abs(zero_rows.mean() - 0.4) < 0.05
+    predict(layer, rand_seqs([600, 400], seed=4))
+    assert not (seen[-1] == 0).all(axis=1).any()
 
 
 def test_layer_dims():

@@ -14,7 +14,9 @@ from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2
 from thinc.shims import PyTorchShim
 from thinc.types import Floats2d, Ints2d
 from thinc.util import torch2xp, xp2torch
+from .fork_safety import ensure_torch_after_fork
 from torch import nn
+from torch.nn import functional as F
 
 PAD_ID = 0
 
@@ -38,21 +40,65 @@ def doc_char_ids(doc: Doc, max_chars: int, n_rows: int) -> Ints2d:
 
 
 class CharCNN(nn.Module):
-    """``(n_tokens, max_chars)`` character ids → ``(n_tokens, width)`` word vectors."""
+    """``(n_tokens, max_chars)`` character ids → ``(n_tokens, width)`` word vectors.
+
+    Dropout follows the explicit ``is_train`` flag (not the module's shared training
+    state). Without gradients (prediction) tokens are encoded in chunks, so the
+    ``(n_tokens, width, max_chars)`` activations of a long document never exist at once.
+    """
+
+    chunk_size = 4096
 
     def __init__(self, n_rows: int, embed_width: int, width: int, window: int, dropout: float):
         super().__init__()
         self.embed = nn.Embedding(n_rows, embed_width, padding_idx=PAD_ID)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = dropout
         self.conv = nn.Conv1d(embed_width, width, kernel_size=2 * window + 1, padding=window)
 
-    def forward(self, char_ids: torch.Tensor) -> torch.Tensor:
+    def forward(self, char_ids: torch.Tensor, is_train: bool) -> torch.Tensor:
         if char_ids.shape[0] == 0:  # keep the graph connected for backprop
             return self.embed.weight.new_zeros((0, self.conv.out_channels)) + 0.0 * self.conv.weight.sum()
+        if torch.is_grad_enabled() or char_ids.shape[0] <= self.chunk_size:
+            return self._encode(char_ids, is_train)
+        return torch.cat([self._encode(chunk, is_train) for chunk in char_ids.split(self.chunk_size)])
+
+    def _encode(self, char_ids: torch.Tensor, is_train: bool) -> torch.Tensor:
         mask = (char_ids != PAD_ID).unsqueeze(1)  # (n, 1, L)
-        X = self.dropout(self.embed(char_ids)).transpose(1, 2)  # (n, E, L)
+        X = F.dropout(self.embed(char_ids), self.dropout, training=is_train).transpose(1, 2)  # (n, E, L)
         H = self.conv(X).masked_fill(~mask, float("-inf"))
-        return H.max(dim=2).values  # every token has at least one character
+        return H.max(dim=2).values.float()  # every token has at least one character
+
+
+def _convert_inputs(
+    model: Model, docs: List[Doc], is_train: bool
+) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], List[Doc]]]:
+    ensure_torch_after_fork()
+    shim = cast(PyTorchShim, model.shims[0])
+    max_chars, n_rows = model.attrs["max_chars"], model.attrs["n_rows"]
+    ids = [doc_char_ids(doc, max_chars, n_rows) for doc in docs]
+    all_ids = numpy.concatenate(ids) if ids else numpy.zeros((0, max_chars), "int64")
+    tensor = torch.as_tensor(all_ids, device=shim.device)
+    return ArgsKwargs(args=(tensor, is_train), kwargs={}), _no_input_gradient
+
+
+def _no_input_gradient(d_inputs: ArgsKwargs) -> List[Doc]:
+    return []
+
+
+def _convert_outputs(
+    model: Model, inputs_outputs: Tuple[List[Doc], torch.Tensor], is_train: bool
+) -> Tuple[List[Floats2d], Callable[[List[Floats2d]], ArgsKwargs]]:
+    shim = cast(PyTorchShim, model.shims[0])
+    docs, Ytorch = inputs_outputs
+    Y = cast(Floats2d, torch2xp(Ytorch))
+    lengths = [len(doc) for doc in docs]
+    Ys = cast(List[Floats2d], model.ops.unflatten(Y, lengths)) if docs else []
+
+    def backprop(dYs: List[Floats2d]) -> ArgsKwargs:
+        dY = xp2torch(model.ops.flatten(dYs), device=shim.device) if dYs else None
+        return ArgsKwargs(args=(Ytorch,), kwargs={"grad_tensors": dY})
+
+    return Ys, backprop
 
 
 def char_cnn_layer(
@@ -65,33 +111,10 @@ def char_cnn_layer(
 ) -> Model[List[Doc], List[Floats2d]]:
     """thinc layer: one ``(n_tokens, width)`` array per document."""
     module = CharCNN(n_rows, embed_width, width, window, dropout)
-
-    def convert_inputs(
-        model: Model, docs: List[Doc], is_train: bool
-    ) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], List[Doc]]]:
-        shim = cast(PyTorchShim, model.shims[0])
-        ids = [doc_char_ids(doc, max_chars, n_rows) for doc in docs]
-        all_ids = numpy.concatenate(ids) if ids else numpy.zeros((0, max_chars), "int64")
-        tensor = torch.as_tensor(all_ids, device=shim.device)
-        return ArgsKwargs(args=(tensor,), kwargs={}), lambda d_inputs: []
-
-    def convert_outputs(
-        model: Model, inputs_outputs: Tuple[List[Doc], torch.Tensor], is_train: bool
-    ) -> Tuple[List[Floats2d], Callable[[List[Floats2d]], ArgsKwargs]]:
-        shim = cast(PyTorchShim, model.shims[0])
-        docs, Ytorch = inputs_outputs
-        Y = cast(Floats2d, torch2xp(Ytorch))
-        lengths = [len(doc) for doc in docs]
-        Ys = cast(List[Floats2d], model.ops.unflatten(Y, lengths)) if docs else []
-
-        def backprop(dYs: List[Floats2d]) -> ArgsKwargs:
-            dY = xp2torch(model.ops.flatten(dYs), device=shim.device) if dYs else None
-            return ArgsKwargs(args=(Ytorch,), kwargs={"grad_tensors": dY})
-
-        return Ys, backprop
-
     layer = PyTorchWrapper_v2(
-        module, convert_inputs=convert_inputs, convert_outputs=convert_outputs
+        module, convert_inputs=_convert_inputs, convert_outputs=_convert_outputs
     )
+    layer.attrs["max_chars"] = max_chars
+    layer.attrs["n_rows"] = n_rows
     layer.set_dim("nO", width)
     return layer

@@ -90,17 +90,18 @@ def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
             words.update(read_word_list(path))
         entries[name] = sorted(words)
     model.attrs["entries"] = entries
-    model.attrs.pop("_lookup", None)
 
 
 class _Lookup:
-    """Feature indices per word string, memoised (cleared never: the vocabulary of a
-    corpus is small compared to its tokens)."""
+    """Feature indices per word string, memoised for the word lists it was built from
+    (``entries``: a layer that loads other lists, e.g. by ``from_bytes``, gets a new
+    lookup). Not serialized: pickling keeps no cache (see ``__reduce__``)."""
 
     def __init__(self, model: Model) -> None:
         entries = model.attrs["entries"]
         if entries is None:
             raise ValueError("LexiconFeatures: the layer is not initialized (no word lists loaded).")
+        self.entries = entries
         self.sets: List[Tuple[int, FrozenSet[str]]] = [
             (i, frozenset(entries[name])) for i, name in enumerate(model.attrs["gazetteer_files"])
         ]
@@ -123,18 +124,36 @@ class _Lookup:
             self.cache[word] = found
         return found
 
+    def __reduce__(self):
+        return (_no_lookup, ())
+
+
+def _no_lookup() -> None:
+    return None
+
+
+def _get_lookup(model: Model) -> _Lookup:
+    lookup = model.attrs.get("_lookup")
+    if lookup is None or lookup.entries is not model.attrs["entries"]:
+        lookup = model.attrs["_lookup"] = _Lookup(model)
+    return lookup
+
 
 def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
-    lookup = model.attrs.get("_lookup")
-    if lookup is None:
-        lookup = model.attrs["_lookup"] = _Lookup(model)
+    """One lookup per distinct word of the batch; rows gathered per token."""
+    lookup = _get_lookup(model)
     n_features = model.get_dim("nO")
-    outputs = []
-    for doc in docs:
-        orths = doc.to_array(ORTH)
-        unique, inverse = numpy.unique(orths, return_inverse=True)
-        table = numpy.zeros((len(unique), n_features), dtype="float32")
-        for row, orth in enumerate(unique):
-            table[row, lookup(doc.vocab.strings[int(orth)])] = 1.0
-        outputs.append(model.ops.asarray2f(table[inverse.reshape(-1)]))
-    return outputs, lambda d_outputs: []
+    orths = [doc.to_array(ORTH) for doc in docs]
+    flat = numpy.concatenate(orths) if orths else numpy.zeros((0,), "uint64")
+    unique, inverse = numpy.unique(flat, return_inverse=True)
+    table = numpy.zeros((len(unique), n_features), dtype="float32")
+    strings = docs[0].vocab.strings if docs else None
+    for row, orth in enumerate(unique.tolist()):
+        table[row, lookup(strings[orth])] = 1.0
+    features = model.ops.asarray2f(table[inverse.reshape(-1)])
+    outputs = model.ops.unflatten(features, [len(o) for o in orths]) if docs else []
+    return outputs, _no_gradient
+
+
+def _no_gradient(d_outputs: List[Floats2d]) -> List[Doc]:
+    return []

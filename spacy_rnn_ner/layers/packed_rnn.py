@@ -1,27 +1,37 @@
 """A PyTorch RNN / GRU / LSTM over packed sequences, wrapped as a thinc layer.
 
-The documents' token vectors are packed straight into a ``PackedSequence`` (time-major
-order of the real tokens, no padding), so:
+The layer takes the token vectors of all sequences (sentence segments) as one flat
+``(n_tokens, nI)`` array, in order, plus the sequences' lengths, and returns one flat
+``(n_tokens, nO)`` array in the same order. Inside torch the rows are gathered into a
+``PackedSequence`` (time-major order of the real tokens, no padding), so:
 
 - padding never reaches the recurrent cells: the backward direction starts at each
-  document's last real token and a document's output does not depend on which other
-  documents share its batch;
-- memory grows with the number of tokens in the batch, not with
-  ``batch size × longest document`` as it would with a padded tensor (thinc's
-  ``with_padded``), so one 50,000-token document in a batch of short ones is cheap.
+  sequence's last real token, and a sequence's output does not depend on which other
+  sequences share its batch;
+- memory grows with the number of tokens, not with ``batch size × longest sequence``
+  as it would with a padded tensor (thinc's ``with_padded``).
+
+Dropout is applied with an explicit ``is_train`` flag, never through the module's
+``train()``/``eval()`` state: thinc's shim toggles that state on the one module shared by
+every thread, so a prediction must not depend on it.
 """
-from typing import Callable, List, Tuple, cast
+from typing import Callable, Dict, Optional, Tuple, Type, cast
 
 import numpy
 import torch
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2
 from thinc.shims import PyTorchShim
-from thinc.types import Floats2d
+from thinc.types import Floats2d, Ints1d
 from thinc.util import torch2xp, xp2torch
-from torch import nn
+from .fork_safety import ensure_torch_after_fork
+from torch import _VF, nn
+from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence
 
-RNN_TYPES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+RNN_TYPES: Dict[str, Type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+_PACKED_FUNCTIONS = {"RNN_TANH": _VF.rnn_tanh, "GRU": _VF.gru, "LSTM": _VF.lstm}
+
+SegmentsInput = Tuple[Floats2d, Ints1d]  # flat token vectors, sequence lengths
 
 
 def packing_order(lengths: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
@@ -43,19 +53,23 @@ def packing_order(lengths: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]
 
 
 class PackedRNN(nn.Module):
-    """Token dropout → dropout → (bi)directional RNN/GRU/LSTM → dropout, on packed
-    sequences. Token dropout zeroes whole token vectors (rate ``token_dropout``), so the
-    network learns to use the context of a word and not only the word itself.
+    """Token dropout → dropout → (bi)directional RNN/GRU/LSTM → dropout.
 
-    ``forward(data, batch_sizes)`` takes the ``PackedSequence`` parts (``batch_sizes``
-    on the CPU) and returns the output data in the same packed order,
-    ``(n_tokens, hidden_width * (2 if bidirectional else 1))``.
+    ``forward(X, perm, unperm, batch_sizes, is_train)``: ``X[perm]`` is the packed data
+    (``batch_sizes`` on the CPU); the output is returned in ``X``'s row order,
+    ``(n_tokens, hidden_width * (2 if bidirectional else 1))``. Token dropout zeroes
+    whole token vectors (rate ``token_dropout``), so the network learns to use the
+    context of a word and not only the word itself.
+
+    ``nI`` may be ``None`` (the input width is inferred later, e.g. from a listener):
+    the recurrent cells are then built by :meth:`set_input_width` or when a state
+    dict is loaded.
     """
 
     def __init__(
         self,
         rnn_type: str,
-        nI: int,
+        nI: Optional[int],
         hidden_width: int,
         depth: int,
         bidirectional: bool,
@@ -63,84 +77,127 @@ class PackedRNN(nn.Module):
         token_dropout: float = 0.0,
     ):
         super().__init__()
+        self.rnn_type = rnn_type
+        self.hidden_width = hidden_width
+        self.depth = depth
+        self.bidirectional = bidirectional
+        self.dropout = dropout
         self.token_dropout = token_dropout
-        self.input_dropout = nn.Dropout(dropout)
-        self.rnn = RNN_TYPES[rnn_type](
-            nI,
-            hidden_width,
-            num_layers=depth,
-            bidirectional=bidirectional,
-            dropout=dropout if depth > 1 else 0.0,
-        )
-        self.output_dropout = nn.Dropout(dropout)
         self.nO = hidden_width * (2 if bidirectional else 1)
+        self.rnn: Optional[nn.RNNBase] = None
+        if nI is not None:
+            self.set_input_width(nI)
+        self._register_load_state_dict_pre_hook(_build_from_state_dict, with_module=True)
 
-    def forward(self, data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
-        if data.shape[0] == 0:  # keep the graph connected for backprop
-            return data.new_zeros((0, self.nO)) + 0.0 * data.sum()
-        if self.training and self.token_dropout > 0:
+    def set_input_width(self, nI: int) -> None:
+        """Build the recurrent cells for ``nI``-wide inputs."""
+        device = self.rnn.weight_ih_l0.device if self.rnn is not None else None
+        # the module's own inter-layer dropout stays 0: it would follow ``self.training``
+        self.rnn = RNN_TYPES[self.rnn_type](
+            nI, self.hidden_width, num_layers=self.depth, bidirectional=self.bidirectional
+        )
+        if device is not None:
+            self.rnn.to(device)
+
+    def forward(
+        self,
+        X: torch.Tensor,
+        perm: torch.Tensor,
+        unperm: torch.Tensor,
+        batch_sizes: torch.Tensor,
+        is_train: bool,
+    ) -> torch.Tensor:
+        if self.rnn is None:
+            raise ValueError("PackedRNN: the input width is not set (call set_input_width).")
+        if X.shape[0] == 0:  # keep the graph connected for backprop
+            return X.new_zeros((0, self.nO)) + 0.0 * X.sum()
+        data = X[perm]
+        if is_train and self.token_dropout > 0:
             keep = torch.rand((data.shape[0], 1), device=data.device) >= self.token_dropout
             data = data * keep
-        # the final hidden states are not used, so the sequences' order is not needed
-        packed = PackedSequence(self.input_dropout(data), batch_sizes)
-        output, _ = self.rnn(packed)
-        return self.output_dropout(output.data)
+        data = F.dropout(data, self.dropout, training=is_train)
+        output = _run_packed(self.rnn, data, batch_sizes, self.dropout if is_train else 0.0)
+        output = F.dropout(output, self.dropout, training=is_train)
+        return output[unperm].float()  # float32 also under autocast
+
+
+def _build_from_state_dict(module: PackedRNN, state_dict, prefix, *args) -> None:
+    """Load-state-dict hook: build the cells from the saved weights' input width."""
+    key = prefix + "rnn.weight_ih_l0"
+    if key in state_dict:
+        nI = int(state_dict[key].shape[1])
+        if module.rnn is None or module.rnn.input_size != nI:
+            module.set_input_width(nI)
+
+
+def _run_packed(rnn: nn.RNNBase, data: torch.Tensor, batch_sizes: torch.Tensor, dropout: float) -> torch.Tensor:
+    """``rnn`` over packed ``data``, with inter-layer ``dropout`` given explicitly."""
+    if rnn.num_layers == 1 or dropout == 0.0:
+        output, _ = rnn(PackedSequence(data, batch_sizes))
+        return output.data
+    # torch's packed-sequence kernel, with the dropout flag passed instead of read
+    # from the module's (shared) training state
+    n_states = rnn.num_layers * (2 if rnn.bidirectional else 1)
+    h0 = data.new_zeros((n_states, int(batch_sizes[0]), rnn.hidden_size))
+    hx = (h0, h0) if rnn.mode == "LSTM" else h0
+    result = _PACKED_FUNCTIONS[rnn.mode](
+        data, batch_sizes, hx, rnn._flat_weights, rnn.bias, rnn.num_layers, dropout, True,
+        rnn.bidirectional,
+    )
+    return result[0]
 
 
 def _convert_inputs(
-    model: Model, Xs: List[Floats2d], is_train: bool
-) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], List[Floats2d]]]:
+    model: Model, inputs: SegmentsInput, is_train: bool
+) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], Floats2d]]:
+    ensure_torch_after_fork()
     shim = cast(PyTorchShim, model.shims[0])
-    ops = model.ops
-    lengths = numpy.asarray([len(X) for X in Xs], dtype="int64")
-    perm, batch_sizes = packing_order(lengths)
-    nI = model.get_dim("nI")
-    flat = ops.flatten(Xs) if Xs else ops.alloc2f(0, nI)
-    perm_xp = ops.asarray1i(perm)
-    data = xp2torch(ops.as_contig(flat[perm_xp]), requires_grad=is_train, device=shim.device)
-    args = (data, torch.as_tensor(batch_sizes, dtype=torch.int64))
+    X, lengths = inputs
+    perm, batch_sizes = packing_order(model.ops.to_numpy(lengths))
+    unperm = numpy.empty_like(perm)
+    unperm[perm] = numpy.arange(len(perm))
+    device = shim.device
+    Xt = xp2torch(X, requires_grad=is_train, device=device)
+    args = (
+        Xt,
+        torch.as_tensor(perm, device=device),
+        torch.as_tensor(unperm, device=device),
+        torch.as_tensor(batch_sizes, dtype=torch.int64),
+        is_train,
+    )
 
-    def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:
-        d_packed = torch2xp(d_inputs.args[0])
-        d_flat = ops.alloc2f(*d_packed.shape)
-        d_flat[perm_xp] = d_packed
-        return cast(List[Floats2d], ops.unflatten(d_flat, lengths))
+    def backprop(d_inputs: ArgsKwargs) -> Floats2d:
+        return cast(Floats2d, torch2xp(d_inputs.args[0]))
 
     return ArgsKwargs(args=args, kwargs={}), backprop
 
 
 def _convert_outputs(
-    model: Model, inputs_outputs: Tuple[List[Floats2d], torch.Tensor], is_train: bool
-) -> Tuple[List[Floats2d], Callable[[List[Floats2d]], ArgsKwargs]]:
+    model: Model, inputs_outputs: Tuple[SegmentsInput, torch.Tensor], is_train: bool
+) -> Tuple[Floats2d, Callable[[Floats2d], ArgsKwargs]]:
     shim = cast(PyTorchShim, model.shims[0])
-    ops = model.ops
-    Xs, Ytorch = inputs_outputs
-    lengths = numpy.asarray([len(X) for X in Xs], dtype="int64")
-    perm = ops.asarray1i(packing_order(lengths)[0])
-    Y_packed = cast(Floats2d, torch2xp(Ytorch))
-    Y_flat = ops.alloc2f(*Y_packed.shape)
-    Y_flat[perm] = Y_packed
+    _, Ytorch = inputs_outputs
+    Y = cast(Floats2d, torch2xp(Ytorch))
 
-    def backprop(dYs: List[Floats2d]) -> ArgsKwargs:
-        d_flat = ops.flatten(dYs) if dYs else ops.alloc2f(0, Y_packed.shape[1])
-        dY = xp2torch(ops.as_contig(d_flat[perm]), device=shim.device)
-        return ArgsKwargs(args=(Ytorch,), kwargs={"grad_tensors": dY})
+    def backprop(dY: Floats2d) -> ArgsKwargs:
+        dYt = xp2torch(model.ops.as_contig(dY), device=shim.device)
+        return ArgsKwargs(args=(Ytorch,), kwargs={"grad_tensors": dYt})
 
-    return cast(List[Floats2d], ops.unflatten(Y_flat, lengths)), backprop
+    return Y, backprop
 
 
 def packed_rnn_layer(
     rnn_type: str,
-    nI: int,
+    nI: Optional[int],
     hidden_width: int,
     depth: int,
     bidirectional: bool,
     dropout: float,
     mixed_precision: bool,
     token_dropout: float = 0.0,
-) -> Model[List[Floats2d], List[Floats2d]]:
-    """thinc layer: one ``(n_tokens, nI)`` array per document in, one contextual
-    ``(n_tokens, nO)`` array per document out."""
+) -> Model[SegmentsInput, Floats2d]:
+    """thinc layer: ``(flat (n_tokens, nI) token vectors, sequence lengths)`` in,
+    contextual ``(n_tokens, nO)`` vectors in the same row order out."""
     module = PackedRNN(rnn_type, nI, hidden_width, depth, bidirectional, dropout, token_dropout)
     layer = PyTorchWrapper_v2(
         module,
@@ -151,3 +208,12 @@ def packed_rnn_layer(
     layer.set_dim("nI", nI)
     layer.set_dim("nO", module.nO)
     return layer
+
+
+def set_rnn_input_width(layer: Model, nI: int) -> None:
+    """Set a packed RNN layer's input width after it was built without one."""
+    shim = cast(PyTorchShim, layer.shims[0])
+    module = cast(PackedRNN, shim._model)
+    module.set_input_width(nI)
+    module.to(shim.device)
+    layer.set_dim("nI", nI, force=True)
