@@ -48,6 +48,13 @@ class Group(TyperGroup):
                              f"{', '.join(self.list_commands(ctx))})", ctx)
         return super().resolve_command(ctx, args)
 
+    def parse_args(self, ctx: Any, args: List[str]) -> List[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except UsageError as err:  # e.g. no command: help, then status 1
+            err.exit_code = 1
+            raise
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -58,6 +65,9 @@ class Group(TyperGroup):
             fail(str(err))
         except OSError as err:
             fail(describe_os_error(err))
+        except UnicodeDecodeError as err:  # a reader that does not name its file
+            fail(f"an input file is not UTF-8 (byte 0x{err.object[err.start]:02x} at "
+                 f"offset {err.start})")
 
 
 def multi_value_command(*options: str) -> Type[TyperCommand]:
