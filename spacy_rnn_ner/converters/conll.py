@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc
-from spacy.training.iob_utils import (biluo_tags_to_spans, biluo_to_iob, doc_to_biluo_tags,
-                                      iob_to_biluo)
+from spacy.training.iob_utils import biluo_tags_to_spans, biluo_to_iob, iob_to_biluo
 from spacy.vocab import Vocab
 
 from ..files import read_text

@@ -12,6 +12,7 @@ import spacy
 from spacy.training import Example
 
 from ..converters.report import load_docbin
+from ..errors import InputError
 from ..files import check_exists
 
 from ..pipeline_component import DocPrediction, RNNEntityRecognizer
@@ -33,7 +34,9 @@ def compare_decoding(model: Path, data: Path, component: str = "rnn_ner") -> Dic
     check_exists(model, "dir")
     docbin = load_docbin(data)
     nlp = spacy.load(model)
-    ner = nlp.get_pipe(component)
+    if component not in nlp.pipe_names:
+        raise InputError(f"the pipeline has no {component!r} component (it has "
+                         f"{', '.join(nlp.pipe_names) or 'none'})", model)
     gold = list(docbin.get_docs(nlp.vocab))
     results = {}
     for name in ("viterbi", "greedy"):
