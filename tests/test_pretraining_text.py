@@ -1,6 +1,7 @@
 """The pretraining text filter drops raw files that overlap TEST documents."""
 from pathlib import Path
 
+from spacy_rnn_ner.__main__ import main
 from spacy_rnn_ner.pretraining_text import build_pretraining_text, shingles
 
 TEST_TEXT = "Тарас Шевченко народився в селі Моринці на Київщині у родині кріпака . " * 2
@@ -43,3 +44,19 @@ def test_filter_keeps_small_overlaps(tmp_path):
     (raw / "quote.txt").write_text("Тарас Шевченко народився в селі Моринці на Київщині у", encoding="utf8")
     kept, _, n_dropped, _ = build_pretraining_text(raw, ner_uk, tmp_path / "t.txt")
     assert (kept, n_dropped) == (1, 0)
+
+
+def test_pretrain_text_command(tmp_path, capsys):
+    ner_uk = make_ner_uk(tmp_path / "ner-uk")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "copy.txt").write_text(TEST_TEXT, encoding="utf8")
+    (raw / "other.txt").write_text("Зовсім інший текст .", encoding="utf8")
+    out = tmp_path / "out.txt"
+    assert main(["pretrain-text", str(raw), str(ner_uk), str(out), "--lang", "uk"]) == 0
+    printed = capsys.readouterr().out
+    assert "kept 1 files (4 tokens), dropped 1 files" in printed and "copy.txt" in printed
+    assert out.read_text(encoding="utf8") == "Зовсім інший текст .\n"
+    missing = tmp_path / "nope"
+    assert main(["pretrain-text", str(missing), str(ner_uk), str(out)]) == 1
+    assert capsys.readouterr().err == f"error: {missing}: no such file or folder\n"

@@ -9,7 +9,7 @@ import spacy
 from spacy.tokens import Doc, DocBin
 from spacy.training.loggers import console_logger_v3
 
-from spacy_rnn_ner.report import cli, compare
+from spacy_rnn_ner.__main__ import main
 from spacy_rnn_ner.report.metrics import (
     MISSED,
     SPURIOUS,
@@ -212,14 +212,14 @@ def test_compare_table(tmp_path, capsys):
          "ents_per_type": {"ORG": {"p": 1, "r": 1, "f": 0.5}}},
     )
     out = tmp_path / "sub" / "compare.md"
-    assert compare.main([str(a), str(b), "--names", "LSTM", "spaCy-ner", "--output", str(out)]) == 0
+    assert main(["compare", str(a), str(b), "--names", "LSTM", "spaCy-ner", "--output", str(out)]) == 0
     lines = out.read_text().strip().splitlines()
     assert "| System | P | R | F1 | Macro F1 | LOC F1 | ORG F1 | PERS F1 | Words/s |" in lines
     assert "| LSTM | 90.00 | 80.00 | 84.71 | 80.00 | 70.00 | - | 90.00 | 12346 |" in lines
     assert "| spaCy-ner | 50.00 | 25.00 | 33.33 | 12.35 | - | 50.00 | - | - |" in lines
     assert "| LSTM | 90.00" in capsys.readouterr().out
     # default names are the file stems, no speed column without speeds
-    assert compare.main([str(b)]) == 0
+    assert main(["compare", str(b)]) == 0
     printed = capsys.readouterr().out
     assert "| b | 50.00" in printed and "Words/s" not in printed
 
@@ -227,9 +227,20 @@ def test_compare_table(tmp_path, capsys):
 def test_compare_errors(tmp_path, capsys):
     a = write_json(tmp_path / "a.json", {"ents_p": 1.0, "ents_r": 1.0, "ents_f": 1.0, "ents_per_type": {}})
     missing = tmp_path / "nope.json"
-    assert compare.main([str(a), str(missing)]) == 1
-    assert str(missing) in capsys.readouterr().err
-    assert compare.main([str(a), "--names", "x", "y"]) == 2
+    assert main(["compare", str(a), str(missing)]) == 1
+    assert capsys.readouterr().err == f"error: {missing}: no such file\n"
+    assert main(["compare", str(a), "--names", "x", "y"]) == 1
+    assert "1 score files but 2 names" in capsys.readouterr().err
+    # the names may also be repeated options; a directory or non-JSON file is named
+    assert main(["compare", str(a), "--names", "x"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(a), str(tmp_path)]) == 1
+    assert capsys.readouterr().err == f"error: {tmp_path}: is a folder, expected a file\n"
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    assert main(["compare", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {bad}:1: not JSON") and err.count("\n") == 1
 
 
 PATTERNS = [
@@ -263,7 +274,7 @@ def report_inputs(tmp_path, docs) -> Dict[str, Path]:
 
 def run_report(paths: Dict[str, Path], *extra: str) -> int:
     argv = [item for key, path in paths.items() for item in (f"--{key}", str(path))]
-    return cli.main(argv + ["--name", "ruler", *extra])
+    return main(["report", *argv, "--name", "ruler", *extra])
 
 
 def test_report_cli_end_to_end(report_inputs, capsys):
@@ -304,3 +315,19 @@ def test_report_cli_missing_input(report_inputs, capsys):
     assert run_report(report_inputs) == 1
     assert str(report_inputs["log"]) in capsys.readouterr().err
     assert not report_inputs["output"].exists()
+
+
+@pytest.mark.parametrize("key,content,message", [
+    ("data", b"not a docbin", "not a spaCy DocBin (.spacy) file"),
+    ("scores", b"speed: fast", "not JSON"),
+    ("scores", b"[1, 2]", "expected a JSON object, found list"),
+    ("log", bytes(range(256)), "not UTF-8 (byte 0x80 at offset 128)"),
+    ("log", b'{"step": 1}\nnot json\n', "not a JSON line"),
+])
+def test_report_cli_bad_inputs_are_one_line_errors(report_inputs, capsys, key, content, message):
+    report_inputs[key].write_bytes(content)
+    assert run_report(report_inputs) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {report_inputs[key]}") and message in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not report_inputs["output"].exists()  # checked before anything is written

@@ -2,7 +2,7 @@
 datasets, NVIDIA NeMo text/labels (both ways). Pure functions: paths/objects in, Docs or
 files out, with a :class:`ConversionReport` of what was read, written and dropped.
 
-Command line: ``python -m spacy_rnn_ner convert FORMAT ...`` (see :mod:`.cli`).
+Command line: ``python -m spacy_rnn_ner convert FORMAT ...`` (see :mod:`spacy_rnn_ner.cli.convert`).
 """
 from .brat import (
     brat_raw_to_doc,
@@ -17,7 +17,8 @@ from .brat import (
 from .conll import check_tag, convert_conll, doc_to_sentences, read_conll, sentences_to_doc
 from .hf import convert_hf, hf_to_docs, load_hf, parse_split_map
 from .nemo import convert_nemo, convert_to_nemo, read_nemo, write_nemo
-from .report import ConversionError, ConversionReport, Issue, read_docbin, write_docbin
+from .report import (ConversionError, ConversionReport, Issue, load_docbin, read_docbin,
+                     write_docbin)
 
 __all__ = [
     "ConversionError",
@@ -34,6 +35,7 @@ __all__ = [
     "doc_to_sentences",
     "find_ner_uk_dir",
     "hf_to_docs",
+    "load_docbin",
     "load_hf",
     "load_ner_uk",
     "parse_split_map",

@@ -17,8 +17,8 @@ Policies (every case is counted in the :class:`ConversionReport`, with file and 
 * Non-entity lines (``#`` notes, ``A``/``M`` attributes, ``R`` relations, ``E``
   events, ``N`` normalizations, ``*`` equivalences) carry no entity: *ignored*.
 * A line that is none of these or cannot be parsed (fields, offsets outside the text,
-  ``start >= end``) is *malformed*: :class:`ConversionError`, or with
-  ``skip_malformed`` *skipped*.
+  ``start >= end``), or an entity id used twice in one file, is *malformed*:
+  :class:`ConversionError`, or with ``skip_malformed`` *skipped*.
 * A span crossing a line break has its surface written over several ``.ann`` lines by
   brat; the continuation lines are joined to it (*note*).
 * Discontinuous spans (``s1 e1;s2 e2``): merged into ``s1..e_last`` when only whitespace
@@ -34,8 +34,13 @@ Policies (every case is counted in the :class:`ConversionReport`, with file and 
   are *dropped*. An exact duplicate is *dropped* as ``duplicate``.
 * Documents: ``dev-test-split.txt`` lists names (``X.tok``) under ``DEV`` and ``TEST``.
   ``TEST`` -> ``test``; ``DEV`` -> ``train`` + ``dev`` by :func:`split_dev`. A listed
-  document without its files is *skipped* (``missing document``); files not listed in
-  the split file are not read.
+  document without its files is *skipped* (``missing document``), so is a document
+  whose text has no tokens (``empty document``); files not listed in the split file are
+  not read.
+* Files are UTF-8; a byte-order mark is dropped (reported for text files, whose
+  offsets it would shift); other bytes are an error naming the file and the offset.
+
+Every entity read is written or reported as dropped (with its label).
 """
 import random
 import re
@@ -50,6 +55,8 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 from spacy.vocab import Vocab
 
+from ..files import has_bom
+from ..files import read_text as _read_file
 from .report import ConversionError, ConversionReport, PathLike, write_docbin
 
 SPLIT_FILE = "dev-test-split.txt"
@@ -74,9 +81,17 @@ class BratEntity:
 
 
 def read_text(path: PathLike) -> str:
-    """File text exactly as brat counts offsets: UTF-8, line ends not translated."""
-    with open(path, encoding="utf-8", newline="") as f:
-        return f.read()
+    """File text exactly as brat counts offsets: UTF-8 (a byte-order mark dropped), line
+    ends not translated."""
+    return _read_file(path, translate_newlines=False)
+
+
+def read_doc_text(path: PathLike, report: ConversionReport) -> str:
+    """:func:`read_text` of a document's text file; a byte-order mark is noted."""
+    text = read_text(path)
+    if has_bom(path):
+        report.issue("note", "byte-order mark", "removed before counting offsets", path)
+    return text
 
 
 def _norm(text: str) -> str:
@@ -90,6 +105,7 @@ def read_ann(path: PathLike, text: str, report: ConversionReport,
     path = Path(path)
     lines = read_text(path).split("\n")
     entities: List[BratEntity] = []
+    seen_ids: Dict[str, int] = {}
     i = 0
     while i < len(lines):
         line_no, line = i + 1, lines[i].rstrip("\r")
@@ -114,6 +130,11 @@ def read_ann(path: PathLike, text: str, report: ConversionReport,
             report.malformed(f"offsets {head[1]} outside the text ({len(text)} characters) "
                              f"or empty", path, line_no, skip_malformed)
             continue
+        if fields[0] in seen_ids:
+            report.malformed(f"entity id {fields[0]} used again (first on line "
+                             f"{seen_ids[fields[0]]})", path, line_no, skip_malformed)
+            continue
+        seen_ids[fields[0]] = line_no
         report.read_ents[label] += 1
         start, end = fragments[0][0], fragments[-1][1]
         where = (path, line_no)
@@ -125,7 +146,7 @@ def read_ann(path: PathLike, text: str, report: ConversionReport,
                              f"{fields[0]} {label} {head[1]} -> {start} {end}", *where)
             else:
                 report.issue("dropped", "discontinuous",
-                             f"{fields[0]} {label} {head[1]} {surface!r}", *where)
+                             f"{fields[0]} {label} {head[1]} {surface!r}", *where, label=label)
                 continue
         found = text[start:end]
         n_breaks = found.count("\n")
@@ -154,7 +175,7 @@ def read_ann(path: PathLike, text: str, report: ConversionReport,
         if lead or trail:
             if lead + trail >= end - start:
                 report.issue("dropped", "empty span", f"{fields[0]} {label} covers only "
-                             f"whitespace", *where)
+                             f"whitespace", *where, label=label)
                 continue
             report.issue("adjusted", "whitespace trimmed",
                          f"{fields[0]} {label} {text[start:end]!r} -> "
@@ -181,7 +202,7 @@ def set_entities(doc: Doc, spans: Sequence[Tuple[Span, BratEntity]], path: PathL
         key = (span.start, span.end, span.label_)
         if key in unique:
             report.issue("dropped", "duplicate", f"{ent.id} {ent.label} {span.text!r} repeats "
-                         f"{unique[key][1].id}", path, ent.line)
+                         f"{unique[key][1].id}", path, ent.line, label=ent.label)
         else:
             unique[key] = (span, ent)
     candidates = list(unique.values())
@@ -193,7 +214,7 @@ def set_entities(doc: Doc, spans: Sequence[Tuple[Span, BratEntity]], path: PathL
             winner = next(e for s, e in candidates if s is other)
             report.issue("dropped", "overlap",
                          f"{ent.id} {ent.label} {span.text!r} overlaps {winner.id} "
-                         f"{winner.label} {other.text!r} (kept)", path, ent.line)
+                         f"{winner.label} {other.text!r} (kept)", path, ent.line, label=ent.label)
     for span, ent in candidates:
         if id(span) in kept_ids and any(t.is_sent_start for t in span[1:]):
             report.issue("note", "crosses sentence", f"{ent.id} {ent.label} {span.text!r}",
@@ -209,7 +230,7 @@ def brat_tok_to_doc(txt_path: PathLike, ann_path: PathLike, vocab: Vocab,
     sentence per non-empty line, entities on token boundaries."""
     report = report if report is not None else ConversionReport()
     txt_path = Path(txt_path)
-    text = read_text(txt_path)
+    text = read_doc_text(txt_path, report)
     words: List[str] = []
     sent_starts: List[bool] = []
     starts: Dict[int, int] = {}
@@ -241,7 +262,7 @@ def brat_tok_to_doc(txt_path: PathLike, ann_path: PathLike, vocab: Vocab,
             report.issue("dropped", "off token boundaries",
                          f"{ent.id} {ent.label} {ent.start}-{ent.end} "
                          f"{text[ent.start:ent.end]!r} in {_context(text, ent)!r}",
-                         ann_path, ent.line)
+                         ann_path, ent.line, label=ent.label)
             continue
         spans.append((Span(doc, i, j + 1, label=ent.label), ent))
     return set_entities(doc, spans, ann_path, report)
@@ -265,7 +286,7 @@ def brat_raw_to_doc(txt_path: PathLike, ann_path: PathLike, nlp: Language,
     :func:`make_raw_nlp`); entities aligned strictly, else expanded (reported)."""
     report = report if report is not None else ConversionReport()
     txt_path = Path(txt_path)
-    text = read_text(txt_path)
+    text = read_doc_text(txt_path, report)
     doc = _start_sentences_after_newlines(nlp(text))
     doc.user_data["name"] = txt_path.stem
     report.read_docs += 1
@@ -279,7 +300,7 @@ def brat_raw_to_doc(txt_path: PathLike, ann_path: PathLike, nlp: Language,
             if span is None:
                 report.issue("dropped", "misaligned",
                              f"{ent.id} {ent.label} {text[ent.start:ent.end]!r} matches no "
-                             f"tokens", ann_path, ent.line)
+                             f"tokens", ann_path, ent.line, label=ent.label)
                 continue
             report.issue("adjusted", "expanded to tokens",
                          f"{ent.id} {ent.label} {text[ent.start:ent.end]!r} -> {span.text!r}",
@@ -327,7 +348,7 @@ def read_split_file(path: PathLike) -> Dict[str, List[str]]:
     sections: Dict[str, List[str]] = {}
     seen: Dict[str, int] = {}
     current: Optional[str] = None
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+    for line_no, line in enumerate(_read_file(path).split("\n"), start=1):
         name = line.strip()
         if not name:
             continue
@@ -393,6 +414,10 @@ def load_ner_uk(path: PathLike, variant: str = "tok", dev_fraction: float = 0.1,
             if missing:
                 report.issue("skipped", "missing document",
                              f"({split}) no {' or '.join(missing)} file", root / "data" / name)
+                continue
+            if not read_text(txt).strip():
+                report.issue("skipped", "empty document", f"({split}) the text has no "
+                             f"tokens; {ann.name} not read", txt)
                 continue
             if variant == "tok":
                 docs.append(brat_tok_to_doc(txt, ann, nlp.vocab, report, skip_malformed))

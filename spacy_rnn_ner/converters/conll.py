@@ -10,16 +10,21 @@ between sentences, ``-DOCSTART-`` lines between documents. Tags are IOB1 (``I-X`
 start an entity) or IOB2 (``B-X`` starts every entity); both read the same way through
 ``spacy.training.iob_to_biluo``. A file without ``-DOCSTART-`` gives one Doc per
 sentence. Entities never cross sentence boundaries (tags are decoded per sentence).
+
+A token line skipped as malformed (``skip_malformed``) takes its entity with it: an
+entity that contains the skipped token (by its tag, or - when the tag is unreadable - an
+entity that continues on both sides of it) is dropped whole and reported, never joined
+across the gap. A file with no tokens is an error.
 """
 import re
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc
-from spacy.training.iob_utils import (biluo_tags_to_spans, biluo_to_iob, doc_to_biluo_tags,
-                                      iob_to_biluo)
+from spacy.training.iob_utils import biluo_tags_to_spans, biluo_to_iob, iob_to_biluo
 from spacy.vocab import Vocab
 
+from ..files import read_text
 from .report import ConversionError, ConversionReport, PathLike, write_docbin
 
 Sentence = Tuple[List[str], List[str]]  # (words, IOB tags)
@@ -97,27 +102,72 @@ def group_sentences(sentences: Iterable[Sentence], vocab: Vocab, n_sents: int,
     return docs
 
 
-def doc_to_sentences(doc: Doc) -> List[Sentence]:
+def doc_to_sentences(doc: Doc, report: Optional[ConversionReport] = None) -> List[Sentence]:
     """``(words, IOB2 tags)`` per sentence of ``doc`` (the whole doc if it has no
-    sentence boundaries). Whitespace-only tokens are left out; an entity cut by a
-    sentence boundary restarts with ``B-`` in the next sentence."""
-    iob = biluo_to_iob(doc_to_biluo_tags(doc, missing="O"))
-    sents = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
+    sentence boundaries). Whitespace-only tokens are left out (tested on the text, so it
+    works whatever the vocab); an entity made only of them is dropped. Sentences that an
+    entity crosses are joined into one, so every other entity is written whole. Both
+    cases are reported in ``report``, naming ``doc.user_data["name"]``."""
+    name = doc.user_data.get("name") if doc.user_data else None
+    tags = ["O"] * len(doc)
+    for ent in doc.ents:
+        kept = [t.i for t in ent if t.text.strip()]
+        if not kept:
+            if report is not None:
+                report.issue("dropped", "whitespace entity", f"{ent.label_} at tokens "
+                             f"{ent.start}-{ent.end} holds only whitespace", name,
+                             label=ent.label_)
+            continue
+        tags[kept[0]] = "B-" + ent.label_
+        for i in kept[1:]:
+            tags[i] = "I-" + ent.label_
+    starts = [s.start for s in doc.sents] if doc.has_annotation("SENT_START") else [0]
+    joined = set()
+    for ent in doc.ents:
+        inside = [s for s in starts if ent.start < s < ent.end]
+        if inside and report is not None:
+            report.issue("adjusted", "sentences joined", f"{ent.label_} {ent.text!r} crosses "
+                         f"{len(inside)} sentence boundary(ies); those sentences are "
+                         f"written as one", name)
+        joined.update(inside)
+    bounds = [s for s in starts if s not in joined] + [len(doc)]
     out: List[Sentence] = []
-    for sent in sents:
-        words: List[str] = []
-        tags: List[str] = []
-        for token in sent:
-            if token.is_space:
-                continue
-            tag = iob[token.i]
-            if tag.startswith("I-") and (not tags or tags[-1] == "O" or tags[-1][2:] != tag[2:]):
-                tag = "B-" + tag[2:]
-            words.append(token.text)
-            tags.append(tag)
-        if words:
-            out.append((words, tags))
+    for a, b in zip(bounds, bounds[1:]):
+        keep = [i for i in range(a, b) if doc[i].text.strip()]
+        if keep:
+            out.append(([doc[i].text for i in keep], [tags[i] for i in keep]))
     return out
+
+
+def _resolve_gaps(words: List[Optional[str]], tags: List[Optional[str]],
+                  lines: List[int]) -> Tuple[List[str], List[str], List[str],
+                                             List[Tuple[str, int]]]:
+    """Take skipped tokens (``words[i] is None``; ``tags[i]`` their tag, or ``None`` when
+    unreadable) out of one sentence. Returns ``(words, IOB2 tags, labels of the
+    entities read, [(label, line of the skipped token)] of the entities dropped)``."""
+    full: List[str] = []
+    for k, (word, tag) in enumerate(zip(words, tags)):
+        if tag is None:  # unreadable: inside an entity only if it continues past the gap
+            prev = full[k - 1] if k else "O"
+            nxt = tags[k + 1] if k + 1 < len(tags) and tags[k + 1] is not None else "O"
+            tag = "I-" + prev[2:] if prev != "O" and nxt == "I-" + prev[2:] else "O"
+        full.append(tag)
+    biluo = iob_to_biluo(full)
+    read: List[str] = []
+    dropped: List[Tuple[str, int]] = []
+    start = 0
+    for i, tag in enumerate(biluo):
+        if tag[:2] in ("B-", "U-"):
+            start = i
+        if tag[:2] in ("L-", "U-"):
+            read.append(tag[2:])
+            gaps = [lines[j] for j in range(start, i + 1) if words[j] is None]
+            if gaps:
+                dropped.append((tag[2:], gaps[0]))
+                biluo[start:i + 1] = ["O"] * (i + 1 - start)
+    keep = [i for i, word in enumerate(words) if word is not None]
+    return ([words[i] for i in keep], biluo_to_iob([biluo[i] for i in keep]), read,
+            dropped)
 
 
 def read_conll(path: PathLike, vocab: Vocab, report: Optional[ConversionReport] = None,
@@ -129,26 +179,30 @@ def read_conll(path: PathLike, vocab: Vocab, report: Optional[ConversionReport] 
     ``skip_malformed`` are skipped (the token is left out) and counted in ``report``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
     report = report if report is not None else ConversionReport(str(path))
     docs: List[Doc] = []
-    with path.open(encoding="utf-8", newline="") as f:
-        lines = [line.rstrip("\r\n") for line in f.read().split("\n")]
+    lines = read_text(path).split("\n")
     has_docstart = any(_COL_SEP.split(line.strip(" \t"))[0] == DOCSTART for line in lines)
     n_cols: Optional[int] = None
     doc_sents: List[Sentence] = []
-    words: List[str] = []
-    tags: List[str] = []
+    words: List[Optional[str]] = []  # None: a skipped token
+    tags: List[Optional[str]] = []
+    line_nos: List[int] = []
 
     def end_sentence() -> None:
-        if words:
-            doc_sents.append((list(words), list(tags)))
+        if any(w is not None for w in words):
+            kept, iob, read, dropped = _resolve_gaps(words, tags, line_nos)
+            doc_sents.append((kept, iob))
             report.read_sents += 1
-            report.read_tokens += len(words)
-            report.read_ents.update(entity_labels(tags))
+            report.read_tokens += len(kept)
+            report.read_ents.update(read)
+            for label, line in dropped:
+                report.issue("dropped", "entity with skipped token", f"{label} entity "
+                             f"contains the token skipped on line {line}", path, line,
+                             label=label)
         words.clear()
         tags.clear()
+        line_nos.clear()
 
     def end_doc() -> None:
         end_sentence()
@@ -156,6 +210,12 @@ def read_conll(path: PathLike, vocab: Vocab, report: Optional[ConversionReport] 
             docs.append(sentences_to_doc(vocab, doc_sents, name=f"{path.name}#{len(docs) + 1}"))
             report.read_docs += 1
         doc_sents.clear()
+
+    def skip(message: str, line_no: int, cols: List[str]) -> None:
+        report.malformed(message, path, line_no, skip_malformed)
+        words.append(None)
+        tags.append(cols[-1] if len(cols) > 1 and TAG_RE.match(cols[-1]) else None)
+        line_nos.append(line_no)
 
     for line_no, line in enumerate(lines, start=1):
         if not line.strip(" \t"):
@@ -168,24 +228,30 @@ def read_conll(path: PathLike, vocab: Vocab, report: Optional[ConversionReport] 
             end_doc()
             continue
         if len(cols) < 2:
-            report.malformed(f"expected a token and a tag, found {len(cols)} column(s): "
-                             f"{line!r}", path, line_no, skip_malformed)
+            skip(f"expected a token and a tag, found {len(cols)} column(s): {line!r}",
+                 line_no, cols)
             continue
         if n_cols is None:
             n_cols = len(cols)
         elif len(cols) != n_cols:
-            report.malformed(f"expected {n_cols} columns like the first token line, "
-                             f"found {len(cols)}: {line!r}", path, line_no, skip_malformed)
+            skip(f"expected {n_cols} columns like the first token line, found "
+                 f"{len(cols)}: {line!r}", line_no, cols)
             continue
         if not TAG_RE.match(cols[-1]):
             try:
                 check_tag(cols[-1], path, line_no)
             except ConversionError as err:
-                report.malformed(err.message, path, line_no, skip_malformed)
+                skip(err.message, line_no, cols)
                 continue
         words.append(cols[0])
         tags.append(cols[-1])
+        line_nos.append(line_no)
     end_doc()
+    if not docs:
+        skipped = report.count("skipped", "malformed line")
+        raise ConversionError("no tokens found (empty, or only -DOCSTART- lines"
+                              + (f"; {skipped} malformed line(s) skipped" if skipped else "")
+                              + ")", path)
     return docs
 
 

@@ -11,7 +11,11 @@ Hub name such as ``conll2003`` (needs internet).
 
 A malformed row (different numbers of tokens and tags, an empty token, a tag id outside
 the label list, an invalid tag) is a :class:`ConversionError` naming the dataset split
-and row, or with ``skip_malformed`` is skipped and counted.
+and row, or with ``skip_malformed`` is skipped and counted. A split without rows is
+noted; a dataset without any sentence is an error.
+
+Needs the optional ``datasets`` package (``pip install 'spacy-rnn-ner[hf]'``) to load
+data; :func:`hf_to_docs` works on any iterable of rows.
 """
 import re
 from pathlib import Path
@@ -21,6 +25,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from .conll import Sentence, check_tag, group_sentences
+from ..errors import MissingDependency
 from .report import ConversionError, ConversionReport, PathLike, write_docbin
 
 DEFAULT_SPLIT_MAP = {"train": "train", "validation": "dev", "valid": "dev", "dev": "dev",
@@ -30,10 +35,19 @@ DATA_FILE_TYPES = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".c
 _HUB_ID_RE = re.compile(r"^[\w][\w.-]*(/[\w.-]+)?$")
 
 
+def import_datasets() -> Any:
+    """The ``datasets`` module, or :class:`MissingDependency` naming the ``hf`` extra."""
+    try:
+        import datasets
+    except ImportError:
+        raise MissingDependency("datasets", "converting Hugging Face datasets", "hf") from None
+    return datasets
+
+
 def load_hf(source: Union[str, Path, Any], cache_dir: Optional[PathLike] = None) -> Any:
     """A ``DatasetDict`` or ``Dataset`` from ``source`` (see module docstring). A path that
     does not exist and is not a Hub name raises :class:`FileNotFoundError`."""
-    import datasets
+    datasets = import_datasets()
 
     if isinstance(source, (datasets.Dataset, datasets.DatasetDict)):
         return source
@@ -150,9 +164,9 @@ def convert_hf(source: Union[str, Path, Any], out_dir: PathLike,
     ``split_map`` (default :data:`DEFAULT_SPLIT_MAP`; unmapped splits keep their name,
     several splits mapped to one target are concatenated). A single ``Dataset`` is the
     split ``train``. Returns the report."""
-    import datasets
     import spacy
 
+    datasets = import_datasets()
     name = source if isinstance(source, (str, Path)) else type(source).__name__
     report = ConversionReport(f"Hugging Face dataset {name}")
     data = load_hf(source, cache_dir)
@@ -167,9 +181,13 @@ def convert_hf(source: Union[str, Path, Any], out_dir: PathLike,
             report.issue("note", "split left out", f"split {split!r} not converted "
                          f"({len(dataset):,} rows)", str(name))
             continue
+        if len(dataset) == 0:
+            report.issue("note", "empty split", f"split {split!r} has no rows", str(name))
         outputs.setdefault(target, []).extend(hf_to_docs(
             dataset, vocab, tokens_column, tags_column, tag_names, n_sents, report,
             skip_malformed, source=f"{name}[{split}]"))
+    if not any(outputs.values()):
+        raise ConversionError("no sentences found in any converted split", str(name))
     for target, docs in outputs.items():
         write_docbin(docs, Path(out_dir) / f"{target}.spacy", report, target)
     return report

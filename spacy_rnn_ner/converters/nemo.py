@@ -4,11 +4,12 @@
 line-aligned IOB tags (``O``, ``B-X``, ``I-X``), as many per line as there are words.
 Reading: each line is a sentence, ``n_sents`` sentences make one Doc (default 1); blank
 lines (blank in both files) are ignored. A line with different numbers of words and
-labels, a line blank in one file only, a different number of lines, or an invalid tag is
-a :class:`ConversionError` naming file and line (or, with ``skip_malformed``, skipped and
-counted). Writing: one line per sentence of each Doc (the whole Doc without sentence
-boundaries); whitespace tokens are left out, whitespace inside a token becomes ``_``
-(reported).
+labels, a line blank in one file only, an invalid tag, or a non-blank line with no
+counterpart in the other file (one file longer) is a :class:`ConversionError` naming file
+and line (or, with ``skip_malformed``, skipped and reported line by line). Files without
+any sentence are an error. Writing: one line per sentence of each Doc (the whole Doc
+without sentence boundaries; sentences that an entity crosses are joined into one line);
+whitespace tokens are left out, whitespace inside a token becomes ``_`` (all reported).
 """
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Tuple
@@ -16,6 +17,7 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from ..files import read_text
 from .conll import Sentence, check_tag, doc_to_sentences, entity_labels, group_sentences
 from .report import (ConversionError, ConversionReport, PathLike, SplitStats, count_sents,
                      read_docbin, write_docbin)
@@ -26,12 +28,15 @@ def read_nemo(text_path: PathLike, labels_path: PathLike, vocab: Vocab, n_sents:
               skip_malformed: bool = False) -> List[Doc]:
     """Docs from a ``text.txt`` / ``labels.txt`` pair (see module docstring)."""
     text_path, labels_path = Path(text_path), Path(labels_path)
-    for p in (text_path, labels_path):
-        if not p.is_file():
-            raise FileNotFoundError(f"no such file: {p}")
     report = report if report is not None else ConversionReport(str(text_path))
-    return group_sentences(_nemo_sentences(text_path, labels_path, report, skip_malformed),
+    docs = group_sentences(_nemo_sentences(text_path, labels_path, report, skip_malformed),
                            vocab, n_sents, report, text_path.name)
+    if not docs:
+        skipped = report.count("skipped", "malformed line")
+        raise ConversionError("no sentences found (empty files"
+                              + (f"; {skipped} malformed line(s) skipped" if skipped else "")
+                              + f"; labels: {labels_path})", text_path)
+    return docs
 
 
 def _nemo_sentences(text_path: Path, labels_path: Path, report: ConversionReport,
@@ -41,12 +46,13 @@ def _nemo_sentences(text_path: Path, labels_path: Path, report: ConversionReport
     for i in range(max(len(text_lines), len(label_lines))):
         line_no = i + 1
         if i >= len(text_lines) or i >= len(label_lines):
-            longer, shorter = (labels_path, text_path) if i >= len(text_lines) \
-                else (text_path, labels_path)
-            report.malformed(f"line {line_no} has no counterpart: {shorter} has only "
-                             f"{min(len(text_lines), len(label_lines))} lines", longer,
-                             line_no, skip_malformed)
-            return
+            longer, shorter, extra = (labels_path, text_path, label_lines[i]) \
+                if i >= len(text_lines) else (text_path, labels_path, text_lines[i])
+            if extra.strip():
+                report.malformed(f"line {line_no} has no counterpart: {shorter} has only "
+                                 f"{min(len(text_lines), len(label_lines))} lines", longer,
+                                 line_no, skip_malformed)
+            continue
         words, tags = text_lines[i].split(), label_lines[i].split()
         if len(words) != len(tags):
             report.malformed(f"{len(words)} words in {text_path.name} but {len(tags)} labels "
@@ -61,8 +67,7 @@ def _nemo_sentences(text_path: Path, labels_path: Path, report: ConversionReport
 
 def _lines(path: Path) -> List[str]:
     """Lines split at ``\\n`` only (``str.splitlines`` also splits at U+2028 etc.)."""
-    text = path.read_text(encoding="utf-8")
-    lines = [line.rstrip("\r") for line in text.split("\n")]
+    lines = read_text(path).split("\n")
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 
@@ -86,11 +91,11 @@ def write_nemo(docs: Iterable[Doc], out_dir: PathLike, suffix: str = "",
     report.outputs["text"], report.outputs["labels"] = str(text_path), str(labels_path)
     with text_path.open("w", encoding="utf-8") as ft, labels_path.open("w", encoding="utf-8") as fl:
         for doc in docs:
-            n_space = sum(1 for t in doc if t.is_space)
+            n_space = sum(1 for t in doc if not t.text.strip())
             if n_space:
                 report.issue("note", "whitespace tokens", f"{n_space} whitespace token(s) "
                              f"left out", doc.user_data.get("name"))
-            sentences = doc_to_sentences(doc)
+            sentences = doc_to_sentences(doc, report)
             stats.docs += 1
             for words, tags in sentences:
                 clean = ["_".join(w.split()) for w in words]
@@ -123,6 +128,8 @@ def convert_to_nemo(input_path: PathLike, out_dir: PathLike, suffix: str = "") -
     """``input_path`` (.spacy) -> ``out_dir/text{suffix}.txt`` + ``labels{suffix}.txt``."""
     report = ConversionReport(f"{input_path} to NeMo")
     docs = read_docbin(input_path)
+    if not docs:
+        raise ConversionError("holds no documents", input_path)
     report.read_docs = len(docs)
     for doc in docs:
         report.read_tokens += len(doc)

@@ -2,19 +2,22 @@
 
 * :class:`ConversionError` - a malformed input line (names file and line).
 * :class:`ConversionReport` - what was read, what was written (per split), and every
-  annotation that was dropped, adjusted, skipped or ignored, with file and line.
+  annotation that was dropped, adjusted, skipped or ignored, with file and line. Its
+  balance holds for every converter: per label, entities read = entities written +
+  entities reported as dropped (:meth:`ConversionReport.unbalanced`).
 * :func:`write_docbin` / :func:`read_docbin` - the one DocBin writer/reader; writing goes
   through the report so the printed figures are exactly what is on disk.
 """
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Union
+from typing import Dict, Iterable, List, Optional
 
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
-PathLike = Union[str, Path]
+from ..errors import InputError, PathLike, where
+from ..files import check_writable, read_bytes
 
 #: Issue actions. ``dropped``/``adjusted`` concern entities, ``skipped`` malformed lines or
 #: missing documents, ``ignored`` input lines that carry no entity (brat notes,
@@ -22,35 +25,25 @@ PathLike = Union[str, Path]
 ACTIONS = ("dropped", "adjusted", "skipped", "ignored", "note")
 
 
-class ConversionError(ValueError):
+class ConversionError(InputError):
     """Malformed input. ``str(err)`` reads ``PATH:LINE: message``."""
-
-    def __init__(self, message: str, path: Optional[PathLike] = None, line: Optional[int] = None):
-        self.path = None if path is None else str(path)
-        self.line = line
-        self.message = message
-        super().__init__(_where(self.path, line) + message)
-
-
-def _where(path: Optional[str], line: Optional[int]) -> str:
-    if path is None:
-        return ""
-    return f"{path}:{line}: " if line is not None else f"{path}: "
 
 
 @dataclass
 class Issue:
     """One reported event: ``action`` (see :data:`ACTIONS`), a short ``kind`` used for
-    counting (e.g. ``"overlap"``), a human ``message``, and where it happened."""
+    counting (e.g. ``"overlap"``), a human ``message``, and where it happened. A
+    ``dropped`` issue about an entity names its ``label``."""
 
     action: str
     kind: str
     message: str
     path: Optional[str] = None
     line: Optional[int] = None
+    label: Optional[str] = None
 
     def __str__(self) -> str:
-        return f"{self.action:<8} {self.kind:<22} {_where(self.path, self.line)}{self.message}"
+        return f"{self.action:<8} {self.kind:<22} {where(self.path, self.line)}{self.message}"
 
 
 @dataclass
@@ -98,11 +91,13 @@ class ConversionReport:
 
     # -- filling -------------------------------------------------------------------
     def issue(self, action: str, kind: str, message: str,
-              path: Optional[PathLike] = None, line: Optional[int] = None) -> Issue:
-        """Record one issue and return it."""
+              path: Optional[PathLike] = None, line: Optional[int] = None,
+              label: Optional[str] = None) -> Issue:
+        """Record one issue and return it; an entity that is not written is
+        ``issue("dropped", ..., label=LABEL)``."""
         if action not in ACTIONS:
             raise ValueError(f"unknown issue action {action!r}")
-        item = Issue(action, kind, message, None if path is None else str(path), line)
+        item = Issue(action, kind, message, None if path is None else str(path), line, label)
         self.issues.append(item)
         return item
 
@@ -123,6 +118,20 @@ class ConversionReport:
         """Number of issues with this action and/or kind."""
         return sum(1 for i in self.issues
                    if (action is None or i.action == action) and (kind is None or i.kind == kind))
+
+    def dropped_ents(self) -> Counter:
+        """Entities reported as not written, per label."""
+        return Counter(i.label for i in self.issues if i.action == "dropped" and i.label)
+
+    def unbalanced(self) -> Dict[str, Dict[str, int]]:
+        """Labels whose entities read differ from written + dropped:
+        ``{label: {"read": n, "written": n, "dropped": n}}`` (empty when balanced)."""
+        written, dropped = self.total.ents, self.dropped_ents()
+        labels = set(self.read_ents) | set(written) | set(dropped)
+        return {lab: {"read": self.read_ents[lab], "written": written[lab],
+                      "dropped": dropped[lab]}
+                for lab in sorted(labels)
+                if self.read_ents[lab] != written[lab] + dropped[lab]}
 
     def issue_counts(self) -> Counter:
         """``{(action, kind): n}``."""
@@ -180,15 +189,24 @@ class ConversionReport:
                 out.append(f"  ... {len(self.issues) - len(shown):,} more (use --issues-file)")
         else:
             out.append("issues: none")
+        for label, n in self.unbalanced().items():
+            out.append(f"warning: {label}: {n['read']:,} entities read but {n['written']:,} "
+                       f"written and {n['dropped']:,} reported dropped")
         return "\n".join(out)
 
     def write_issues(self, path: PathLike) -> None:
-        """All issues as TSV: action, kind, path, line, message."""
-        with Path(path).open("w", encoding="utf-8") as f:
-            f.write("action\tkind\tpath\tline\tmessage\n")
-            for i in self.issues:
-                f.write(f"{i.action}\t{i.kind}\t{i.path or ''}\t{i.line or ''}\t"
-                        f"{i.message.replace(chr(9), ' ')}\n")
+        """All issues as TSV: action, kind, label, path, line, message. A path that
+        cannot be written is an :class:`InputError` naming it."""
+        path = check_writable(path)
+        try:
+            with path.open("w", encoding="utf-8") as f:
+                f.write("action\tkind\tlabel\tpath\tline\tmessage\n")
+                for i in self.issues:
+                    f.write(f"{i.action}\t{i.kind}\t{i.label or ''}\t{i.path or ''}\t"
+                            f"{i.line or ''}\t{i.message.replace(chr(9), ' ')}\n")
+        except OSError as err:
+            raise InputError(f"cannot write the issues file ({err.strerror or err})",
+                             path) from None
 
 
 def _table(header: List[str], rows: List[list]) -> List[str]:
@@ -222,9 +240,23 @@ def write_docbin(docs: Iterable[Doc], path: PathLike, report: Optional[Conversio
     return path
 
 
+def load_docbin(path: PathLike) -> DocBin:
+    """The DocBin in a ``.spacy`` file; a missing file or one that is not a DocBin is an
+    :class:`InputError` naming it."""
+    data = read_bytes(path)
+    try:
+        return DocBin().from_bytes(data)
+    except Exception as err:  # zlib, msgpack, KeyError...: not a DocBin
+        raise InputError(f"not a spaCy DocBin (.spacy) file ({type(err).__name__})",
+                         path) from None
+
+
 def read_docbin(path: PathLike, vocab: Optional[Vocab] = None) -> List[Doc]:
-    """Docs of a ``.spacy`` file (missing file: :class:`FileNotFoundError`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
-    return list(DocBin().from_disk(path).get_docs(vocab or Vocab()))
+    """Docs of a ``.spacy`` file (see :func:`load_docbin`), over ``vocab`` (default: a
+    blank multi-language vocab, whose lexical attributes such as ``is_space`` are set)."""
+    docbin = load_docbin(path)
+    if vocab is None:
+        import spacy
+
+        vocab = spacy.blank("xx").vocab
+    return list(docbin.get_docs(vocab))

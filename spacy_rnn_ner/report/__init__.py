@@ -1,4 +1,3 @@
-"""Evaluation report (``report`` command) and system comparison (``compare`` command).
-
-The modules only depend on spaCy and matplotlib, not on the rest of the package.
+"""Evaluation report (``report`` command), system comparison (``compare``) and decoding
+comparison (``compare-decoding``). The commands themselves live in :mod:`spacy_rnn_ner.cli`.
 """

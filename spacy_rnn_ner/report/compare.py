@@ -1,15 +1,14 @@
-"""``python -m spacy_rnn_ner compare``: one Markdown table comparing several NER systems.
+"""One Markdown table comparing several NER systems (the ``compare`` command).
 
 Reads JSON files written by ``spacy evaluate --output`` or by the ``report``
 command (``report_<name>.json``); both hold ``ents_p``, ``ents_r``,
 ``ents_f``, ``ents_per_type`` and optionally ``speed``.
 """
-import argparse
-import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
-from .cli import load_json, missing_paths
+from ..errors import InputError
+from ..files import read_json
 from .metrics import fmt_pct, fmt_speed, macro_average, markdown_table
 
 DESCRIPTION = "One Markdown table comparing NER systems from spacy-evaluate or report JSON files."
@@ -43,31 +42,20 @@ def compare_table(systems: Dict[str, Dict[str, Any]]) -> str:
     return markdown_table(headers, rows)
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    """Command-line arguments of ``compare``."""
-    parser = argparse.ArgumentParser(prog="python -m spacy_rnn_ner compare", description=DESCRIPTION)
-    parser.add_argument("scores", nargs="+", type=Path, help="JSON score files (spacy evaluate or report_<name>.json)")
-    parser.add_argument("--names", nargs="+", help="system names, one per file (default: file stems)")
-    parser.add_argument("--output", type=Path, help="Markdown file to write the table to")
-    return parser.parse_args(list(argv))
-
-
-def main(argv: List[str]) -> int:
-    """Entry point; prints the table, writes it to ``--output`` if given, returns the exit code."""
-    args = parse_args(argv)
-    names = args.names or [path.stem for path in args.scores]
-    if len(names) != len(args.scores):
-        print(f"error: {len(args.scores)} score files but {len(names)} names", file=sys.stderr)
-        return 2
-    if missing_paths(args.scores):
-        return 1
-    table = compare_table({name: load_json(path) for name, path in zip(names, args.scores)})
-    print(table, end="")
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(
+def write_compare(scores: Sequence[Path], names: Optional[Sequence[str]] = None,
+                  output: Optional[Path] = None) -> str:
+    """The table of the JSON score files ``scores`` (rows named by ``names``, default the
+    file stems), also written to ``output`` as a Markdown page when given. Every file is
+    read before anything is written; a bad one is an :class:`InputError` naming it."""
+    names = list(names) if names else [Path(path).stem for path in scores]
+    if len(names) != len(scores):
+        raise InputError(f"{len(scores)} score files but {len(names)} names")
+    table = compare_table({name: read_json(path) for name, path in zip(names, scores)})
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(
             "# NER systems compared\n\nScores in % (P, R, F1: micro over all entities; macro F1: unweighted "
             "mean over the entity types).\n\n" + table,
             encoding="utf-8",
         )
-    return 0
+    return table

@@ -1,19 +1,19 @@
 """Constrained Viterbi decoding against greedy per-token argmax, on one trained model.
 
 ``python -m spacy_rnn_ner compare-decoding --model DIR --data FILE.spacy`` prints the
-entity scores of both decodings (greedy: each token's most probable tag; an ``I-X`` that
+entity scores of both decodings (:func:`format_decoding`) (greedy: each token's most probable tag; an ``I-X`` that
 does not continue an ``X`` entity is read as ``O``).
 """
-import argparse
-import json
-import sys
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, List
 
 import numpy
 import spacy
-from spacy.tokens import DocBin
 from spacy.training import Example
+
+from ..converters.report import load_docbin
+from ..errors import InputError
+from ..files import check_exists
 
 from ..pipeline_component import DocPrediction, RNNEntityRecognizer
 from ..scorer import score_ents
@@ -31,9 +31,13 @@ def greedy_decode(ner: RNNEntityRecognizer, docs: List) -> List[DocPrediction]:
 
 
 def compare_decoding(model: Path, data: Path, component: str = "rnn_ner") -> Dict[str, Dict]:
+    check_exists(model, "dir")
+    docbin = load_docbin(data)
     nlp = spacy.load(model)
-    ner = nlp.get_pipe(component)
-    gold = list(DocBin().from_disk(data).get_docs(nlp.vocab))
+    if component not in nlp.pipe_names:
+        raise InputError(f"the pipeline has no {component!r} component (it has "
+                         f"{', '.join(nlp.pipe_names) or 'none'})", model)
+    gold = list(docbin.get_docs(nlp.vocab))
     results = {}
     for name in ("viterbi", "greedy"):
         docs = [nlp.make_doc(doc.text) for doc in gold]
@@ -49,23 +53,13 @@ def compare_decoding(model: Path, data: Path, component: str = "rnn_ner") -> Dic
     return results
 
 
-def main(argv: Optional[Iterable[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m spacy_rnn_ner compare-decoding", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--output", type=Path, default=None, help="JSON file for the scores")
-    args = parser.parse_args(list(argv) if argv is not None else None)
-    for path in (args.model, args.data):
-        if not path.exists():
-            print(f"error: input path not found: {path}", file=sys.stderr)
-            return 1
-    results = compare_decoding(args.model, args.data)
-    print("decoding  micro-F1  macro-F1  " + "  ".join(sorted(results["viterbi"]["ents_per_type"])))
+def format_decoding(results: Dict[str, Dict]) -> str:
+    """A small text table: micro and macro F1 and F1 per type of each decoding."""
+    types = sorted(results["viterbi"]["ents_per_type"])
+    lines = ["decoding  micro-F1  macro-F1  " + "  ".join(types)]
     for name, scores in results.items():
         per_type = scores["ents_per_type"]
-        print(f"{name:8}  {100 * scores['ents_f']:8.2f}  {100 * scores['ents_macro_f']:8.2f}  "
-              + "  ".join(f"{100 * per_type[t]['f']:5.2f}" for t in sorted(per_type)))
-    if args.output:
-        args.output.write_text(json.dumps(results, indent=2), encoding="utf8")
-    return 0
+        lines.append(f"{name:8}  {100 * scores['ents_f']:8.2f}  {100 * scores['ents_macro_f']:8.2f}  "
+                     + "  ".join(f"{100 * per_type[t]['f']:5.2f}" if t in per_type else "    -"
+                                 for t in types))
+    return "\n".join(lines)

@@ -7,7 +7,6 @@ Training logs are the JSONL files written by ``spacy.ConsoleLogger.v3`` with
 in ``scores`` are already multiplied by 100 (except ``speed``) and ``score``
 is the weighted overall dev score as a fraction 0..1.
 """
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Tuple, Union
 
@@ -16,15 +15,16 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 
+from ..files import read_jsonl  # noqa: E402
 from .metrics import Confusion  # noqa: E402
 
 CURVE_SCORES = ("ents_f", "ents_macro_f")
 
 
 def read_training_log(path: Union[str, Path]) -> List[Dict[str, Any]]:
-    """Parse a ConsoleLogger.v3 JSONL file (blank lines skipped)."""
-    with open(path, encoding="utf-8") as file:
-        return [json.loads(line) for line in file if line.strip()]
+    """Parse a ConsoleLogger.v3 JSONL file (blank lines skipped; a bad line is an
+    :class:`~spacy_rnn_ner.errors.InputError` naming file and line)."""
+    return read_jsonl(path)
 
 
 def _percent_scores(record: Dict[str, Any]) -> Dict[str, float]:

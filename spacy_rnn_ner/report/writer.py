@@ -1,16 +1,15 @@
-"""``python -m spacy_rnn_ner report``: evaluation report of one NER pipeline.
+"""Evaluation report of one NER pipeline (the ``report`` command).
 
-Runs the pipeline on a gold DocBin and writes into ``--output``:
+:func:`write_report` runs the pipeline on a gold DocBin and writes into ``output``:
 ``report_<name>.md`` (per-type table, micro/macro, confusion, links),
 ``report_<name>.json`` (all computed metrics), ``confusion_<name>.png``,
-``curves_<name>.png`` (with ``--log``) and ``examples_<name>.html``.
+``curves_<name>.png`` (with a training log) and ``examples_<name>.html``. Every input is
+read and checked before the model is loaded, so a bad file is reported at once, by name.
 """
-import argparse
 import json
-import sys
 import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from spacy import displacy
 from spacy.tokens import Doc
@@ -30,21 +29,10 @@ from .metrics import (
     select_examples,
 )
 
+from ..errors import InputError, MissingDependency
+from ..files import check_exists, read_json, read_jsonl
+
 DESCRIPTION = "Evaluation report (Markdown, JSON, PNG plots, displaCy HTML) of one NER pipeline on a gold DocBin."
-
-
-def missing_paths(paths: Sequence[Optional[Path]]) -> List[Path]:
-    """The given paths that do not exist (``None`` entries are ignored), each reported on stderr."""
-    missing = [path for path in paths if path is not None and not Path(path).exists()]
-    for path in missing:
-        print(f"error: input path not found: {path}", file=sys.stderr)
-    return missing
-
-
-def load_json(path: Path) -> Dict[str, Any]:
-    """Read a JSON object from ``path``."""
-    with open(path, encoding="utf-8") as file:
-        return json.load(file)
 
 
 def build_report(
@@ -121,54 +109,61 @@ def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], so
     return "\n".join(lines) + "\n"
 
 
-def parse_args(argv: List[str]) -> argparse.Namespace:
-    """Command-line arguments of ``report``."""
-    parser = argparse.ArgumentParser(prog="python -m spacy_rnn_ner report", description=DESCRIPTION)
-    parser.add_argument("--model", type=Path, required=True, help="trained spaCy pipeline directory (sets doc.ents)")
-    parser.add_argument("--data", type=Path, required=True, help="DocBin (.spacy) with gold entities")
-    parser.add_argument("--scores", type=Path, help="JSON written by `spacy evaluate --output` (for the speed)")
-    parser.add_argument("--log", type=Path, help="JSONL training log of spacy.ConsoleLogger.v3 (for the curves)")
-    parser.add_argument("--output", type=Path, required=True, help="output directory (created if needed)")
-    parser.add_argument("--name", required=True, help="system name used in the file names")
-    parser.add_argument("--examples", type=int, default=5, help="number of example sentences in the HTML (default 5)")
-    parser.add_argument("--gpu-id", type=int, default=-1, help="GPU to run the pipeline on (-1: CPU)")
-    return parser.parse_args(argv)
+def _plots() -> Any:
+    try:
+        from . import plots
+    except ImportError as err:
+        if getattr(err, "name", "") and err.name.split(".")[0] == "matplotlib":
+            raise MissingDependency("matplotlib", "the report's plots", "report") from None
+        raise
+    return plots
 
 
-def main(argv: List[str]) -> int:
-    """Entry point; returns the exit code."""
-    args = parse_args(argv)
-    if missing_paths([args.model, args.data, args.scores, args.log]):
-        return 1
+def write_report(model: Path, data: Path, output: Path, name: str,
+                 scores: Optional[Path] = None, log: Optional[Path] = None,
+                 examples: int = 5, gpu_id: int = -1) -> Dict[str, Any]:
+    """Evaluate the pipeline ``model`` on the gold DocBin ``data`` and write the report
+    files into ``output`` (see module docstring). ``scores``: JSON of ``spacy evaluate
+    --output`` (for the speed); ``log``: JSONL training log of ``spacy.ConsoleLogger.v3``
+    (for the curves). Returns the metrics written to ``report_<name>.json``."""
     import spacy
-    from spacy.tokens import DocBin
 
-    from .plots import plot_confusion, plot_curves, read_training_log
+    from ..converters.report import load_docbin
 
-    if args.gpu_id >= 0:
-        spacy.require_gpu(args.gpu_id)
-    nlp = spacy.load(args.model)
-    gold_docs = list(DocBin().from_disk(args.data).get_docs(nlp.vocab))
+    check_exists(model, "dir")
+    evaluate_scores = read_json(scores) if scores is not None else None
+    records = read_jsonl(log) if log is not None else None
+    if records is not None and not records:
+        raise InputError("the training log holds no records", log)
+    gold = load_docbin(data)  # a bad file is named before the model loads
+    if not len(gold):
+        raise InputError("holds no documents", data)
+    plots = _plots()
+    if gpu_id >= 0:
+        spacy.require_gpu(gpu_id)
+    nlp = spacy.load(model)
+    gold_docs = list(gold.get_docs(nlp.vocab))
     pred_docs = list(nlp.pipe(doc.text for doc in gold_docs))
-    report = build_report(gold_docs, pred_docs, load_json(args.scores) if args.scores else None)
+    report = build_report(gold_docs, pred_docs, evaluate_scores)
 
-    out: Path = args.output
-    out.mkdir(parents=True, exist_ok=True)
-    name = args.name
+    output.mkdir(parents=True, exist_ok=True)
     files = {"confusion": f"confusion_{name}.png"}
-    plot_confusion(Confusion.from_dict(report["confusion"]), out / files["confusion"], f"Entity-type confusion: {name}")
-    if args.log:
+    plots.plot_confusion(Confusion.from_dict(report["confusion"]), output / files["confusion"],
+                         f"Entity-type confusion: {name}")
+    if records is not None:
         files["curves"] = f"curves_{name}.png"
-        plot_curves(read_training_log(args.log), out / files["curves"], f"Training: {name}")
+        try:
+            plots.plot_curves(records, output / files["curves"], f"Training: {name}")
+        except (KeyError, TypeError, ValueError) as err:
+            raise InputError(f"not a spaCy ConsoleLogger.v3 training log ({type(err).__name__}: "
+                             f"{err})", log) from None
     files["examples"] = f"examples_{name}.html"
-    indices = select_examples(gold_docs, pred_docs, args.examples)
-    (out / files["examples"]).write_text(render_examples(gold_docs, pred_docs, indices), encoding="utf-8")
+    indices = select_examples(gold_docs, pred_docs, examples)
+    (output / files["examples"]).write_text(render_examples(gold_docs, pred_docs, indices), encoding="utf-8")
     files["metrics"] = f"report_{name}.json"
-    report.update(name=name, model=str(args.model), data=str(args.data), files=files)
-    (out / files["metrics"]).write_text(json.dumps(report, indent=2), encoding="utf-8")
-    sources = {"Model": str(args.model), "Data": str(args.data)}
+    report.update(name=name, model=str(model), data=str(data), files=files)
+    (output / files["metrics"]).write_text(json.dumps(report, indent=2), encoding="utf-8")
+    sources = {"Model": str(model), "Data": str(data)}
     markdown = render_markdown(report, name, files, sources)
-    (out / f"report_{name}.md").write_text(markdown, encoding="utf-8")
-    print(per_type_table(report))
-    print(f"Report written to {out / f'report_{name}.md'}")
-    return 0
+    (output / f"report_{name}.md").write_text(markdown, encoding="utf-8")
+    return report

@@ -1,0 +1,13 @@
+"""The ``rnn-ner`` command line, in spaCy's style: typer commands on one ``app``
+(:mod:`._util`), one module per command.
+
+    python -m spacy_rnn_ner COMMAND ...     (or: python -m spacy rnn-ner COMMAND ...)
+
+Commands: convert {ner-uk,conll,hf,nemo,to-nemo}, report, compare, compare-decoding,
+pretrain-text, vectors, build-lexicons, lexicon-coverage. ``python -m spacy`` finds them through the ``spacy_cli`` entry
+point (:mod:`.spacy_cli`).
+"""
+from . import compare, compare_decoding, convert, lexicons, pretrain_text, report, vectors  # noqa: F401
+from ._util import app, run
+
+__all__ = ["app", "run"]

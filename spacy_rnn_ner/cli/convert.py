@@ -1,0 +1,167 @@
+"""``convert FORMAT ...``: NER data to spaCy DocBin (``.spacy``) and back to NeMo.
+
+    convert ner-uk NER_UK_DIR OUT_DIR [--variant tok|raw] [--dev-fraction 0.1] [--seed 0]
+                                      [--max-docs N] [--lang uk] [--split-file PATH]
+    convert conll INPUT OUTPUT.spacy [--lang xx]
+    convert hf NAME_OR_PATH OUT_DIR [--split-map train=train,validation=dev,test=test]
+                                    [--tokens-column tokens] [--tags-column ner_tags]
+                                    [--tag-names O,B-PER,I-PER,...] [--n-sents 1]
+    convert nemo TEXT LABELS OUTPUT.spacy [--n-sents 1]
+    convert to-nemo INPUT.spacy OUT_DIR [--suffix _train]
+
+Every format takes ``--show-issues N`` and ``--issues-file PATH``; those whose input lines
+can be malformed take ``--skip-malformed``. Prints what was read, written and reported.
+"""
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Optional
+
+import typer
+
+from ..converters.report import ConversionReport
+from ..files import check_writable
+from ._util import Arg, Group, Opt, app
+
+convert_cli = typer.Typer(name="convert", cls=Group, no_args_is_help=True,
+                          help="Convert NER data to spaCy DocBin (.spacy) files, or .spacy "
+                               "to NeMo text/labels files.")
+app.add_typer(convert_cli)
+
+
+class Variant(str, Enum):
+    tok = "tok"
+    raw = "raw"
+
+
+SHOW_ISSUES = Opt(50, "--show-issues", min=0, metavar="N",
+                  help="Print at most N issue lines (all are counted).")
+ISSUES_FILE = Opt(None, "--issues-file", metavar="PATH", help="Write every issue as TSV.")
+SKIP_MALFORMED = Opt(False, "--skip-malformed",
+                     help="Skip and report malformed lines instead of stopping.")
+
+
+def _fraction(value: float) -> float:
+    if not 0 <= value < 1:
+        raise typer.BadParameter(f"expected a number in [0, 1), got {value}")
+    return value
+
+
+def run_conversion(convert: Callable[[], ConversionReport], show_issues: int,
+                   issues_file: Optional[Path]) -> None:
+    """Check that the issues file can be written, convert, print the summary, write the
+    issues."""
+    if issues_file is not None:
+        check_writable(issues_file)
+    report = convert()
+    typer.echo(report.format(max_issues=show_issues))
+    if issues_file is not None:
+        report.write_issues(issues_file)
+        typer.echo(f"issues written to {issues_file}")
+
+
+@convert_cli.command("ner-uk")
+def ner_uk_cli(
+    corpus: Path = Arg(..., metavar="NER_UK_DIR", help="Folder with v1.0/, or v1.0 itself."),
+    out_dir: Path = Arg(..., metavar="OUT_DIR", help="Where {train,dev,test}.spacy go."),
+    variant: Variant = Opt(Variant.tok, "--variant", help="tok: NAME.tok.txt/.tok.ann; raw: "
+                           "NAME.txt/.ann tokenized by spaCy."),
+    dev_fraction: float = Opt(0.1, "--dev-fraction", callback=_fraction,
+                              help="Share of DEV documents held out as dev."),
+    seed: int = Opt(0, "--seed", help="Seed of the dev hold-out."),
+    max_docs: int = Opt(0, "--max-docs", min=0, metavar="N",
+                        help="Only the first N documents of each split (0: all)."),
+    lang: str = Opt("uk", "--lang", help="spaCy language."),
+    split_file: Optional[Path] = Opt(None, "--split-file",
+                                     help="Default: v1.0/dev-test-split.txt."),
+    skip_malformed: bool = SKIP_MALFORMED,
+    show_issues: int = SHOW_ISSUES,
+    issues_file: Optional[Path] = ISSUES_FILE,
+) -> None:
+    """ner-uk v1.0 brat corpus -> OUT_DIR/{train,dev,test}.spacy. DEV documents are split
+    into train and dev (seeded document-level hold-out), TEST documents become test."""
+    from ..converters.brat import convert_ner_uk
+
+    run_conversion(lambda: convert_ner_uk(corpus, out_dir, variant.value, dev_fraction, seed,
+                                          max_docs or None, lang, skip_malformed, split_file),
+                   show_issues, issues_file)
+
+
+@convert_cli.command("conll")
+def conll_cli(
+    input_path: Path = Arg(..., metavar="INPUT", help="CoNLL column file (IOB1/IOB2)."),
+    output: Path = Arg(..., metavar="OUTPUT.spacy"),
+    lang: str = Opt("xx", "--lang", help="spaCy language."),
+    skip_malformed: bool = SKIP_MALFORMED,
+    show_issues: int = SHOW_ISSUES,
+    issues_file: Optional[Path] = ISSUES_FILE,
+) -> None:
+    """CoNLL column file -> OUTPUT.spacy."""
+    from ..converters.conll import convert_conll
+
+    run_conversion(lambda: convert_conll(input_path, output, lang, skip_malformed),
+                   show_issues, issues_file)
+
+
+@convert_cli.command("hf")
+def hf_cli(
+    source: str = Arg(..., metavar="NAME_OR_PATH",
+                      help="Hub name, save_to_disk folder, or parquet/json/csv file(s)."),
+    out_dir: Path = Arg(..., metavar="OUT_DIR"),
+    split_map: Optional[str] = Opt(None, "--split-map", help="SOURCE=TARGET,... (default "
+                                   "train=train,validation=dev,test=test; SOURCE= leaves a "
+                                   "split out)."),
+    tokens_column: str = Opt("tokens", "--tokens-column"),
+    tags_column: str = Opt("ner_tags", "--tags-column"),
+    tag_names: Optional[str] = Opt(None, "--tag-names", help="Comma-separated names of "
+                                   "integer tags when they are not a ClassLabel."),
+    n_sents: int = Opt(1, "--n-sents", min=1, help="Sentences (rows) per Doc."),
+    lang: str = Opt("xx", "--lang", help="spaCy language."),
+    cache_dir: Optional[Path] = Opt(None, "--cache-dir", help="datasets cache folder."),
+    skip_malformed: bool = SKIP_MALFORMED,
+    show_issues: int = SHOW_ISSUES,
+    issues_file: Optional[Path] = ISSUES_FILE,
+) -> None:
+    """Hugging Face dataset -> OUT_DIR/<split>.spacy (needs spacy-rnn-ner[hf])."""
+    from ..converters.hf import convert_hf, parse_split_map
+
+    try:
+        splits = parse_split_map(split_map)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--split-map") from None
+    names = tag_names.split(",") if tag_names else None
+    run_conversion(lambda: convert_hf(source, out_dir, splits, lang, tokens_column,
+                                      tags_column, names, n_sents, skip_malformed, cache_dir),
+                   show_issues, issues_file)
+
+
+@convert_cli.command("nemo")
+def nemo_cli(
+    text: Path = Arg(..., metavar="TEXT", help="text.txt: a sentence per line."),
+    labels: Path = Arg(..., metavar="LABELS", help="labels.txt: line-aligned IOB tags."),
+    output: Path = Arg(..., metavar="OUTPUT.spacy"),
+    n_sents: int = Opt(1, "--n-sents", min=1, help="Sentences (lines) per Doc."),
+    lang: str = Opt("xx", "--lang", help="spaCy language."),
+    skip_malformed: bool = SKIP_MALFORMED,
+    show_issues: int = SHOW_ISSUES,
+    issues_file: Optional[Path] = ISSUES_FILE,
+) -> None:
+    """NeMo/TAO text.txt + labels.txt -> OUTPUT.spacy."""
+    from ..converters.nemo import convert_nemo
+
+    run_conversion(lambda: convert_nemo(text, labels, output, lang, n_sents, skip_malformed),
+                   show_issues, issues_file)
+
+
+@convert_cli.command("to-nemo")
+def to_nemo_cli(
+    input_path: Path = Arg(..., metavar="INPUT.spacy"),
+    out_dir: Path = Arg(..., metavar="OUT_DIR"),
+    suffix: str = Opt("", "--suffix", help="File names text{SUFFIX}.txt, labels{SUFFIX}.txt."),
+    show_issues: int = SHOW_ISSUES,
+    issues_file: Optional[Path] = ISSUES_FILE,
+) -> None:
+    """.spacy -> NeMo OUT_DIR/text{SUFFIX}.txt + labels{SUFFIX}.txt."""
+    from ..converters.nemo import convert_to_nemo
+
+    run_conversion(lambda: convert_to_nemo(input_path, out_dir, suffix), show_issues,
+                   issues_file)

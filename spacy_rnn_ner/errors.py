@@ -1,0 +1,54 @@
+"""Errors a user can fix: bad input files, bad arguments, missing optional packages.
+
+The command line prints each as one line, ``error: MESSAGE``, and exits with status 1
+(no traceback); library callers get ordinary exceptions (``InputError`` is a
+``ValueError``, ``MissingDependency`` an ``ImportError``).
+"""
+from pathlib import Path
+from typing import Optional, Union
+
+PathLike = Union[str, Path]
+
+
+class UserError(Exception):
+    """Base class of the errors the command line reports as one line."""
+
+
+class InputError(UserError, ValueError):
+    """A bad input file or argument. ``str(err)`` reads ``PATH:LINE: message`` (the parts
+    that are known)."""
+
+    def __init__(self, message: str, path: Optional[PathLike] = None,
+                 line: Optional[int] = None):
+        self.path = None if path is None else str(path)
+        self.line = line
+        self.message = message
+        super().__init__(where(self.path, line) + message)
+
+
+class MissingDependency(UserError, ImportError):
+    """An optional package is not installed; the message names the extra to install."""
+
+    def __init__(self, package: str, purpose: str, extra: str):
+        self.package = package
+        self.extra = extra
+        super().__init__(f"{purpose} needs the '{package}' package: "
+                         f"pip install 'spacy-rnn-ner[{extra}]'")
+
+
+def where(path: Optional[str], line: Optional[int] = None) -> str:
+    """``"PATH:LINE: "``, ``"PATH: "`` or ``""``."""
+    if path is None:
+        return ""
+    return f"{path}:{line}: " if line is not None else f"{path}: "
+
+
+def describe_os_error(err: OSError) -> str:
+    """``PATH: what is wrong`` for an ``OSError`` (file not found, permission...)."""
+    if err.filename is None:
+        return str(err)
+    reason = {FileNotFoundError: "no such file or folder",
+              IsADirectoryError: "is a folder, expected a file",
+              NotADirectoryError: "not a folder",
+              PermissionError: "permission denied"}.get(type(err))
+    return f"{err.filename}: {reason or err.strerror or err}"

@@ -1,0 +1,105 @@
+"""project.yml: every workflow step declares what it reads and writes (so weasel can skip
+or re-run it), no nested ``spacy project run``, ablation configs as overrides, and the
+project runs in a temporary copy without touching the checkout."""
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict
+
+import pytest
+from spacy.cli._util import parse_config_overrides
+from spacy.util import load_config
+from weasel.util import load_project_config
+
+from test_converters import write_corpus
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Dict:
+    copy = tmp_path_factory.mktemp("project")
+    shutil.copy(REPO / "project.yml", copy)
+    return load_project_config(copy)
+
+
+def commands(project: Dict) -> Dict[str, Dict]:
+    return {cmd["name"]: cmd for cmd in project["commands"]}
+
+
+def test_no_nested_project_runs(project):
+    for cmd in project["commands"]:
+        for line in cmd["script"]:
+            assert "project run" not in line, (cmd["name"], line)
+
+
+def test_workflow_steps_declare_their_inputs(project):
+    """Each dependency of a workflow step is an output of an earlier step, or an input
+    the user gives (data variables, configs)."""
+    cmds = commands(project)
+    external = [project["vars"][k] for k in ("ner_uk_dir", "brown_uk_dir", "vesum_dir")] + ["configs/"]
+    for name, steps in project["workflows"].items():
+        produced = set()
+        for step in steps:
+            cmd = cmds[step]
+            assert cmd.get("outputs"), f"{step} declares no outputs"
+            for path in cmd.get("deps", []) + cmd["outputs"]:
+                assert ", " not in path, (step, path)  # interpolation joined two items
+            for dep in cmd.get("deps", []):
+                assert dep in produced or any(dep.startswith(e) for e in external), (name, step, dep)
+            produced.update(cmd["outputs"])
+
+
+def test_declared_inputs_and_outputs(project):
+    cmds, v = commands(project), project["vars"]
+    assert v["vesum_dir"] in cmds["train"]["deps"]
+    assert f"{v['ner_uk_dir']}/v1.0/data" in cmds["convert"]["deps"]
+    assert v["brown_uk_dir"] in cmds["pretrain-text"]["deps"]
+    assert f"metrics/report_{v['rnn_type']}.json" in cmds["report"]["outputs"]
+    assert cmds["compare-table"]["outputs"] == ["metrics/compare.md"]
+    # compare writes its own models, never the ones of `all`
+    all_outputs = {out for step in project["workflows"]["all"] for out in cmds[step]["outputs"]}
+    compare_only = set(project["workflows"]["compare"]) - set(project["workflows"]["all"])
+    for step in compare_only:
+        assert not all_outputs & set(cmds[step]["outputs"]), step
+
+
+@pytest.mark.parametrize("step,char_encoder", [("ablation-base", False), ("ablation-chars", True)])
+def test_ablation_overrides(project, step, char_encoder):
+    assert not (REPO / "configs" / "ablation").exists()
+    line = commands(project)[step]["script"][0]
+    argv = shlex.split(line)
+    config_path = REPO / argv[argv.index("train") + 1]
+    overrides = parse_config_overrides(argv[argv.index("--output") + 2:argv.index("--gpu-id")])
+    config = load_config(config_path, overrides=overrides, interpolate=False)
+    tok2vec = config["components"]["rnn_ner"]["model"]["tok2vec"]
+    assert config["paths"]["vectors"] is None
+    assert tok2vec["include_static_vectors"] is False and tok2vec["extra_features"] is None
+    assert (tok2vec["char_encoder"] is not None) == char_encoder
+
+
+def test_project_runs_in_a_temporary_copy(tmp_path):
+    corpus = write_corpus(tmp_path / "ner-uk")
+    copy = tmp_path / "project"
+    copy.mkdir()
+    shutil.copy(REPO / "project.yml", copy)
+    shutil.copytree(REPO / "configs", copy / "configs")
+    before = {p: p.stat().st_mtime for d in ("corpus", "training", "metrics")
+              for p in (REPO / d).rglob("*")} if (REPO / "corpus").exists() else {}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    args = [sys.executable, "-m", "spacy", "project", "run", "convert", str(copy),
+            "--vars.ner_uk_dir", str(corpus)]
+    done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (copy / "corpus" / "train.spacy").is_file()
+    again = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert "Skipping 'convert': nothing changed" in again.stdout, again.stdout
+    (corpus / "v1.0" / "data" / "doc_00.tok.txt").write_text("Інший текст .\n", encoding="utf-8")
+    third = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert "Skipping" not in third.stdout  # a changed input makes the step stale
+    after = {p: p.stat().st_mtime for d in ("corpus", "training", "metrics")
+             for p in (REPO / d).rglob("*")} if (REPO / "corpus").exists() else {}
+    assert after == before
