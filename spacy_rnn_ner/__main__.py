@@ -1,4 +1,4 @@
-"""Command line: ``python -m spacy_rnn_ner {convert,report,compare,compare-decoding,pretrain-text,vectors} ...``."""
+"""Command line: ``python -m spacy_rnn_ner {convert,report,compare,compare-decoding,pretrain-text,vectors,annotate,track} ...``."""
 import sys
 from typing import List, Optional
 
@@ -13,8 +13,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         "pretrain-text": "spacy_rnn_ner.pretraining_text",
         "vectors": "spacy_rnn_ner.vectors",
     }
+    if argv and argv[0] in ("annotate", "track"):  # typer commands (spacy_rnn_ner/cli/)
+        from .cli import app
+
+        app(args=argv, prog_name="python -m spacy_rnn_ner")  # exits
+        return 0
     if not argv or argv[0] not in commands:
-        print("usage: python -m spacy_rnn_ner {convert,report,compare,compare-decoding,pretrain-text,vectors} ...  (--help per command)")
+        print("usage: python -m spacy_rnn_ner {convert,report,compare,compare-decoding,pretrain-text,vectors,annotate,track} ...  (--help per command)")
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     import importlib
 
