@@ -32,7 +32,8 @@ def annotate_cli(
     import spacy
 
     if engine not in ("spacy", "ray"):
-        msg.fail(f"--engine must be spacy or ray, not {engine}", exits=1)
+        print(f"error: --engine must be spacy or ray, not {engine}", file=sys.stderr)
+        raise typer.Exit(2)
     try:
         if engine == "ray":
             from ..annotate_ray import annotate_file_ray
@@ -51,7 +52,8 @@ def annotate_cli(
                 skip_bad_lines=skip_bad_lines, progress=progress,
             )
     except AnnotateError as err:
-        msg.fail(f"error: {err}", exits=1)
+        print(f"error: {err}", file=sys.stderr)
+        raise typer.Exit(1)
     except KeyboardInterrupt:
         print("interrupted: no output written", file=sys.stderr)
         raise typer.Exit(130)

@@ -1,4 +1,5 @@
 """``track``: log the test scores and report files to the training run in MLflow."""
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -24,5 +25,6 @@ def track_cli(
     try:
         run_id, n_metrics, n_artifacts = log_results(run_id_file, tracking_uri, scores, artifacts or [])
     except TrackingError as err:
-        msg.fail(str(err), exits=1)
+        print(f"error: {err}", file=sys.stderr)
+        raise typer.Exit(1)
     msg.good(f"MLflow run {run_id}: {n_metrics} test metrics, {n_artifacts} artifacts logged ({tracking_uri})")
