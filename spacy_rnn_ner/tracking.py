@@ -76,7 +76,9 @@ def make_tracking_logger(
     config as params, ``loss_*``, ``score`` and every dev score per evaluation, and the
     best model (``best``). ``run_id_file`` receives the run id so that ``track`` logs the
     test scores to the same run; with tracking off a stale file is removed."""
-    console = registry.loggers.get("spacy.ConsoleLogger.v3")(
+    from spacy.training.loggers import console_logger_v3
+
+    console = console_logger_v3(
         progress_bar=progress_bar, console_output=console_output, output_file=output_file
     )
     if not tracking:
