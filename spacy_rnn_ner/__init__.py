@@ -6,6 +6,7 @@ from .architectures import (
     build_token_features,
 )
 from .pipeline_component import RNNEntityRecognizer, make_rnn_ner
+from .tracking import make_tracking_logger  # registers spacy_rnn_ner.TrackingLogger.v1
 
 __version__ = "0.1.0"
 __all__ = [
@@ -15,4 +16,5 @@ __all__ = [
     "build_token_features",
     "build_char_cnn",
     "build_lexicon_features",
+    "make_tracking_logger",
 ]

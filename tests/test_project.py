@@ -40,7 +40,7 @@ def test_workflow_steps_declare_their_inputs(project):
     """Each dependency of a workflow step is an output of an earlier step, or an input
     the user gives (data variables, configs)."""
     cmds = commands(project)
-    external = [project["vars"][k] for k in ("ner_uk_dir", "brown_uk_dir", "vesum_dir")] + ["configs/"]
+    external = [project["vars"][k] for k in ("ner_uk_dir", "brown_uk_dir")] + ["configs/"]
     for name, steps in project["workflows"].items():
         produced = set()
         for step in steps:
@@ -55,7 +55,7 @@ def test_workflow_steps_declare_their_inputs(project):
 
 def test_declared_inputs_and_outputs(project):
     cmds, v = commands(project), project["vars"]
-    assert v["vesum_dir"] in cmds["train"]["deps"]
+    assert "resources/lexicons" in cmds["train"]["deps"]
     assert f"{v['ner_uk_dir']}/v1.0/data" in cmds["convert"]["deps"]
     assert v["brown_uk_dir"] in cmds["pretrain-text"]["deps"]
     assert f"metrics/report_{v['rnn_type']}.json" in cmds["report"]["outputs"]

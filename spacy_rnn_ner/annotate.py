@@ -1,0 +1,465 @@
+"""Annotate files with a trained pipeline, streaming: read documents lazily, run
+``nlp.pipe``, write JSONL, DocBin or Parquet atomically, and count what was done.
+
+Inputs (by path): a directory of ``.txt`` files (one document per file), ``.jsonl``
+(``{"text": ...}`` per line, other keys kept as metadata), ``.spacy`` (DocBin; its
+tokenization and sentence boundaries are kept, its entities are not), ``.parquet``
+(a ``text`` column, other columns kept), anything else: text, one document per line.
+Outputs (by extension): ``.jsonl`` (metadata + ``text`` + ``entities`` with character
+offsets, label and confidence), ``.spacy`` (DocBin) or ``.parquet``.
+"""
+import dataclasses
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+from spacy.vocab import Vocab
+from .errors import UserError
+
+OUTPUT_SUFFIXES = (".jsonl", ".spacy", ".parquet")
+PARQUET_ROWS = 1000  # rows per Parquet row group (memory bound of the writer)
+
+
+
+class AnnotateError(UserError, ValueError):
+    """Bad input (``file:line: reason``) or an unsupported path."""
+
+
+@dataclass
+class Record:
+    """One input document, or one bad input line (``error`` set)."""
+
+    where: str
+    text: Optional[str] = None
+    words: Optional[List[str]] = None
+    spaces: Optional[List[bool]] = None
+    sent_starts: Optional[List[Optional[bool]]] = None
+    meta: Dict[str, Any] = field(default_factory=dict)
+    error: Optional[str] = None
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, default=str)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Record":
+        return cls(**json.loads(text))
+
+    def light(self) -> "Record":
+        """Without the token lists (they travel as the Doc)."""
+        return dataclasses.replace(self, words=None, spaces=None, sent_starts=None)
+
+
+@dataclass
+class Summary:
+    """What an annotation run did."""
+
+    documents: int = 0
+    tokens: int = 0
+    words: int = 0
+    entities: Counter = field(default_factory=Counter)
+    skipped: int = 0
+    blank_lines: int = 0
+    seconds: float = 0.0
+
+    def add(self, n_tokens: int, n_words: int, labels: Iterable[str]) -> None:
+        self.documents += 1
+        self.tokens += n_tokens
+        self.words += n_words
+        self.entities.update(labels)
+
+    def rows(self) -> List[Tuple[str, str]]:
+        seconds = max(self.seconds, 1e-9)
+        rows = [
+            ("documents", str(self.documents)),
+            ("tokens", str(self.tokens)),
+            ("entities", str(sum(self.entities.values()))),
+        ]
+        rows += [(f"  {label}", str(n)) for label, n in sorted(self.entities.items())]
+        rows += [
+            ("bad lines skipped", str(self.skipped)),
+            ("seconds", f"{self.seconds:.1f}"),
+            ("documents/s", f"{self.documents / seconds:.1f}"),
+            ("words/s", f"{self.words / seconds:.0f}"),
+        ]
+        if self.blank_lines:
+            rows.insert(3 + len(self.entities), ("blank JSONL lines", str(self.blank_lines)))
+        return rows
+
+
+# ---------------------------------------------------------------- reading
+
+
+def input_kind(path: Union[str, Path]) -> str:
+    """``dir``, ``jsonl``, ``docbin``, ``parquet`` or ``text``."""
+    path = Path(path)
+    if path.is_dir():
+        return "dir"
+    suffix = path.suffix.lower()
+    return {".jsonl": "jsonl", ".ndjson": "jsonl", ".spacy": "docbin", ".parquet": "parquet"}.get(suffix, "text")
+
+
+def input_files(path: Union[str, Path]) -> List[Path]:
+    """The files behind ``path``: itself, or a directory's ``*.txt`` files (sorted, recursive)."""
+    path = Path(path)
+    if not path.exists():
+        raise AnnotateError(f"{path}: no such file or directory")
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+        if not files:
+            raise AnnotateError(f"{path}: directory holds no .txt files")
+        return files
+    return [path]
+
+
+def _lines(fh: BinaryIO) -> Iterator[Tuple[int, bytes]]:
+    for lineno, raw in enumerate(fh, start=1):
+        yield lineno, raw.rstrip(b"\n").rstrip(b"\r")
+
+
+def read_text_lines(fh: BinaryIO, name: str) -> Iterator[Record]:
+    """One document per line (empty lines are empty documents, so lines stay aligned)."""
+    for lineno, raw in _lines(fh):
+        where = f"{name}:{lineno}"
+        try:
+            yield Record(where, text=raw.decode("utf8"))
+        except UnicodeDecodeError as err:
+            yield Record(where, error=f"not UTF-8 ({err.reason} at byte {err.start})")
+
+
+def parse_jsonl_line(raw: bytes, where: str) -> Record:
+    """A ``{"text": ...}`` object; every other key is kept as metadata."""
+    try:
+        obj = json.loads(raw.decode("utf8"))
+    except UnicodeDecodeError as err:
+        return Record(where, error=f"not UTF-8 ({err.reason} at byte {err.start})")
+    except json.JSONDecodeError as err:
+        return Record(where, error=f"invalid JSON ({err.msg}, column {err.colno})")
+    if not isinstance(obj, dict):
+        return Record(where, error=f"expected a JSON object, got {type(obj).__name__}")
+    text = obj.pop("text", None)
+    if not isinstance(text, str):
+        return Record(where, error='no string "text" field')
+    return Record(where, text=text, meta=obj)
+
+
+def read_jsonl(fh: BinaryIO, name: str) -> Iterator[Record]:
+    """Blank lines are not documents: they yield a ``Record`` with neither text nor error."""
+    for lineno, raw in _lines(fh):
+        if not raw.strip():
+            yield Record(f"{name}:{lineno}")
+            continue
+        yield parse_jsonl_line(raw, f"{name}:{lineno}")
+
+
+def read_txt_file(data: bytes, name: str, relative: str) -> Record:
+    """A whole ``.txt`` file as one document (``meta["file"]``: its path in the directory)."""
+    try:
+        return Record(name, text=data.decode("utf8"), meta={"file": relative})
+    except UnicodeDecodeError as err:
+        return Record(name, error=f"not UTF-8 ({err.reason} at byte {err.start})")
+
+
+def read_docbin(fh: BinaryIO, name: str) -> Iterator[Record]:
+    """The DocBin's documents (the format is one blob: it is read whole), tokenization and
+    sentence starts kept; their entities are not (they would mix with the predictions)."""
+    try:
+        docbin = DocBin().from_bytes(fh.read())
+    except Exception as err:  # msgpack / zlib errors
+        raise AnnotateError(f"{name}: not a DocBin ({err})") from err
+    for i, doc in enumerate(docbin.get_docs(Vocab())):
+        sent_starts = [t.is_sent_start for t in doc] if doc.has_annotation("SENT_START") else None
+        yield Record(f"{name}#{i}", words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc],
+                     sent_starts=sent_starts)
+
+
+def read_parquet(fh: BinaryIO, name: str) -> Iterator[Record]:
+    """Rows of a ``text`` column; other columns are kept as metadata."""
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(fh)
+    except Exception as err:
+        raise AnnotateError(f"{name}: not a Parquet file ({err})") from err
+    if "text" not in parquet.schema_arrow.names:
+        raise AnnotateError(f"{name}: no 'text' column (columns: {', '.join(parquet.schema_arrow.names)})")
+    row = 0
+    for batch in parquet.iter_batches(batch_size=1024):
+        for obj in batch.to_pylist():
+            row += 1
+            text = obj.pop("text")
+            if isinstance(text, str):
+                yield Record(f"{name}:row {row}", text=text, meta=obj)
+            else:
+                yield Record(f"{name}:row {row}", error="'text' is not a string")
+
+
+def read_stream(kind: str, fh: BinaryIO, name: str) -> Iterator[Record]:
+    """Records of one file-like object of ``kind`` (not ``dir``)."""
+    readers = {"text": read_text_lines, "jsonl": read_jsonl, "docbin": read_docbin, "parquet": read_parquet}
+    return readers[kind](fh, name)
+
+
+def read_records(path: Union[str, Path]) -> Iterator[Record]:
+    """All records of ``path``, lazily (line by line; DocBin whole)."""
+    kind = input_kind(path)
+    for file in input_files(path):
+        if kind == "dir":
+            yield read_txt_file(file.read_bytes(), str(file), file.relative_to(path).as_posix())
+        else:
+            with open(file, "rb") as fh:
+                yield from read_stream(kind, fh, str(file))
+
+
+def screen(records: Iterable[Record], summary: Summary, skip_bad_lines: bool,
+           report: Callable[[str], None]) -> Iterator[Record]:
+    """Good records; a bad one is reported and skipped, or raises (``--skip-bad-lines``);
+    blank JSONL lines are counted."""
+    for record in records:
+        if record.error:
+            if not skip_bad_lines:
+                raise AnnotateError(f"{record.where}: {record.error} (--skip-bad-lines skips such lines)")
+            summary.skipped += 1
+            report(f"{record.where}: {record.error} (skipped)")
+        elif record.text is None and record.words is None:
+            summary.blank_lines += 1
+        else:
+            yield record
+
+
+def to_input(record: Record, vocab: Vocab) -> Union[str, Doc]:
+    """Text, or a Doc with the record's tokens and sentence starts."""
+    if record.words is None:
+        return record.text
+    return Doc(vocab, words=record.words, spaces=record.spaces, sent_starts=record.sent_starts)
+
+
+# ---------------------------------------------------------------- annotating
+
+
+def find_spans_key(nlp: Language) -> Optional[str]:
+    """``spans_key`` of the first component that has one (``rnn_ner`` writes scores there)."""
+    for _, pipe in nlp.pipeline:
+        key = getattr(pipe, "spans_key", None)
+        if key:
+            return key
+    return None
+
+
+def doc_entities(doc: Doc, spans_key: Optional[str]) -> List[Dict[str, Any]]:
+    """``doc.ents`` with character offsets and the confidence of the scored span group
+    (``None`` for an entity the group does not hold)."""
+    scores: Dict[Tuple[int, int, str], float] = {}
+    if spans_key and spans_key in doc.spans:
+        group = doc.spans[spans_key]
+        values = group.attrs.get("scores", [])
+        scores = {(span.start, span.end, span.label_): float(v) for span, v in zip(group, values)}
+    entities = []
+    for ent in doc.ents:
+        score = scores.get((ent.start, ent.end, ent.label_))
+        entities.append({
+            "start": ent.start_char,
+            "end": ent.end_char,
+            "label": ent.label_,
+            "text": ent.text,
+            "confidence": None if score is None else round(score, 4),
+        })
+    return entities
+
+
+def output_record(doc: Doc, record: Record, spans_key: Optional[str]) -> Dict[str, Any]:
+    """The input's metadata, ``text`` and ``entities``."""
+    return {**record.meta, "text": doc.text, "entities": doc_entities(doc, spans_key)}
+
+
+def doc_counts(doc: Doc) -> Tuple[int, int]:
+    """(tokens, words): words are the non-space tokens."""
+    return len(doc), sum(1 for t in doc if not t.is_space)
+
+
+def pipe_records(nlp: Language, records: Iterable[Record], batch_size: int = 64,
+                 n_process: int = 1) -> Iterator[Tuple[Doc, Record]]:
+    """``nlp.pipe`` over good records, in order, each Doc with its record."""
+    vocab = nlp.vocab
+    pairs = ((to_input(record, vocab), record.light()) for record in records)
+    return nlp.pipe(pairs, as_tuples=True, batch_size=batch_size, n_process=n_process)
+
+
+# ---------------------------------------------------------------- writing
+
+
+class AtomicWriter:
+    """A temporary file next to ``path``, moved over it by ``commit`` (``os.replace``);
+    ``abort`` removes it, so an interrupted run leaves no half-written output."""
+
+    def __init__(self, path: Union[str, Path], mode: str = "wb"):
+        self.path = Path(path)
+        if not self.path.parent.exists():
+            raise AnnotateError(f"{self.path.parent}: output directory does not exist")
+        fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        self.fh: IO = os.fdopen(fd, mode, **({"encoding": "utf8"} if "b" not in mode else {}))
+
+    def commit(self) -> None:
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.fh.close()
+        if os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+
+
+class JsonlSink:
+    def __init__(self, path: Path):
+        self.file = AtomicWriter(path, "w")
+
+    def write(self, doc: Optional[Doc], out: Dict[str, Any]) -> None:
+        self.file.fh.write(json.dumps(out, ensure_ascii=False, default=str) + "\n")
+
+    def commit(self) -> None:
+        self.file.commit()
+
+    def abort(self) -> None:
+        self.file.abort()
+
+
+class DocBinSink:
+    """Docs with their entities and the scored span group. A DocBin is one blob: its
+    serialized docs stay in memory until ``commit`` (use JSONL/Parquet for huge corpora)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        AtomicWriter(path).abort()  # fail early on a missing folder
+        self.docbin = DocBin(store_user_data=True)
+
+    def write(self, doc: Optional[Doc], out: Dict[str, Any]) -> None:
+        self.docbin.add(doc)
+
+    def commit(self) -> None:
+        file = AtomicWriter(self.path)
+        try:
+            file.fh.write(self.docbin.to_bytes())
+            file.commit()
+        except BaseException:
+            file.abort()
+            raise
+
+    def abort(self) -> None:
+        self.docbin = DocBin()
+
+
+def parquet_schema():
+    import pyarrow as pa
+
+    entity = pa.struct([("start", pa.int64()), ("end", pa.int64()), ("label", pa.string()),
+                        ("text", pa.string()), ("confidence", pa.float64())])
+    return pa.schema([("text", pa.string()), ("entities", pa.list_(entity)), ("meta", pa.string())])
+
+
+class ParquetSink:
+    """Columns ``text``, ``entities`` (list of structs) and ``meta`` (the metadata as JSON);
+    row groups of ``PARQUET_ROWS`` rows."""
+
+    def __init__(self, path: Path):
+        import pyarrow.parquet as pq
+
+        self.file = AtomicWriter(path)
+        self.schema = parquet_schema()
+        self.writer = pq.ParquetWriter(self.file.fh, self.schema)
+        self.rows: List[Dict[str, Any]] = []
+
+    def write(self, doc: Optional[Doc], out: Dict[str, Any]) -> None:
+        meta = {k: v for k, v in out.items() if k not in ("text", "entities")}
+        self.rows.append({"text": out["text"], "entities": out["entities"],
+                          "meta": json.dumps(meta, ensure_ascii=False, default=str)})
+        if len(self.rows) >= PARQUET_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if self.rows:
+            self.writer.write_table(pa.Table.from_pylist(self.rows, schema=self.schema))
+            self.rows = []
+
+    def commit(self) -> None:
+        self._flush()
+        self.writer.close()
+        self.file.commit()
+
+    def abort(self) -> None:
+        self.file.abort()
+
+
+def open_sink(path: Union[str, Path]):
+    """JSONL, DocBin or Parquet sink by the extension of ``path``."""
+    path = Path(path)
+    sinks = {".jsonl": JsonlSink, ".spacy": DocBinSink, ".parquet": ParquetSink}
+    if path.suffix.lower() not in sinks:
+        raise AnnotateError(f"{path}: output must end in {', '.join(OUTPUT_SUFFIXES)}")
+    return sinks[path.suffix.lower()](path)
+
+
+def progress_bar(stream: IO = sys.stderr, enabled: Optional[bool] = None):
+    """A tqdm bar counting documents (with documents/s), shown when ``stream`` is a terminal."""
+    from tqdm import tqdm
+
+    if enabled is None:
+        enabled = hasattr(stream, "isatty") and stream.isatty()
+    return tqdm(unit="doc", file=stream, disable=not enabled, mininterval=0.5, dynamic_ncols=True)
+
+
+def annotate_file(
+    nlp: Language,
+    input_path: Union[str, Path],
+    output_path: Union[str, Path],
+    *,
+    batch_size: int = 64,
+    n_process: int = 1,
+    skip_bad_lines: bool = False,
+    report: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    progress: Optional[bool] = None,
+) -> Summary:
+    """Annotate ``input_path`` into ``output_path`` in one pass (constant memory in the
+    number of documents, except for DocBin input/output); the output appears only complete."""
+    if Path(output_path).resolve() == Path(input_path).resolve():
+        raise AnnotateError(f"{output_path}: output would overwrite the input")
+    input_files(input_path)  # fail before starting on a missing input
+    summary = Summary()
+    spans_key = find_spans_key(nlp)
+    records = screen(read_records(input_path), summary, skip_bad_lines, report)
+    sink = open_sink(output_path)
+    start = time.perf_counter()
+    bar = progress_bar(enabled=progress)
+    try:
+        for doc, record in pipe_records(nlp, records, batch_size=batch_size, n_process=n_process):
+            out = output_record(doc, record, spans_key)
+            sink.write(doc, out)
+            summary.add(*doc_counts(doc), (e["label"] for e in out["entities"]))
+            bar.update(1)
+        sink.commit()
+    except BaseException:
+        sink.abort()
+        raise
+    finally:
+        bar.close()
+        summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def records_of_bytes(kind: str, data: bytes, name: str, relative: Optional[str] = None) -> Iterator[Record]:
+    """Records of a file's content (for engines that read files as bytes, e.g. Ray)."""
+    if kind == "dir":
+        yield read_txt_file(data, name, relative or name)
+    else:
+        yield from read_stream(kind, io.BytesIO(data), name)

@@ -1,0 +1,173 @@
+"""Experiment tracking with MLflow: spaCy's console logger, chained with spacy-loggers'
+``spacy.MLflowLogger.v2`` when ``tracking`` is on, and the final test scores and report
+files logged to the same MLflow run after ``evaluate``/``report``.
+
+``mlflow`` (or ``mlflow-skinny`` plus ``sqlalchemy`` and ``alembic`` for a SQLite store) and
+``spacy-loggers`` are only imported when tracking is on: ``pip install spacy-rnn-ner[tracking]``.
+"""
+import json
+import time
+from pathlib import Path
+from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from spacy.language import Language
+from spacy.util import SimpleFrozenList, registry
+from .errors import UserError
+
+DEFAULT_TRACKING_URI = "sqlite:///training/mlflow.db"
+DEFAULT_EXPERIMENT = "spacy-rnn-ner"
+LoggerT = Callable[[Language, IO, IO], Tuple[Callable[[Optional[Dict[str, Any]]], None], Callable[[], None]]]
+
+
+
+class TrackingError(UserError, ValueError):
+    """Missing run, store or score file when logging to MLflow."""
+
+
+def _import_mlflow():
+    try:
+        import mlflow
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "tracking needs MLflow: pip install 'spacy-rnn-ner[tracking]' "
+            "(mlflow-skinny, sqlalchemy, alembic, spacy-loggers)"
+        ) from err
+    return mlflow
+
+
+def artifact_location(tracking_uri: str) -> Optional[str]:
+    """Artifacts of a SQLite store go next to the database file (``mlartifacts/``),
+    not into ``./mlruns`` of whatever directory the command runs in."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix):
+        return None
+    db_path = Path(tracking_uri[len(prefix):]).resolve()
+    return (db_path.parent / "mlartifacts").as_uri()
+
+
+def use_store(tracking_uri: str, experiment_name: str) -> str:
+    """Point MLflow at ``tracking_uri`` and return the id of ``experiment_name``,
+    creating the experiment (and the SQLite file's folder) when missing."""
+    mlflow = _import_mlflow()
+    if tracking_uri.startswith("sqlite:///"):
+        Path(tracking_uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(tracking_uri)
+    client = mlflow.MlflowClient()
+    experiment = client.get_experiment_by_name(experiment_name)
+    if experiment is not None:
+        return experiment.experiment_id
+    return client.create_experiment(experiment_name, artifact_location=artifact_location(tracking_uri))
+
+
+@registry.loggers("spacy_rnn_ner.TrackingLogger.v1")
+def make_tracking_logger(
+    progress_bar: Optional[str] = None,
+    console_output: bool = True,
+    output_file: Optional[str] = None,
+    tracking: bool = False,
+    tracking_uri: str = DEFAULT_TRACKING_URI,
+    experiment_name: str = DEFAULT_EXPERIMENT,
+    run_name: Optional[str] = None,
+    run_id_file: Optional[str] = None,
+    tags: Optional[Dict[str, Any]] = None,
+    remove_config_values: List[str] = SimpleFrozenList(),
+    log_custom_stats: Optional[List[str]] = None,
+) -> LoggerT:
+    """``spacy.ConsoleLogger.v3`` (same first three arguments), chained with
+    ``spacy.MLflowLogger.v2`` when ``tracking`` is true: the run records the resolved
+    config as params, ``loss_*``, ``score`` and every dev score per evaluation, and the
+    best model (``best``). ``run_id_file`` receives the run id so that ``track`` logs the
+    test scores to the same run; with tracking off a stale file is removed."""
+    from spacy.training.loggers import console_logger_v3
+
+    console = console_logger_v3(
+        progress_bar=progress_bar, console_output=console_output, output_file=output_file
+    )
+    if not tracking:
+        if run_id_file and Path(run_id_file).exists():
+            Path(run_id_file).unlink()
+        return console
+    mlflow = _import_mlflow()
+    mlflow_logger = registry.loggers.get("spacy.MLflowLogger.v2")(
+        experiment_id=None,
+        run_name=run_name,
+        tags=tags,
+        remove_config_values=remove_config_values,
+        log_custom_stats=log_custom_stats,
+    )
+
+    def setup_logger(nlp: Language, stdout: IO, stderr: IO):
+        experiment_id = use_store(tracking_uri, experiment_name)
+        mlflow.set_experiment(experiment_id=experiment_id)
+        console_step, console_finalize = console(nlp, stdout, stderr)
+        mlflow_step, mlflow_finalize = mlflow_logger(nlp, stdout, stderr)
+        run_id = mlflow.active_run().info.run_id
+        if run_id_file:
+            Path(run_id_file).parent.mkdir(parents=True, exist_ok=True)
+            Path(run_id_file).write_text(run_id + "\n", encoding="utf8")
+        stdout.write(f"MLflow run {run_id} in {tracking_uri} (experiment {experiment_name!r})\n")
+
+        def log_step(info: Optional[Dict[str, Any]]) -> None:
+            console_step(info)
+            mlflow_step(info)
+
+        def finalize() -> None:
+            console_finalize()
+            mlflow_finalize()
+
+        return log_step, finalize
+
+    return setup_logger
+
+
+def flat_scores(scores: Dict[str, Any], prefix: str = "test_") -> Dict[str, float]:
+    """Numeric scores of a ``spacy evaluate`` JSON, nested keys joined by ``.``:
+    ``{"ents_per_type": {"LOC": {"f": 0.9}}}`` -> ``{"test_ents_per_type.LOC.f": 0.9}``."""
+    flat: Dict[str, float] = {}
+
+    def walk(value: Any, key: str) -> None:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                walk(item, f"{key}.{name}" if key else str(name))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[prefix + key] = float(value)
+
+    walk(scores, "")
+    return flat
+
+
+def log_results(
+    run_id_file: Path,
+    tracking_uri: str,
+    scores_file: Optional[Path] = None,
+    artifacts: Sequence[Path] = (),
+) -> Tuple[str, int, int]:
+    """Log the test scores of ``scores_file`` (as ``test_*`` metrics) and ``artifacts`` to the
+    run recorded in ``run_id_file``; returns (run id, metrics logged, artifacts logged)."""
+    if not Path(run_id_file).exists():
+        raise TrackingError(f"{run_id_file}: no MLflow run recorded; train with tracking on first")
+    run_id = Path(run_id_file).read_text(encoding="utf8").strip()
+    missing = [str(path) for path in ([scores_file] if scores_file else []) + list(artifacts)
+               if not Path(path).exists()]
+    if missing:
+        raise TrackingError(f"missing file(s) to log: {', '.join(missing)}")
+    mlflow = _import_mlflow()
+    mlflow.set_tracking_uri(tracking_uri)
+    client = mlflow.MlflowClient()
+    try:
+        client.get_run(run_id)
+    except Exception as err:
+        raise TrackingError(f"{run_id_file}: run {run_id} not found in {tracking_uri}") from err
+    metrics: Dict[str, float] = {}
+    if scores_file:
+        metrics = flat_scores(json.loads(Path(scores_file).read_text(encoding="utf8")))
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(key, value, now, 0) for key, value in metrics.items()]
+        for start in range(0, len(items), 500):
+            client.log_batch(run_id, metrics=items[start:start + 500])
+    for path in artifacts:
+        client.log_artifact(run_id, str(path), artifact_path="report")
+    return run_id, len(metrics), len(artifacts)
+
