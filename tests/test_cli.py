@@ -153,13 +153,14 @@ def test_entry_points_are_installed():
     factories = names("spacy_factories")
     assert factories.get("rnn_ner") == "spacy_rnn_ner.pipeline_component:make_rnn_ner"
     architectures = names("spacy_architectures")
-    for arch in ("RNNTagger", "TokenFeatures", "CharCNN"):
+    for arch in ("RNNTagger", "TokenFeatures", "CharCNN", "LexiconFeatures", "Tok2VecListener"):
         assert f"spacy_rnn_ner.{arch}.v1" in architectures, sorted(architectures)
-    assert architectures["spacy_rnn_ner.RNNTagger.v1"] == "spacy_rnn_ner.architectures:build_rnn_tagger"
+    assert architectures["spacy_rnn_ner.RNNTagger.v2"] == "spacy_rnn_ner.architectures:build_rnn_tagger"
+    assert architectures["spacy_rnn_ner.RNNTagger.v1"] == "spacy_rnn_ner.architectures:build_rnn_tagger_v1"
     scorers = names("spacy_scorers")
     assert scorers.get("spacy_rnn_ner.ner_scorer.v1") == "spacy_rnn_ner.scorer:make_ner_scorer"
     # every entry point resolves to the registered object
-    for group in ("spacy_factories", "spacy_architectures", "spacy_scorers"):
+    for group in ("spacy_factories", "spacy_architectures", "spacy_scorers", "spacy_readers", "spacy_loggers", "spacy_cli"):
         for ep in importlib.metadata.entry_points(group=group):
             if ep.value.startswith("spacy_rnn_ner."):
                 assert callable(ep.load()), ep
@@ -171,7 +172,7 @@ import spacy
 assert "spacy_rnn_ner" not in sys.modules, "imported before spaCy asked for it"
 nlp = spacy.blank("uk")
 ner = nlp.add_pipe("rnn_ner")
-arch = spacy.util.registry.architectures.get("spacy_rnn_ner.RNNTagger.v1")
+arch = spacy.util.registry.architectures.get("spacy_rnn_ner.RNNTagger.v2")
 scorer = spacy.util.registry.scorers.get("spacy_rnn_ner.ner_scorer.v1")
 print(json.dumps({
     "class": type(ner).__module__ + "." + type(ner).__name__,

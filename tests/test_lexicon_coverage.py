@@ -2,7 +2,8 @@
 import spacy
 from spacy.tokens import Doc, DocBin, Span
 
-from spacy_rnn_ner.lexicon_coverage import coverage, format_coverage, main
+from spacy_rnn_ner.__main__ import main as cli_main
+from spacy_rnn_ner.lexicon_coverage import coverage, format_coverage
 
 
 def make_docs(nlp):
@@ -29,7 +30,7 @@ def test_coverage_counts_labels_of_firing_tokens(tmp_path, capsys):
     data = tmp_path / "d.spacy"
     DocBin(docs=make_docs(nlp)).to_disk(data)
     out = tmp_path / "m" / "cov.md"
-    assert main([str(data), str(tmp_path), "--morphology", "none", "--output", str(out)]) == 0
+    assert cli_main(["lexicon-coverage", str(data), str(tmp_path), "--morphology", "none", "--output", str(out)]) == 0
     assert "| first_names | 2 |" in out.read_text(encoding="utf8")
-    assert main([str(data), str(tmp_path / "absent.txt")]) == 1
+    assert cli_main(["lexicon-coverage", str(data), str(tmp_path / "absent.txt")]) == 1
     assert "word list not found" in capsys.readouterr().err

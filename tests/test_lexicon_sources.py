@@ -6,8 +6,10 @@ from typing import Dict, List
 
 import pytest
 
+from spacy_rnn_ner.__main__ import main as cli_main
+
 from spacy_rnn_ner.lexicon_sources import (
-    build_lexicons, collect_lists, derive_lists, iso_codes_entries, lt_lists_for_tag, main,
+    build_lexicons, collect_lists, derive_lists, iso_codes_entries, lt_lists_for_tag,
     name_words, pymorphy3_dictionary_entries,
 )
 from spacy_rnn_ner.morfologik import (
@@ -158,11 +160,11 @@ def test_build_lexicons_from_a_morfologik_dictionary(lt_dict, tmp_path, capsys):
     assert read("geo_not_person") == ["києва", "київ"]
     assert read("geo_strict") == ["києва", "олена"]  # "київ" is also a common word
     assert sizes["total"]["geo"] == 3 and sizes["lingotweaker"]["first_names"] == 2
-    assert main([str(tmp_path / "cli"), "--sources", "lingotweaker", "--lt-dict", str(lt_dict),
+    assert cli_main(["build-lexicons", str(tmp_path / "cli"), "--sources", "lingotweaker", "--lt-dict", str(lt_dict),
                  "--no-derived"]) == 0
     assert "| first_names | 2 | 2 |" in capsys.readouterr().out
     assert not (tmp_path / "cli" / "person_geo.txt").exists()
-    assert main([str(tmp_path / "x"), "--sources", "wordnet"]) == 1
+    assert cli_main(["build-lexicons", str(tmp_path / "x"), "--sources", "wordnet"]) == 1
     assert "unknown lexicon source(s) wordnet" in capsys.readouterr().err
 
 

