@@ -103,9 +103,9 @@ def test_equal_on_perturbed_gold():
 @pytest.mark.slow
 @pytest.mark.skipif(not (NER_UK / "v1.0").exists(), reason="ner-uk not available")
 def test_equal_on_ner_uk_predictions(tmp_path):
-    from spacy_rnn_ner.converters.cli import main as convert
+    from spacy_rnn_ner.__main__ import main as cli_main
 
-    assert convert(["ner-uk", str(NER_UK), str(tmp_path), "--max-docs", "8", "--lang", "uk"]) == 0
+    assert cli_main(["convert", "ner-uk", str(NER_UK), str(tmp_path), "--max-docs", "8", "--lang", "uk"]) == 0
     nlp = build_nlp("lstm")
 
     def sentences(name: str) -> List[Doc]:
