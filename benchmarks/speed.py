@@ -19,18 +19,23 @@ import time
 from pathlib import Path
 
 LONG_DOC_SCRIPT = """
-import resource, sys, time, torch, spacy
+import sys, time, torch, spacy
 from spacy.tokens import Doc
 torch.set_num_threads(1)
 nlp = spacy.load(sys.argv[1])
 words = [t.text for doc in spacy.tokens.DocBin().from_disk(sys.argv[2]).get_docs(nlp.vocab) for t in doc]
 words = (words * (50000 // len(words) + 1))[:50000]
 nlp(Doc(nlp.vocab, words=words[:2000]))  # warm up
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def status(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1])
+open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to the current RSS
+before = status("VmRSS:")
 start = time.perf_counter()
 doc = nlp(Doc(nlp.vocab, words=words))
 seconds = time.perf_counter() - start
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = status("VmHWM:")
 print(seconds, (after - before) / 1024, len(doc.ents))
 """
 

@@ -456,3 +456,9 @@ def test_static_vectors_per_distinct_word_equal_spacy(mode):
     backprop(dY)
     numpy.testing.assert_allclose(ours.get_grad("W"), reference.get_grad("W"), atol=1e-5)
     assert not numpy.allclose(ours.get_grad("W"), 0)
+    # cached rows are not reused once the pipeline's vectors table is replaced
+    nlp.vocab.vectors = Vectors(
+        strings=nlp.vocab.strings, data=rng.normal(size=nlp.vocab.vectors.data.shape).astype("f"),
+        mode=mode, **({"minn": 2, "maxn": 4, "hash_count": 2} if mode == "floret" else {"keys": words}),
+    )
+    numpy.testing.assert_allclose(ours.predict(docs).data, reference.predict(docs).data, atol=1e-6)

@@ -4,7 +4,8 @@ A token's static vector does not depend on its context, yet spaCy's ``StaticVect
 looks up (and for floret vectors, hashes the n-grams of) every token. Running text
 repeats its words, so a batch has about three tokens per distinct word: computing the
 rows per distinct ``ORTH`` and gathering them per token gives the same output for a
-third of the work. :func:`dedupe_static_vectors` swaps this forward into the
+third of the work, and keeping the computed rows of floret vectors across batches saves
+most of the rest. :func:`dedupe_static_vectors` swaps this forward into the
 ``static_vectors`` nodes of a built model; parameters and layout are unchanged, so
 saved pipelines load as before.
 """
@@ -39,7 +40,7 @@ def static_vectors_forward(model: Model[List[Doc], Ragged], docs: List[Doc], is_
         rows = vectors.find(keys=keys)
         V = ops.as_contig(ops.asarray(vectors.data)[ops.asarray1i(rows)])
     else:
-        V = ops.as_contig(ops.asarray(vectors.get_batch(keys)))
+        V = ops.as_contig(ops.asarray(_vector_cache(model, vectors).get(keys)))
     projected = ops.gemm(V, W, trans2=True)
     if rows is not None:
         projected[ops.asarray1i(rows) < 0] = 0
@@ -59,6 +60,43 @@ def static_vectors_forward(model: Model[List[Doc], Ragged], docs: List[Doc], is_
         return []
 
     return output, backprop
+
+
+class VectorCache:
+    """Rows of a computed vectors table (floret: hashed subword n-grams, the costly
+    part) per key, kept across batches: running text repeats its words. Not pickled
+    or serialized (see ``__reduce__``); rebuilt when the vectors table changes."""
+
+    def __init__(self, vectors, max_size: int = 200_000) -> None:
+        self.vectors = vectors
+        self.max_size = max_size
+        self.rows: dict = {}
+
+    def get(self, keys: numpy.ndarray) -> numpy.ndarray:
+        rows = self.rows
+        missing = [key for key in keys.tolist() if key not in rows]
+        if missing:
+            if len(rows) + len(missing) > self.max_size:
+                rows.clear()
+            computed = numpy.asarray(self.vectors.get_batch(numpy.asarray(missing, dtype="uint64")))
+            rows.update(zip(missing, computed))
+        if not len(keys):
+            return numpy.zeros((0, self.vectors.shape[1]), dtype="float32")
+        return numpy.stack([rows[key] for key in keys.tolist()])
+
+    def __reduce__(self):
+        return (_no_cache, ())
+
+
+def _no_cache() -> None:
+    return None
+
+
+def _vector_cache(model: Model, vectors) -> VectorCache:
+    cache = model.attrs.get("_vector_cache")
+    if cache is None or cache.vectors is not vectors:
+        cache = model.attrs["_vector_cache"] = VectorCache(vectors)
+    return cache
 
 
 def dedupe_static_vectors(model: Model) -> Model:
