@@ -1,6 +1,6 @@
 """Train a forward or backward character language model on a text file.
 
-``python -m spacy_rnn_ner.char_lm.train TEXT OUTPUT --direction forward|backward``
+``python -m spacy_rnn_ner train-char-lm TEXT OUTPUT --direction forward|backward``
 
 The text (minus its last ``--dev-chars`` characters, held out for the dev
 bits-per-character) is cut into ``--batch-size`` parallel character streams; each step
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 import torch
-import typer
 from torch.nn import functional as F
 
+from ..errors import InputError
 from .model import DIRECTIONS, CharLanguageModel, LSTMState, vocab_from_text
 
 CHECKPOINT_FORMAT = "spacy_rnn_ner.char_lm.checkpoint.v1"
@@ -54,16 +54,16 @@ class TrainConfig:
 
     def check(self) -> None:
         if self.direction not in DIRECTIONS:
-            raise ValueError(f"--direction must be one of {', '.join(DIRECTIONS)}, got {self.direction!r}")
+            raise InputError(f"--direction must be one of {', '.join(DIRECTIONS)}, got {self.direction!r}")
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+            raise InputError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         for name in ("embed_width", "hidden_width", "seq_length", "batch_size", "min_count", "dev_chars"):
             if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+                raise InputError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
+            raise InputError(f"--dropout must be in [0, 1), got {self.dropout}")
         if self.max_minutes <= 0 and self.max_epochs <= 0 and self.max_steps <= 0:
-            raise ValueError("give a stopping point: --max-minutes, --max-epochs or --max-steps")
+            raise InputError("give a stopping point: --max-minutes, --max-epochs or --max-steps")
 
 
 def resolve_device(gpu_id: int) -> torch.device:
@@ -71,9 +71,9 @@ def resolve_device(gpu_id: int) -> torch.device:
     if gpu_id < 0:
         return torch.device("cpu")
     if not torch.cuda.is_available():
-        raise RuntimeError(f"--gpu-id {gpu_id} given but CUDA is not available (torch {torch.__version__})")
+        raise InputError(f"--gpu-id {gpu_id} given but CUDA is not available (torch {torch.__version__})")
     if gpu_id >= torch.cuda.device_count():
-        raise RuntimeError(f"--gpu-id {gpu_id} given but only {torch.cuda.device_count()} CUDA device(s) exist")
+        raise InputError(f"--gpu-id {gpu_id} given but only {torch.cuda.device_count()} CUDA device(s) exist")
     return torch.device(f"cuda:{gpu_id}")
 
 
@@ -83,8 +83,8 @@ def checkpoint_path(output: Path) -> Path:
 
 def split_text(text: str, dev_chars: int, path: Path) -> "tuple[str, str]":
     if len(text) < 2 * dev_chars:
-        raise ValueError(f"{path}: {len(text):,} characters, too short to hold out {dev_chars:,} "
-                         "for dev (lower --dev-chars)")
+        raise InputError(f"{len(text):,} characters, too short to hold out {dev_chars:,} "
+                         "for dev (lower --dev-chars)", path)
     return text[:-dev_chars], text[-dev_chars:]
 
 
@@ -92,7 +92,7 @@ def to_streams(ids, n_streams: int, device: torch.device) -> torch.Tensor:
     """``(n_streams, len(ids) // n_streams)`` tensor: the text cut into parallel streams."""
     length = len(ids) // n_streams
     if length < 2:
-        raise ValueError(f"text too short for {n_streams} streams (lower --batch-size)")
+        raise InputError(f"text too short for {n_streams} streams (lower --batch-size)")
     return torch.as_tensor(ids[: n_streams * length].reshape(n_streams, length), device=device)
 
 
@@ -146,9 +146,9 @@ def train(text_path: Path, output: Path, config: TrainConfig, resume: bool = Fal
             raise FileNotFoundError(f"--resume given but no checkpoint at {ckpt_file}")
         ckpt = torch.load(ckpt_file, map_location="cpu", weights_only=True)
         if ckpt.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{ckpt_file}: not a character LM checkpoint")
+            raise InputError("not a character LM checkpoint", ckpt_file)
         if ckpt["text"] != text_id:
-            raise ValueError(f"{ckpt_file}: was made on a different text than {text_path}")
+            raise InputError(f"was made on a different text than {text_path}", ckpt_file)
         saved = TrainConfig(**ckpt["config"])
         # the model's shape and the data layout come from the checkpoint
         for name in ("direction", "embed_width", "hidden_width", "dropout", "min_count",
@@ -310,57 +310,12 @@ def _eta(config: TrainConfig, progress: Dict[str, Any], run_seconds: float, rate
     return min(left) if left else 0.0
 
 
-def train_char_lm(
-    text_path: Path = typer.Argument(..., help="Training text (UTF-8), e.g. the output of pretrain-text"),
-    output_path: Path = typer.Argument(..., help="Model file to write (checkpoint beside it: OUTPUT.ckpt)"),
-    direction: str = typer.Option("forward", "--direction", "-d", help="forward or backward"),
-    hidden_width: int = typer.Option(256, "--hidden-width", help="LSTM hidden units"),
-    embed_width: int = typer.Option(64, "--embed-width", help="Character embedding width"),
-    dropout: float = typer.Option(0.1, "--dropout"),
-    seq_length: int = typer.Option(250, "--seq-length", help="Characters per truncated-BPTT step"),
-    batch_size: int = typer.Option(32, "--batch-size", help="Parallel character streams"),
-    optimizer: str = typer.Option("adam", "--optimizer", help="adam or sgd"),
-    learn_rate: float = typer.Option(0.01, "--learn-rate", help="Adam: 0.01 learnt fastest in a 300-step sweep (0.002-0.02)"),
-    anneal_factor: float = typer.Option(0.5, "--anneal-factor", help="Learn-rate factor when dev bpc does not improve"),
-    grad_clip: float = typer.Option(1.0, "--grad-clip", help="Gradient norm clip (0 = off)"),
-    min_count: int = typer.Option(2, "--min-count", help="Characters seen fewer times map to the unknown id"),
-    dev_chars: int = typer.Option(100_000, "--dev-chars", help="Characters held out at the end of the text"),
-    max_minutes: float = typer.Option(0.0, "--max-minutes", help="Wall-time budget of this run (0 = none)"),
-    max_epochs: int = typer.Option(0, "--max-epochs", help="0 = no limit"),
-    max_steps: int = typer.Option(0, "--max-steps", help="0 = no limit"),
-    checkpoint_minutes: float = typer.Option(5.0, "--checkpoint-minutes", help="Dev evaluation + checkpoint interval"),
-    checkpoint_steps: int = typer.Option(0, "--checkpoint-steps", help="Also every N steps (0 = off)"),
-    log_seconds: float = typer.Option(30.0, "--log-seconds", help="Progress line interval"),
-    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="CUDA device id; -1 = CPU"),
-    seed: int = typer.Option(0, "--seed"),
-    resume: bool = typer.Option(False, "--resume", help="Continue from OUTPUT.ckpt"),
-) -> None:
-    """Train a Flair-style character language model (one direction) on a text file."""
-    config = TrainConfig(
-        direction=direction, embed_width=embed_width, hidden_width=hidden_width, dropout=dropout,
-        seq_length=seq_length, batch_size=batch_size, optimizer=optimizer, learn_rate=learn_rate,
-        anneal_factor=anneal_factor, grad_clip=grad_clip, min_count=min_count, dev_chars=dev_chars,
-        max_minutes=max_minutes, max_epochs=max_epochs, max_steps=max_steps,
-        checkpoint_minutes=checkpoint_minutes, checkpoint_steps=checkpoint_steps,
-        log_seconds=log_seconds, gpu_id=gpu_id, seed=seed,
-    )
-    try:
-        train(text_path, output_path, config, resume=resume, log=lambda m: print(m, flush=True))
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1)
-
-
 def main(argv: Optional[List[str]] = None) -> int:
-    """``python -m spacy_rnn_ner train-char-lm ...`` (exit status returned)."""
-    app = typer.Typer(add_completion=False)
-    app.command()(train_char_lm)
-    try:
-        app(args=list(sys.argv[1:] if argv is None else argv),
-            prog_name="python -m spacy_rnn_ner train-char-lm")
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    return 0
+    """``python -m spacy_rnn_ner.char_lm.train ...`` = ``python -m spacy_rnn_ner train-char-lm ...``
+    (exit status returned)."""
+    from ..cli import run
+
+    return run(["train-char-lm", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
