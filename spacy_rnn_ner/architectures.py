@@ -235,3 +235,40 @@ def build_tok2vec_listener(width: Optional[int] = None, upstream: str = "*") -> 
     from spacy.pipeline.tok2vec import Tok2VecListener
 
     return Tok2VecListener(upstream_name=upstream, width=width)
+
+
+@registry.architectures("spacy_rnn_ner.CharLMFeatures.v1")
+def build_char_lm_features(
+    forward_path: str,
+    backward_path: str,
+    width: int = 128,
+    projection: bool = True,
+    fine_tune: bool = False,
+    dropout: float = 0.0,
+    sentence_level: bool = True,
+    batch_chars: int = 16384,
+    window: int = 1024,
+    cache_tokens: int = 300000,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Contextual token features from a forward and a backward character language model
+    (trained with ``python -m spacy_rnn_ner train-char-lm``), read at word boundaries as
+    Flair does. The LMs are loaded from the paths at ``initialize`` and saved with the
+    model. ``projection``: a trainable linear map of the two LMs' states to ``width``
+    (without it ``width`` must equal the sum of the LMs' hidden widths). ``fine_tune``:
+    let gradients update the LMs (frozen by default). ``dropout`` on the LM states in
+    training. ``sentence_level``: read each sentence separately when the doc has sentence
+    starts. ``batch_chars``/``window``: characters per batch / per LSTM call (memory).
+    ``cache_tokens``: with frozen LMs, keep the LM states (float16) of the most recently
+    seen sentences, up to this many tokens (0 = no cache), so training epochs and dev
+    evaluations do not rerun the LMs; the states are rounded to float16 either way.
+    Use it as ``extra_features`` of ``spacy_rnn_ner.TokenFeatures.v1``.
+    """
+    from .layers.char_lm_features import char_lm_features_layer
+
+    arch = "spacy_rnn_ner.CharLMFeatures.v1"
+    _check_positive(arch, width=width, batch_chars=batch_chars, window=window)
+    _check_rate(arch, "dropout", dropout)
+    if not isinstance(cache_tokens, int) or cache_tokens < 0:
+        raise ValueError(f"{arch}: 'cache_tokens' must be a non-negative integer, got {cache_tokens!r}.")
+    return char_lm_features_layer(forward_path, backward_path, width, projection, fine_tune,
+                                  dropout, sentence_level, batch_chars, window, cache_tokens)
