@@ -168,6 +168,10 @@ def build_token_features(
     parts = [embed]
     parts.extend(p for p in (char_encoder, extra_features) if p is not None)
     for part in parts[1:]:
+        # thinc's concatenate.v1 of feature layers: its width is the sum of theirs
+        if part._func is concatenate_forward and part.maybe_get_dim("nO") is None \
+                and all(layer.maybe_get_dim("nO") for layer in part.layers):
+            part.set_dim("nO", sum(layer.get_dim("nO") for layer in part.layers))
         if not part.has_dim("nO") or part.get_dim("nO") is None:
             raise ValueError(f"{arch}: feature layer {part.name!r} must declare its width (nO).")
     if len(parts) == 1:

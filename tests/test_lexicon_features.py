@@ -64,3 +64,33 @@ def test_clear_errors():
     uninitialized = build_lexicon_features(GAZETTEERS, directory=str(LEXICON_DIR))
     with pytest.raises(ValueError, match="not initialized"):
         uninitialized.predict([make_doc(["a"])])
+
+
+def test_several_extra_feature_layers_through_concatenate():
+    """TokenFeatures.v1 takes several extra feature layers joined by thinc's concatenate.v1."""
+    import spacy
+    from pathlib import Path
+
+    directory = str(Path(__file__).parent / "data" / "lexicon")
+    config = {
+        "model": {
+            "@architectures": "spacy_rnn_ner.TokenFeatures.v1", "width": 8, "rows": [50, 20, 20, 10],
+            "extra_features": {
+                "@layers": "concatenate.v1",
+                "*": {
+                    "a": {"@architectures": "spacy_rnn_ner.LexiconFeatures.v1", "directory": directory,
+                          "gazetteers": {"GEO": ["geo.txt"]}},
+                    "b": {"@architectures": "spacy_rnn_ner.LexiconFeatures.v1", "directory": directory,
+                          "gazetteers": {"NAME": ["names.txt"], "ABBR": ["abbr.txt"]}},
+                },
+            },
+        }
+    }
+    model = spacy.util.registry.resolve(config)["model"]
+    assert model.get_dim("nO") == 8 + 1 + 2
+    nlp = spacy.blank("uk")
+    docs = [nlp.make_doc("Київ і Тарас")]
+    model.initialize(X=docs)
+    out = model.predict(docs)[0]
+    assert out.shape == (3, 11)
+    assert out[:, 8:].tolist() == [[1, 0, 0], [0, 0, 0], [0, 1, 0]]
