@@ -367,6 +367,16 @@ def test_doc_char_ids_from_words_with_spaces(nlp):
     assert ids2[0, 2] == ids2[1, 0]  # "ї"
 
 
+@pytest.mark.parametrize("text", WEIRD_TEXTS)
+def test_word_char_ids_equal_doc_char_ids(nlp, text):
+    from spacy_rnn_ner.layers.char_cnn import word_char_ids
+
+    doc = nlp.make_doc(text)
+    numpy.testing.assert_array_equal(
+        word_char_ids([t.text for t in doc], MAX_CHARS, N_ROWS), doc_char_ids(doc, MAX_CHARS, N_ROWS)
+    )
+
+
 def test_doc_char_ids_empty_doc(nlp):
     ids = doc_char_ids(nlp.make_doc(""), MAX_CHARS, N_ROWS)
     assert ids.shape == (0, MAX_CHARS)

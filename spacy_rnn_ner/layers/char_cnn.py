@@ -26,16 +26,27 @@ def doc_char_ids(doc: Doc, max_chars: int, n_rows: int) -> Ints2d:
 
     Tokens longer than ``max_chars`` keep their first ``max_chars`` characters.
     """
-    n_tokens = len(doc)
-    if n_tokens == 0:
+    if len(doc) == 0:
         return numpy.zeros((0, max_chars), dtype="int64")
-    code_points = numpy.frombuffer(doc.text.encode("utf-32-le"), dtype="<u4").astype("int64")
     offsets_lengths = doc.to_array([IDX, LENGTH]).astype("int64")
-    starts, lengths = offsets_lengths[:, 0], offsets_lengths[:, 1]
+    return _char_ids(doc.text, offsets_lengths[:, 0], offsets_lengths[:, 1], max_chars, n_rows)
+
+
+def word_char_ids(words: List[str], max_chars: int, n_rows: int) -> Ints2d:
+    """:func:`doc_char_ids` of a list of word strings (e.g. a batch's distinct words)."""
+    if not words:
+        return numpy.zeros((0, max_chars), dtype="int64")
+    lengths = numpy.asarray([len(w) for w in words], dtype="int64")
+    starts = numpy.concatenate([[0], numpy.cumsum(lengths)[:-1]])
+    return _char_ids("".join(words), starts, lengths, max_chars, n_rows)
+
+
+def _char_ids(text: str, starts: numpy.ndarray, lengths: numpy.ndarray, max_chars: int, n_rows: int) -> Ints2d:
+    code_points = numpy.frombuffer(text.encode("utf-32-le"), dtype="<u4").astype("int64")
     positions = starts[:, None] + numpy.arange(max_chars)[None, :]
     inside = numpy.arange(max_chars)[None, :] < lengths[:, None]
     positions = numpy.where(inside, positions, 0)
-    ids = code_points[positions] % (n_rows - 1) + 1
+    ids = code_points[positions] % (n_rows - 1) + 1 if len(code_points) else numpy.zeros(positions.shape, "int64")
     return numpy.where(inside, ids, PAD_ID)
 
 
@@ -80,11 +91,12 @@ def _convert_inputs(
     max_chars, n_rows = model.attrs["max_chars"], model.attrs["n_rows"]
     # a word's vector depends on its text only: encode each distinct word once
     orths = numpy.concatenate([doc.to_array(ORTH) for doc in docs]) if docs else numpy.zeros((0,), "uint64")
-    _, first, inverse = numpy.unique(orths, return_index=True, return_inverse=True)
-    ids = [doc_char_ids(doc, max_chars, n_rows) for doc in docs]
-    all_ids = numpy.concatenate(ids) if ids else numpy.zeros((0, max_chars), "int64")
+    unique, inverse = numpy.unique(orths, return_inverse=True)
+    strings = docs[0].vocab.strings if docs else None
+    words = [strings[orth] for orth in unique.tolist()]
+    word_ids = word_char_ids(words, max_chars, n_rows)
     args = (
-        torch.as_tensor(all_ids[first], device=shim.device),
+        torch.as_tensor(word_ids, device=shim.device),
         torch.as_tensor(inverse.reshape(-1), device=shim.device),
         is_train,
     )
