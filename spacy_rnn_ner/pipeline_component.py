@@ -9,7 +9,7 @@ from itertools import islice
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import numpy
-from spacy.attrs import IS_SPACE, SENT_START
+from spacy.attrs import IS_SPACE
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span, SpanGroup
@@ -40,13 +40,6 @@ DEFAULT_MODEL_CONFIG = """
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 LOG_EPSILON = 1e-8
-
-
-def _sentence_starts(doc: Doc) -> numpy.ndarray:
-    """Boolean array: token starts a sentence (all False without sentence boundaries)."""
-    if not doc.has_annotation("SENT_START"):
-        return numpy.zeros((len(doc),), dtype=bool)
-    return doc.to_array(SENT_START) == 1
 
 
 class DocPrediction(NamedTuple):
@@ -241,19 +234,17 @@ class RNNEntityRecognizer(TrainablePipe):
         """Constrained Viterbi over log-probabilities (or, with a CRF output, over the
         emission scores with the learned transitions; the confidences are then the
         CRF's marginal probabilities), per sentence segment. Whitespace
-        tokens are always ``O`` (as in spaCy's ``ner``) and no entity crosses a sentence
-        start (an ``I-X`` tag is masked there), so decoding each sentence alone gives
-        the best path of the whole document."""
+        tokens are always ``O`` (as in spaCy's ``ner``); each sentence is decoded on its
+        own, so no entity crosses a sentence start."""
         ops = self.model.ops
         doc_lengths = [len(p) for p in probs]
         n_tags = len(self.tag_names)
         flat = ops.to_numpy(ops.flatten(probs)) if sum(doc_lengths) else numpy.zeros((0, n_tags), "f")
         crf = self._crf()
-        log_probs = flat.copy() if crf is not None else numpy.log(flat + LOG_EPSILON)
+        # CRF: masked in place (``flat`` is a fresh copy, replaced by the marginals below)
+        log_probs = flat if crf is not None else numpy.log(flat + LOG_EPSILON)
         is_space = numpy.concatenate([doc.to_array(IS_SPACE) for doc in docs]).astype(bool)
         log_probs[is_space, 1:] = NEG_INF
-        sent_start = numpy.concatenate([_sentence_starts(doc) for doc in docs])
-        log_probs[sent_start, 2::2] = NEG_INF  # no I-X at a sentence start
         lengths = segment_lengths(docs, True)
         if crf is not None and len(flat):
             paths = crf_layer_decode(crf, log_probs, lengths)

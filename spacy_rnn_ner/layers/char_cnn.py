@@ -1,48 +1,36 @@
 """Character-level word encoder: character embeddings → 1D convolution → max-pool.
 
 Characters are mapped to embedding rows by Unicode code point modulo ``n_rows``, so no
-character vocabulary has to be built or stored. Token character ids are gathered from
-the document text with array indexing (no Python loop over tokens).
+character vocabulary has to be built or stored. Each distinct word of a batch is encoded
+once (its vector depends on its text only); the character ids of all distinct words are
+gathered from their joined text with array indexing.
 """
 from typing import Callable, List, Tuple, cast
 
 import numpy
 import torch
-from spacy.attrs import IDX, LENGTH, ORTH
 from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2
 from thinc.shims import PyTorchShim
 from thinc.types import Floats2d, Ints2d
 from thinc.util import torch2xp, xp2torch
-from .fork_safety import ensure_torch_after_fork
 from torch import nn
 from torch.nn import functional as F
+
+from .fork_safety import ensure_torch_after_fork
+from .unique_words import unique_keys
 
 PAD_ID = 0
 
 
-def doc_char_ids(doc: Doc, max_chars: int, n_rows: int) -> Ints2d:
-    """``(n_tokens, max_chars)`` int array of character ids (0 = padding).
-
-    Tokens longer than ``max_chars`` keep their first ``max_chars`` characters.
-    """
-    if len(doc) == 0:
-        return numpy.zeros((0, max_chars), dtype="int64")
-    offsets_lengths = doc.to_array([IDX, LENGTH]).astype("int64")
-    return _char_ids(doc.text, offsets_lengths[:, 0], offsets_lengths[:, 1], max_chars, n_rows)
-
-
 def word_char_ids(words: List[str], max_chars: int, n_rows: int) -> Ints2d:
-    """:func:`doc_char_ids` of a list of word strings (e.g. a batch's distinct words)."""
+    """``(n_words, max_chars)`` int array of character ids (0 = padding); words longer
+    than ``max_chars`` keep their first ``max_chars`` characters."""
     if not words:
         return numpy.zeros((0, max_chars), dtype="int64")
     lengths = numpy.asarray([len(w) for w in words], dtype="int64")
     starts = numpy.concatenate([[0], numpy.cumsum(lengths)[:-1]])
-    return _char_ids("".join(words), starts, lengths, max_chars, n_rows)
-
-
-def _char_ids(text: str, starts: numpy.ndarray, lengths: numpy.ndarray, max_chars: int, n_rows: int) -> Ints2d:
-    code_points = numpy.frombuffer(text.encode("utf-32-le"), dtype="<u4").astype("int64")
+    code_points = numpy.frombuffer("".join(words).encode("utf-32-le"), dtype="<u4").astype("int64")
     positions = starts[:, None] + numpy.arange(max_chars)[None, :]
     inside = numpy.arange(max_chars)[None, :] < lengths[:, None]
     positions = numpy.where(inside, positions, 0)
@@ -90,14 +78,12 @@ def _convert_inputs(
     shim = cast(PyTorchShim, model.shims[0])
     max_chars, n_rows = model.attrs["max_chars"], model.attrs["n_rows"]
     # a word's vector depends on its text only: encode each distinct word once
-    orths = numpy.concatenate([doc.to_array(ORTH) for doc in docs]) if docs else numpy.zeros((0,), "uint64")
-    unique, inverse = numpy.unique(orths, return_inverse=True)
-    strings = docs[0].vocab.strings if docs else None
-    words = [strings[orth] for orth in unique.tolist()]
+    unique, inverse = unique_keys(docs)
+    words = [docs[0].vocab.strings[orth] for orth in unique.tolist()] if docs else []
     word_ids = word_char_ids(words, max_chars, n_rows)
     args = (
         torch.as_tensor(word_ids, device=shim.device),
-        torch.as_tensor(inverse.reshape(-1), device=shim.device),
+        torch.as_tensor(inverse, device=shim.device),
         is_train,
     )
     return ArgsKwargs(args=args, kwargs={}), _no_input_gradient

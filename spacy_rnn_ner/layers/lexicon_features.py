@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
-from spacy.attrs import ORTH
 from spacy.tokens import Doc
 from thinc.api import Model
 from thinc.types import Floats2d
+
+from .unique_words import unique_keys
 
 MORPHOLOGIES = ("none", "pymorphy3")
 
@@ -143,15 +144,13 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats
     """One lookup per distinct word of the batch; rows gathered per token."""
     lookup = _get_lookup(model)
     n_features = model.get_dim("nO")
-    orths = [doc.to_array(ORTH) for doc in docs]
-    flat = numpy.concatenate(orths) if orths else numpy.zeros((0,), "uint64")
-    unique, inverse = numpy.unique(flat, return_inverse=True)
+    unique, inverse = unique_keys(docs)
     table = numpy.zeros((len(unique), n_features), dtype="float32")
     strings = docs[0].vocab.strings if docs else None
     for row, orth in enumerate(unique.tolist()):
         table[row, lookup(strings[orth])] = 1.0
-    features = model.ops.asarray2f(table[inverse.reshape(-1)])
-    outputs = model.ops.unflatten(features, [len(o) for o in orths]) if docs else []
+    features = model.ops.asarray2f(table[inverse])
+    outputs = model.ops.unflatten(features, [len(doc) for doc in docs]) if docs else []
     return outputs, _no_gradient
 
 
