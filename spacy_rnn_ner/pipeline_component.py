@@ -192,14 +192,9 @@ class RNNEntityRecognizer(TrainablePipe):
         new_b[: b.shape[0]] = b
         new.set_param("W", new_W)
         new.set_param("b", new_b)
-        replace = {id(old): new}
+        self.model.replace_node(old, new)
         if crf is not None:
-            replace[id(crf)] = resized_crf_layer(crf, n_tags)
-        for node in self.model.walk():
-            node._layers = [replace.get(id(layer), layer) for layer in node._layers]
-        self.model.set_ref("output_layer", new)
-        if crf is not None:
-            self.model.set_ref("crf", replace[id(crf)])
+            self.model.replace_node(crf, resized_crf_layer(crf, n_tags))
         self.model.set_dim("nO", n_tags, force=True)
 
     def _crf(self) -> Optional[Model]:
