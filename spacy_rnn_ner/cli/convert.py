@@ -1,7 +1,10 @@
 """``convert FORMAT ...``: NER data to spaCy DocBin (``.spacy``) and back to NeMo.
 
-    convert ner-uk NER_UK_DIR OUT_DIR [--variant tok|raw] [--dev-fraction 0.1] [--seed 0]
-                                      [--max-docs N] [--lang uk] [--split-file PATH]
+    convert ner-uk NER_UK_DIR OUT_DIR [--version 1.0|2.0] [--variant tok|raw]
+                                      [--dev-fraction 0.1] [--seed 0] [--max-docs N]
+                                      [--lang uk] [--split-file PATH]
+                                      [--nested outer|inner] [--label-map OLD=NEW,...]
+                                      [--extra-train v2.0:ng] [--extra-dev-fraction 0]
     convert conll INPUT OUTPUT.spacy [--lang xx]
     convert hf NAME_OR_PATH OUT_DIR [--split-map train=train,validation=dev,test=test]
                                     [--tokens-column tokens] [--tags-column ner_tags]
@@ -59,30 +62,64 @@ def run_conversion(convert: Callable[[], ConversionReport], show_issues: int,
         typer.echo(f"issues written to {issues_file}")
 
 
+class Layer(str, Enum):
+    outer = "outer"
+    inner = "inner"
+
+
 @convert_cli.command("ner-uk")
 def ner_uk_cli(
-    corpus: Path = Arg(..., metavar="NER_UK_DIR", help="Folder with v1.0/, or v1.0 itself."),
+    corpus: Path = Arg(..., metavar="NER_UK_DIR",
+                       help="Folder with v1.0/ and/or v2.0/, or one of them."),
     out_dir: Path = Arg(..., metavar="OUT_DIR", help="Where {train,dev,test}.spacy go."),
-    variant: Variant = Opt(Variant.tok, "--variant", help="tok: NAME.tok.txt/.tok.ann; raw: "
-                           "NAME.txt/.ann tokenized by spaCy."),
+    version: str = Opt("1.0", "--version", help="Corpus version: 1.0 (4 types) or 2.0 "
+                       "(13 types, sources bruk and ng)."),
+    variant: Variant = Opt(Variant.tok, "--variant", help="1.0 only. tok: NAME.tok.txt/"
+                           ".tok.ann; raw: NAME.txt/.ann tokenized by spaCy."),
     dev_fraction: float = Opt(0.1, "--dev-fraction", callback=_fraction,
                               help="Share of DEV documents held out as dev."),
     seed: int = Opt(0, "--seed", help="Seed of the dev hold-out."),
     max_docs: int = Opt(0, "--max-docs", min=0, metavar="N",
                         help="Only the first N documents of each split (0: all)."),
     lang: str = Opt("uk", "--lang", help="spaCy language."),
-    split_file: Optional[Path] = Opt(None, "--split-file",
-                                     help="Default: v1.0/dev-test-split.txt."),
+    split_file: Optional[Path] = Opt(None, "--split-file", help="Default: v1.0/dev-test-split"
+                                     ".txt or v2.0/data/dev-test-split.txt."),
+    nested: Layer = Opt(Layer.outer, "--nested", help="2.0: which layer of nested entities "
+                        "goes to doc.ents (all are in doc.spans['ner-uk'])."),
+    label_map: Optional[str] = Opt(None, "--label-map", metavar="OLD=NEW,...",
+                                   help="2.0 labels renamed, OLD= drops them (reported); "
+                                   "'1.0': the 4-type scheme of 1.0 (ART,DOC=MISC, other "
+                                   "new types dropped)."),
+    extra_train: Optional[str] = Opt(None, "--extra-train", metavar="v2.0:ng",
+                                     help="1.0 only: add the 2.0 DEV documents of this "
+                                     "source, in the 1.0 scheme (or --label-map), to train."),
+    extra_dev_fraction: float = Opt(0.0, "--extra-dev-fraction", callback=_fraction,
+                                    help="Share of the --extra-train documents held out "
+                                    "as dev (added to 1.0's dev)."),
     skip_malformed: bool = SKIP_MALFORMED,
     show_issues: int = SHOW_ISSUES,
     issues_file: Optional[Path] = ISSUES_FILE,
 ) -> None:
-    """ner-uk v1.0 brat corpus -> OUT_DIR/{train,dev,test}.spacy. DEV documents are split
-    into train and dev (seeded document-level hold-out), TEST documents become test."""
+    """ner-uk brat corpus (1.0 or 2.0) -> OUT_DIR/{train,dev,test}.spacy. DEV documents are
+    split into train and dev (seeded document-level hold-out), TEST documents become test."""
     from ..converters.brat import convert_ner_uk
+    from ..converters.ner_uk_v2 import parse_label_map
 
+    try:
+        labels = parse_label_map(label_map)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--label-map") from None
+    sources: tuple = ()
+    if extra_train:
+        corpus_version, _, names = extra_train.partition(":")
+        if corpus_version != "v2.0" or not names:
+            raise typer.BadParameter(f"expected v2.0:SOURCE, got {extra_train!r}",
+                                     param_hint="--extra-train")
+        sources = tuple(names.split(","))
     run_conversion(lambda: convert_ner_uk(corpus, out_dir, variant.value, dev_fraction, seed,
-                                          max_docs or None, lang, skip_malformed, split_file),
+                                          max_docs or None, lang, skip_malformed, split_file,
+                                          version, nested.value, labels, sources,
+                                          extra_dev_fraction),
                    show_issues, issues_file)
 
 

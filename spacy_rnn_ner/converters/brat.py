@@ -51,10 +51,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import spacy
 from spacy.attrs import SENT_START
 from spacy.language import Language
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 from spacy.vocab import Vocab
 
+from ..errors import InputError
 from ..files import has_bom
 from ..files import read_text as _read_file
 from .report import ConversionError, ConversionReport, PathLike, write_docbin
@@ -98,10 +100,29 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
+def _parse_entity_line(fields: List[str]) -> Optional[Tuple[str, str, str]]:
+    """``(label, offsets, surface)`` of a ``T`` line in either layout (v1.0
+    ``T1\tLABEL S E\tSURFACE``, v2.0 ``T1\tLABEL\tS\tE\tSURFACE``), else ``None``."""
+    if not _ENTITY_ID_RE.match(fields[0]):
+        return None
+    if len(fields) >= 3:
+        head = fields[1].split(" ", 1)
+        if len(head) == 2 and head[0] and _OFFSETS_RE.match(head[1]):
+            return head[0], head[1], "\t".join(fields[2:])
+    if len(fields) >= 5 and fields[1] and " " not in fields[1] \
+            and fields[2].isdigit() and fields[3].isdigit():
+        return fields[1], f"{fields[2]} {fields[3]}", "\t".join(fields[4:])
+    return None
+
+
 def read_ann(path: PathLike, text: str, report: ConversionReport,
-             skip_malformed: bool = False) -> List[BratEntity]:
+             skip_malformed: bool = False, strict_surface: bool = False,
+             label_map: Optional[Dict[str, str]] = None) -> List[BratEntity]:
     """Entities of a brat ``.ann`` file over ``text`` (policies: module docstring).
-    Every ``T`` line is counted in ``report.read_ents``."""
+    Every ``T`` line is counted in ``report.read_ents``. ``strict_surface``: a surface
+    text that does not match the offsets is malformed (v2.0) instead of being shifted or
+    noted. ``label_map``: labels renamed (counted in ``report.relabelled``) or, mapped to
+    ``""``, dropped (reported)."""
     path = Path(path)
     lines = read_text(path).split("\n")
     entities: List[BratEntity] = []
@@ -118,16 +139,15 @@ def read_ann(path: PathLike, text: str, report: ConversionReport,
             report.issue("ignored", f"brat {kind} line", f"not an entity: {line[:60]!r}",
                          path, line_no)
             continue
-        head = fields[1].split(" ", 1) if len(fields) >= 3 else []
-        if not (_ENTITY_ID_RE.match(fields[0]) and len(head) == 2 and head[0]
-                and _OFFSETS_RE.match(head[1])):
+        parsed = _parse_entity_line(fields)
+        if parsed is None:
             report.malformed(f"not a brat annotation line: {line[:80]!r}", path, line_no,
                              skip_malformed)
             continue
-        label, surface = head[0], "\t".join(fields[2:])
-        fragments = [tuple(int(x) for x in frag.split()) for frag in head[1].split(";")]
+        label, offsets, surface = parsed
+        fragments = [tuple(int(x) for x in frag.split()) for frag in offsets.split(";")]
         if any(not 0 <= s < e <= len(text) for s, e in fragments):
-            report.malformed(f"offsets {head[1]} outside the text ({len(text)} characters) "
+            report.malformed(f"offsets {offsets} outside the text ({len(text)} characters) "
                              f"or empty", path, line_no, skip_malformed)
             continue
         if fields[0] in seen_ids:
@@ -143,10 +163,10 @@ def read_ann(path: PathLike, text: str, report: ConversionReport,
             if all(s >= e for (_, e), (s, _) in zip(fragments, fragments[1:])) \
                     and all(not g.strip() for g in gaps):
                 report.issue("adjusted", "discontinuous merged",
-                             f"{fields[0]} {label} {head[1]} -> {start} {end}", *where)
+                             f"{fields[0]} {label} {offsets} -> {start} {end}", *where)
             else:
                 report.issue("dropped", "discontinuous",
-                             f"{fields[0]} {label} {head[1]} {surface!r}", *where, label=label)
+                             f"{fields[0]} {label} {offsets} {surface!r}", *where, label=label)
                 continue
         found = text[start:end]
         n_breaks = found.count("\n")
@@ -158,6 +178,13 @@ def read_ann(path: PathLike, text: str, report: ConversionReport,
                              *where)
                 i += n_breaks
                 surface = joined
+        if _norm(found) != _norm(surface) and strict_surface:
+            message = (f"surface text {surface!r} does not match the text at {start}-{end} "
+                       f"({found!r})")
+            if not skip_malformed:
+                raise ConversionError(message, path, line_no)
+            report.issue("dropped", "surface mismatch", message, *where, label=label)
+            continue
         if _norm(found) != _norm(surface):
             shift = _nearest_shift(text, start, end, surface)
             if shift is None:
@@ -181,6 +208,16 @@ def read_ann(path: PathLike, text: str, report: ConversionReport,
                          f"{fields[0]} {label} {text[start:end]!r} -> "
                          f"{text[start + lead:end - trail]!r}", *where)
             start, end = start + lead, end - trail
+        if label_map and label in label_map:
+            new_label = label_map[label]
+            if not new_label:
+                report.issue("dropped", "label map", f"{fields[0]} {label} "
+                             f"{text[start:end]!r}: label mapped to nothing", *where,
+                             label=label)
+                continue
+            if new_label != label:
+                report.relabelled[(label, new_label)] += 1
+                label = new_label
         entities.append(BratEntity(fields[0], label, start, end, surface, line_no))
     return entities
 
@@ -193,10 +230,30 @@ def _nearest_shift(text: str, start: int, end: int, surface: str) -> Optional[in
     return None
 
 
+def select_layer(spans: Sequence[Span], layer: str = "outer") -> List[Span]:
+    """Non-overlapping spans for ``doc.ents``. ``"outer"``: the longest first, on equal
+    length the one that starts first, then the first given (``spacy.util.filter_spans``);
+    ``"inner"``: the shortest first, same tie-breaks."""
+    if layer == "outer":
+        return filter_spans(spans)
+    if layer != "inner":
+        raise ValueError(f"layer must be 'outer' or 'inner', got {layer!r}")
+    kept: List[Span] = []
+    taken = set()
+    for span in sorted(spans, key=lambda s: (len(s), s.start)):
+        if not taken.intersection(range(span.start, span.end)):
+            kept.append(span)
+            taken.update(range(span.start, span.end))
+    return kept
+
+
 def set_entities(doc: Doc, spans: Sequence[Tuple[Span, BratEntity]], path: PathLike,
-                 report: ConversionReport) -> Doc:
-    """Set ``doc.ents`` from aligned spans, dropping duplicates and overlaps (longest
-    kept, see module docstring) with a report line each."""
+                 report: ConversionReport, layer: str = "outer",
+                 spans_key: Optional[str] = None) -> Doc:
+    """Set ``doc.ents`` from aligned spans, dropping duplicates and overlaps (kept:
+    :func:`select_layer`) with a report line each. With ``spans_key``, every aligned
+    span (nested and duplicate ones included) also goes to ``doc.spans[spans_key]`` and
+    an entity nested in a kept one (or holding one) is reported as ``nested``."""
     unique: Dict[Tuple[int, int, str], Tuple[Span, BratEntity]] = {}
     for span, ent in spans:
         key = (span.start, span.end, span.label_)
@@ -206,48 +263,69 @@ def set_entities(doc: Doc, spans: Sequence[Tuple[Span, BratEntity]], path: PathL
         else:
             unique[key] = (span, ent)
     candidates = list(unique.values())
-    kept = filter_spans([span for span, _ in candidates])
+    kept = select_layer([span for span, _ in candidates], layer)
     kept_ids = {id(span) for span in kept}
     for span, ent in candidates:
         if id(span) not in kept_ids:
             other = next(k for k in kept if k.start < span.end and span.start < k.end)
             winner = next(e for s, e in candidates if s is other)
-            report.issue("dropped", "overlap",
+            nested = spans_key is not None and (other.start, other.end) != (span.start, span.end) \
+                and (other.start <= span.start and span.end <= other.end
+                     or span.start <= other.start and other.end <= span.end)
+            kind = "nested" if nested else "overlap"
+            where_kept = f"; in doc.spans[{spans_key!r}]" if spans_key is not None else ""
+            report.issue("dropped", kind,
                          f"{ent.id} {ent.label} {span.text!r} overlaps {winner.id} "
-                         f"{winner.label} {other.text!r} (kept)", path, ent.line, label=ent.label)
+                         f"{winner.label} {other.text!r} (kept){where_kept}", path, ent.line,
+                         label=ent.label)
     for span, ent in candidates:
         if id(span) in kept_ids and any(t.is_sent_start for t in span[1:]):
             report.issue("note", "crosses sentence", f"{ent.id} {ent.label} {span.text!r}",
                          path, ent.line)
     doc.ents = sorted(kept, key=lambda s: s.start)
+    if spans_key is not None:
+        doc.spans[spans_key] = sorted((span for span, _ in spans),
+                                      key=lambda s: (s.start, -s.end))
     return doc
 
 
 def brat_tok_to_doc(txt_path: PathLike, ann_path: PathLike, vocab: Vocab,
                     report: Optional[ConversionReport] = None,
-                    skip_malformed: bool = False) -> Doc:
+                    skip_malformed: bool = False, tokenizer: Optional[Tokenizer] = None,
+                    layer: str = "outer", spans_key: Optional[str] = None,
+                    label_map: Optional[Dict[str, str]] = None,
+                    strict_surface: bool = False) -> Doc:
     """A Doc from a tokenized ``.tok.txt`` + ``.tok.ann`` pair: the file's tokens, a
-    sentence per non-empty line, entities on token boundaries."""
+    sentence per non-empty line, entities on token boundaries. With ``tokenizer``
+    (v2.0, whose text leaves some punctuation attached), each line is split further by
+    it and an entity off token boundaries is expanded to the tokens it touches
+    (reported). ``layer``, ``spans_key``: :func:`set_entities`; ``label_map``,
+    ``strict_surface``: :func:`read_ann`."""
     report = report if report is not None else ConversionReport()
     txt_path = Path(txt_path)
     text = read_doc_text(txt_path, report)
     words: List[str] = []
+    spaces: List[bool] = []
     sent_starts: List[bool] = []
-    starts: Dict[int, int] = {}
-    ends: Dict[int, int] = {}
+    bounds: List[Tuple[int, int]] = []
     offset = 0
     for line in text.split("\n"):
         first = True
-        for m in re.finditer(r"\S+", line):
-            starts[offset + m.start()] = len(words)
-            ends[offset + m.end()] = len(words)
-            words.append(m.group())
+        if tokenizer is None:
+            pieces = [(m.group(), m.start(), True) for m in re.finditer(r"\S+", line)]
+        else:
+            pieces = [(t.text, t.idx, bool(t.whitespace_)) for t in tokenizer(line)
+                      if not t.is_space]
+        for word, idx, space in pieces:
+            bounds.append((offset + idx, offset + idx + len(word)))
+            words.append(word)
+            spaces.append(space)
             sent_starts.append(first)
             first = False
         if not first:
             report.read_sents += 1
+            spaces[-1] = True
         offset += len(line) + 1
-    spaces = [True] * len(words)
     if words:
         spaces[-1] = False
     doc = Doc(vocab, words=words, spaces=spaces, sent_starts=sent_starts or None)
@@ -255,9 +333,18 @@ def brat_tok_to_doc(txt_path: PathLike, ann_path: PathLike, vocab: Vocab,
         if txt_path.name.endswith(".tok.txt") else txt_path.stem
     report.read_docs += 1
     report.read_tokens += len(words)
+    starts = {s: i for i, (s, _) in enumerate(bounds)}
+    ends = {e: i for i, (_, e) in enumerate(bounds)}
     spans = []
-    for ent in read_ann(ann_path, text, report, skip_malformed):
+    for ent in read_ann(ann_path, text, report, skip_malformed, strict_surface, label_map):
         i, j = starts.get(ent.start), ends.get(ent.end)
+        if (i is None or j is None) and tokenizer is not None:
+            touched = [k for k, (s, e) in enumerate(bounds) if s < ent.end and ent.start < e]
+            if touched:
+                i, j = touched[0], touched[-1]
+                report.issue("adjusted", "expanded to tokens",
+                             f"{ent.id} {ent.label} {text[ent.start:ent.end]!r} -> "
+                             f"{text[bounds[i][0]:bounds[j][1]]!r}", ann_path, ent.line)
         if i is None or j is None or j < i:
             report.issue("dropped", "off token boundaries",
                          f"{ent.id} {ent.label} {ent.start}-{ent.end} "
@@ -265,7 +352,7 @@ def brat_tok_to_doc(txt_path: PathLike, ann_path: PathLike, vocab: Vocab,
                          ann_path, ent.line, label=ent.label)
             continue
         spans.append((Span(doc, i, j + 1, label=ent.label), ent))
-    return set_entities(doc, spans, ann_path, report)
+    return set_entities(doc, spans, ann_path, report, layer, spans_key)
 
 
 def _context(text: str, ent: BratEntity, width: int = 15) -> str:
@@ -340,13 +427,15 @@ def find_ner_uk_dir(path: PathLike) -> Path:
                             f"and data/")
 
 
-def read_split_file(path: PathLike) -> Dict[str, List[str]]:
+def read_split_file(path: PathLike,
+                    line_numbers: Optional[Dict[str, int]] = None) -> Dict[str, List[str]]:
     """``{"DEV": [...], "TEST": [...]}`` from a split file: section headers on their own
     line, then one document name per line (a ``.tok`` suffix is removed). A name before
-    any header or listed twice is a :class:`ConversionError`."""
+    any header or listed twice is a :class:`ConversionError`. ``line_numbers``, when
+    given, is filled with each name's line."""
     path = Path(path)
     sections: Dict[str, List[str]] = {}
-    seen: Dict[str, int] = {}
+    seen: Dict[str, int] = line_numbers if line_numbers is not None else {}
     current: Optional[str] = None
     for line_no, line in enumerate(_read_file(path).split("\n"), start=1):
         name = line.strip()
@@ -384,18 +473,65 @@ def split_dev(names: Sequence[str], dev_fraction: float = 0.1,
     return [x for x in names if x not in dev], [x for x in names if x in dev]
 
 
+VERSIONS = ("1.0", "2.0")
+
+
 def load_ner_uk(path: PathLike, variant: str = "tok", dev_fraction: float = 0.1,
                 seed: int = 0, max_docs: Optional[int] = None, lang: str = "uk",
                 skip_malformed: bool = False, report: Optional[ConversionReport] = None,
-                split_file: Optional[PathLike] = None) -> Dict[str, List[Doc]]:
+                split_file: Optional[PathLike] = None, version: str = "1.0",
+                layer: str = "outer", label_map: Optional[Dict[str, str]] = None,
+                extra_train: Sequence[str] = (),
+                extra_dev_fraction: float = 0.0) -> Dict[str, List[Doc]]:
     """``{"train": [...], "dev": [...], "test": [...]}`` Docs of the ner-uk corpus at
-    ``path`` (the folder with ``v1.0/`` or ``v1.0`` itself). ``max_docs`` keeps the first
-    N names of each split (after the dev hold-out). Fills ``report`` (read counts and
-    issues; written counts come from :func:`convert_ner_uk`)."""
+    ``path`` (the folder with ``v1.0/`` and/or ``v2.0/``, or one of them). ``max_docs``
+    keeps the first N names of each split (after the dev hold-out). Fills ``report``
+    (read counts and issues; written counts come from :func:`convert_ner_uk`).
+
+    ``version="2.0"``: :func:`.ner_uk_v2.load_ner_uk_v2` (``layer``, ``label_map``).
+    ``version="1.0"`` with ``extra_train`` (2.0 sources, only ``"ng"``: the ``bruk``
+    documents are 1.0's): the 2.0 DEV documents of those sources, in 1.0's scheme
+    (``label_map``, default :data:`.ner_uk_v2.V1_LABEL_MAP`), are added to train, a
+    seeded ``extra_dev_fraction`` of them to dev; 1.0's own split is unchanged and no
+    2.0 TEST document is read."""
+    if version not in VERSIONS:
+        raise InputError(f"unknown ner-uk version {version!r} (expected "
+                         f"{' or '.join(VERSIONS)})")
+    from . import ner_uk_v2
+
+    if version == "2.0":
+        if variant != "tok":
+            raise InputError("--variant raw exists for ner-uk 1.0 only")
+        if extra_train:
+            raise InputError("extra training documents are added to ner-uk 1.0 only")
+        return ner_uk_v2.load_ner_uk_v2(path, dev_fraction, seed, max_docs, lang,
+                                        skip_malformed, report, split_file, layer, label_map)
+    bad = [s for s in extra_train if s != "ng"]
+    if bad:
+        raise InputError(f"extra training source {bad[0]!r} not allowed: only 'ng' (2.0's "
+                         f"'bruk' documents are the 1.0 documents)")
+    report = report if report is not None else ConversionReport()
+    out = _load_ner_uk_v1(path, variant, dev_fraction, seed, max_docs, lang,
+                          skip_malformed, report, split_file)
+    if extra_train:
+        extra = ner_uk_v2.load_ner_uk_v2(
+            Path(path).parent if Path(path).name == "v1.0" else path, extra_dev_fraction,
+            seed, max_docs, lang, skip_malformed, report, None, layer,
+            label_map if label_map is not None else ner_uk_v2.V1_LABEL_MAP,
+            sources=tuple(extra_train), splits=("train", "dev"))
+        out["train"] += extra["train"]
+        out["dev"] += extra["dev"]
+    return out
+
+
+def _load_ner_uk_v1(path: PathLike, variant: str, dev_fraction: float, seed: int,
+                    max_docs: Optional[int], lang: str, skip_malformed: bool,
+                    report: ConversionReport,
+                    split_file: Optional[PathLike]) -> Dict[str, List[Doc]]:
+    """ner-uk 1.0 (see :func:`load_ner_uk`)."""
     if variant not in ("tok", "raw"):
         raise ValueError(f"variant must be 'tok' or 'raw', got {variant!r}")
     root = find_ner_uk_dir(path)
-    report = report if report is not None else ConversionReport()
     split_path = Path(split_file) if split_file is not None else root / SPLIT_FILE
     if not split_path.is_file():
         raise FileNotFoundError(f"no such file: {split_path}")
@@ -431,12 +567,17 @@ def load_ner_uk(path: PathLike, variant: str = "tok", dev_fraction: float = 0.1,
 def convert_ner_uk(path: PathLike, out_dir: PathLike, variant: str = "tok",
                    dev_fraction: float = 0.1, seed: int = 0, max_docs: Optional[int] = None,
                    lang: str = "uk", skip_malformed: bool = False,
-                   split_file: Optional[PathLike] = None) -> ConversionReport:
+                   split_file: Optional[PathLike] = None, version: str = "1.0",
+                   layer: str = "outer", label_map: Optional[Dict[str, str]] = None,
+                   extra_train: Sequence[str] = (),
+                   extra_dev_fraction: float = 0.0) -> ConversionReport:
     """Convert the corpus to ``out_dir/{train,dev,test}.spacy`` (see :func:`load_ner_uk`)
     and return the report."""
-    report = ConversionReport(f"ner-uk ({variant}) from {path}")
+    extra = f" + 2.0 DEV {','.join(extra_train)}" if extra_train else ""
+    report = ConversionReport(f"ner-uk {version} ({variant}) from {path}{extra}")
     docs = load_ner_uk(path, variant, dev_fraction, seed, max_docs, lang, skip_malformed,
-                       report, split_file)
+                       report, split_file, version, layer, label_map, extra_train,
+                       extra_dev_fraction)
     for split in SPLITS:
         write_docbin(docs[split], Path(out_dir) / f"{split}.spacy", report, split)
     return report

@@ -85,6 +85,8 @@ class ConversionReport:
         self.read_sents = 0
         self.read_tokens = 0
         self.read_ents: Counter = Counter()
+        #: ``{(old_label, new_label): n}`` entities renamed by a label map
+        self.relabelled: Counter = Counter()
         self.splits: Dict[str, SplitStats] = {}
         self.outputs: Dict[str, str] = {}
         self.issues: List[Issue] = []
@@ -124,14 +126,18 @@ class ConversionReport:
         return Counter(i.label for i in self.issues if i.action == "dropped" and i.label)
 
     def unbalanced(self) -> Dict[str, Dict[str, int]]:
-        """Labels whose entities read differ from written + dropped:
+        """Labels whose entities read (after renaming by a label map:
+        :attr:`relabelled`) differ from written + dropped:
         ``{label: {"read": n, "written": n, "dropped": n}}`` (empty when balanced)."""
         written, dropped = self.total.ents, self.dropped_ents()
-        labels = set(self.read_ents) | set(written) | set(dropped)
-        return {lab: {"read": self.read_ents[lab], "written": written[lab],
-                      "dropped": dropped[lab]}
+        read = Counter(self.read_ents)
+        for (old, new), n in self.relabelled.items():
+            read[old] -= n
+            read[new] += n
+        labels = set(read) | set(written) | set(dropped)
+        return {lab: {"read": read[lab], "written": written[lab], "dropped": dropped[lab]}
                 for lab in sorted(labels)
-                if self.read_ents[lab] != written[lab] + dropped[lab]}
+                if read[lab] != written[lab] + dropped[lab]}
 
     def issue_counts(self) -> Counter:
         """``{(action, kind): n}``."""
@@ -166,6 +172,9 @@ class ConversionReport:
         out.append(f"read:  {self.read_docs:,} documents, {self.read_sents:,} sentences, "
                    f"{self.read_tokens:,} tokens, {read_ents:,} entities"
                    + (f" ({per_label})" if per_label else ""))
+        if self.relabelled:
+            out.append("relabelled: " + ", ".join(f"{old}->{new} {n:,}" for (old, new), n
+                                                   in sorted(self.relabelled.items())))
         header = ["split", "docs", "sents", "tokens", "ents"] + labels
         rows = [[name, s.docs, s.sents, s.tokens, sum(s.ents.values())]
                 + [s.ents[lab] for lab in labels] for name, s in self.splits.items()]
@@ -177,6 +186,14 @@ class ConversionReport:
         out.extend("  " + line for line in _table(header, rows))
         for name, path in self.outputs.items():
             out.append(f"  {name}: {path}")
+        dropped = Counter((i.kind, i.label) for i in self.issues
+                          if i.action == "dropped" and i.label)
+        if dropped:
+            kinds = sorted({kind for kind, _ in dropped})
+            rows = [[kind, sum(dropped[kind, lab] for lab in labels)]
+                    + [dropped[kind, lab] for lab in labels] for kind in kinds]
+            out.append("not written (reported, per label):")
+            out.extend("  " + line for line in _table(["reason", "ents"] + labels, rows))
         counts = self.issue_counts()
         if counts:
             out.append("issues:")
