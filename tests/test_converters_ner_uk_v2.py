@@ -270,3 +270,32 @@ def test_real_ner_uk_v2_totals():
     written = sum(report.total.ents.values())
     assert written + sum(report.dropped_ents().values()) == 21_993
     assert report.count("dropped", "nested") == 425
+
+
+def test_agreement_matches_documents_by_text_across_tokenizations(tmp_path: Path, capsys):
+    text2 = "Компанія «Укртрансгаз» купила «Мону Лізу» в Києві .\n"
+    text1 = "Компанія « Укртрансгаз » купила « Мону Лізу » в Києві .\n"
+    root = write_v2(tmp_path / "ner-uk", {
+        "d1": ("bruk", text2, [t2(1, "ORG", text2, "Укртрансгаз"), t2(2, "ART", text2, "Мону Лізу"),
+                               t2(3, "DATE", text2, "Києві")]),
+        "d2": ("ng", "Інше .\n", []),
+    }, test=("d2",))
+    data = root / "v1.0" / "data"
+    data.mkdir(parents=True)
+    (data / "x.tok.txt").write_text(text1, encoding="utf-8")
+    (data / "x.tok.ann").write_text("\n".join([
+        "T1\tORG {} {}\tУкртрансгаз".format(*off(text1, "Укртрансгаз")),
+        "T2\tMISC {} {}\tМону Лізу".format(*off(text1, "Мону Лізу")),
+        "T3\tLOC {} {}\tКиєві".format(*off(text1, "Києві"))]) + "\n", encoding="utf-8")
+    (root / "v1.0" / "dev-test-split.txt").write_text("DEV\nx.tok\n", encoding="utf-8")
+    from spacy_rnn_ner.converters.ner_uk_agreement import version_agreement
+
+    result = version_agreement(root)
+    assert result["docs"] == 1
+    types = result["types"]
+    assert (types["ORG"]["agree"], types["MISC"]["agree"]) == (1, 1)
+    assert (types["LOC"]["v1"], types["LOC"]["v2"], types["LOC"]["agree"]) == (1, 0, 0)
+    assert (types["total"]["v1"], types["total"]["v2"], types["total"]["agree"]) == (3, 2, 2)
+    assert rnn_ner_main(["ner-uk-agreement", str(root), "--output", str(tmp_path / "a.md")]) == 0
+    assert "| MISC | 1 | 1 | 1 | 0 | 100.00 | 100.00 | 100.00 |" in capsys.readouterr().out
+    assert (tmp_path / "a.md").read_text(encoding="utf-8").count("\n| ") == 6

@@ -202,3 +202,17 @@ def to_nemo_cli(
 
     run_conversion(lambda: convert_to_nemo(input_path, out_dir, suffix), show_issues,
                    issues_file)
+
+
+@app.command("ner-uk-agreement")
+def ner_uk_agreement_cli(
+    corpus: Path = Arg(..., metavar="NER_UK_DIR", help="Folder with v1.0/ and v2.0/."),
+    output: Optional[Path] = Opt(None, "--output", help="Also write the table (Markdown)."),
+) -> None:
+    """Agreement of ner-uk 2.0 mapped to 1.0's 4 types (ART, DOC -> MISC; other new types
+    dropped) with 1.0 on the documents both annotate: strict span + type, per type."""
+    from ..converters.ner_uk_agreement import write_agreement
+
+    if output is not None:
+        check_writable(output)
+    typer.echo("\n".join(write_agreement(corpus, output)))
