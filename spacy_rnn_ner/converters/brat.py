@@ -66,6 +66,7 @@ MAX_SHIFT = 5
 _IGNORED_RE = re.compile(r"^(?:#\d*|[AMREN]\d+|\*)\t")  # brat ids of non-entity lines
 _ENTITY_ID_RE = re.compile(r"^T\d+$")
 SPLITS = ("train", "dev", "test")
+VERSIONS = ("1.0", "2.0")
 _OFFSETS_RE = re.compile(r"^\d+ \d+(;\d+ \d+)*$")
 
 
@@ -427,6 +428,39 @@ def find_ner_uk_dir(path: PathLike) -> Path:
                             f"and data/")
 
 
+def ner_uk_text_files(path: PathLike, version: str = "1.0"
+                      ) -> Tuple[List[Tuple[str, Path]], List[Tuple[str, Path]]]:
+    """``(test, other)``: ``(name, text file)`` of the ner-uk documents listed under
+    ``TEST`` in the version's split file, and of all other documents, sorted by name.
+    1.0: ``data/NAME.txt`` (raw), else ``data/NAME.tok.txt``; 2.0: ``data/{bruk,ng}/ID.txt``.
+    A TEST document without a text file is a :class:`FileNotFoundError`."""
+    if version == "2.0":
+        from .ner_uk_v2 import document_sources, find_v2_dir
+
+        root = find_v2_dir(path)
+        test = read_split_file(root / "data" / SPLIT_FILE).get("TEST", [])
+        chosen = {name: root / "data" / source / f"{name}.txt"
+                  for name, source in document_sources(root / "data").items()}
+    elif version == "1.0":
+        root = find_ner_uk_dir(path)
+        test = read_split_file(root / SPLIT_FILE).get("TEST", [])
+        chosen = {}
+        for txt in sorted((root / "data").glob("*.txt")):
+            if txt.name.endswith(".tok.txt"):
+                chosen.setdefault(txt.name[: -len(".tok.txt")], txt)
+            else:
+                chosen[txt.stem] = txt
+    else:
+        raise InputError(f"unknown ner-uk version {version!r} (expected "
+                         f"{' or '.join(VERSIONS)})")
+    missing = [name for name in test if name not in chosen]
+    if missing:
+        raise FileNotFoundError(f"TEST document {missing[0]!r} not found under {root / 'data'}")
+    test_set = set(test)
+    return ([(name, chosen[name]) for name in sorted(test_set)],
+            [(name, chosen[name]) for name in sorted(chosen) if name not in test_set])
+
+
 def read_split_file(path: PathLike,
                     line_numbers: Optional[Dict[str, int]] = None) -> Dict[str, List[str]]:
     """``{"DEV": [...], "TEST": [...]}`` from a split file: section headers on their own
@@ -471,9 +505,6 @@ def split_dev(names: Sequence[str], dev_fraction: float = 0.1,
     random.Random(seed).shuffle(shuffled)
     dev = set(shuffled[:n_dev])
     return [x for x in names if x not in dev], [x for x in names if x in dev]
-
-
-VERSIONS = ("1.0", "2.0")
 
 
 def load_ner_uk(path: PathLike, variant: str = "tok", dev_fraction: float = 0.1,
