@@ -316,3 +316,26 @@ def test_pretraining_text_of_v2_uses_its_own_test_documents(tmp_path: Path):
         "Іван7 працює в ООН у Києві і у Львові .\n", encoding="utf-8")
     assert ("іван7", "працює", "в", "оон", "у", "києві", "і", "у") in \
         test_document_shingles(root, str.split, "2.0")
+
+
+def test_project_v2_workflows_never_write_the_1_0_outputs():
+    from weasel.util import load_project_config
+    import shutil
+
+    copy = Path(__import__("tempfile").mkdtemp())
+    shutil.copy(REPO / "project.yml", copy)
+    project = load_project_config(copy)
+    cmds = {c["name"]: c for c in project["commands"]}
+    flows = project["workflows"]
+    v1_steps = set(flows["all"]) | set(flows["compare"])
+    v2_steps = (set(flows["all-v2"]) | set(flows["compare-v2"])) - v1_steps
+    assert v2_steps and v1_steps & set(flows["all-v2"]) == {"lexicons"}
+    v1_outputs = {o for s in v1_steps for o in cmds[s].get("outputs", [])}
+    for step in v2_steps:
+        outputs = cmds[step]["outputs"]
+        assert all("/v2/" in o for o in outputs) and not v1_outputs & set(outputs), step
+        assert "--version 2.0" in " ".join(cmds[step]["script"]) or not step.startswith(
+            ("convert", "pretrain")), step
+    assert any(a["dest"].endswith("v2.0") and a["git"]["path"] == "v2.0"
+               for a in project["assets"])
+    assert "metrics/compare/spacy_ner_accuracy.json" in cmds["compare-table"]["deps"]
