@@ -331,3 +331,56 @@ def test_report_cli_bad_inputs_are_one_line_errors(report_inputs, capsys, key, c
     assert err.startswith(f"error: {report_inputs[key]}") and message in err, err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not report_inputs["output"].exists()  # checked before anything is written
+
+
+# -- per-source rows and 13 types (ner-uk 2.0) ----------------------------------------
+
+def test_scores_by_source(docs):
+    from spacy_rnn_ner.report.metrics import scores_by_source, source_tables
+
+    gold, pred = docs
+    assert scores_by_source(gold, pred) == {}
+    gold[0].user_data["source"], gold[1].user_data["source"] = "bruk", "ng"
+    by_source = scores_by_source(gold, pred)
+    assert list(by_source) == ["bruk", "ng"]
+    # doc 0: PER right, Kyiv LOC -> ORG; doc 1: PER and LOC right, Google missed, MISC spurious
+    assert (by_source["bruk"]["ents_p"], by_source["bruk"]["ents_r"]) == (0.5, 0.5)
+    assert by_source["ng"]["ents_p"] == pytest.approx(2 / 3)
+    assert by_source["ng"]["n_docs"] == 1 and by_source["ng"]["n_gold"] == 3
+    report = dict(ner_scores(gold, pred), n_docs=2, by_source=by_source)
+    tables = source_tables(report)
+    assert "| bruk | 1 | 2 | 50.00 | 50.00 | 50.00 |" in tables
+    assert "| ORG | 0.00 (1) | - | 0.00 (1) |" in tables
+
+
+def png_size(path: Path) -> Tuple[int, int]:
+    data = Path(path).read_bytes()
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_confusion_png_of_13_types_is_legible(tmp_path):
+    labels = ["ART", "DATE", "DOC", "JOB", "LOC", "MISC", "MON", "ORG", "PCT", "PERIOD", "PERS",
+              "QUANT", "TIME"]
+    matrix = [[(1234 if i == j else 7 * ((i + j) % 3)) for j in range(14)] for i in range(14)]
+    path = plot_confusion(Confusion(labels, matrix), tmp_path / "c13.png", "13 types")
+    width, height = png_size(path)
+    assert 60 <= width / 14 <= 110 and 60 <= height / 14 <= 110  # cells room for "1234"
+    assert 0.8 <= width / height <= 1.3  # square cells, no stretched axis
+    small = plot_confusion(Confusion(labels[:4], [row[:5] for row in matrix[:5]]),
+                           tmp_path / "c4.png")
+    assert png_size(small)[0] < width
+
+
+def test_report_cli_rows_per_source(report_inputs, capsys):
+    gold = list(DocBin().from_disk(report_inputs["data"]).get_docs(spacy.blank("en").vocab))
+    for doc, source in zip(gold, ("bruk", "ng", "ng")):
+        doc.user_data["source"] = source
+    DocBin(docs=gold, store_user_data=True).to_disk(report_inputs["data"])
+    assert run_report(report_inputs) == 0
+    out = report_inputs["output"]
+    report = json.loads((out / "report_ruler.json").read_text())
+    assert sorted(report["by_source"]) == ["bruk", "ng"]
+    assert report["by_source"]["ng"]["n_docs"] == 2
+    md = (out / "report_ruler.md").read_text()
+    assert "## Scores per source" in md and "| ng | 2 | 3 |" in md
+    assert "| bruk | 1 | 2 |" in capsys.readouterr().out

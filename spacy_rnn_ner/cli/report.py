@@ -24,9 +24,11 @@ def report_cli(
     """Per-type table, micro/macro scores, confusion matrix, training curves and displaCy
     examples in OUTPUT: report_NAME.{md,json}, confusion_NAME.png, curves_NAME.png,
     examples_NAME.html."""
-    from ..report.metrics import per_type_table
+    from ..report.metrics import per_type_table, source_tables
     from ..report.writer import write_report
 
     report = write_report(model, data, output, name, scores, log, examples, gpu_id)
     typer.echo(per_type_table(report))
+    if report.get("by_source"):
+        typer.echo(source_tables(report))
     typer.echo(f"Report written to {output / f'report_{name}.md'}")

@@ -96,6 +96,24 @@ def ner_scores(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]) -> Dict[str, 
     }
 
 
+def scores_by_source(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc],
+                     key: str = "source") -> Dict[str, Dict[str, Any]]:
+    """:func:`ner_scores` (plus ``n_docs``) per value of the gold docs'
+    ``user_data[key]`` (e.g. ner-uk 2.0's ``bruk`` / ``ng``), sorted; a doc without it
+    counts under ``"-"``. Empty when no doc carries the key."""
+    _check_pairs(gold_docs, pred_docs)
+    sources = [doc.user_data.get(key) for doc in gold_docs]
+    if not any(sources):
+        return {}
+    out: Dict[str, Dict[str, Any]] = {}
+    for source in sorted({s or "-" for s in sources}):
+        chosen = [i for i, s in enumerate(sources) if (s or "-") == source]
+        scores = ner_scores([gold_docs[i] for i in chosen], [pred_docs[i] for i in chosen])
+        scores["n_docs"] = len(chosen)
+        out[source] = scores
+    return out
+
+
 def char_spans(doc: Doc) -> List[Span3]:
     """The entities of ``doc`` as ``(start_char, end_char, label)`` triples."""
     return [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
@@ -215,6 +233,30 @@ def per_type_table(scores: Dict[str, Any]) -> str:
     for row_name, prefix in (("**micro**", "ents_"), ("**macro**", "ents_macro_")):
         rows.append([row_name] + [fmt_pct(scores[prefix + key]) for key in "prf"] + [total])
     return markdown_table(["Type", "Precision", "Recall", "F1", "Support"], rows)
+
+
+def source_tables(scores: Dict[str, Any]) -> str:
+    """Markdown: micro/macro scores per source (``scores["by_source"]``, see
+    :func:`scores_by_source`) next to all documents, then F1 per type and source with the
+    gold support; empty without sources."""
+    by_source = scores.get("by_source") or {}
+    if not by_source:
+        return ""
+    groups = [("all", scores)] + list(by_source.items())
+    rows = [[name, g.get("n_docs", "-"), g["n_gold"]]
+            + [fmt_pct(g[f"ents_{key}"]) for key in "prf"] + [fmt_pct(g["ents_macro_f"])]
+            for name, g in groups]
+    out = markdown_table(["Source", "Docs", "Gold", "Precision", "Recall", "F1", "Macro F1"], rows)
+    rows = []
+    for label in scores["ents_per_type"]:
+        cells = [label]
+        for _, g in groups:
+            v = g["ents_per_type"].get(label)
+            cells.append("-" if v is None or not v.get("support") else
+                         f"{fmt_pct(v['f'])} ({v['support']})")
+        rows.append(cells)
+    out += "\n" + markdown_table(["Type"] + [f"F1 {name} (support)" for name, _ in groups], rows)
+    return out
 
 
 def confusion_table(confusion: Confusion) -> str:

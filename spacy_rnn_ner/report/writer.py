@@ -26,7 +26,9 @@ from .metrics import (
     n_errors,
     ner_scores,
     per_type_table,
+    scores_by_source,
     select_examples,
+    source_tables,
 )
 
 from ..errors import InputError, MissingDependency
@@ -46,6 +48,9 @@ def build_report(
     report = ner_scores(gold_docs, pred_docs)
     report["n_docs"] = len(gold_docs)
     report["confusion"] = entity_confusion(gold_docs, pred_docs).to_dict()
+    by_source = scores_by_source(gold_docs, pred_docs)
+    if by_source:
+        report["by_source"] = by_source
     if evaluate_scores:
         report["speed"] = evaluate_scores.get("speed")
         report["evaluate"] = {key: evaluate_scores.get(key) for key in ("ents_p", "ents_r", "ents_f")}
@@ -91,13 +96,26 @@ def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], so
         f"Micro pools all entities; macro is the unweighted mean over the {len(report['ents_per_type'])} types "
         "listed (a type that is only predicted, never gold, counts with 0).",
         "",
+    ]
+    if report.get("by_source"):
+        lines += [
+            "## Scores per source",
+            "",
+            source_tables(report),
+            "The same scores over the documents of each source (`user_data[\"source\"]` of the gold "
+            "documents, e.g. ner-uk 2.0's `bruk` and `ng`); `-` in a cell: no gold entity of the type.",
+            "",
+        ]
+    lines += [
         "## Entity-type confusion",
         "",
         "Rows: gold type; columns: predicted type. Gold and predicted spans are matched by identical "
         "character boundaries: a matched pair adds 1 to (gold type, predicted type), so the diagonal is correct "
         f"and off-diagonal cells are type confusions; a gold span with no prediction of identical boundaries adds 1 "
         f"to column `{MISSED}`; a predicted span with no gold span of identical boundaries adds 1 to row "
-        f"`{SPURIOUS}`. A boundary error therefore counts once as `{MISSED}` and once as `{SPURIOUS}`.",
+        f"`{SPURIOUS}`. A boundary error therefore counts once as `{MISSED}` and once as `{SPURIOUS}`. "
+        "In the picture the colour of a cell is its share of the row (row totals next to the row names) "
+        "and zero cells are blank.",
         "",
     ]
     lines.append(confusion_table(Confusion.from_dict(report["confusion"])))
