@@ -93,8 +93,12 @@ def test_v2_line_break_nested_sources_and_span_group(tmp_path: Path):
     named = by_name(docs)
     brk, nested = named["aa01"], named["bb02"]
     assert ents(brk) == [("вул. Шевченка", "LOC"), ("5", "NUM")]
-    assert [t.is_sent_start for t in brk if t.text == "Шевченка"] == [True]
+    # the two lines stay one sentence: the entity does not cross a sentence start
+    assert [t.is_sent_start for t in brk if t.text == "Шевченка"] == [False]
+    assert len(list(brk.sents)) == 1
     assert report.count("note", "multi-line surface") == 1
+    assert report.count("note", "sentences joined") == 1
+    assert report.count("note", "crosses sentence") == 0
     assert report.count("skipped") == 0
     # outer layer in doc.ents, attached quotes split off, every entity in the span group
     assert ents(nested) == [("З 2011 до 2012 року", "PERIOD"), ("Укртрансгаз", "ORG"),
@@ -262,6 +266,8 @@ def test_real_ner_uk_v2_totals():
     assert len(docs["train"]) + len(docs["dev"]) == 391 and len(docs["test"]) == 169
     assert len(docs["dev"]) == 39
     assert report.count("note", "multi-line surface") == 49
+    assert report.count("note", "sentences joined") == 49
+    assert report.count("note", "crosses sentence") == 0
     assert report.count("skipped") == 0
     all_docs = [d for v in docs.values() for d in v]
     assert sum(len(d.spans["ner-uk"]) for d in all_docs) == 21_993  # nothing lost

@@ -295,13 +295,15 @@ def brat_tok_to_doc(txt_path: PathLike, ann_path: PathLike, vocab: Vocab,
                     skip_malformed: bool = False, tokenizer: Optional[Tokenizer] = None,
                     layer: str = "outer", spans_key: Optional[str] = None,
                     label_map: Optional[Dict[str, str]] = None,
-                    strict_surface: bool = False) -> Doc:
+                    strict_surface: bool = False, join_sentences: bool = False) -> Doc:
     """A Doc from a tokenized ``.tok.txt`` + ``.tok.ann`` pair: the file's tokens, a
     sentence per non-empty line, entities on token boundaries. With ``tokenizer``
     (v2.0, whose text leaves some punctuation attached), each line is split further by
     it and an entity off token boundaries is expanded to the tokens it touches
-    (reported). ``layer``, ``spans_key``: :func:`set_entities`; ``label_map``,
-    ``strict_surface``: :func:`read_ann`."""
+    (reported). ``join_sentences``: an entity crossing a line break keeps its lines in
+    one sentence (reported) instead of crossing a sentence start. ``layer``,
+    ``spans_key``: :func:`set_entities`; ``label_map``, ``strict_surface``:
+    :func:`read_ann`."""
     report = report if report is not None else ConversionReport()
     txt_path = Path(txt_path)
     text = read_doc_text(txt_path, report)
@@ -329,14 +331,11 @@ def brat_tok_to_doc(txt_path: PathLike, ann_path: PathLike, vocab: Vocab,
         offset += len(line) + 1
     if words:
         spaces[-1] = False
-    doc = Doc(vocab, words=words, spaces=spaces, sent_starts=sent_starts or None)
-    doc.user_data["name"] = txt_path.name[: -len(".tok.txt")] \
-        if txt_path.name.endswith(".tok.txt") else txt_path.stem
     report.read_docs += 1
     report.read_tokens += len(words)
     starts = {s: i for i, (s, _) in enumerate(bounds)}
     ends = {e: i for i, (_, e) in enumerate(bounds)}
-    spans = []
+    aligned: List[Tuple[int, int, BratEntity]] = []
     for ent in read_ann(ann_path, text, report, skip_malformed, strict_surface, label_map):
         i, j = starts.get(ent.start), ends.get(ent.end)
         if (i is None or j is None) and tokenizer is not None:
@@ -352,7 +351,18 @@ def brat_tok_to_doc(txt_path: PathLike, ann_path: PathLike, vocab: Vocab,
                          f"{text[ent.start:ent.end]!r} in {_context(text, ent)!r}",
                          ann_path, ent.line, label=ent.label)
             continue
-        spans.append((Span(doc, i, j + 1, label=ent.label), ent))
+        aligned.append((i, j, ent))
+        if join_sentences and any(sent_starts[i + 1:j + 1]):
+            n_joined = sum(sent_starts[i + 1:j + 1])
+            sent_starts[i + 1:j + 1] = [False] * (j - i)
+            report.read_sents -= n_joined
+            report.issue("note", "sentences joined", f"{ent.id} {ent.label} "
+                         f"{text[bounds[i][0]:bounds[j][1]]!r} crosses a line break: no "
+                         f"sentence starts inside it", ann_path, ent.line)
+    doc = Doc(vocab, words=words, spaces=spaces, sent_starts=sent_starts or None)
+    doc.user_data["name"] = txt_path.name[: -len(".tok.txt")] \
+        if txt_path.name.endswith(".tok.txt") else txt_path.stem
+    spans = [(Span(doc, i, j + 1, label=ent.label), ent) for i, j, ent in aligned]
     return set_entities(doc, spans, ann_path, report, layer, spans_key)
 
 

@@ -6,9 +6,10 @@
   tokenizer; the 2.0 annotations then almost all fall on token boundaries (the few
   others are expanded to the tokens they touch, reported).
 * ``.ann``: ``T<n>\\tLABEL\\tSTART\\tEND\\tSURFACE``; a surface running onto the next
-  physical line (an entity crossing a line break) is joined. A surface that does not
-  match the text at its offsets, offsets outside the text, a split file naming a missing
-  document: :class:`ConversionError` naming file and line.
+  physical line (an entity crossing a line break) is joined, and the lines it joins stay
+  one sentence (a name does not cross a sentence start; reported as a note). A surface
+  that does not match the text at its offsets, offsets outside the text, a split file
+  naming a missing document: :class:`ConversionError` naming file and line.
 * Nested entities: ``doc.ents`` gets one layer (``layer="outer"``, the default, or
   ``"inner"``); every entity, nested ones included, is in ``doc.spans["ner-uk"]``; each
   entity left out of ``doc.ents`` is reported (``nested``/``overlap``/``duplicate``).
@@ -106,7 +107,8 @@ def read_v2_doc(root: Path, name: str, source: str, nlp, report: ConversionRepor
     folder = root / "data" / source
     doc = brat_tok_to_doc(folder / f"{name}.txt", folder / f"{name}.ann", nlp.vocab, report,
                           skip_malformed, tokenizer=nlp.tokenizer, layer=layer,
-                          spans_key=SPANS_KEY, label_map=label_map, strict_surface=True)
+                          spans_key=SPANS_KEY, label_map=label_map, strict_surface=True,
+                          join_sentences=True)
     doc.user_data["source"] = source
     return doc
 
