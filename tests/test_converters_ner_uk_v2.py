@@ -198,6 +198,9 @@ def bad_input_cases(tmp_path: Path):
                             f"in {root / 'v2.0' / 'data'}/{{bruk,ng}}"))
     cases.append((write_v2(tmp_path / "version"), ["--version", "3.0"],
                   "error: unknown ner-uk version '3.0' (expected 1.0 or 2.0)"))
+    cases.append((write_v2(tmp_path / "map"), ["--label-map", "ARTT=MISC"],
+                  "error: the label map names 'ARTT', not a label of ner-uk 2.0 (ART, DATE, DOC, "
+                  "JOB, LOC, MISC, MON, ORG, PCT, PERIOD, PERS, QUANT, TIME)"))
     return cases
 
 
@@ -255,6 +258,11 @@ def test_extra_train_rejects_bruk_and_v2(tmp_path: Path, capsys):
                                        "'ng' (2.0's 'bruk' documents are the 1.0 documents)\n")
     assert main(["ner-uk", str(root), str(tmp_path / "o"), "--extra-train", "ng"]) == 1
     assert "v2.0:SOURCE" in capsys.readouterr().err
+    assert main(["ner-uk", str(root), str(tmp_path / "o"), "--label-map", "1.0"]) == 1
+    assert capsys.readouterr().err == ("error: --label-map applies to ner-uk 2.0 documents: use "
+                                       "it with --version 2.0 or --extra-train v2.0:ng\n")
+    assert main(["ner-uk", str(root), str(tmp_path / "o"), "--extra-dev-fraction", "0.2"]) == 1
+    assert "--extra-dev-fraction applies" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not (NER_UK_DIR / "v2.0").is_dir(), reason=f"ner-uk 2.0 not at {NER_UK_DIR}")

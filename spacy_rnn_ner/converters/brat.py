@@ -547,6 +547,12 @@ def load_ner_uk(path: PathLike, variant: str = "tok", dev_fraction: float = 0.1,
             raise InputError("extra training documents are added to ner-uk 1.0 only")
         return ner_uk_v2.load_ner_uk_v2(path, dev_fraction, seed, max_docs, lang,
                                         skip_malformed, report, split_file, layer, label_map)
+    if not extra_train:
+        given = [name for name, value in (("--label-map", label_map), ("--nested inner",
+                 layer != "outer"), ("--extra-dev-fraction", extra_dev_fraction)) if value]
+        if given:
+            raise InputError(f"{given[0]} applies to ner-uk 2.0 documents: use it with "
+                             f"--version 2.0 or --extra-train v2.0:ng")
     bad = [s for s in extra_train if s != "ng"]
     if bad:
         raise InputError(f"extra training source {bad[0]!r} not allowed: only 'ng' (2.0's "

@@ -26,6 +26,7 @@ import spacy
 from spacy.tokens import Doc
 
 from .brat import brat_tok_to_doc, read_split_file, split_dev
+from ..errors import InputError
 from .report import ConversionError, ConversionReport, PathLike
 
 VERSION_DIR = "v2.0"
@@ -133,4 +134,8 @@ def load_ner_uk_v2(path: PathLike, dev_fraction: float = 0.1, seed: int = 0,
         chosen = [n for n in names[split] if doc_sources[n] in sources]
         out[split] = [read_v2_doc(root, name, doc_sources[name], nlp, report, skip_malformed,
                                   layer, label_map) for name in chosen[:max_docs]]
+    unknown = sorted(set(label_map or ()) - set(LABELS) - set(report.read_ents))
+    if unknown:
+        raise InputError(f"the label map names {', '.join(map(repr, unknown))}, not a label of "
+                         f"ner-uk 2.0 ({', '.join(LABELS)})")
     return out
