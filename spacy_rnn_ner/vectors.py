@@ -1,22 +1,36 @@
 """Static word vectors trained locally with floret (subword hashing, so no word is
 out of vocabulary), for ``spacy init vectors LANG FILE DIR --mode floret``.
 
-``python -m spacy_rnn_ner vectors TEXT.txt OUTPUT.floret [--dim 100 --epoch 10 ...]``
+``python -m spacy_rnn_ner vectors TEXT.txt OUTPUT.floret [--dim 100 --epoch 10 --seed 0 ...]``
+
+Determinism: floret trains Hogwild-style, so with several threads the output differs
+between runs; with one thread (the default) it is the same bytes every run. floret's
+``train_unsupervised`` takes no seed (its random state is fixed inside), so ``seed``
+shuffles the order of the text's lines instead: the same seed gives the same vectors,
+another seed other vectors of the same quality.
 """
+import random
+import shutil
+import tempfile
 from pathlib import Path
+from typing import Optional
 
 from .errors import InputError, MissingDependency
 from .files import check_exists
 
+DEFAULT_THREADS = 1
+
 
 def train_floret_vectors(
     text: Path, output: Path, dim: int = 100, epoch: int = 10, bucket: int = 50000,
-    minn: int = 3, maxn: int = 5, min_count: int = 2, threads: int = 2,
+    minn: int = 3, maxn: int = 5, min_count: int = 2, threads: int = DEFAULT_THREADS,
+    seed: Optional[int] = None,
 ) -> None:
     """Train CBOW floret vectors on a tokenized text file (one line per sentence).
-    With ``threads=1`` the result is deterministic. Sizes below 1 (``dim``, ``epoch``,
-    ``bucket``, ``min_count``, ``threads``; ``minn > maxn``) and an empty text file are
-    an :class:`InputError`."""
+    With ``threads=1`` the result is deterministic; ``seed`` (``None``: the file's order)
+    shuffles the lines first. Sizes below 1 (``dim``, ``epoch``, ``bucket``,
+    ``min_count``, ``threads``; ``minn > maxn``) and an empty text file are an
+    :class:`InputError`."""
     for name, value in (("dim", dim), ("epoch", epoch), ("bucket", bucket),
                         ("min_count", min_count), ("threads", threads)):
         if value < 1:
@@ -29,9 +43,22 @@ def train_floret_vectors(
         import floret
     except ImportError:
         raise MissingDependency("floret", "training vectors", "vectors") from None
-    model = floret.train_unsupervised(
-        str(text), model="cbow", mode="floret", hashCount=2, bucket=bucket, minn=minn,
-        maxn=maxn, dim=dim, epoch=epoch, minCount=min_count, thread=threads, verbose=0,
-    )
+    with tempfile.TemporaryDirectory() as tmp:
+        source = text if seed is None else shuffled_lines(text, Path(tmp) / "text.txt", seed)
+        model = floret.train_unsupervised(
+            str(source), model="cbow", mode="floret", hashCount=2, bucket=bucket,
+            minn=minn, maxn=maxn, dim=dim, epoch=epoch, minCount=min_count,
+            thread=threads, verbose=0,
+        )
     output.parent.mkdir(parents=True, exist_ok=True)
     model.save_floret_vectors(str(output))
+
+
+def shuffled_lines(text: Path, output: Path, seed: int) -> Path:
+    """Write the lines of ``text`` to ``output`` in an order fixed by ``seed``."""
+    with open(text, "rb") as f:
+        lines = f.read().splitlines()
+    random.Random(seed).shuffle(lines)
+    with open(output, "wb") as f:
+        f.write(b"\n".join(lines) + b"\n")
+    return output

@@ -2,9 +2,11 @@
 ``spacy init vectors LANG FILE DIR --mode floret`` (needs spacy-rnn-ner[vectors])."""
 import time
 from pathlib import Path
+from typing import Optional
 
 import typer
 
+from ..vectors import DEFAULT_THREADS
 from ._util import Arg, Opt, app
 
 
@@ -16,12 +18,15 @@ def vectors_cli(
     epoch: int = Opt(10, "--epoch", min=1, help="Training epochs over the text."),
     bucket: int = Opt(50000, "--bucket", min=1, help="Hash buckets (rows)."),
     min_count: int = Opt(2, "--min-count", min=1, help="Minimal word frequency."),
-    threads: int = Opt(2, "--threads", min=1, help="Worker threads (1: deterministic)."),
+    threads: int = Opt(DEFAULT_THREADS, "--threads", min=1,
+                       help="Worker threads (1: the same bytes every run; more: faster, not reproducible)."),
+    seed: Optional[int] = Opt(None, "--seed",
+                              help="Shuffle the text's lines with this seed first (floret itself takes no seed)."),
 ) -> None:
     """Train CBOW floret vectors (subword hashing: no word is out of vocabulary)."""
     from ..vectors import train_floret_vectors
 
     start = time.time()
     train_floret_vectors(text, output, dim=dim, epoch=epoch, bucket=bucket,
-                         min_count=min_count, threads=threads)
+                         min_count=min_count, threads=threads, seed=seed)
     typer.echo(f"wrote {output} ({dim}-d floret vectors) in {time.time() - start:.0f} s")
