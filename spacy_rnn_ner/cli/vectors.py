@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from ..pretrained_vectors import DEFAULT_PRUNE, DEFAULT_TRUNCATE
 from ..vectors import DEFAULT_THREADS
 from ._util import Arg, Opt, app
 
@@ -30,3 +31,38 @@ def vectors_cli(
     train_floret_vectors(text, output, dim=dim, epoch=epoch, bucket=bucket,
                          min_count=min_count, threads=threads, seed=seed)
     typer.echo(f"wrote {output} ({dim}-d floret vectors) in {time.time() - start:.0f} s")
+
+
+@app.command("vectors-import")
+def vectors_import_cli(
+    source: str = Arg(..., metavar="SOURCE",
+                      help="'local' (floret trained on --text), 'cc.uk.300' or a .vec/.vec.gz/.bin file."),
+    output: Path = Arg(..., metavar="OUTPUT_DIR", help="spaCy vectors folder (for --paths.vectors)."),
+    lang: str = Opt("uk", "--lang", help="Language of the vectors' nlp object."),
+    prune: int = Opt(DEFAULT_PRUNE, "--prune", help="Pretrained: rows kept (others map to the nearest; -1: all)."),
+    truncate: int = Opt(DEFAULT_TRUNCATE, "--truncate", min=0,
+                        help="Pretrained: rows read from the file, most frequent first (0: all)."),
+    text: Path = Opt(Path("resources/pretrain.txt"), "--text", help="local: the pretraining text."),
+    floret_file: Path = Opt(Path("resources/vectors.floret"), "--floret", help="local: the .floret file written."),
+    epoch: int = Opt(10, "--epoch", min=1, help="local: floret epochs."),
+    threads: int = Opt(DEFAULT_THREADS, "--threads", min=1, help="local: floret threads (1: reproducible)."),
+    seed: Optional[int] = Opt(None, "--seed", help="local: shuffle the text's lines with this seed."),
+    record: Optional[Path] = Opt(None, "--record", help="JSON file naming the vectors' source (metrics/vectors.json)."),
+) -> None:
+    """Build the spaCy vectors table from local floret vectors or from pretrained ones."""
+    import srsly
+
+    from ..pretrained_vectors import LOCAL, describe_source, import_pretrained_vectors, init_vectors
+    from ..vectors import train_floret_vectors
+
+    start = time.time()
+    if source == LOCAL:
+        train_floret_vectors(text, floret_file, epoch=epoch, threads=threads, seed=seed)
+        init_vectors(lang, floret_file, output, mode="floret")
+        info = describe_source(LOCAL, epoch=epoch, threads=threads, seed=seed)
+    else:
+        info = import_pretrained_vectors(source, output, lang, prune=prune, truncate=truncate)
+    if record is not None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(record, info)
+    typer.echo(f"wrote {output} from {source} vectors in {time.time() - start:.0f} s")
