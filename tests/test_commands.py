@@ -1,6 +1,7 @@
 """The ``rnn-ner`` command line: typer commands behind ``python -m spacy_rnn_ner`` and
 ``python -m spacy rnn-ner``, today's arguments, one error convention."""
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -56,8 +57,7 @@ def test_project_and_readme_arguments_still_parse():
                                            "vectors-import", "compare-decoding"}
     values = {name: str(value) for name, value in project["vars"].items()}
     for argv in lines:
-        argv = [a.replace("${vars.", "").replace("}", "") for a in argv]
-        argv = [values.get(a, a) for a in argv]
+        argv = [re.sub(r"\$\{vars\.(\w+)\}", lambda m: values[m.group(1)], a) for a in argv]
         parse_only(argv)
 
 
