@@ -11,28 +11,18 @@ from typing import Any, Dict, List, Optional
 from spacy.ml.models.tok2vec import MultiHashEmbed
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Linear, Model, Softmax_v2, get_current_ops
+from thinc.api import Model, get_current_ops
 from thinc.layers.concatenate import forward as concatenate_forward
 from thinc.types import Floats2d
 
 from .layers.char_cnn import char_cnn_layer
-from .layers.crf_layer import crf_layer
+from .layers.crf import crf_layer
 from .layers.lexicon_features import lexicon_features_layer
 from .layers.packed_rnn import RNN_TYPES, packed_rnn_layer
-from .layers.rnn_tagger import rnn_tagger_model
+from .layers.rnn_tagger import OUTPUTS, make_output_layer, rnn_tagger_model
 from .layers.unique_words import dedupe_static_vectors
 
 DEFAULT_ATTRS = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-OUTPUTS = ("softmax", "crf")
-
-
-def make_output_layer(output: str, nO: Optional[int], nI: int) -> Model[Floats2d, Floats2d]:
-    """Tag probabilities (``softmax``) or unnormalised CRF emission scores (``crf``)."""
-    if output == "crf":
-        return Linear(nO=nO, nI=nI)
-    return Softmax_v2(nO=nO, nI=nI, normalize_outputs=True)
-
-
 def _check_positive(arch: str, **settings: int) -> None:
     for name, value in settings.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -140,9 +130,7 @@ def _rnn_tagger(
     )
     crf = crf_layer(nO) if output == "crf" else None
     output_layer = make_output_layer(output, nO, rnn.get_dim("nO"))
-    model = rnn_tagger_model(tok2vec, rnn, output_layer, sentence_level, legacy_layout, crf)
-    model.attrs["rnn_type"] = key
-    return model
+    return rnn_tagger_model(tok2vec, rnn, output_layer, sentence_level, legacy_layout, crf)
 
 
 @registry.architectures("spacy_rnn_ner.TokenFeatures.v1")

@@ -5,18 +5,17 @@ looks up (and for floret vectors, hashes the n-grams of) every token. Running te
 repeats its words, so a batch has about three tokens per distinct word: computing the
 rows per distinct ``ORTH`` and gathering them per token gives the same output for a
 third of the work, and keeping the computed rows of floret vectors across batches saves
-most of the rest. :func:`dedupe_static_vectors` swaps this forward into the
-``static_vectors`` nodes of a built model; parameters and layout are unchanged, so
-saved pipelines load as before.
+most of the rest. :func:`dedupe_static_vectors` replaces the ``static_vectors`` nodes
+of a built model (thinc's ``replace_node``) by :func:`static_vectors_layer`: same name,
+params and dims, so saved pipelines load as before.
 """
-from typing import Callable, List, Tuple, cast
+from typing import Callable, List, Optional, Tuple, cast
 
 import numpy
 from spacy.attrs import ORTH
-from spacy.ml.staticvectors import _get_drop_mask, _handle_empty
 from spacy.tokens import Doc
 from spacy.vectors import Mode, Vectors
-from thinc.api import Model
+from thinc.api import Model, glorot_uniform_init
 from thinc.types import Floats2d, Ragged
 
 
@@ -30,7 +29,7 @@ def unique_keys(docs: List[Doc], attr: int = ORTH) -> Tuple[numpy.ndarray, numpy
 def static_vectors_forward(model: Model[List[Doc], Ragged], docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
     """spaCy's ``StaticVectors`` forward, computed per distinct key."""
     if not sum(len(doc) for doc in docs):
-        return _handle_empty(model.ops, model.get_dim("nO"))
+        return Ragged(model.ops.alloc2f(0, model.get_dim("nO")), model.ops.alloc1i(0)), _no_gradient
     ops = model.ops
     vectors = docs[0].vocab.vectors
     keys, inverse = unique_keys(docs, getattr(vectors, "attr", ORTH))
@@ -46,7 +45,8 @@ def static_vectors_forward(model: Model[List[Doc], Ragged], docs: List[Doc], is_
         projected[ops.asarray1i(rows) < 0] = 0
     inverse_xp = ops.asarray1i(inverse)
     output = Ragged(projected[inverse_xp], ops.asarray1i([len(doc) for doc in docs]))
-    mask = _get_drop_mask(ops, W.shape[0], model.attrs.get("dropout_rate")) if is_train else None
+    rate = model.attrs.get("dropout_rate")
+    mask = ops.get_dropout_mask((W.shape[0],), rate) if is_train and rate is not None else None
     if mask is not None:
         output.data *= mask
 
@@ -99,10 +99,48 @@ def _vector_cache(model: Model, vectors) -> VectorCache:
     return cache
 
 
-def dedupe_static_vectors(model: Model) -> Model:
-    """Use :func:`static_vectors_forward` in every ``static_vectors`` node of ``model``."""
-    for node in model.walk():
-        if node.name == "static_vectors":
-            node._func = static_vectors_forward
-    return model
+def _no_gradient(d_output: Ragged) -> List[Doc]:
+    return []
 
+
+def static_vectors_layer(
+    nO: Optional[int] = None, nM: Optional[int] = None, dropout: Optional[float] = None
+) -> Model[List[Doc], Ragged]:
+    """spaCy's ``StaticVectors`` (same name, params, dims and attrs, so saved pipelines
+    load) computed per distinct key, whose init names the missing vectors table."""
+    return Model(
+        "static_vectors",
+        static_vectors_forward,
+        init=_init_static_vectors,
+        params={"W": None},
+        attrs={"key_attr": "ORTH", "dropout_rate": dropout},
+        dims={"nO": nO, "nM": nM},
+    )
+
+
+def _init_static_vectors(model: Model, X: Optional[List[Doc]] = None, Y: Optional[Ragged] = None) -> None:
+    nM = model.maybe_get_dim("nM")
+    if X:
+        vectors = X[0].vocab.vectors
+        if vectors.shape[0] == 0 or vectors.shape[1] == 0:
+            raise ValueError(
+                "the model uses static vectors (include_static_vectors = true) but the pipeline "
+                "has no vectors. Set [initialize] vectors (e.g. --paths.vectors) to a vectors "
+                "table, or set include_static_vectors = false."
+            )
+        nM = vectors.shape[1]
+    nO = Y.data.shape[1] if Y is not None else model.maybe_get_dim("nO")
+    if nM is None or nO is None:
+        raise ValueError("static vectors layer: the widths nO and nM are unknown; initialize it with sample docs.")
+    model.set_dim("nM", nM)
+    model.set_dim("nO", nO)
+    model.set_param("W", glorot_uniform_init(model.ops, (nO, nM)))
+
+
+def dedupe_static_vectors(model: Model) -> Model:
+    """Replace every ``static_vectors`` node of ``model`` by :func:`static_vectors_layer`."""
+    for node in list(model.walk()):
+        if node.name == "static_vectors":
+            new = static_vectors_layer(node.maybe_get_dim("nO"), node.maybe_get_dim("nM"), node.attrs.get("dropout_rate"))
+            model.replace_node(node, new)
+    return model

@@ -21,10 +21,9 @@ from ..scorer import score_ents
 
 def greedy_decode(ner: RNNEntityRecognizer, docs: List) -> List[DocPrediction]:
     """Most probable tag per token, no transition constraints."""
-    probs = ner.model.predict(docs)
+    flat = ner.model.ops.to_numpy(ner.model.predict(docs).scores)
     predictions = []
-    for doc_probs in probs:
-        doc_probs = ner.model.ops.to_numpy(doc_probs)
+    for doc_probs in numpy.split(flat, numpy.cumsum([len(doc) for doc in docs])[:-1]):
         tags = doc_probs.argmax(axis=1) if len(doc_probs) else numpy.zeros((0,), "int64")
         predictions.append(DocPrediction(tags, doc_probs.max(axis=1) if len(doc_probs) else tags))
     return predictions
