@@ -114,7 +114,7 @@ def crf_loss(
     grads = [torch.zeros_like(x) if g is None else g for x, g in zip([E] + params, grads)]
     for name, grad in zip(PARAMS, grads[1:]):
         crf.inc_grad(name, torch2xp(grad))
-    return float(loss), torch2xp(grads[0])
+    return float(loss.detach()), torch2xp(grads[0])
 
 
 def crf_decode(
