@@ -42,6 +42,17 @@ def cut_doc(doc: Doc, max_length: int) -> List[Doc]:
     return [doc[a:b].as_doc() for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
+def make_example(nlp: Language, reference: Doc) -> Example:
+    """An example whose predicted doc is ``nlp``'s tokenization of the reference text
+    (the reference's own tokens when its spacing is unknown), as spaCy's ``Corpus``
+    makes them."""
+    if reference.has_unknown_spaces:
+        words = [token.text for token in reference]
+        spaces = [bool(token.whitespace_) for token in reference]
+        return Example(Doc(nlp.vocab, words=words, spaces=spaces), reference)
+    return Example(nlp.make_doc(reference.text), reference)
+
+
 class CuttingCorpus(Corpus):
     """spaCy's ``Corpus``; long docs and sentences are cut, not dropped."""
 
@@ -55,20 +66,20 @@ class CuttingCorpus(Corpus):
             if len(reference) == 0:
                 continue
             if self.max_length == 0 or len(reference) < self.max_length:
-                yield self._make_example(nlp, reference, False)
+                yield make_example(nlp, reference)
                 continue
             parts = [s.as_doc() for s in reference.sents] if reference.has_annotation("SENT_START") else [reference]
             for part in parts:
                 if len(part) == 0:
                     continue
                 if len(part) < self.max_length:
-                    yield self._make_example(nlp, part, False)
+                    yield make_example(nlp, part)
                     continue
                 pieces = cut_doc(part, self.max_length)
                 n_cut += 1
                 n_pieces += len(pieces)
                 for piece in pieces:
-                    yield self._make_example(nlp, piece, False)
+                    yield make_example(nlp, piece)
         if n_cut:
             warnings.warn(
                 f"{self.path}: {n_cut} text(s) of {self.max_length} tokens or more without "

@@ -17,6 +17,7 @@ from conftest import SMALL_MODEL, TRAIN_DATA, build_nlp, ents_of, make_examples,
 from spacy_rnn_ner.label_weights import label_weights
 from spacy_rnn_ner.pipeline_component import RNNEntityRecognizer
 from spacy_rnn_ner.scorer import score_ents
+from spacy_rnn_ner.layers.packed_rnn import torch_module
 from spacy_rnn_ner.layers.rnn_tagger import TagScores, segment_lengths
 
 LABELS = ("LOC", "MISC", "ORG", "PERS")
@@ -56,10 +57,11 @@ def repeated_doc(nlp, n_tokens):
 def test_default_model_config_each_rnn_type(rnn_type):
     nlp = spacy.blank("uk")
     ner = nlp.add_pipe("rnn_ner", config={"model": {"rnn_type": rnn_type}})
-    module = ner.model.get_ref("rnn").shims[0]._model
-    assert type(module.rnn) is {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[rnn_type]
+    module = torch_module(ner.model.get_ref("rnn"))
+    [rnn] = module.layers  # depth 1
+    assert type(rnn) is {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[rnn_type]
     # default sizes: 128 units per direction, bidirectional; token features 96 + 64
-    assert module.rnn.hidden_size == 128 and module.rnn.bidirectional
+    assert rnn.hidden_size == 128 and rnn.bidirectional
     assert ner.model.get_ref("rnn").get_dim("nO") == 256
     assert ner.model.get_ref("tok2vec").get_dim("nO") == 160
     cfg = nlp.config["components"]["rnn_ner"]["model"]
@@ -99,7 +101,7 @@ def test_config_errors_name_setting_and_choices(config, patterns):
 def test_rnn_type_is_case_insensitive():
     nlp = spacy.blank("uk")
     ner = nlp.add_pipe("rnn_ner", config={"model": {"rnn_type": "GRU"}})
-    assert type(ner.model.get_ref("rnn").shims[0]._model.rnn) is nn.GRU
+    assert type(torch_module(ner.model.get_ref("rnn")).layers[0]) is nn.GRU
 
 
 # bad input on a trained pipeline -------------------------------------------------
@@ -655,7 +657,7 @@ def test_update_on_unannotated_example_gives_zero_gradients(initialized):
     text = TEXT0
     unannotated = Example(nlp.make_doc(text), nlp.make_doc(text))
     model = nlp.get_pipe("rnn_ner").model
-    torch_params = [p for node in model.walk() for shim in node.shims for p in shim._model.parameters()]
+    torch_params = [p for node in model.walk() if node.shims for p in torch_module(node).parameters()]
     for p in torch_params:
         p.grad = None
     losses = nlp.update([unannotated], sgd=None)  # gradients kept, to look at them
