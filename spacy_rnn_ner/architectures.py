@@ -20,7 +20,7 @@ from .layers.crf import crf_layer
 from .layers.lexicon_features import lexicon_features_layer
 from .layers.packed_rnn import RNN_TYPES, packed_rnn_layer
 from .layers.rnn_tagger import OUTPUTS, make_output_layer, rnn_tagger_model
-from .layers.unique_words import dedupe_static_vectors
+from .layers.unique_words import dedupe_static_vectors, token_features_forward
 
 DEFAULT_ATTRS = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
 def _check_positive(arch: str, **settings: int) -> None:
@@ -153,6 +153,8 @@ def build_token_features(
         raise ValueError(f"{arch}: 'attrs' ({len(attrs)}) and 'rows' ({len(rows)}) differ in length.")
     embed = dedupe_static_vectors(MultiHashEmbed(width, attrs, rows, include_static_vectors))
     embed.set_dim("nO", width)
+    # lexical attributes and vectors of the word: computed per distinct word of a batch
+    embed.attrs["context_free"] = True
     parts = [embed]
     parts.extend(p for p in (char_encoder, extra_features) if p is not None)
     for part in parts[1:]:
@@ -162,12 +164,16 @@ def build_token_features(
             part.set_dim("nO", sum(layer.get_dim("nO") for layer in part.layers))
         if not part.has_dim("nO") or part.get_dim("nO") is None:
             raise ValueError(f"{arch}: feature layer {part.name!r} must declare its width (nO).")
+        if part.layers and all(layer.attrs.get("context_free") for layer in part.layers) \
+                and part._func is concatenate_forward:
+            part.attrs["context_free"] = True
     if len(parts) == 1:
         return embed
-    # thinc's ``concatenate`` forward, with an init that does not ask Docs for a width
+    # thinc's ``concatenate``, with the context-free layers run once per distinct word
+    # of a batch, and an init that does not ask Docs for a width
     return Model(
         "token_features",
-        concatenate_forward,
+        token_features_forward,
         init=_init_sublayers,
         dims={"nO": sum(p.get_dim("nO") for p in parts)},
         layers=parts,

@@ -75,6 +75,7 @@ def lexicon_features_layer(
             "morphology": morphology,
             "lang": lang,
             "entries": None,  # {feature name: sorted words}, filled by initialize
+            "context_free": True,  # a function of the word alone (see unique_words)
         },
     )
 

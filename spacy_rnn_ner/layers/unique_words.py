@@ -1,6 +1,11 @@
 """Context-free token features computed once per distinct word of a batch.
 
-A token's static vector does not depend on its context, yet spaCy's ``StaticVectors``
+:func:`token_features_forward` runs every context-free feature layer (hash embeddings
+and static vectors, character encoder, word lists: layers with ``attrs["context_free"]``)
+once on ONE doc of the batch's distinct words and gathers the rows per token;
+contextual layers (e.g. character LMs) see the docs themselves.
+
+Inside, a token's static vector does not depend on its context, yet spaCy's ``StaticVectors``
 looks up (and for floret vectors, hashes the n-grams of) every token. Running text
 repeats its words, so a batch has about three tokens per distinct word: computing the
 rows per distinct ``ORTH`` and gathering them per token gives the same output for a
@@ -12,7 +17,7 @@ params and dims, so saved pipelines load as before.
 from typing import Callable, List, Optional, Tuple, cast
 
 import numpy
-from spacy.attrs import ORTH
+from spacy.attrs import NORM, ORTH
 from spacy.tokens import Doc
 from spacy.vectors import Mode, Vectors
 from thinc.api import Model, glorot_uniform_init
@@ -24,6 +29,56 @@ def unique_keys(docs: List[Doc], attr: int = ORTH) -> Tuple[numpy.ndarray, numpy
     keys = numpy.concatenate([doc.to_array(attr) for doc in docs]) if docs else numpy.zeros((0,), "uint64")
     unique, inverse = numpy.unique(keys, return_inverse=True)
     return unique, inverse.reshape(-1)
+
+
+def distinct_words(docs: List[Doc]) -> Tuple[Doc, numpy.ndarray]:
+    """One doc of the batch's distinct words (same text and norm: a tokenizer exception
+    may give a token its own norm) and, per token, its index in that doc."""
+    vocab = docs[0].vocab
+    keys = numpy.concatenate([doc.to_array([ORTH, NORM]) for doc in docs])
+    unique, inverse = numpy.unique(keys, axis=0, return_inverse=True)
+    strings = vocab.strings
+    doc = Doc(vocab, words=[strings[orth] for orth in unique[:, 0].tolist()])
+    doc.from_array([NORM], numpy.ascontiguousarray(unique[:, 1:]))
+    return doc, inverse.reshape(-1)
+
+
+def token_features_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
+    """thinc's ``concatenate`` of the feature layers (one array per doc), with the
+    context-free layers run once on a doc of the batch's distinct words."""
+    ops = model.ops
+    lengths = [len(doc) for doc in docs]
+    context_free = [layer.attrs.get("context_free", False) for layer in model.layers]
+    if any(context_free) and sum(lengths):
+        words, inverse = distinct_words(docs)
+        inverse_xp = ops.asarray1i(inverse)
+    parts, backprops = [], []
+    for layer, free in zip(model.layers, context_free):
+        if free and sum(lengths):
+            (Y,), backprop = layer([words], is_train)
+            parts.append(Y[inverse_xp])
+        else:
+            Ys, backprop = layer(docs, is_train)
+            parts.append(ops.flatten(Ys) if Ys else ops.alloc2f(0, layer.get_dim("nO")))
+        backprops.append(backprop)
+    widths = [part.shape[1] for part in parts]
+    output = ops.xp.hstack(parts)
+
+    def backprop(d_outputs: List[Floats2d]) -> List[Doc]:
+        d_output = ops.flatten(d_outputs) if d_outputs else ops.alloc2f(0, sum(widths))
+        start = 0
+        for layer_backprop, free, width in zip(backprops, context_free, widths):
+            d_part = ops.as_contig(d_output[:, start : start + width])
+            start += width
+            if free and sum(lengths):
+                d_words = ops.alloc2f(len(words), width)
+                ops.scatter_add(d_words, inverse_xp, d_part)
+                layer_backprop([d_words])
+            else:
+                layer_backprop(ops.unflatten(d_part, lengths) if docs else [])
+        return docs
+
+    return (ops.unflatten(output, lengths) if docs else []), backprop
 
 
 def static_vectors_forward(model: Model[List[Doc], Ragged], docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
