@@ -1,12 +1,14 @@
 """Speed and memory of a trained rnn_ner pipeline against spaCy's `ner`, on unseen text.
 
-    python benchmarks/speed.py MODEL --text ../shared/brown-uk --warmup corpus/dev.spacy
-        [--spacy-config configs/spacy_ner.cfg] [--tokens 250000] [--rounds 2] [--output FILE]
+    python benchmarks/speed.py MODEL --text assets/brown-uk [--ner-uk assets/ner-uk]
+        [--warmup corpus/dev.spacy] [--spacy-config configs/spacy_ner.cfg] [--tokens 250000]
+        [--rounds 2] [--output FILE]
 
 - words/s of ``nlp.pipe`` over ONE pass of a long stream of paragraphs (at least
-  ``--tokens`` tokens) of raw text that no pipeline was trained or warmed on: by default
-  brown-uk, whose copy has the ner-uk TEST documents filtered out. Files in a fixed
-  shuffled order, one paragraph (line) per text.
+  ``--tokens`` tokens) of raw text (``*.txt`` under ``--text``, e.g. brown-uk), files in a
+  fixed shuffled order, one paragraph (line) per text. With ``--ner-uk``, files that
+  share text with an ner-uk TEST document are left out (the pretraining-text filter);
+  give it unless the copy is filtered already.
 - Each pass runs in a fresh process (so no cache of a pass carries over to the next), one
   thread, after a warm-up on ``--warmup`` texts (e.g. the dev set); rnn_ner (MODEL) and
   spaCy's built-in ``ner`` (the pipeline of ``--spacy-config``, initialized on the warm-up
@@ -22,7 +24,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 PASS_SCRIPT = """
 import json, sys, time, torch, spacy
@@ -71,18 +73,28 @@ print(json.dumps({"seconds": seconds, "extra_peak_rss_mib": (after - before) / 1
 """
 
 
-def text_stream(directory: Path, n_tokens: int, seed: int = 0) -> List[str]:
+def text_stream(directory: Path, n_tokens: int, ner_uk: Optional[Path] = None, seed: int = 0) -> List[str]:
     """Paragraphs (non-empty lines) of the ``*.txt`` files under ``directory``, files in
     a shuffled order, until they hold at least ``n_tokens`` tokens (spaCy's Ukrainian
-    tokenizer)."""
+    tokenizer); with ``ner_uk``, without the files that overlap its TEST documents."""
     import spacy
 
+    from spacy_rnn_ner.pretraining_text import overlaps_test, test_document_shingles
+
     tokenizer = spacy.blank("uk").tokenizer
+
+    def tokenize(text: str) -> List[str]:
+        return [token.text for token in tokenizer(text)]
+
+    test_shingles = test_document_shingles(ner_uk, tokenize) if ner_uk else None
     files = sorted(directory.rglob("*.txt"))
     random.Random(seed).shuffle(files)
     texts, count = [], 0
     for path in files:
-        for line in path.read_text(encoding="utf8").splitlines():
+        text = path.read_text(encoding="utf8")
+        if test_shingles is not None and overlaps_test(tokenize(text), test_shingles):
+            continue
+        for line in text.splitlines():
             if line.strip():
                 texts.append(line)
                 count += len(tokenizer(line))
@@ -101,8 +113,9 @@ def run(script: str, *args: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", type=Path)
-    parser.add_argument("--text", type=Path, default=Path("../shared/brown-uk"),
+    parser.add_argument("--text", type=Path, default=Path("assets/brown-uk"),
                         help="directory of raw .txt files none of the pipelines has seen")
+    parser.add_argument("--ner-uk", type=Path, help="ner-uk directory: leave out text of its TEST documents")
     parser.add_argument("--warmup", type=Path, default=Path("corpus/dev.spacy"), help="DocBin of warm-up texts")
     parser.add_argument("--spacy-config", type=Path, default=Path("configs/spacy_ner.cfg"))
     parser.add_argument("--tokens", type=int, default=250_000, help="length of the stream")
@@ -113,7 +126,7 @@ def main() -> None:
 
     import tempfile
 
-    texts = text_stream(args.text, args.tokens)
+    texts = text_stream(args.text, args.tokens, args.ner_uk)
     with tempfile.TemporaryDirectory(prefix="speed_") as work:
         texts_file = Path(work) / "texts.json"
         texts_file.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf8")
