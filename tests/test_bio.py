@@ -1,7 +1,5 @@
 """BIO tag scheme: tag layout, allowed transitions, spans, BILUO → BIO (the constrained
 Viterbi is tested in test_crf.py)."""
-import numpy
-import pytest
 
 from spacy_rnn_ner.bio import (
     allowed_transitions,

@@ -6,7 +6,6 @@ import itertools
 import numpy
 import pytest
 import torch
-from thinc.api import Model
 
 from spacy_rnn_ner.bio import allowed_transitions, repair_bio, tag_ids_to_spans
 from spacy_rnn_ner.layers.crf import (

@@ -14,7 +14,7 @@ from spacy_rnn_ner.layers.char_cnn import PAD_ID, char_cnn_layer, word_char_ids
 
 from thinc.api import PyTorchWrapper_v2
 
-from spacy_rnn_ner.layers.packed_rnn import PackedRNN, packed_rnn_layer, packing_order, torch_module
+from spacy_rnn_ner.layers.packed_rnn import packed_rnn_layer, packing_order, torch_module
 
 RNN_TYPES = ["rnn", "gru", "lstm"]
 NI, NH = 6, 5
