@@ -811,3 +811,17 @@ def test_trained_entities_never_contain_whitespace(trained_lstm):
 
 def test_component_class_is_exported():
     assert isinstance(build_nlp().get_pipe("rnn_ner"), RNNEntityRecognizer)
+
+
+@pytest.mark.parametrize("sentence_level", [True, False])
+def test_model_gives_the_segments_it_ran_over(sentence_level):
+    """The decoder's segments are the model's (sentences, or whole docs with
+    sentence_level = false), computed once in the model's forward."""
+    nlp = spacy.blank("uk")
+    ner = nlp.add_pipe("rnn_ner", config={"model": dict(SMALL_MODEL, sentence_level=sentence_level)})
+    nlp.initialize(lambda: make_examples(nlp))
+    words = ["Тарас", "Шевченко", "народився", "Київ", "."]
+    docs = [Doc(nlp.vocab, words=words, sent_starts=[True, False, True, False, False]), Doc(nlp.vocab, words=[])]
+    scores = ner.model.predict(docs)
+    assert scores.scores.shape == (5, len(ner.tag_names))
+    assert scores.lengths.tolist() == ([2, 3] if sentence_level else [5])
