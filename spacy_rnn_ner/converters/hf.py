@@ -56,7 +56,7 @@ def load_hf(source: Union[str, Path, Any], cache_dir: Optional[PathLike] = None)
     if path.exists():
         if path.is_dir() and ((path / "dataset_dict.json").is_file()
                               or (path / "state.json").is_file()):
-            return datasets.load_from_disk(str(path))
+            return _load_local(datasets.load_from_disk, path, str(path))
         files = [path] if path.is_file() else sorted(
             p for p in path.rglob("*") if p.suffix in DATA_FILE_TYPES)
         kinds = {DATA_FILE_TYPES.get(p.suffix) for p in files}
@@ -66,7 +66,8 @@ def load_hf(source: Union[str, Path, Any], cache_dir: Optional[PathLike] = None)
         data_files: Dict[str, List[str]] = {}
         for p in files:
             data_files.setdefault(p.name.split(".")[0].split("-")[0], []).append(str(p))
-        return datasets.load_dataset(kinds.pop(), data_files=data_files, cache_dir=cache)
+        return _load_local(datasets.load_dataset, path, kinds.pop(), data_files=data_files,
+                           cache_dir=cache)
     if not _HUB_ID_RE.match(str(source)):
         raise FileNotFoundError(f"no such file or folder: {source}")
     try:
@@ -74,6 +75,17 @@ def load_hf(source: Union[str, Path, Any], cache_dir: Optional[PathLike] = None)
     except Exception as err:  # network, missing dataset, ...
         raise ConversionError(f"no local path {str(source)!r} and loading it from the "
                               f"Hugging Face Hub failed: {type(err).__name__}: {err}") from err
+
+
+def _load_local(load: Any, path: Path, *args: Any, **kwargs: Any) -> Any:
+    """``load(*args, **kwargs)`` for the local ``path``; a file ``datasets`` cannot read
+    (bad JSON, damaged parquet...) is a :class:`ConversionError` naming it."""
+    try:
+        return load(*args, **kwargs)
+    except Exception as err:
+        reason = " ".join(str(err).split())[:300]
+        raise ConversionError(f"cannot be read as a dataset ({type(err).__name__}: {reason})",
+                              path) from err
 
 
 def tag_names_of(dataset: Any, tags_column: str = "ner_tags") -> Optional[List[str]]:
@@ -132,7 +144,7 @@ def _row_tags(words: List[Any], raw_tags: List[Any],
             name = tag
         elif tag_names is None:
             raise ValueError(f"integer tag {tag!r} but no tag names (no ClassLabel feature; "
-                             f"pass tag_names)")
+                             f"give them with --tag-names)")
         elif not 0 <= int(tag) < len(tag_names):
             raise ValueError(f"tag id {tag} outside the {len(tag_names)} tag names")
         else:
@@ -150,6 +162,9 @@ def parse_split_map(text: Optional[str]) -> Dict[str, str]:
         if "=" not in item:
             raise ValueError(f"--split-map item {item!r} is not SOURCE=TARGET")
         src, dst = (x.strip() for x in item.split("=", 1))
+        if dst and (dst in (".", "..") or any(c in dst for c in "/\\\0")):
+            raise ValueError(f"--split-map target {dst!r} must be a plain file name (no "
+                             "folder): it names OUT_DIR/TARGET.spacy")
         out[src] = dst
     return out
 
