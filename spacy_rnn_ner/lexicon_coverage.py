@@ -15,6 +15,7 @@ from typing import Dict, Iterable, List, Sequence, Tuple
 import numpy
 from spacy.tokens import Doc
 
+from .files import files_with_suffix
 from .layers.lexicon_features import lexicon_features_layer
 
 OUTSIDE = "O"
@@ -72,7 +73,7 @@ def parse_gazetteer_args(specs: Iterable[str]) -> Dict[str, List[str]]:
         if not path_.exists():
             raise FileNotFoundError(f"word list not found: {path_}")
         if path_.is_dir():
-            files = sorted(list(path_.glob("*.txt")) + list(path_.glob("*.lst")))
+            files = files_with_suffix(path_, (".txt", ".lst"), recursive=False)
             if not files:
                 raise FileNotFoundError(f"no *.txt or *.lst word lists in {path_}")
             for file_ in files:

@@ -5,8 +5,9 @@ from typing import List, Optional
 
 import typer
 
-from ..files import check_exists
-from ._util import Arg, Opt, app
+from ..errors import InputError
+from ..files import check_exists, check_not_input, check_writable
+from ._util import Arg, Opt, app, lang_option
 
 
 @app.command("build-lexicons")
@@ -41,18 +42,24 @@ def lexicon_coverage_cli(
     lists: List[str] = Arg(..., metavar="LISTS", help="NAME=FILE, FILE or FOLDER of word lists."),
     grammemes: str = Opt("", "--grammemes", help="Comma-separated pymorphy3 grammemes."),
     morphology: str = Opt("pymorphy3", "--morphology", help="none or pymorphy3."),
-    lang: str = Opt("uk", "--lang"),
+    lang: str = lang_option("uk"),
     output: Optional[Path] = Opt(None, "--output", help="Also write the table here."),
 ) -> None:
     """Per label, how often each list fires on the label's tokens (precision, recall)."""
     import spacy
-    from spacy.tokens import DocBin
 
+    from ..converters.report import read_docbin
+    from ..layers.lexicon_features import MORPHOLOGIES
     from ..lexicon_coverage import coverage, format_coverage, parse_gazetteer_args
 
+    if morphology not in MORPHOLOGIES:
+        raise InputError(f"--morphology {morphology}: expected one of {', '.join(MORPHOLOGIES)}")
     check_exists(data, "file")
     gazetteers = parse_gazetteer_args(lists)
-    docs = list(DocBin().from_disk(data).get_docs(spacy.blank(lang).vocab))
+    if output is not None:
+        check_not_input(output, [data, *(p for paths in gazetteers.values() for p in paths)])
+        check_writable(output)
+    docs = read_docbin(data, spacy.blank(lang).vocab)
     names = [g.strip() for g in grammemes.split(",") if g.strip()]
     table = format_coverage(*coverage(docs, gazetteers, names, morphology, lang))
     typer.echo(table)
