@@ -24,6 +24,7 @@ from .crf import repair_bio
 from .layers.crf_layer import crf_layer_decode, crf_layer_loss, crf_layer_marginals, resized_crf_layer
 from .layers.rnn_tagger import segment_lengths
 from .label_weights import WEIGHTING_SCHEMES, label_weights
+from .errors import config_error
 from .scorer import score_ents
 
 # Names the architectures only: every setting's default lives in the architecture's
@@ -413,7 +414,7 @@ class RNNEntityRecognizer(TrainablePipe):
             n_examples += 1
             counts.update(ent.label_ for ent in example.reference.ents)
         if n_examples == 0:
-            raise ValueError(f"[{self.name}] initialize() got no training examples.")
+            raise config_error("corpora.train", "path", f"[{self.name}] initialize() got no training examples.")
         if labels is not None:
             labels = list(labels)
             if not labels:
@@ -425,8 +426,9 @@ class RNNEntityRecognizer(TrainablePipe):
                 )
         for label in sorted(counts) if labels is None else labels:
             self.add_label(label)
-        if not self.labels:
-            raise ValueError(
+        if not self.labels:  # a config error: spaCy prints it without a traceback
+            raise config_error(
+                f"initialize.components.{self.name}", "labels",
                 f"[{self.name}] no entity labels: the {n_examples} training examples contain no "
                 "entities and no labels were given. Annotate entities or pass labels "
                 "(e.g. from `spacy init labels`)."
