@@ -456,9 +456,12 @@ def open_sink(path: Union[str, Path]):
     return sinks[path.suffix.lower()](path)
 
 
-def progress_bar(stream: IO = sys.stderr, enabled: Optional[bool] = None):
-    """A tqdm bar counting documents (with documents/s), shown when ``stream`` is a terminal."""
+def progress_bar(stream: Optional[IO] = None, enabled: Optional[bool] = None):
+    """A tqdm bar counting documents (with documents/s), shown when ``stream`` (default:
+    the current ``sys.stderr``) is a terminal."""
     from tqdm import tqdm
+
+    stream = sys.stderr if stream is None else stream
 
     if enabled is None:
         enabled = hasattr(stream, "isatty") and stream.isatty()

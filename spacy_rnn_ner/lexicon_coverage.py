@@ -30,7 +30,7 @@ def coverage(docs: Sequence[Doc], gazetteers: Dict[str, List[str]], grammemes: S
              morphology: str = "pymorphy3", lang: str = "uk"
              ) -> Tuple[List[str], Counter, Dict[str, Counter]]:
     """``(feature names, tokens per label, {feature: tokens firing it per label})``;
-    gazetteer files are absolute paths or relative to the working directory."""
+    gazetteer files are absolute paths or relative to the working directory (as given)."""
     layer = lexicon_features_layer(gazetteers, ".", list(grammemes), morphology, lang)
     layer.initialize()
     names = layer.attrs["feature_names"]
@@ -77,7 +77,7 @@ def parse_gazetteer_args(specs: Iterable[str]) -> Dict[str, List[str]]:
             if not files:
                 raise FileNotFoundError(f"no *.txt or *.lst word lists in {path_}")
             for file_ in files:
-                gazetteers[f"{name}:{file_.stem}" if name else file_.stem] = [str(file_.resolve())]
+                gazetteers[f"{name}:{file_.stem}" if name else file_.stem] = [str(file_)]
         else:
-            gazetteers.setdefault(name or path_.stem, []).append(str(path_.resolve()))
+            gazetteers.setdefault(name or path_.stem, []).append(str(path_))
     return gazetteers
