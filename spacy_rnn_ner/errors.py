@@ -52,6 +52,8 @@ def describe_os_error(err: OSError) -> str:
               IsADirectoryError: "is a folder, expected a file",
               NotADirectoryError: "not a folder",
               PermissionError: "permission denied"}.get(type(err))
+    if isinstance(err, FileExistsError):
+        reason = "already exists" if Path(err.filename).is_dir() else "is a file, expected a folder"
     return f"{err.filename}: {reason or err.strerror or err}"
 
 

@@ -57,6 +57,7 @@ def build_pretraining_text(
     import spacy
 
     nlp = spacy.blank(lang)
+    nlp.max_length = 10 ** 10  # only the tokenizer runs: no memory limit on long lines
 
     def tokenize(text: str) -> List[str]:
         return [t.text for t in nlp.make_doc(text) if not t.is_space]

@@ -163,6 +163,7 @@ def build_pretraining_text_from_sources(
     if unknown:
         raise InputError(f"unknown text source(s) {', '.join(unknown)}; valid: {', '.join(SOURCES)}")
     nlp = spacy.blank(lang)
+    nlp.max_length = 10 ** 10  # only the tokenizer runs: no memory limit on long lines
 
     def tokenize(text: str) -> List[str]:  # a byte-order mark inside a text is no character
         return [t.text for t in nlp.make_doc(text.replace("\ufeff", "")) if not t.is_space]

@@ -37,13 +37,19 @@ def train_floret_vectors(
         import floret
     except ImportError:
         raise MissingDependency("floret", "training vectors", "vectors") from None
+    source = text
     bom = ExitStack()  # floret reads the file itself: give it one without the BOM
     text = bom.enter_context(without_bom(text))
-    model = floret.train_unsupervised(
-        str(text), model="cbow", mode="floret", hashCount=2, bucket=bucket, minn=minn,
-        maxn=maxn, dim=dim, epoch=epoch, minCount=min_count, thread=threads, verbose=0,
-    )
-    bom.close()
+    try:
+        model = floret.train_unsupervised(
+            str(text), model="cbow", mode="floret", hashCount=2, bucket=bucket, minn=minn,
+            maxn=maxn, dim=dim, epoch=epoch, minCount=min_count, thread=threads, verbose=0,
+        )
+    except ValueError as err:  # floret: "Empty vocabulary. Try a smaller -minCount value."
+        raise InputError(f"floret cannot train on it ({err}; --min-count is {min_count})",
+                         source) from None
+    finally:
+        bom.close()
     output.parent.mkdir(parents=True, exist_ok=True)
     model.save_floret_vectors(str(output))
 

@@ -36,6 +36,20 @@ def build_lexicons_cli(
     typer.echo(f"-> {output_dir}")
 
 
+def check_grammemes(names: List[str], lang: str) -> None:
+    """An :class:`InputError` for a grammeme pymorphy3 does not know for ``lang`` (it
+    would never fire)."""
+    try:
+        import pymorphy3
+    except ImportError:
+        return  # the layer reports the missing package
+    known = pymorphy3.MorphAnalyzer(lang=lang).TagClass.KNOWN_GRAMMEMES
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise InputError(f"--grammemes: pymorphy3 knows no grammeme {', '.join(unknown)} "
+                         f"for {lang} (e.g. Name, Surn, Patr, Geox, Abbr)")
+
+
 @app.command("lexicon-coverage")
 def lexicon_coverage_cli(
     data: Path = Arg(..., metavar="DATA", help="A .spacy file with gold entities."),
@@ -54,13 +68,19 @@ def lexicon_coverage_cli(
 
     if morphology not in MORPHOLOGIES:
         raise InputError(f"--morphology {morphology}: expected one of {', '.join(MORPHOLOGIES)}")
+    names = [g.strip() for g in grammemes.split(",") if g.strip()]
+    if names and morphology != "pymorphy3":
+        raise InputError("--grammemes need --morphology pymorphy3")
+    if names:
+        check_grammemes(names, lang)
     check_exists(data, "file")
     gazetteers = parse_gazetteer_args(lists)
     if output is not None:
         check_not_input(output, [data, *(p for paths in gazetteers.values() for p in paths)])
         check_writable(output)
     docs = read_docbin(data, spacy.blank(lang).vocab)
-    names = [g.strip() for g in grammemes.split(",") if g.strip()]
+    if not docs:
+        raise InputError("holds no documents", data)
     table = format_coverage(*coverage(docs, gazetteers, names, morphology, lang))
     typer.echo(table)
     if output is not None:

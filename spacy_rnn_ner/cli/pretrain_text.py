@@ -27,6 +27,8 @@ def pretrain_text_cli(
     from ..text_sources import build_pretraining_text_from_sources, format_report
 
     names = [s.strip() for s in sources.split(",") if s.strip()]
+    if not names:
+        raise typer.BadParameter("no text source given", param_hint="--sources")
     check_exists(ner_uk_dir, "dir")
     if "brown-uk" in names:
         check_exists(raw_dir, "dir")

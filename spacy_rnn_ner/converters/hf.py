@@ -57,6 +57,8 @@ def load_hf(source: Union[str, Path, Any], cache_dir: Optional[PathLike] = None)
         if path.is_dir() and ((path / "dataset_dict.json").is_file()
                               or (path / "state.json").is_file()):
             return _load_local(datasets.load_from_disk, path, str(path))
+        if path.is_file() and path.stat().st_size == 0:
+            raise ConversionError("is empty", path)
         files = [path] if path.is_file() else sorted(
             p for p in path.rglob("*") if p.suffix in DATA_FILE_TYPES)
         kinds = {DATA_FILE_TYPES.get(p.suffix) for p in files}
@@ -122,13 +124,21 @@ def _hf_sentences(dataset: Iterable[Dict[str, Any]], tokens_column: str, tags_co
                   skip_malformed: bool, source: str) -> Iterator[Sentence]:
     """``(words, tags)`` per row of ``dataset``; malformed rows raise or are skipped."""
     for row_no, row in enumerate(dataset):
-        words, raw_tags = list(row[tokens_column]), list(row[tags_column])
         try:
+            words, raw_tags = _as_list(row[tokens_column], "tokens"), _as_list(row[tags_column], "tags")
             tags = _row_tags(words, raw_tags, tag_names)
         except ValueError as err:
             report.malformed(f"row {row_no}: {err}", source, row_no, skip_malformed)
             continue
         yield words, tags
+
+
+def _as_list(value: Any, what: str) -> List[Any]:
+    """A list column's value; a string (it would be read character by character) or a
+    scalar is a ``ValueError``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValueError(f"the {what} are {type(value).__name__}, not a list")
+    return list(value)
 
 
 def _row_tags(words: List[Any], raw_tags: List[Any],

@@ -4,6 +4,7 @@ Reads JSON files written by ``spacy evaluate --output`` or by the ``report``
 command (``report_<name>.json``); both hold ``ents_p``, ``ents_r``,
 ``ents_f``, ``ents_per_type`` and optionally ``speed``.
 """
+import math
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
@@ -21,7 +22,8 @@ def checked_scores(scores: Dict[str, Any], path: Path) -> Dict[str, Any]:
     """``scores`` if the values the table shows are numbers (or missing/null); else an
     :class:`InputError` naming the file and the key."""
     def number(value: Any, key: str) -> None:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value)):
             raise InputError(f"{key!r} is {value!r}, expected a number", path)
 
     for key in SCORE_KEYS:

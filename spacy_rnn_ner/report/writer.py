@@ -127,9 +127,10 @@ def write_report(model: Path, data: Path, output: Path, name: str,
     --output`` (for the speed); ``log``: JSONL training log of ``spacy.ConsoleLogger.v3``
     (for the curves). Returns the metrics written to ``report_<name>.json``."""
     from ..converters.report import load_docbin
+    from .compare import checked_scores
 
     check_exists(model, "dir")
-    evaluate_scores = read_json(scores) if scores is not None else None
+    evaluate_scores = checked_scores(read_json(scores), scores) if scores is not None else None
     records = read_jsonl(log) if log is not None else None
     if records is not None and not records:
         raise InputError("the training log holds no records", log)
