@@ -5,8 +5,10 @@ lines; checking paths before work starts. Every failure is an
 import codecs
 import json
 import os
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence
 
 from .errors import InputError, PathLike, UserError
 
@@ -194,3 +196,21 @@ def require_gpu(gpu_id: int) -> None:
         reason = " ".join(str(err).split())
         raise InputError(f"--gpu-id {gpu_id}: no usable GPU ({reason}); use --gpu-id -1 "
                          "for the CPU") from None
+
+
+@contextmanager
+def atomic_output(path: PathLike, mode: str = "w") -> Iterator[IO]:
+    """A file object for writing ``path`` that appears there only complete: the data
+    goes to a hidden temporary file next to it, moved over ``path`` when the block ends;
+    an exception or interrupt (also SIGTERM under the command line) removes it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as file_:
+            yield file_
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -23,7 +23,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 from .converters.brat import SPLIT_FILE, find_ner_uk_dir, read_split_file
 from .pretraining_text import overlaps_test, test_document_shingles
 from .errors import InputError, MissingDependency
-from .files import files_with_suffix, read_text
+from .files import atomic_output, files_with_suffix, read_text
 
 PathLike = Union[str, Path]
 Document = Tuple[str, str]  # (name, text)
@@ -130,10 +130,8 @@ def write_pretraining_text(sources: Dict[str, Iterable[Document]], test_shingles
                            max_shared: int = 5) -> Dict[str, SourceReport]:
     """Filter, tokenize and write the documents of ``sources`` (source name -> documents)
     to ``output``; returns a :class:`SourceReport` per source."""
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
     reports: Dict[str, SourceReport] = {}
-    with output.open("w", encoding="utf8") as out:
+    with atomic_output(output) as out:  # an interrupted run leaves no partial text
         for source, documents in sources.items():
             report = reports[source] = SourceReport()
             for name, text in documents:

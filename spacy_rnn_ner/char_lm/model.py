@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import InputError
+from ..files import atomic_output
 
 FORMAT = "spacy_rnn_ner.char_lm.v1"
 DIRECTIONS = ("forward", "backward")
@@ -126,9 +127,8 @@ class CharLanguageModel:
     def save(self, path: Union[str, Path], **metadata: Any) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(self.to_dict(**metadata), tmp)
-        tmp.replace(path)  # never leave a half-written model behind
+        with atomic_output(path, "wb") as file_:  # never a half-written model
+            torch.save(self.to_dict(**metadata), file_)
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "CharLanguageModel":

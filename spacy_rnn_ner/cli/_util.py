@@ -68,6 +68,27 @@ def signals_interrupt() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+@contextmanager
+def signals_default() -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGHUP end the process at once, as by default:
+    for long calls into native code (floret training), during which Python could not run
+    the handler of :func:`signals_interrupt` until the call returns."""
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            previous[signum] = signal.signal(signum, signal.SIG_DFL)
+        except ValueError:  # not the main thread
+            pass
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def check_lang(lang: str) -> str:
     """``lang`` if spaCy has that language, else an :class:`InputError` (typer callback
     of every ``--lang`` option)."""

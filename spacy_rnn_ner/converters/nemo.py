@@ -20,7 +20,7 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from ..files import read_text
+from ..files import atomic_output, read_text
 from .conll import Sentence, check_tag, doc_to_sentences, entity_labels, group_sentences
 from .report import (ConversionError, ConversionReport, PathLike, SplitStats, count_sents,
                      read_docbin, write_docbin)
@@ -106,7 +106,7 @@ def write_nemo(docs: Iterable[Doc], out_dir: PathLike, suffix: str = "",
     report = report if report is not None else ConversionReport()
     stats = report.splits.setdefault("nemo", SplitStats())
     report.outputs["text"], report.outputs["labels"] = str(text_path), str(labels_path)
-    with text_path.open("w", encoding="utf-8") as ft, labels_path.open("w", encoding="utf-8") as fl:
+    with atomic_output(text_path) as ft, atomic_output(labels_path) as fl:
         for doc in docs:
             n_space = sum(1 for t in doc if not t.text.strip())
             if n_space:
