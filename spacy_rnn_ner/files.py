@@ -167,14 +167,15 @@ def check_utf8_file(path: PathLike, chunk_size: int = 1 << 20) -> Path:
 
 
 def load_pipeline(model: PathLike, **kwargs: Any) -> Any:
-    """``spacy.load(model)``; a missing, incomplete or damaged pipeline is an
-    :class:`InputError` naming it (with spaCy's reason on one line)."""
+    """``spacy.load(model)``; a missing, incomplete or damaged pipeline, or one without
+    components (it would find nothing), is an :class:`InputError` naming it (with
+    spaCy's reason on one line)."""
     import spacy
 
     if not Path(model).exists() and not spacy.util.is_package(str(model)):
         raise InputError("no such pipeline folder or installed package", model)
     try:
-        return spacy.load(model, **kwargs)
+        nlp = spacy.load(model, **kwargs)
     except UserError:
         raise
     except Exception as err:  # truncated weights, bad cfg/JSON, missing files...
@@ -183,6 +184,9 @@ def load_pipeline(model: PathLike, **kwargs: Any) -> Any:
             reason = reason[:200] + "..."
         raise InputError(f"cannot load the pipeline ({type(err).__name__}: {reason})",
                          model) from err
+    if not nlp.pipeline:
+        raise InputError("the pipeline has no components: it would find no entities", model)
+    return nlp
 
 
 def require_gpu(gpu_id: int) -> None:

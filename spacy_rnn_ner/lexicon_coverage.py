@@ -15,6 +15,7 @@ from typing import Dict, Iterable, List, Sequence, Tuple
 import numpy
 from spacy.tokens import Doc
 
+from .errors import InputError
 from .files import files_with_suffix
 from .layers.lexicon_features import lexicon_features_layer
 
@@ -69,6 +70,8 @@ def parse_gazetteer_args(specs: Iterable[str]) -> Dict[str, List[str]]:
     gazetteers: Dict[str, List[str]] = {}
     for spec in specs:
         name, _, path = spec.rpartition("=")
+        if not path:
+            raise InputError(f"{spec!r}: no word list after '=' (NAME=FILE)")
         path_ = Path(path)
         if not path_.exists():
             raise FileNotFoundError(f"word list not found: {path_}")

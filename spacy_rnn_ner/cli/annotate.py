@@ -45,8 +45,6 @@ def annotate_cli(
             if gpu_id >= 0:
                 require_gpu(gpu_id)
             nlp = load_pipeline(model)
-            if not nlp.pipeline:
-                fail(f"{model}: the pipeline has no components: it would find no entities")
             summary = annotate_file(
                 nlp, input_path, output_path, batch_size=batch_size, n_process=n_process,
                 skip_bad_lines=skip_bad_lines, progress=progress,

@@ -170,6 +170,9 @@ def to_nemo_cli(
     """.spacy -> NeMo OUT_DIR/text{SUFFIX}.txt + labels{SUFFIX}.txt."""
     from ..converters.nemo import convert_to_nemo
 
+    if any(c in suffix for c in "/\\\0"):
+        raise typer.BadParameter(f"{suffix!r}: part of a file name (no folder)",
+                                 param_hint="--suffix")
     run_conversion(lambda: convert_to_nemo(input_path, out_dir, suffix), show_issues,
                    issues_file, [input_path],
                    [out_dir / f"text{suffix}.txt", out_dir / f"labels{suffix}.txt"])

@@ -77,6 +77,11 @@ def write_compare(scores: Sequence[Path], names: Optional[Sequence[str]] = None,
     names = list(names) if names else [Path(path).stem for path in scores]
     if len(names) != len(scores):
         raise InputError(f"{len(scores)} score files but {len(names)} names")
+    for name in dict.fromkeys(names):  # one row per system: a repeated name would hide one
+        same = [str(path) for n, path in zip(names, scores) if n == name]
+        if len(same) > 1:
+            raise InputError(f"{len(same)} systems named {name!r} ({', '.join(same)}); give "
+                             "distinct names with --names")
     if output is not None:
         check_not_input(output, scores)
         check_writable(output)
