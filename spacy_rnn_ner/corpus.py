@@ -17,6 +17,8 @@ from spacy.tokens import Doc
 from spacy.training import Corpus, Example
 from spacy.util import registry
 
+from .errors import config_error
+
 
 def piece_limit(max_length: int) -> int:
     """Most tokens of a piece cut for ``max_length`` (shorter than it, at least one)."""
@@ -108,7 +110,9 @@ def create_corpus_reader(
     sentences of ``max_length`` tokens or more are cut into shorter pieces (with a
     warning) instead of silently dropped. ``name``: the config block, for the message."""
     if path is None:
-        raise ValueError("spacy_rnn_ner.Corpus.v1: 'path' is not set (e.g. --paths.train).")
+        raise config_error(name, "path", "spacy_rnn_ner.Corpus.v1: 'path' is not set (e.g. --paths.train).")
+    if not Path(path).exists():  # a config error: spacy train prints it without a traceback
+        raise config_error(name, "path", f"{name}.path: {path}: no such file or folder")
     return CuttingCorpus(
         path, gold_preproc=gold_preproc, max_length=max_length, limit=limit, augmenter=augmenter, name=name
     )

@@ -499,3 +499,13 @@ def test_atomic_output_leaves_nothing_when_interrupted(tmp_path, interrupt):
     with atomic_output(out) as file_:
         file_.write("after")
     assert out.read_text(encoding="utf8") == "after" and os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_missing_corpus_is_a_config_error(tmp_path):
+    from confection import ConfigValidationError
+
+    from spacy_rnn_ner.corpus import create_corpus_reader
+
+    with pytest.raises(ConfigValidationError) as caught:
+        create_corpus_reader(tmp_path / "nope.spacy", name="corpora.dev")
+    assert caught.value.title == f"corpora.dev.path: {tmp_path / 'nope.spacy'}: no such file or folder"
