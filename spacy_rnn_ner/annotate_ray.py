@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Union
 
-from .files import check_not_input
 from .annotate import (
     Record,
     Summary,
@@ -29,6 +28,7 @@ from .annotate import (
     records_of_bytes,
     screen,
 )
+from .files import check_not_input
 
 
 class PipelineActor:

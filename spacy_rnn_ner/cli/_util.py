@@ -47,46 +47,40 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     raise Terminated(signum)
 
 
+TERMINATION_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
 @contextmanager
-def signals_interrupt() -> Iterator[None]:
-    """While the block runs (in the main thread), SIGTERM and SIGHUP raise
-    :class:`Terminated` (a ``KeyboardInterrupt``), so ``finally``/``except`` clean-ups
-    (temporary files) run as on Ctrl-C."""
+def signal_handler(handler: Any) -> Iterator[None]:
+    """While the block runs (in the main thread), ``handler`` handles SIGTERM and SIGHUP;
+    the previous handlers come back afterwards."""
     previous = {}
-    for name in ("SIGTERM", "SIGHUP"):
+    for name in TERMINATION_SIGNALS:
         signum = getattr(signal, name, None)
         if signum is None:
             continue
         try:
-            previous[signum] = signal.signal(signum, _raise_terminated)
+            previous[signum] = signal.signal(signum, handler)
         except ValueError:  # not the main thread
             pass
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
-@contextmanager
-def signals_default() -> Iterator[None]:
-    """While the block runs, SIGTERM and SIGHUP end the process at once, as by default:
-    for long calls into native code (floret training), during which Python could not run
-    the handler of :func:`signals_interrupt` until the call returns."""
-    previous = {}
-    for name in ("SIGTERM", "SIGHUP"):
-        signum = getattr(signal, name, None)
-        if signum is None:
-            continue
-        try:
-            previous[signum] = signal.signal(signum, signal.SIG_DFL)
-        except ValueError:  # not the main thread
-            pass
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+def signals_interrupt() -> Any:
+    """SIGTERM and SIGHUP raise :class:`Terminated` (a ``KeyboardInterrupt``), so
+    ``finally``/``except`` clean-ups (temporary files) run as on Ctrl-C."""
+    return signal_handler(_raise_terminated)
+
+
+def signals_default() -> Any:
+    """SIGTERM and SIGHUP end the process at once, as by default: for long calls into
+    native code (floret training), during which Python could not run the handler of
+    :func:`signals_interrupt` until the call returns."""
+    return signal_handler(signal.SIG_DFL)
 
 
 def check_lang(lang: str) -> str:
