@@ -15,6 +15,7 @@ from thinc.api import Model, get_current_ops
 from thinc.layers.concatenate import forward as concatenate_forward
 from thinc.types import Floats2d
 
+from .errors import config_error
 from .layers.char_cnn import char_cnn_layer
 from .layers.crf import crf_layer
 from .layers.lexicon_features import lexicon_features_layer
@@ -26,12 +27,12 @@ DEFAULT_ATTRS = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
 def _check_positive(arch: str, **settings: int) -> None:
     for name, value in settings.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{arch}: '{name}' must be a positive integer, got {value!r}.")
+            raise config_error(arch, name, f"{arch}: '{name}' must be a positive integer, got {value!r}.")
 
 
 def _check_rate(arch: str, name: str, value: float) -> None:
     if not 0.0 <= value < 1.0:
-        raise ValueError(f"{arch}: '{name}' must be in [0, 1), got {value!r}.")
+        raise config_error(arch, name, f"{arch}: '{name}' must be in [0, 1), got {value!r}.")
 
 
 def _on_cuda() -> bool:
@@ -112,15 +113,15 @@ def _rnn_tagger(
 ) -> Model[List[Doc], List[Floats2d]]:
     key = str(rnn_type).lower()
     if key not in RNN_TYPES:
-        raise ValueError(
-            f"{arch}: unknown rnn_type {rnn_type!r}; valid choices: "
+        raise config_error(
+            arch, "rnn_type", f"{arch}: unknown rnn_type {rnn_type!r}; valid choices: "
             + ", ".join(repr(k) for k in RNN_TYPES)
         )
     _check_positive(arch, hidden_width=hidden_width, depth=depth)
     _check_rate(arch, "dropout", dropout)
     _check_rate(arch, "token_dropout", token_dropout)
     if output not in OUTPUTS:
-        raise ValueError(f"{arch}: unknown output {output!r}; valid choices: " + ", ".join(repr(o) for o in OUTPUTS))
+        raise config_error(arch, "output", f"{arch}: unknown output {output!r}; valid choices: " + ", ".join(repr(o) for o in OUTPUTS))
     if nO is not None:
         _check_positive(arch, nO=nO)
     nI = tok2vec.maybe_get_dim("nO")
@@ -150,7 +151,7 @@ def build_token_features(
     arch = "spacy_rnn_ner.TokenFeatures.v1"
     _check_positive(arch, width=width, **{f"rows[{i}]": r for i, r in enumerate(rows)})
     if len(attrs) != len(rows):
-        raise ValueError(f"{arch}: 'attrs' ({len(attrs)}) and 'rows' ({len(rows)}) differ in length.")
+        raise config_error(arch, "rows", f"{arch}: 'attrs' ({len(attrs)}) and 'rows' ({len(rows)}) differ in length.")
     embed = dedupe_static_vectors(MultiHashEmbed(width, attrs, rows, include_static_vectors))
     embed.set_dim("nO", width)
     # lexical attributes and vectors of the word: computed per distinct word of a batch
@@ -202,7 +203,7 @@ def build_char_cnn(
     _check_positive(arch, width=width, embed_width=embed_width, window=window,
                     max_chars=max_chars)
     if n_rows < 2:
-        raise ValueError(f"{arch}: 'n_rows' must be at least 2 (row 0 is padding), got {n_rows!r}.")
+        raise config_error(arch, "n_rows", f"{arch}: 'n_rows' must be at least 2 (row 0 is padding), got {n_rows!r}.")
     _check_rate(arch, "dropout", dropout)
     return char_cnn_layer(width, n_rows, embed_width, window, max_chars, dropout)
 
@@ -267,6 +268,6 @@ def build_char_lm_features(
     _check_positive(arch, width=width, batch_chars=batch_chars, window=window)
     _check_rate(arch, "dropout", dropout)
     if not isinstance(cache_tokens, int) or cache_tokens < 0:
-        raise ValueError(f"{arch}: 'cache_tokens' must be a non-negative integer, got {cache_tokens!r}.")
+        raise config_error(arch, "cache_tokens", f"{arch}: 'cache_tokens' must be a non-negative integer, got {cache_tokens!r}.")
     return char_lm_features_layer(forward_path, backward_path, width, projection, fine_tune,
                                   dropout, sentence_level, batch_chars, window, cache_tokens)

@@ -22,6 +22,7 @@ from .layers.rnn_tagger import TagScores
 
 from .bio import biluo_to_bio, make_tag_names, tag_ids_to_spans
 from .label_weights import WEIGHTING_SCHEMES, label_weights
+from .errors import config_error
 from .scorer import score_ents
 
 # Names the architectures only: every setting's default lives in the architecture's
@@ -321,7 +322,7 @@ class RNNEntityRecognizer(TrainablePipe):
             n_examples += 1
             counts.update(ent.label_ for ent in example.reference.ents)
         if n_examples == 0:
-            raise ValueError(f"[{self.name}] initialize() got no training examples.")
+            raise config_error("corpora.train", "path", f"[{self.name}] initialize() got no training examples.")
         if labels is not None:
             labels = list(labels)
             if not labels:
@@ -333,8 +334,9 @@ class RNNEntityRecognizer(TrainablePipe):
                 )
         for label in sorted(counts) if labels is None else labels:
             self.add_label(label)
-        if not self.labels:
-            raise ValueError(
+        if not self.labels:  # a config error: spaCy prints it without a traceback
+            raise config_error(
+                f"initialize.components.{self.name}", "labels",
                 f"[{self.name}] no entity labels: the {n_examples} training examples contain no "
                 "entities and no labels were given. Annotate entities or pass labels "
                 "(e.g. from `spacy init labels`)."

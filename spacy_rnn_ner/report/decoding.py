@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Dict, List
 
 import numpy
-import spacy
 from spacy.training import Example
 
 from ..converters.report import load_docbin
 from ..errors import InputError
-from ..files import check_exists
+from ..files import check_exists, load_pipeline
 
 from ..pipeline_component import DocPrediction, RNNEntityRecognizer
 from ..scorer import score_ents
@@ -32,7 +31,7 @@ def greedy_decode(ner: RNNEntityRecognizer, docs: List) -> List[DocPrediction]:
 def compare_decoding(model: Path, data: Path, component: str = "rnn_ner") -> Dict[str, Dict]:
     check_exists(model, "dir")
     docbin = load_docbin(data)
-    nlp = spacy.load(model)
+    nlp = load_pipeline(model)
     if component not in nlp.pipe_names:
         raise InputError(f"the pipeline has no {component!r} component (it has "
                          f"{', '.join(nlp.pipe_names) or 'none'})", model)
