@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from .annotate import (
-    AnnotateError,
     Record,
     Summary,
     doc_counts,
@@ -29,6 +28,7 @@ from .annotate import (
     records_of_bytes,
     screen,
 )
+from .files import check_not_input
 
 
 class PipelineActor:
@@ -46,10 +46,13 @@ class PipelineActor:
 
     def __call__(self, batch: Dict[str, Any]) -> Dict[str, List[Any]]:
         records = [Record.from_json(text) for text in batch["record"]]
+        # too long for the pipeline: the driver's ``screen`` reports the record
+        list(screen([r for r in records if r.text is not None], Summary(), True,
+                    lambda line: None, self.nlp.max_length))
         is_good = [not r.error and (r.text is not None or r.words is not None) for r in records]
         good = [r for r, ok in zip(records, is_good) if ok]
         docs = iter(pipe_records(self.nlp, good, batch_size=self.batch_size))
-        out: Dict[str, List[Any]] = {"record": list(batch["record"]), "output": [], "tokens": [], "words": [], "doc": []}
+        out: Dict[str, List[Any]] = {"record": [r.to_json() for r in records], "output": [], "tokens": [], "words": [], "doc": []}
         for record, ok in zip(records, is_good):
             if ok:
                 doc, _ = next(docs)
@@ -99,8 +102,7 @@ def annotate_file_ray(
     from spacy.tokens import Doc
     from spacy.vocab import Vocab
 
-    if Path(output_path).resolve() == Path(input_path).resolve():
-        raise AnnotateError(f"{output_path}: output would overwrite the input")
+    check_not_input(output_path, [input_path])
     kind = input_kind(input_path)
     files = input_files(input_path)
     names = {str(f.resolve()): (str(f), f.relative_to(input_path).as_posix() if kind == "dir" else None)

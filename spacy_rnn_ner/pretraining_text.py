@@ -13,9 +13,9 @@ and kept (``--report FILE`` writes that table and the dropped documents to FILE)
 from pathlib import Path
 from typing import List, Set, Tuple
 
-import spacy
-
 from .converters.brat import find_ner_uk_dir, read_split_file
+from .errors import InputError
+from .files import files_with_suffix, read_text
 
 SHINGLE = 8
 
@@ -35,10 +35,11 @@ def test_document_shingles(ner_uk_dir: Path, tokenize) -> Set[Tuple[str, ...]]:
         stem = name[: -len(".tok")] if name.endswith(".tok") else name
         for candidate in (root / "data" / f"{stem}.txt", root / "data" / f"{stem}.tok.txt"):
             if candidate.exists():
-                found |= shingles(tokenize(candidate.read_text(encoding="utf8")))
+                found |= shingles(tokenize(read_text(candidate)))
                 break
         else:
-            raise FileNotFoundError(f"TEST document {name!r} not found under {root / 'data'}")
+            raise InputError(f"TEST document {name!r} of the split file has no text file here",
+                             root / "data")
     return found
 
 
@@ -53,12 +54,15 @@ def build_pretraining_text(
 ) -> Tuple[int, int, int, List[str]]:
     """Write the filtered, tokenized text. Returns (files kept, tokens kept,
     files dropped, names of dropped files)."""
+    import spacy
+
     nlp = spacy.blank(lang)
+    nlp.max_length = 10 ** 10  # only the tokenizer runs: no memory limit on long lines
 
     def tokenize(text: str) -> List[str]:
         return [t.text for t in nlp.make_doc(text) if not t.is_space]
 
-    files = sorted(Path(raw_dir).rglob("*.txt"))
+    files = files_with_suffix(raw_dir, (".txt",))
     if not files:
         raise FileNotFoundError(f"no *.txt files under {raw_dir}")
     test_shingles = test_document_shingles(ner_uk_dir, tokenize)
@@ -67,7 +71,7 @@ def build_pretraining_text(
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", encoding="utf8") as out:
         for path in files:
-            text = path.read_text(encoding="utf8")
+            text = read_text(path)
             if overlaps_test(tokenize(text), test_shingles, max_shared):
                 dropped.append(str(path))
                 continue

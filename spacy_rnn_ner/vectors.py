@@ -9,14 +9,16 @@ between runs; with one thread (the default) it is the same bytes every run. flor
 shuffles the order of the text's lines instead: the same seed gives the same vectors,
 another seed other vectors of the same quality.
 """
+import codecs
 import random
 import shutil
 import tempfile
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 from .errors import InputError, MissingDependency
-from .files import check_exists
+from .files import check_exists, check_not_input, check_utf8_file, check_writable, has_bom
 
 DEFAULT_THREADS = 1
 
@@ -39,17 +41,29 @@ def train_floret_vectors(
         raise InputError(f"expected 0 < minn <= maxn, got minn={minn}, maxn={maxn}")
     if check_exists(text, "file").stat().st_size == 0:
         raise InputError("the pretraining text is empty", text)
+    check_utf8_file(text)
+    check_not_input(output, [text])
+    check_writable(output)
     try:
         import floret
     except ImportError:
         raise MissingDependency("floret", "training vectors", "vectors") from None
-    with tempfile.TemporaryDirectory() as tmp:
-        source = text if seed is None else shuffled_lines(text, Path(tmp) / "text.txt", seed)
+    source = text
+    files = ExitStack()  # floret reads the file itself: without the BOM, in seed's order
+    text = files.enter_context(without_bom(text))
+    if seed is not None:
+        tmp = Path(files.enter_context(tempfile.TemporaryDirectory()))
+        text = shuffled_lines(text, tmp / "text.txt", seed)
+    try:
         model = floret.train_unsupervised(
-            str(source), model="cbow", mode="floret", hashCount=2, bucket=bucket,
-            minn=minn, maxn=maxn, dim=dim, epoch=epoch, minCount=min_count,
-            thread=threads, verbose=0,
+            str(text), model="cbow", mode="floret", hashCount=2, bucket=bucket, minn=minn,
+            maxn=maxn, dim=dim, epoch=epoch, minCount=min_count, thread=threads, verbose=0,
         )
+    except ValueError as err:  # floret: "Empty vocabulary. Try a smaller -minCount value."
+        raise InputError(f"floret cannot train on it ({err}; --min-count is {min_count})",
+                         source) from None
+    finally:
+        files.close()
     output.parent.mkdir(parents=True, exist_ok=True)
     model.save_floret_vectors(str(output))
 
@@ -62,3 +76,18 @@ def shuffled_lines(text: Path, output: Path, seed: int) -> Path:
     with open(output, "wb") as f:
         f.write(b"\n".join(lines) + b"\n")
     return output
+
+
+@contextmanager
+def without_bom(text: Path) -> Iterator[Path]:
+    """``text`` itself, or a temporary copy without its UTF-8 byte-order mark (floret
+    would read the mark as part of the first word)."""
+    if not has_bom(text):
+        yield Path(text)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / Path(text).name
+        with open(text, "rb") as src, open(copy, "wb") as dst:
+            src.read(len(codecs.BOM_UTF8))
+            shutil.copyfileobj(src, dst)
+        yield copy

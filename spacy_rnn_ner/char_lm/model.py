@@ -14,6 +14,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..errors import InputError
+from ..files import atomic_output
+
 FORMAT = "spacy_rnn_ner.char_lm.v1"
 DIRECTIONS = ("forward", "backward")
 UNK = "<unk>"  # vocabulary entry 0; every real entry is a single character
@@ -124,9 +127,8 @@ class CharLanguageModel:
     def save(self, path: Union[str, Path], **metadata: Any) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(self.to_dict(**metadata), tmp)
-        tmp.replace(path)  # never leave a half-written model behind
+        with atomic_output(path, "wb") as file_:  # never a half-written model
+            torch.save(self.to_dict(**metadata), file_)
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "CharLanguageModel":
@@ -137,8 +139,13 @@ class CharLanguageModel:
 
 
 def load_lm_dict(path: Union[str, Path]) -> Dict[str, Any]:
-    """The plain content of a saved model (read with ``weights_only=True``)."""
-    return torch.load(Path(path), map_location="cpu", weights_only=True)
+    """The plain content of a saved model (read with ``weights_only=True``); a damaged
+    file is an :class:`~spacy_rnn_ner.errors.InputError` naming it."""
+    try:
+        return torch.load(Path(path), map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip, pickle errors, not a torch file
+        raise InputError(f"damaged or not a character language model ({type(err).__name__})",
+                         path) from None
 
 
 def vocab_from_text(text: str, min_count: int = 1) -> CharVocab:

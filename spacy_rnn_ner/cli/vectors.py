@@ -8,7 +8,7 @@ import typer
 
 from ..pretrained_vectors import DEFAULT_PRUNE, DEFAULT_TRUNCATE
 from ..vectors import DEFAULT_THREADS
-from ._util import Arg, Opt, app
+from ._util import Arg, Opt, app, signals_default
 
 
 @app.command("vectors")
@@ -28,8 +28,9 @@ def vectors_cli(
     from ..vectors import train_floret_vectors
 
     start = time.time()
-    train_floret_vectors(text, output, dim=dim, epoch=epoch, bucket=bucket,
-                         min_count=min_count, threads=threads, seed=seed)
+    with signals_default():  # floret trains in native code: SIGTERM must not wait for it
+        train_floret_vectors(text, output, dim=dim, epoch=epoch, bucket=bucket,
+                             min_count=min_count, threads=threads, seed=seed)
     typer.echo(f"wrote {output} ({dim}-d floret vectors) in {time.time() - start:.0f} s")
 
 
@@ -57,7 +58,8 @@ def vectors_import_cli(
 
     start = time.time()
     if source == LOCAL:
-        train_floret_vectors(text, floret_file, epoch=epoch, threads=threads, seed=seed)
+        with signals_default():
+            train_floret_vectors(text, floret_file, epoch=epoch, threads=threads, seed=seed)
         init_vectors(lang, floret_file, output, mode="floret")
         info = describe_source(LOCAL, epoch=epoch, threads=threads, seed=seed)
     else:

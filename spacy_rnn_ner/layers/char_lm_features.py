@@ -30,6 +30,7 @@ from torch.nn import functional as F
 
 from ..char_lm.model import CharLanguageModel, CharLM, CharVocab
 from .fork_safety import ensure_torch_after_fork
+from .packed_rnn import torch_module
 from .rnn_tagger import sentence_lengths
 
 FORMAT = "spacy_rnn_ner.char_lm_features.v1"
@@ -307,7 +308,7 @@ def char_lm_features_layer(
 
 
 def _net(model: Model) -> CharLMFeatureNet:
-    return cast(CharLMFeatureNet, model.shims[0]._model)
+    return cast(CharLMFeatureNet, torch_module(model))
 
 
 def _init(model: Model, X: Optional[List[Doc]] = None, Y: Any = None) -> None:
