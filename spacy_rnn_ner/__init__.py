@@ -6,7 +6,7 @@ from .architectures import (
     build_token_features,
 )
 from .pipeline_component import RNNEntityRecognizer, make_rnn_ner
-from .tracking import make_tracking_logger  # registers spacy_rnn_ner.TrackingLogger.v1
+from .report.tracking import make_tracking_logger  # registers spacy_rnn_ner.TrackingLogger.v1
 
 __version__ = "0.1.0"
 __all__ = [

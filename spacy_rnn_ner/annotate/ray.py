@@ -1,7 +1,7 @@
 """``annotate --engine ray``: the same annotation on Ray Data.
 
 Files are read with ``ray.data.read_binary_files`` and parsed by the readers of
-:mod:`spacy_rnn_ner.annotate` (so formats, metadata, line numbers and bad-line handling are
+:mod:`spacy_rnn_ner.annotate.local` (so formats, metadata, line numbers and bad-line handling are
 the same); ``map_batches`` runs a callable class holding one pipeline per actor
 (``concurrency`` actors, one GPU each when asked). Rows come back to the driver in input
 order and are written by the same sinks, atomically. Ray parallelises reading over input
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Union
 
-from .annotate import (
+from .local import (
     AnnotateError,
     Record,
     Summary,

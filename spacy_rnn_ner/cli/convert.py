@@ -19,7 +19,7 @@ from typing import Callable, Optional
 import typer
 
 from ..converters.report import ConversionReport
-from ..files import check_writable
+from ..io import check_writable
 from ._util import Arg, Group, Opt, app
 
 convert_cli = typer.Typer(name="convert", cls=Group, no_args_is_help=True,

@@ -1,11 +1,11 @@
 """``build-lexicons`` and ``lexicon-coverage``: word lists from packaged dictionaries and
-how well they pick out entity tokens (see :mod:`spacy_rnn_ner.lexicon_sources`)."""
+how well they pick out entity tokens (see :mod:`spacy_rnn_ner.resources.lexicon_sources`)."""
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from ..files import check_exists
+from ..io import check_exists
 from ._util import Arg, Opt, app
 
 
@@ -23,7 +23,7 @@ def build_lexicons_cli(
                                   "lingotweaker-data-uk's."),
 ) -> None:
     """Write lowercased word lists (first names, surnames, geo, ...; all inflected forms)."""
-    from ..lexicon_sources import build_lexicons
+    from ..resources.lexicon_sources import build_lexicons
 
     names = [s.strip() for s in sources.split(",") if s.strip()]
     sizes = build_lexicons(output_dir, names, lang, iso_locale_dir, lt_dict, derived=not no_derived)
@@ -48,7 +48,7 @@ def lexicon_coverage_cli(
     import spacy
     from spacy.tokens import DocBin
 
-    from ..lexicon_coverage import coverage, format_coverage, parse_gazetteer_args
+    from ..resources.lexicon_coverage import coverage, format_coverage, parse_gazetteer_args
 
     check_exists(data, "file")
     gazetteers = parse_gazetteer_args(lists)

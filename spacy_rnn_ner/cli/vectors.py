@@ -19,7 +19,7 @@ def vectors_cli(
     threads: int = Opt(2, "--threads", min=1, help="Worker threads (1: deterministic)."),
 ) -> None:
     """Train CBOW floret vectors (subword hashing: no word is out of vocabulary)."""
-    from ..vectors import train_floret_vectors
+    from ..resources.vectors import train_floret_vectors
 
     start = time.time()
     train_floret_vectors(text, output, dim=dim, epoch=epoch, bucket=bucket,

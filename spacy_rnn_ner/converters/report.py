@@ -17,7 +17,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
 from ..errors import InputError, PathLike, where
-from ..files import check_writable, read_bytes
+from ..io import check_writable, read_bytes
 
 #: Issue actions. ``dropped``/``adjusted`` concern entities, ``skipped`` malformed lines or
 #: missing documents, ``ignored`` input lines that carry no entity (brat notes,

@@ -28,7 +28,7 @@ from thinc.util import torch2xp, xp2torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..char_lm.model import CharLanguageModel, CharLM, CharVocab
+from .char_lm_model import CharLanguageModel, CharLM, CharVocab
 from .fork_safety import ensure_torch_after_fork
 from .rnn_tagger import sentence_lengths
 

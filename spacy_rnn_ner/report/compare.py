@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 from ..errors import InputError
-from ..files import read_json
+from ..io import read_json
 from .metrics import fmt_pct, fmt_speed, macro_average, markdown_table
 
 DESCRIPTION = "One Markdown table comparing NER systems from spacy-evaluate or report JSON files."

@@ -13,7 +13,7 @@ from spacy.training import Example
 
 from ..converters.report import load_docbin
 from ..errors import InputError
-from ..files import check_exists
+from ..io import check_exists
 
 from ..pipeline_component import DocPrediction, RNNEntityRecognizer
 from ..scorer import score_ents

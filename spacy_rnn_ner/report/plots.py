@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 
-from ..files import read_jsonl  # noqa: E402
+from ..io import read_jsonl  # noqa: E402
 from .metrics import Confusion  # noqa: E402
 
 CURVE_SCORES = ("ents_f", "ents_macro_f")

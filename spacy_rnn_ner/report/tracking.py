@@ -12,7 +12,7 @@ from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from spacy.language import Language
 from spacy.util import SimpleFrozenList, registry
-from .errors import UserError
+from ..errors import UserError
 
 DEFAULT_TRACKING_URI = "sqlite:///training/mlflow.db"
 DEFAULT_EXPERIMENT = "spacy-rnn-ner"

@@ -30,7 +30,7 @@ from .metrics import (
 )
 
 from ..errors import InputError, MissingDependency
-from ..files import check_exists, read_json, read_jsonl
+from ..io import check_exists, read_json, read_jsonl
 
 DESCRIPTION = "Evaluation report (Markdown, JSON, PNG plots, displaCy HTML) of one NER pipeline on a gold DocBin."
 

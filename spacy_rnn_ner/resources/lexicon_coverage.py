@@ -15,7 +15,7 @@ from typing import Dict, Iterable, List, Sequence, Tuple
 import numpy
 from spacy.tokens import Doc
 
-from .layers.lexicon_features import lexicon_features_layer
+from ..layers.lexicon_features import lexicon_features_layer
 
 OUTSIDE = "O"
 

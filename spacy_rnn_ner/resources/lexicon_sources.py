@@ -26,7 +26,7 @@ import gettext
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
-from .errors import InputError, MissingDependency
+from ..errors import InputError, MissingDependency
 
 PathLike = Union[str, Path]
 Entries = Iterator[Tuple[str, str]]  # (list name, word)

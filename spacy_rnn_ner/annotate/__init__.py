@@ -1,0 +1,4 @@
+"""Annotate JSONL/TXT/Parquet/DocBin input with a trained pipeline: :mod:`.local` (one
+process, ``n_process`` workers) and :mod:`.ray` (Ray Data, ``pip install spacy-rnn-ner[ray]``).
+The command: ``python -m spacy_rnn_ner annotate`` (:mod:`spacy_rnn_ner.cli.annotate`).
+"""
