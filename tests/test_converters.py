@@ -21,12 +21,8 @@ from spacy_rnn_ner.__main__ import main as rnn_ner_main
 from spacy_rnn_ner.converters.conll import doc_to_sentences, read_conll, sentences_to_doc
 from spacy_rnn_ner.converters.hf import convert_hf, hf_to_docs, load_hf, parse_split_map
 from spacy_rnn_ner.converters.nemo import convert_to_nemo, read_nemo, write_nemo
-from spacy_rnn_ner.converters.report import (
-    ConversionError,
-    ConversionReport,
-    read_docbin,
-    write_docbin,
-)
+from spacy_rnn_ner.converters.report import ConversionError, ConversionReport, write_docbin
+from spacy_rnn_ner.io import read_docbin
 
 REPO = Path(__file__).resolve().parents[1]
 

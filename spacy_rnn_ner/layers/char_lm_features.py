@@ -29,6 +29,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .char_lm_model import CharLanguageModel, CharLM, CharVocab
+from .code_points import code_points
 from .fork_safety import ensure_torch_after_fork
 from .rnn_tagger import sentence_lengths
 
@@ -181,11 +182,11 @@ def joined_tokens(doc: Doc) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray
     idx, lengths = idx_len[:, 0], idx_len[:, 1]
     starts = numpy.concatenate([[0], numpy.cumsum(lengths + 1)[:-1]]).astype("int64")
     total = int(lengths.sum() + max(len(lengths) - 1, 0))
-    code_points = numpy.frombuffer(doc.text.encode("utf-32-le"), dtype="<u4").astype("int64")
+    chars = code_points(doc.text)
     joined = numpy.full(total, SEPARATOR, dtype="int64")
     token_of_char = numpy.repeat(numpy.arange(len(lengths)), lengths)
     offset = numpy.arange(int(lengths.sum())) - numpy.repeat(numpy.cumsum(lengths) - lengths, lengths)
-    joined[starts[token_of_char] + offset] = code_points[idx[token_of_char] + offset]
+    joined[starts[token_of_char] + offset] = chars[idx[token_of_char] + offset]
     return joined, starts, starts + lengths
 
 

@@ -9,7 +9,8 @@ from typing import Any, Dict, Optional, Sequence
 
 from ..errors import InputError
 from ..io import read_json
-from .metrics import fmt_pct, fmt_speed, macro_average, markdown_table
+from ..scorer import macro_average
+from .metrics import fmt_pct, fmt_speed, markdown_table
 
 DESCRIPTION = "One Markdown table comparing NER systems from spacy-evaluate or report JSON files."
 

@@ -11,9 +11,8 @@ import numpy
 import spacy
 from spacy.training import Example
 
-from ..converters.report import load_docbin
 from ..errors import InputError
-from ..io import check_exists
+from ..io import check_exists, load_docbin
 
 from ..pipeline_component import DocPrediction, RNNEntityRecognizer
 from ..scorer import score_ents

@@ -29,8 +29,8 @@ from .metrics import (
     select_examples,
 )
 
-from ..errors import InputError, MissingDependency
-from ..io import check_exists, read_json, read_jsonl
+from ..errors import InputError, import_optional
+from ..io import check_exists, load_docbin, read_json, read_jsonl
 
 DESCRIPTION = "Evaluation report (Markdown, JSON, PNG plots, displaCy HTML) of one NER pipeline on a gold DocBin."
 
@@ -110,12 +110,9 @@ def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], so
 
 
 def _plots() -> Any:
-    try:
-        from . import plots
-    except ImportError as err:
-        if getattr(err, "name", "") and err.name.split(".")[0] == "matplotlib":
-            raise MissingDependency("matplotlib", "the report's plots", "report") from None
-        raise
+    import_optional("matplotlib", "report", "the report's plots")
+    from . import plots
+
     return plots
 
 
@@ -127,8 +124,6 @@ def write_report(model: Path, data: Path, output: Path, name: str,
     --output`` (for the speed); ``log``: JSONL training log of ``spacy.ConsoleLogger.v3``
     (for the curves). Returns the metrics written to ``report_<name>.json``."""
     import spacy
-
-    from ..converters.report import load_docbin
 
     check_exists(model, "dir")
     evaluate_scores = read_json(scores) if scores is not None else None

@@ -23,6 +23,7 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import InputError
+from ..io import AtomicFile
 from ..layers.char_lm_model import DIRECTIONS, CharLanguageModel, LSTMState, vocab_from_text
 
 CHECKPOINT_FORMAT = "spacy_rnn_ner.char_lm.checkpoint.v1"
@@ -220,10 +221,8 @@ def train(text_path: Path, output: Path, config: TrainConfig, resume: bool = Fal
             "lstm_state": [t.detach().cpu() for t in state] if state is not None else [],
             "rng": torch.get_rng_state(),
         }
-        tmp = ckpt_file.with_name(ckpt_file.name + ".tmp")
-        ckpt_file.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(content, tmp)
-        tmp.replace(ckpt_file)
+        with AtomicFile(ckpt_file, create_folder=True) as file:
+            torch.save(content, file.fh)
 
     def should_stop(run_seconds: float) -> Optional[str]:
         if config.max_minutes > 0 and run_seconds >= config.max_minutes * 60:

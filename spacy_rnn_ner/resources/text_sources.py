@@ -22,7 +22,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 
 from ..converters.brat import SPLIT_FILE, find_ner_uk_dir, read_split_file
 from .pretraining_text import overlaps_test, test_document_shingles
-from ..errors import InputError, MissingDependency
+from ..errors import InputError, import_optional
 
 PathLike = Union[str, Path]
 Document = Tuple[str, str]  # (name, text)
@@ -39,11 +39,7 @@ def text_file_documents(directory: PathLike) -> Iterator[Document]:
 
 
 def _import(module: str, package: str):
-    try:
-        return __import__(module)
-    except ImportError as err:
-        raise MissingDependency(f"the '{package}' text source needs PyPI {package}: "
-                          "pip install 'spacy-rnn-ner[pretrain]'") from err
+    return import_optional(module, "pretrain", f"the '{package}' text source", package)
 
 
 def ua_gec_documents(corpus: Optional[Iterable] = None) -> Iterator[Document]:

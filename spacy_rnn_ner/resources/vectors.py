@@ -5,7 +5,7 @@ out of vocabulary), for ``spacy init vectors LANG FILE DIR --mode floret``.
 """
 from pathlib import Path
 
-from ..errors import InputError, MissingDependency
+from ..errors import InputError, import_optional
 from ..io import check_exists
 
 
@@ -25,10 +25,7 @@ def train_floret_vectors(
         raise InputError(f"expected 0 < minn <= maxn, got minn={minn}, maxn={maxn}")
     if check_exists(text, "file").stat().st_size == 0:
         raise InputError("the pretraining text is empty", text)
-    try:
-        import floret
-    except ImportError:
-        raise MissingDependency("floret", "training vectors", "vectors") from None
+    floret = import_optional("floret", "vectors", "training vectors")
     model = floret.train_unsupervised(
         str(text), model="cbow", mode="floret", hashCount=2, bucket=bucket, minn=minn,
         maxn=maxn, dim=dim, epoch=epoch, minCount=min_count, thread=threads, verbose=0,
