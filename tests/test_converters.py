@@ -1,5 +1,4 @@
 """Converters to spaCy DocBin: ner-uk brat (tok/raw), CoNLL, Hugging Face, NeMo, CLI."""
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +30,7 @@ def main(argv: List[str]) -> int:
     """``python -m spacy_rnn_ner convert ARGV...`` in this process; the exit status."""
     return rnn_ner_main(["convert", *argv])
 
-NER_UK_DIR = Path(os.environ.get("NER_UK_DIR", REPO.parent / "shared" / "ner-uk"))
+from conftest import NER_UK_DIR  # noqa: E402  (the one place of the data location)
 
 SPECIAL = "Doc (draft) [v2] O'Neil"  # spaces, brackets, apostrophe
 SPECIAL_TEXT = "Тарас Шевченко народився в Києві .\n\nВін писав вірші .\n"

