@@ -151,6 +151,7 @@ def test_n_process_equals_single(tmp_path, model_dir):
     assert (tmp_path / "one.jsonl").read_text() == (tmp_path / "two.jsonl").read_text()
 
 
+@pytest.mark.slow  # two CLI subprocesses, each loading the pipeline
 def test_cli_summary_and_exit_status(tmp_path, model_dir):
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"text": TEXTS[0]}) + "\nnot json\n", encoding="utf8")

@@ -123,6 +123,7 @@ def spacy_cli_env(tmp_path: Path) -> dict:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
+@pytest.mark.slow  # several `python -m spacy` subprocesses
 def test_commands_appear_under_spacy_cli(tmp_path):
     env = spacy_cli_env(tmp_path)
 
