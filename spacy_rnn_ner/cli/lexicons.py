@@ -5,7 +5,7 @@ from typing import List, Optional
 
 import typer
 
-from ..io import check_exists
+from ..io import read_docbin
 from ._util import Arg, Opt, app
 
 
@@ -46,13 +46,11 @@ def lexicon_coverage_cli(
 ) -> None:
     """Per label, how often each list fires on the label's tokens (precision, recall)."""
     import spacy
-    from spacy.tokens import DocBin
 
     from ..resources.lexicon_coverage import coverage, format_coverage, parse_gazetteer_args
 
-    check_exists(data, "file")
+    docs = read_docbin(data, spacy.blank(lang).vocab)  # a bad file is named before the lists load
     gazetteers = parse_gazetteer_args(lists)
-    docs = list(DocBin().from_disk(data).get_docs(spacy.blank(lang).vocab))
     names = [g.strip() for g in grammemes.split(",") if g.strip()]
     table = format_coverage(*coverage(docs, gazetteers, names, morphology, lang))
     typer.echo(table)
