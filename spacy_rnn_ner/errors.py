@@ -7,6 +7,7 @@ only by :func:`import_optional`). The command line prints each as one line,
 exceptions (``InputError`` is a ``ValueError``, ``MissingDependency`` an ``ImportError``).
 """
 import importlib
+import re
 from pathlib import Path
 from types import ModuleType
 from typing import Optional, Union
@@ -67,4 +68,17 @@ def describe_os_error(err: OSError) -> str:
               IsADirectoryError: "is a folder, expected a file",
               NotADirectoryError: "not a folder",
               PermissionError: "permission denied"}.get(type(err))
+    if isinstance(err, FileExistsError):
+        reason = "already exists" if Path(err.filename).is_dir() else "is a file, expected a folder"
     return f"{err.filename}: {reason or err.strerror or err}"
+
+
+def config_error(block: str, setting: str, message: str) -> ValueError:
+    """A bad setting of a registered function (``block``: its registry name) as confection's
+    ``ConfigValidationError`` (a ``ValueError``): ``spacy train`` and other spaCy commands
+    print it as a config error, without a traceback. ``message`` is the whole sentence."""
+    from confection import ConfigValidationError
+
+    short = re.sub(r"^(?:" + re.escape(block) + r": |\[[^\]]*\] )", "", message)
+    return ConfigValidationError(title=message, errors=[{"loc": [block, setting],
+                                                         "msg": short}], show_config=False)

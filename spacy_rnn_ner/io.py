@@ -8,13 +8,14 @@ import codecs
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Dict, Iterable, List, Optional, Union
+from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
-from .errors import InputError, PathLike
+from .errors import InputError, PathLike, UserError
 
 
 def read_bytes(path: PathLike) -> bytes:
@@ -209,3 +210,106 @@ def check_writable(path: PathLike) -> Path:
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise InputError("not writable", path)
     return path
+
+
+def files_with_suffix(folder: PathLike, suffixes: Sequence[str] = (".txt",),
+                      recursive: bool = True) -> List[Path]:
+    """The files under ``folder`` (recursively by default, sorted) whose suffix is one of
+    ``suffixes`` in any case (``A.TXT`` is a ``.txt`` file)."""
+    wanted = {s.lower() for s in suffixes}
+    found = Path(folder).rglob("*") if recursive else Path(folder).glob("*")
+    return sorted(p for p in found if p.suffix.lower() in wanted and p.is_file())
+
+
+def check_not_input(output: PathLike, inputs: Iterable[Optional[PathLike]],
+                    read_suffixes: Sequence[str] = (".txt",)) -> Path:
+    """Refuse an ``output`` that would overwrite an input before any work is done: the
+    same file as one of ``inputs``, or a file with one of ``read_suffixes`` inside an
+    input folder (a folder input is read for such files, so the output would be read
+    while written). ``None`` inputs are ignored."""
+    output = Path(output)
+    target = output.resolve()
+    for given in inputs:
+        if given is None:
+            continue
+        source = Path(given).resolve()
+        if target == source:
+            raise InputError(f"output would overwrite the input {given}", output)
+        if source.is_dir() and source in target.parents \
+                and target.suffix.lower() in {s.lower() for s in read_suffixes}:
+            raise InputError(f"output would be written inside the input folder {given}, "
+                             "which is read for such files", output)
+    return output
+
+
+def check_utf8_file(path: PathLike, chunk_size: int = 1 << 20) -> Path:
+    """Check that a (possibly huge) file is UTF-8 without reading it whole; else an
+    :class:`InputError` naming it and the first bad byte's offset."""
+    path = Path(check_exists(path, "file"))
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as f:
+        while True:
+            chunk = f.read(chunk_size)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as err:
+                # err.start counts from the decoder's buffered bytes plus this chunk
+                buffered = len(err.object) - len(chunk)
+                at = offset - buffered + err.start
+                raise InputError(f"not UTF-8 (byte 0x{err.object[err.start]:02x} at offset "
+                                 f"{at})", path) from None
+            if not chunk:
+                return path
+            offset += len(chunk)
+
+
+def load_pipeline(model: PathLike, **kwargs: Any) -> Any:
+    """``spacy.load(model)``; a missing, incomplete or damaged pipeline, or one without
+    components (it would find nothing), is an :class:`InputError` naming it (with
+    spaCy's reason on one line)."""
+    import spacy
+
+    if not Path(model).exists() and not spacy.util.is_package(str(model)):
+        raise InputError("no such pipeline folder or installed package", model)
+    try:
+        nlp = spacy.load(model, **kwargs)
+    except UserError:
+        raise
+    except Exception as err:  # truncated weights, bad cfg/JSON, missing files...
+        reason = " ".join(str(err).split())
+        if len(reason) > 200:
+            reason = reason[:200] + "..."
+        raise InputError(f"cannot load the pipeline ({type(err).__name__}: {reason})",
+                         model) from err
+    if not nlp.pipeline:
+        raise InputError("the pipeline has no components: it would find no entities", model)
+    return nlp
+
+
+def require_gpu(gpu_id: int) -> None:
+    """``spacy.require_gpu(gpu_id)``; no usable GPU (no CuPy, no CUDA device) is an
+    :class:`InputError` naming ``--gpu-id``."""
+    import spacy
+
+    try:
+        spacy.require_gpu(gpu_id)
+    except Exception as err:  # thinc: ValueError "GPU is not accessible"; CuPy errors
+        reason = " ".join(str(err).split())
+        raise InputError(f"--gpu-id {gpu_id}: no usable GPU ({reason}); use --gpu-id -1 "
+                         "for the CPU") from None
+
+
+@contextmanager
+def atomic_output(path: PathLike, mode: str = "w") -> Iterator[IO]:
+    """A file object for writing ``path`` that appears there only complete: the data
+    goes to a hidden temporary file next to it, moved over ``path`` when the block ends;
+    an exception or interrupt (also SIGTERM under the command line) removes it. The
+    ``with`` form of :class:`AtomicFile` (parent folders created)."""
+    file = AtomicFile(path, mode, create_folder=True)
+    try:
+        yield file.fh
+    except BaseException:
+        file.abort()
+        raise
+    file.commit()

@@ -10,6 +10,7 @@ import spacy
 from spacy.tokens import Doc, DocBin
 
 from conftest import TRAIN_DATA, ents_of
+from spacy_rnn_ner.io import read_jsonl
 from spacy_rnn_ner.annotate.local import AnnotateError, annotate_file, read_records
 
 TEXTS = [text for text, _ in TRAIN_DATA]
@@ -21,10 +22,6 @@ def model_dir(tmp_path_factory, trained_lstm):
     path = tmp_path_factory.mktemp("annotate") / "model"
     trained_lstm.to_disk(path)
     return path
-
-
-def read_jsonl(path):
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf8").splitlines()]
 
 
 def expected_entities(nlp, text):

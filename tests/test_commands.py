@@ -57,7 +57,7 @@ def test_project_and_readme_arguments_still_parse():
     for argv in lines:
         argv = [a.replace("${vars.", "").replace("}", "") for a in argv]
         argv = [{"seed": "0", "dev_fraction": "0.1", "max_docs": "0", "vectors_epoch": "1",
-                 "gpu_id": "-1", "char_lm_minutes": "22"}.get(a, a) for a in argv]
+                 "gpu_id": "-1", "char_lm_minutes": "22", "lang": "uk"}.get(a, a) for a in argv]
         parse_only(argv)
 
 

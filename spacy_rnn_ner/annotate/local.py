@@ -8,6 +8,7 @@ tokenization and sentence boundaries are kept, its entities are not), ``.parquet
 Outputs (by extension): ``.jsonl`` (metadata + ``text`` + ``entities`` with character
 offsets, label and confidence), ``.spacy`` (DocBin) or ``.parquet``.
 """
+import codecs
 import dataclasses
 import io
 import json
@@ -22,10 +23,11 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from ..errors import InputError, import_optional
-from ..io import AtomicFile, docbin_from_bytes, parse_json_line
+from ..io import AtomicFile, check_not_input, docbin_from_bytes, files_with_suffix, parse_json_line
 
 OUTPUT_SUFFIXES = (".jsonl", ".spacy", ".parquet")
 PARQUET_ROWS = 1000  # rows per Parquet row group (memory bound of the writer)
+INPUT_ENTITIES = "input_entities"  # where an input's own "entities" field is kept
 
 
 
@@ -113,7 +115,7 @@ def input_files(path: Union[str, Path]) -> List[Path]:
     if not path.exists():
         raise AnnotateError(f"{path}: no such file or directory")
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+        files = files_with_suffix(path, (".txt",))
         if not files:
             raise AnnotateError(f"{path}: directory holds no .txt files")
         return files
@@ -121,7 +123,10 @@ def input_files(path: Union[str, Path]) -> List[Path]:
 
 
 def _lines(fh: BinaryIO) -> Iterator[Tuple[int, bytes]]:
+    """Numbered lines without their line end; a UTF-8 byte-order mark is dropped."""
     for lineno, raw in enumerate(fh, start=1):
+        if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
         yield lineno, raw.rstrip(b"\n").rstrip(b"\r")
 
 
@@ -144,10 +149,39 @@ def parse_jsonl_line(raw: bytes, where: str) -> Record:
     text = obj.pop("text", None)
     if not isinstance(text, str):
         return Record(where, error='no string "text" field')
-    return Record(where, text=text, meta=obj)
+    if b"\\ud" in raw.lower():  # an escaped surrogate: only a pair is a character
+        problem = unencodable(text, obj)
+        if problem:
+            return Record(where, error=problem)
+    return checked_meta(Record(where, text=text, meta=obj))
 
 
-def read_jsonl(fh: BinaryIO, name: str) -> Iterator[Record]:
+def unencodable(text: str, meta: Dict[str, Any]) -> Optional[str]:
+    """Why ``text`` or ``meta`` cannot be written as UTF-8 (a lone surrogate such as
+    ``"\\ud800"`` in the JSON), or ``None``."""
+    for name, value in (("text", text), ("metadata", json.dumps(meta, ensure_ascii=False))):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:
+            return (f"the {name} holds a lone surrogate U+{ord(value[err.start]):04X} "
+                    f"(at character {err.start}), not a character")
+    return None
+
+
+def checked_meta(record: Record) -> Record:
+    """The record with an input ``entities`` field kept as ``input_entities`` (the output's
+    ``entities`` are the predictions); an input holding both is an error."""
+    if "entities" in record.meta:
+        if INPUT_ENTITIES in record.meta:
+            return Record(record.where, error=f'has both "entities" and "{INPUT_ENTITIES}" '
+                          f'fields; the output keeps the input\'s "entities" as '
+                          f'"{INPUT_ENTITIES}"')
+        record.meta = {(INPUT_ENTITIES if k == "entities" else k): v
+                       for k, v in record.meta.items()}
+    return record
+
+
+def read_jsonl_records(fh: BinaryIO, name: str) -> Iterator[Record]:
     """Blank lines are not documents: they yield a ``Record`` with neither text nor error."""
     for lineno, raw in _lines(fh):
         if not raw.strip():
@@ -157,7 +191,10 @@ def read_jsonl(fh: BinaryIO, name: str) -> Iterator[Record]:
 
 
 def read_txt_file(data: bytes, name: str, relative: str) -> Record:
-    """A whole ``.txt`` file as one document (``meta["file"]``: its path in the directory)."""
+    """A whole ``.txt`` file as one document (``meta["file"]``: its path in the directory);
+    a UTF-8 byte-order mark is dropped."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
     try:
         return Record(name, text=data.decode("utf8"), meta={"file": relative})
     except UnicodeDecodeError as err:
@@ -190,14 +227,14 @@ def read_parquet(fh: BinaryIO, name: str) -> Iterator[Record]:
             row += 1
             text = obj.pop("text")
             if isinstance(text, str):
-                yield Record(f"{name}:row {row}", text=text, meta=obj)
+                yield checked_meta(Record(f"{name}:row {row}", text=text, meta=obj))
             else:
                 yield Record(f"{name}:row {row}", error="'text' is not a string")
 
 
 def read_stream(kind: str, fh: BinaryIO, name: str) -> Iterator[Record]:
     """Records of one file-like object of ``kind`` (not ``dir``)."""
-    readers = {"text": read_text_lines, "jsonl": read_jsonl, "docbin": read_docbin_records, "parquet": read_parquet}
+    readers = {"text": read_text_lines, "jsonl": read_jsonl_records, "docbin": read_docbin_records, "parquet": read_parquet}
     return readers[kind](fh, name)
 
 
@@ -213,10 +250,14 @@ def read_records(path: Union[str, Path]) -> Iterator[Record]:
 
 
 def screen(records: Iterable[Record], summary: Summary, skip_bad_lines: bool,
-           report: Callable[[str], None]) -> Iterator[Record]:
+           report: Callable[[str], None], max_length: Optional[int] = None) -> Iterator[Record]:
     """Good records; a bad one is reported and skipped, or raises (``--skip-bad-lines``);
-    blank JSONL lines are counted."""
+    blank JSONL lines are counted. A text longer than ``max_length`` characters (the
+    pipeline's ``nlp.max_length``) is a bad record."""
     for record in records:
+        if max_length and record.text is not None and len(record.text) > max_length:
+            record.error = (f"text of {len(record.text):,} characters is longer than the "
+                            f"pipeline's nlp.max_length ({max_length:,})")
         if record.error:
             if not skip_bad_lines:
                 raise AnnotateError(f"{record.where}: {record.error} (--skip-bad-lines skips such lines)")
@@ -372,6 +413,10 @@ class ParquetSink:
         self.file.commit()
 
     def abort(self) -> None:
+        try:
+            self.writer.close()  # before its file: closing it later writes to a closed file
+        except Exception:
+            pass
         self.file.abort()
 
 
@@ -384,9 +429,12 @@ def open_sink(path: Union[str, Path]):
     return sinks[path.suffix.lower()](path)
 
 
-def progress_bar(stream: IO = sys.stderr, enabled: Optional[bool] = None):
-    """A tqdm bar counting documents (with documents/s), shown when ``stream`` is a terminal."""
+def progress_bar(stream: Optional[IO] = None, enabled: Optional[bool] = None):
+    """A tqdm bar counting documents (with documents/s), shown when ``stream`` (default:
+    the current ``sys.stderr``) is a terminal."""
     from tqdm import tqdm
+
+    stream = sys.stderr if stream is None else stream
 
     if enabled is None:
         enabled = hasattr(stream, "isatty") and stream.isatty()
@@ -406,12 +454,11 @@ def annotate_file(
 ) -> Summary:
     """Annotate ``input_path`` into ``output_path`` in one pass (constant memory in the
     number of documents, except for DocBin input/output); the output appears only complete."""
-    if Path(output_path).resolve() == Path(input_path).resolve():
-        raise AnnotateError(f"{output_path}: output would overwrite the input")
+    check_not_input(output_path, [input_path])
     input_files(input_path)  # fail before starting on a missing input
     summary = Summary()
     spans_key = find_spans_key(nlp)
-    records = screen(read_records(input_path), summary, skip_bad_lines, report)
+    records = screen(read_records(input_path), summary, skip_bad_lines, report, nlp.max_length)
     sink = open_sink(output_path)
 
     def annotated() -> Iterator[Annotated]:

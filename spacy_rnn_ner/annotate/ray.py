@@ -30,6 +30,7 @@ from .local import (
     screen,
     write_annotated,
 )
+from ..io import check_not_input
 
 
 class PipelineActor:
@@ -47,10 +48,13 @@ class PipelineActor:
 
     def __call__(self, batch: Dict[str, Any]) -> Dict[str, List[Any]]:
         records = [Record.from_json(text) for text in batch["record"]]
+        # too long for the pipeline: the driver's ``screen`` reports the record
+        list(screen([r for r in records if r.text is not None], Summary(), True,
+                    lambda line: None, self.nlp.max_length))
         is_good = [not r.error and (r.text is not None or r.words is not None) for r in records]
         good = [r for r, ok in zip(records, is_good) if ok]
         docs = iter(pipe_records(self.nlp, good, batch_size=self.batch_size))
-        out: Dict[str, List[Any]] = {"record": list(batch["record"]), "output": [], "tokens": [], "words": [], "doc": []}
+        out: Dict[str, List[Any]] = {"record": [r.to_json() for r in records], "output": [], "tokens": [], "words": [], "doc": []}
         for record, ok in zip(records, is_good):
             if ok:
                 doc, _ = next(docs)
@@ -100,8 +104,7 @@ def annotate_file_ray(
     from spacy.tokens import Doc
     from spacy.vocab import Vocab
 
-    if Path(output_path).resolve() == Path(input_path).resolve():
-        raise AnnotateError(f"{output_path}: output would overwrite the input")
+    check_not_input(output_path, [input_path])
     kind = input_kind(input_path)
     files = input_files(input_path)
     names = {str(f.resolve()): (str(f), f.relative_to(input_path).as_posix() if kind == "dir" else None)

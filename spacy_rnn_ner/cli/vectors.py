@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from ._util import Arg, Opt, app
+from ._util import Arg, Opt, app, signals_default
 
 
 @app.command("vectors")
@@ -22,6 +22,7 @@ def vectors_cli(
     from ..resources.vectors import train_floret_vectors
 
     start = time.time()
-    train_floret_vectors(text, output, dim=dim, epoch=epoch, bucket=bucket,
-                         min_count=min_count, threads=threads)
+    with signals_default():  # floret trains in native code: SIGTERM must not wait for it
+        train_floret_vectors(text, output, dim=dim, epoch=epoch, bucket=bucket,
+                             min_count=min_count, threads=threads)
     typer.echo(f"wrote {output} ({dim}-d floret vectors) in {time.time() - start:.0f} s")

@@ -125,5 +125,6 @@ def char_cnn_layer(
     )
     layer.attrs["max_chars"] = max_chars
     layer.attrs["n_rows"] = n_rows
+    layer.attrs["context_free"] = True  # a function of the word alone (see unique_words)
     layer.set_dim("nO", width)
     return layer

@@ -1,6 +1,6 @@
 """Contextual token features from frozen character language models (Flair-style).
 
-A forward and a backward character LM (see :mod:`spacy_rnn_ner.char_lm`) read each
+A forward and a backward character LM (see :mod:`spacy_rnn_ner.layers.char_lm_model`) read each
 sentence (each doc without sentence starts) as its tokens joined by single spaces,
 after a ``"\\n"`` start marker. A token's features are the forward LM's hidden state
 after the token's last character and the backward LM's state after the token's first
@@ -31,6 +31,7 @@ from torch.nn import functional as F
 from .char_lm_model import CharLanguageModel, CharLM, CharVocab
 from .code_points import code_points
 from .fork_safety import ensure_torch_after_fork
+from .packed_rnn import torch_module
 from .rnn_tagger import sentence_lengths
 
 FORMAT = "spacy_rnn_ner.char_lm_features.v1"
@@ -308,7 +309,7 @@ def char_lm_features_layer(
 
 
 def _net(model: Model) -> CharLMFeatureNet:
-    return cast(CharLMFeatureNet, model.shims[0]._model)
+    return cast(CharLMFeatureNet, torch_module(model))
 
 
 def _init(model: Model, X: Optional[List[Doc]] = None, Y: Any = None) -> None:

