@@ -6,7 +6,7 @@ by tests/test_layout.py):
 
 - core (base dependencies only): ``pipeline_component`` (the ``rnn_ner`` component),
   ``architectures`` (registered builders), ``layers/`` (thinc layers: token features,
-  packed RNN, CRF, tagger), ``bio``/``crf`` (decoding), ``scorer``, ``corpus``,
+  packed RNN, CRF, tagger), ``bio`` (BIO tags, constrained Viterbi), ``scorer``, ``corpus``,
   ``label_weights``, ``errors``, ``io`` (every file read or written)
 - tooling, each importing its optional package lazily: ``converters/`` (ner-uk brat,
   CoNLL, Hugging Face, NeMo), ``annotate/`` (local, Ray), ``report/`` (metrics, plots,
