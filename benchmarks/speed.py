@@ -79,14 +79,14 @@ def text_stream(directory: Path, n_tokens: int, ner_uk: Optional[Path] = None, s
     tokenizer); with ``ner_uk``, without the files that overlap its TEST documents."""
     import spacy
 
-    from spacy_rnn_ner.pretraining_text import overlaps_test, test_document_shingles
+    from spacy_rnn_ner.resources.pretraining_text import ner_uk_test_shingles, overlaps_test
 
     tokenizer = spacy.blank("uk").tokenizer
 
     def tokenize(text: str) -> List[str]:
         return [token.text for token in tokenizer(text)]
 
-    test_shingles = test_document_shingles(ner_uk, tokenize) if ner_uk else None
+    test_shingles = ner_uk_test_shingles(ner_uk, tokenize) if ner_uk else None
     files = sorted(directory.rglob("*.txt"))
     random.Random(seed).shuffle(files)
     texts, count = [], 0

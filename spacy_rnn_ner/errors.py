@@ -1,11 +1,15 @@
 """Errors a user can fix: bad input files, bad arguments, missing optional packages.
 
-The command line prints each as one line, ``error: MESSAGE``, and exits with status 1
-(no traceback); library callers get ordinary exceptions (``InputError`` is a
-``ValueError``, ``MissingDependency`` an ``ImportError``).
+One hierarchy: :class:`UserError`, the base, with :class:`InputError` (a bad file, line
+or argument) and :class:`MissingDependency` (an optional package is not installed; raised
+only by :func:`import_optional`). The command line prints each as one line,
+``error: MESSAGE``, and exits with status 1 (no traceback); library callers get ordinary
+exceptions (``InputError`` is a ``ValueError``, ``MissingDependency`` an ``ImportError``).
 """
+import importlib
 import re
 from pathlib import Path
+from types import ModuleType
 from typing import Optional, Union
 
 PathLike = Union[str, Path]
@@ -28,13 +32,25 @@ class InputError(UserError, ValueError):
 
 
 class MissingDependency(UserError, ImportError):
-    """An optional package is not installed; the message names the extra to install."""
+    """An optional package is not installed; the message names the extra to install.
+    Raised by :func:`import_optional`."""
 
     def __init__(self, package: str, purpose: str, extra: str):
         self.package = package
         self.extra = extra
         super().__init__(f"{purpose} needs the '{package}' package: "
                          f"pip install 'spacy-rnn-ner[{extra}]'")
+
+
+def import_optional(module: str, extra: str, purpose: str,
+                    package: Optional[str] = None) -> ModuleType:
+    """``module`` (an optional dependency) imported, or a :class:`MissingDependency`
+    saying that ``purpose`` needs ``package`` (default: ``module``), installed with the
+    ``extra`` of spacy-rnn-ner. The one way the package imports an optional dependency."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise MissingDependency(package or module, purpose, extra) from err
 
 
 def where(path: Optional[str], line: Optional[int] = None) -> str:

@@ -487,7 +487,7 @@ def test_spacy_train_prints_config_errors_without_traceback(tmp_path):
 
 @pytest.mark.parametrize("interrupt", [KeyboardInterrupt, ValueError])
 def test_atomic_output_leaves_nothing_when_interrupted(tmp_path, interrupt):
-    from spacy_rnn_ner.files import atomic_output
+    from spacy_rnn_ner.io import atomic_output
 
     out = tmp_path / "out.txt"
     out.write_text("before", encoding="utf8")

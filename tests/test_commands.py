@@ -84,7 +84,7 @@ def test_unknown_command_and_bad_values_exit_with_1(capsys, tmp_path):
 
 def test_vectors_function_rejects_bad_sizes(tmp_path):
     from spacy_rnn_ner.errors import InputError
-    from spacy_rnn_ner.vectors import train_floret_vectors
+    from spacy_rnn_ner.resources.vectors import train_floret_vectors
 
     text = tmp_path / "t.txt"
     text.write_text("a b c\n", encoding="utf-8")
@@ -123,6 +123,7 @@ def spacy_cli_env(tmp_path: Path) -> dict:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
+@pytest.mark.slow  # several `python -m spacy` subprocesses
 def test_commands_appear_under_spacy_cli(tmp_path):
     env = spacy_cli_env(tmp_path)
 

@@ -4,6 +4,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 import spacy
 from spacy.tokens import DocBin
 
@@ -12,6 +13,7 @@ from conftest import TRAIN_DATA, make_examples
 ROOT = Path(__file__).parent.parent
 
 
+@pytest.mark.slow  # trainings and a benchmark in subprocesses (about 15-25 s)
 def test_gpu_check_runs_on_cpu(tmp_path):
     nlp = spacy.blank("uk")
     for name in ("train", "dev", "test"):

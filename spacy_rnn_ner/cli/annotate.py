@@ -6,8 +6,8 @@ from typing import Optional
 import typer
 from wasabi import msg
 
-from ..annotate import Summary, annotate_file
-from ..files import load_pipeline, require_gpu
+from ..annotate.local import Summary, annotate_file
+from ..io import load_pipeline, require_gpu
 from ._util import app, fail
 
 
@@ -34,7 +34,7 @@ def annotate_cli(
         fail(f"--engine must be spacy or ray, not {engine!r}")
     try:
         if engine == "ray":
-            from ..annotate_ray import annotate_file_ray
+            from ..annotate.ray import annotate_file_ray
 
             summary = annotate_file_ray(
                 model, input_path, output_path, batch_size=batch_size, concurrency=concurrency,

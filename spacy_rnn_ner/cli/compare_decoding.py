@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from ..files import check_not_input, check_writable
+from ..io import check_not_input, check_writable
 from ._util import Opt, app
 
 

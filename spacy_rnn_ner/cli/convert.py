@@ -19,7 +19,7 @@ from typing import Callable, Optional, Sequence
 import typer
 
 from ..converters.report import ConversionReport
-from ..files import check_exists, check_not_input, check_writable
+from ..io import check_exists, check_not_input, check_writable
 from ._util import Arg, Group, Opt, app, lang_option
 
 convert_cli = typer.Typer(name="convert", cls=Group, no_args_is_help=True,

@@ -1,12 +1,12 @@
 """``build-lexicons`` and ``lexicon-coverage``: word lists from packaged dictionaries and
-how well they pick out entity tokens (see :mod:`spacy_rnn_ner.lexicon_sources`)."""
+how well they pick out entity tokens (see :mod:`spacy_rnn_ner.resources.lexicon_sources`)."""
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from ..errors import InputError
-from ..files import check_exists, check_not_input, check_writable
+from ..io import check_exists, check_not_input, check_writable, read_docbin
 from ._util import Arg, Opt, app, lang_option
 
 
@@ -24,7 +24,7 @@ def build_lexicons_cli(
                                   "lingotweaker-data-uk's."),
 ) -> None:
     """Write lowercased word lists (first names, surnames, geo, ...; all inflected forms)."""
-    from ..lexicon_sources import build_lexicons
+    from ..resources.lexicon_sources import build_lexicons
 
     names = [s.strip() for s in sources.split(",") if s.strip()]
     sizes = build_lexicons(output_dir, names, lang, iso_locale_dir, lt_dict, derived=not no_derived)
@@ -62,9 +62,8 @@ def lexicon_coverage_cli(
     """Per label, how often each list fires on the label's tokens (precision, recall)."""
     import spacy
 
-    from ..converters.report import read_docbin
     from ..layers.lexicon_features import MORPHOLOGIES
-    from ..lexicon_coverage import coverage, format_coverage, parse_gazetteer_args
+    from ..resources.lexicon_coverage import coverage, format_coverage, parse_gazetteer_args
 
     if morphology not in MORPHOLOGIES:
         raise InputError(f"--morphology {morphology}: expected one of {', '.join(MORPHOLOGIES)}")

@@ -1,11 +1,11 @@
 """``pretrain-text``: tokenized raw text for pretraining, without documents that overlap
-ner-uk TEST documents (see :mod:`spacy_rnn_ner.pretraining_text`, :mod:`spacy_rnn_ner.text_sources`)."""
+ner-uk TEST documents (see :mod:`spacy_rnn_ner.resources.pretraining_text`, :mod:`spacy_rnn_ner.resources.text_sources`)."""
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from ..files import check_exists, check_not_input, check_writable
+from ..io import check_exists, check_not_input, check_writable
 from ._util import Arg, Opt, app, lang_option
 
 
@@ -24,7 +24,7 @@ def pretrain_text_cli(
 ) -> None:
     """Read the documents of each source, drop those overlapping ner-uk TEST documents,
     tokenize the rest and write a line of space-separated tokens per input line."""
-    from ..text_sources import build_pretraining_text_from_sources, format_report
+    from ..resources.text_sources import build_pretraining_text_from_sources, format_report
 
     names = [s.strip() for s in sources.split(",") if s.strip()]
     if not names:

@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from ..files import check_not_input
+from ..io import check_not_input
 from ._util import Opt, app
 
 

@@ -5,7 +5,7 @@ from typing import List, Optional
 import typer
 from wasabi import msg
 
-from ..tracking import DEFAULT_TRACKING_URI, log_results
+from ..report.tracking import DEFAULT_TRACKING_URI, log_results
 from ._util import app
 
 

@@ -25,7 +25,7 @@ def vectors_cli(
                               help="Shuffle the text's lines with this seed first (floret itself takes no seed)."),
 ) -> None:
     """Train CBOW floret vectors (subword hashing: no word is out of vocabulary)."""
-    from ..vectors import train_floret_vectors
+    from ..resources.vectors import train_floret_vectors
 
     start = time.time()
     with signals_default():  # floret trains in native code: SIGTERM must not wait for it

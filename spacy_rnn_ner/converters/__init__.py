@@ -17,8 +17,8 @@ from .brat import (
 from .conll import check_tag, convert_conll, doc_to_sentences, read_conll, sentences_to_doc
 from .hf import convert_hf, hf_to_docs, load_hf, parse_split_map
 from .nemo import convert_nemo, convert_to_nemo, read_nemo, write_nemo
-from .report import (ConversionError, ConversionReport, Issue, load_docbin, read_docbin,
-                     write_docbin)
+from ..io import load_docbin, read_docbin
+from .report import ConversionError, ConversionReport, Issue, write_docbin
 
 __all__ = [
     "ConversionError",

@@ -55,8 +55,8 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 from spacy.vocab import Vocab
 
-from ..files import has_bom
-from ..files import read_text as _read_file
+from ..io import has_bom
+from ..io import read_text as _read_file
 from .report import ConversionError, ConversionReport, PathLike, write_docbin
 
 SPLIT_FILE = "dev-test-split.txt"

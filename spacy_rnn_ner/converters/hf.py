@@ -25,7 +25,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from .conll import Sentence, check_tag, group_sentences
-from ..errors import MissingDependency
+from ..errors import import_optional
 from .report import ConversionError, ConversionReport, PathLike, write_docbin
 
 DEFAULT_SPLIT_MAP = {"train": "train", "validation": "dev", "valid": "dev", "dev": "dev",
@@ -37,11 +37,7 @@ _HUB_ID_RE = re.compile(r"^[\w][\w.-]*(/[\w.-]+)?$")
 
 def import_datasets() -> Any:
     """The ``datasets`` module, or :class:`MissingDependency` naming the ``hf`` extra."""
-    try:
-        import datasets
-    except ImportError:
-        raise MissingDependency("datasets", "converting Hugging Face datasets", "hf") from None
-    return datasets
+    return import_optional("datasets", "hf", "converting Hugging Face datasets")
 
 
 def load_hf(source: Union[str, Path, Any], cache_dir: Optional[PathLike] = None) -> Any:

@@ -20,10 +20,10 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from ..files import atomic_output, read_text
+from ..io import atomic_output, read_docbin, read_text
 from .conll import Sentence, check_tag, doc_to_sentences, entity_labels, group_sentences
 from .report import (ConversionError, ConversionReport, PathLike, SplitStats, count_sents,
-                     read_docbin, write_docbin)
+                     write_docbin)
 
 
 def read_nemo(text_path: PathLike, labels_path: PathLike, vocab: Vocab, n_sents: int = 1,

@@ -15,7 +15,8 @@ from spacy.tokens import Doc
 from thinc.api import Model
 from thinc.types import Floats2d
 
-from ..files import read_text
+from ..errors import import_optional
+from ..io import read_text
 from .unique_words import unique_keys
 
 MORPHOLOGIES = ("none", "pymorphy3")
@@ -36,13 +37,7 @@ def read_word_list(path: Path) -> List[str]:
 def _load_analyzer(morphology: str, lang: str) -> Optional[Callable[[str], Iterable]]:
     if morphology == "none":
         return None
-    try:
-        import pymorphy3
-    except ImportError as err:
-        raise ImportError(
-            "LexiconFeatures with morphology='pymorphy3' needs pymorphy3 and its "
-            f"dictionaries for '{lang}': pip install 'spacy-rnn-ner[lexicon]'"
-        ) from err
+    pymorphy3 = import_optional("pymorphy3", "lexicon", "LexiconFeatures with morphology='pymorphy3'")
     return pymorphy3.MorphAnalyzer(lang=lang).parse
 
 

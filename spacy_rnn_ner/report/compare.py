@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 from ..errors import InputError
-from ..files import check_not_input, check_writable, read_json
-from .metrics import fmt_pct, fmt_speed, macro_average, markdown_table
+from ..io import check_not_input, check_writable, read_json
+from ..scorer import macro_average
+from .metrics import fmt_pct, fmt_speed, markdown_table
 
 DESCRIPTION = "One Markdown table comparing NER systems from spacy-evaluate or report JSON files."
 

@@ -10,9 +10,8 @@ from typing import Dict, List
 import numpy
 from spacy.training import Example
 
-from ..converters.report import load_docbin
 from ..errors import InputError
-from ..files import check_exists, load_pipeline
+from ..io import check_exists, load_docbin, load_pipeline
 
 from ..pipeline_component import DocPrediction, RNNEntityRecognizer
 from ..scorer import score_ents

@@ -29,8 +29,8 @@ from .metrics import (
     select_examples,
 )
 
-from ..errors import InputError, MissingDependency
-from ..files import check_exists, load_pipeline, read_json, read_jsonl, require_gpu
+from ..errors import InputError, import_optional
+from ..io import check_exists, load_docbin, load_pipeline, read_json, read_jsonl, require_gpu
 
 DESCRIPTION = "Evaluation report (Markdown, JSON, PNG plots, displaCy HTML) of one NER pipeline on a gold DocBin."
 
@@ -110,12 +110,9 @@ def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], so
 
 
 def _plots() -> Any:
-    try:
-        from . import plots
-    except ImportError as err:
-        if getattr(err, "name", "") and err.name.split(".")[0] == "matplotlib":
-            raise MissingDependency("matplotlib", "the report's plots", "report") from None
-        raise
+    import_optional("matplotlib", "report", "the report's plots")
+    from . import plots
+
     return plots
 
 
@@ -126,7 +123,6 @@ def write_report(model: Path, data: Path, output: Path, name: str,
     files into ``output`` (see module docstring). ``scores``: JSON of ``spacy evaluate
     --output`` (for the speed); ``log``: JSONL training log of ``spacy.ConsoleLogger.v3``
     (for the curves). Returns the metrics written to ``report_<name>.json``."""
-    from ..converters.report import load_docbin
     from .compare import checked_scores
 
     check_exists(model, "dir")

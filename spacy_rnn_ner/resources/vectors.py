@@ -17,8 +17,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
-from .errors import InputError, MissingDependency
-from .files import check_exists, check_not_input, check_utf8_file, check_writable, has_bom
+from ..errors import InputError, import_optional
+from ..io import check_exists, check_not_input, check_utf8_file, check_writable, has_bom
 
 DEFAULT_THREADS = 1
 
@@ -44,10 +44,7 @@ def train_floret_vectors(
     check_utf8_file(text)
     check_not_input(output, [text])
     check_writable(output)
-    try:
-        import floret
-    except ImportError:
-        raise MissingDependency("floret", "training vectors", "vectors") from None
+    floret = import_optional("floret", "vectors", "training vectors")
     source = text
     files = ExitStack()  # floret reads the file itself: without the BOM, in seed's order
     text = files.enter_context(without_bom(text))

@@ -12,9 +12,7 @@ import codecs
 import dataclasses
 import io
 import json
-import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,8 +22,8 @@ from typing import IO, Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
-from .errors import UserError
-from .files import check_not_input, files_with_suffix
+from ..errors import InputError, import_optional
+from ..io import AtomicFile, check_not_input, docbin_from_bytes, files_with_suffix, parse_json_line
 
 OUTPUT_SUFFIXES = (".jsonl", ".spacy", ".parquet")
 PARQUET_ROWS = 1000  # rows per Parquet row group (memory bound of the writer)
@@ -33,8 +31,9 @@ INPUT_ENTITIES = "input_entities"  # where an input's own "entities" field is ke
 
 
 
-class AnnotateError(UserError, ValueError):
-    """Bad input (``file:line: reason``) or an unsupported path."""
+#: bad input (``file:line: reason``) or an unsupported path (the name stays for callers;
+#: one class, :class:`~spacy_rnn_ner.errors.InputError`)
+AnnotateError = InputError
 
 
 @dataclass
@@ -144,13 +143,9 @@ def read_text_lines(fh: BinaryIO, name: str) -> Iterator[Record]:
 def parse_jsonl_line(raw: bytes, where: str) -> Record:
     """A ``{"text": ...}`` object; every other key is kept as metadata."""
     try:
-        obj = json.loads(raw.decode("utf8"))
-    except UnicodeDecodeError as err:
-        return Record(where, error=f"not UTF-8 ({err.reason} at byte {err.start})")
-    except json.JSONDecodeError as err:
-        return Record(where, error=f"invalid JSON ({err.msg}, column {err.colno})")
-    if not isinstance(obj, dict):
-        return Record(where, error=f"expected a JSON object, got {type(obj).__name__}")
+        obj = parse_json_line(raw)
+    except InputError as err:
+        return Record(where, error=err.message)
     text = obj.pop("text", None)
     if not isinstance(text, str):
         return Record(where, error='no string "text" field')
@@ -186,7 +181,7 @@ def checked_meta(record: Record) -> Record:
     return record
 
 
-def read_jsonl(fh: BinaryIO, name: str) -> Iterator[Record]:
+def read_jsonl_records(fh: BinaryIO, name: str) -> Iterator[Record]:
     """Blank lines are not documents: they yield a ``Record`` with neither text nor error."""
     for lineno, raw in _lines(fh):
         if not raw.strip():
@@ -206,13 +201,10 @@ def read_txt_file(data: bytes, name: str, relative: str) -> Record:
         return Record(name, error=f"not UTF-8 ({err.reason} at byte {err.start})")
 
 
-def read_docbin(fh: BinaryIO, name: str) -> Iterator[Record]:
+def read_docbin_records(fh: BinaryIO, name: str) -> Iterator[Record]:
     """The DocBin's documents (the format is one blob: it is read whole), tokenization and
     sentence starts kept; their entities are not (they would mix with the predictions)."""
-    try:
-        docbin = DocBin().from_bytes(fh.read())
-    except Exception as err:  # msgpack / zlib errors
-        raise AnnotateError(f"{name}: not a DocBin ({err})") from err
+    docbin = docbin_from_bytes(fh.read(), name)
     for i, doc in enumerate(docbin.get_docs(Vocab())):
         sent_starts = [t.is_sent_start for t in doc] if doc.has_annotation("SENT_START") else None
         yield Record(f"{name}#{i}", words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc],
@@ -221,7 +213,7 @@ def read_docbin(fh: BinaryIO, name: str) -> Iterator[Record]:
 
 def read_parquet(fh: BinaryIO, name: str) -> Iterator[Record]:
     """Rows of a ``text`` column; other columns are kept as metadata."""
-    import pyarrow.parquet as pq
+    pq = import_parquet()
 
     try:
         parquet = pq.ParquetFile(fh)
@@ -242,7 +234,7 @@ def read_parquet(fh: BinaryIO, name: str) -> Iterator[Record]:
 
 def read_stream(kind: str, fh: BinaryIO, name: str) -> Iterator[Record]:
     """Records of one file-like object of ``kind`` (not ``dir``)."""
-    readers = {"text": read_text_lines, "jsonl": read_jsonl, "docbin": read_docbin, "parquet": read_parquet}
+    readers = {"text": read_text_lines, "jsonl": read_jsonl_records, "docbin": read_docbin_records, "parquet": read_parquet}
     return readers[kind](fh, name)
 
 
@@ -338,32 +330,9 @@ def pipe_records(nlp: Language, records: Iterable[Record], batch_size: int = 64,
 # ---------------------------------------------------------------- writing
 
 
-class AtomicWriter:
-    """A temporary file next to ``path``, moved over it by ``commit`` (``os.replace``);
-    ``abort`` removes it, so an interrupted run leaves no half-written output."""
-
-    def __init__(self, path: Union[str, Path], mode: str = "wb"):
-        self.path = Path(path)
-        if not self.path.parent.exists():
-            raise AnnotateError(f"{self.path.parent}: output directory does not exist")
-        fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        self.fh: IO = os.fdopen(fd, mode, **({"encoding": "utf8"} if "b" not in mode else {}))
-
-    def commit(self) -> None:
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        self.fh.close()
-        if os.path.exists(self.tmp):
-            os.unlink(self.tmp)
-
-
 class JsonlSink:
     def __init__(self, path: Path):
-        self.file = AtomicWriter(path, "w")
+        self.file = AtomicFile(path, "w")
 
     def write(self, doc: Optional[Doc], out: Dict[str, Any]) -> None:
         self.file.fh.write(json.dumps(out, ensure_ascii=False, default=str) + "\n")
@@ -381,14 +350,14 @@ class DocBinSink:
 
     def __init__(self, path: Path):
         self.path = path
-        AtomicWriter(path).abort()  # fail early on a missing folder
+        AtomicFile(path).abort()  # fail early on a missing folder
         self.docbin = DocBin(store_user_data=True)
 
     def write(self, doc: Optional[Doc], out: Dict[str, Any]) -> None:
         self.docbin.add(doc)
 
     def commit(self) -> None:
-        file = AtomicWriter(self.path)
+        file = AtomicFile(self.path)
         try:
             file.fh.write(self.docbin.to_bytes())
             file.commit()
@@ -398,6 +367,11 @@ class DocBinSink:
 
     def abort(self) -> None:
         self.docbin = DocBin()
+
+
+def import_parquet():
+    """``pyarrow.parquet``, or :class:`~spacy_rnn_ner.errors.MissingDependency`."""
+    return import_optional("pyarrow.parquet", "parquet", "reading and writing Parquet", "pyarrow")
 
 
 def parquet_schema():
@@ -413,9 +387,8 @@ class ParquetSink:
     row groups of ``PARQUET_ROWS`` rows."""
 
     def __init__(self, path: Path):
-        import pyarrow.parquet as pq
-
-        self.file = AtomicWriter(path)
+        pq = import_parquet()
+        self.file = AtomicFile(path)
         self.schema = parquet_schema()
         self.writer = pq.ParquetWriter(self.file.fh, self.schema)
         self.rows: List[Dict[str, Any]] = []
@@ -487,13 +460,30 @@ def annotate_file(
     spans_key = find_spans_key(nlp)
     records = screen(read_records(input_path), summary, skip_bad_lines, report, nlp.max_length)
     sink = open_sink(output_path)
+
+    def annotated() -> Iterator[Annotated]:
+        for doc, record in pipe_records(nlp, records, batch_size=batch_size, n_process=n_process):
+            yield (doc, output_record(doc, record, spans_key), *doc_counts(doc))
+
+    return write_annotated(sink, annotated(), summary, progress)
+
+
+#: one annotated document: (Doc or None, output record, tokens, words)
+Annotated = Tuple[Optional[Doc], Dict[str, Any], int, int]
+
+
+def write_annotated(sink, annotated: Iterable[Annotated], summary: Summary,
+                    progress: Optional[bool] = None) -> Summary:
+    """Write each annotated document to ``sink`` and count it in ``summary``, with a
+    progress bar; the sink is committed at the end, or aborted on any error (also one
+    raised while ``annotated`` is produced, so the output appears only complete). The one
+    loop of every engine (this module's, :mod:`.ray`'s)."""
     start = time.perf_counter()
     bar = progress_bar(enabled=progress)
     try:
-        for doc, record in pipe_records(nlp, records, batch_size=batch_size, n_process=n_process):
-            out = output_record(doc, record, spans_key)
+        for doc, out, n_tokens, n_words in annotated:
             sink.write(doc, out)
-            summary.add(*doc_counts(doc), (e["label"] for e in out["entities"]))
+            summary.add(n_tokens, n_words, (e["label"] for e in out["entities"]))
             bar.update(1)
         sink.commit()
     except BaseException:

@@ -15,7 +15,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import InputError
-from ..files import atomic_output
+from ..io import AtomicFile
+from .code_points import code_points
 
 FORMAT = "spacy_rnn_ner.char_lm.v1"
 DIRECTIONS = ("forward", "backward")
@@ -48,8 +49,7 @@ class CharVocab:
 
     def encode(self, text: str) -> numpy.ndarray:
         """``(len(text),)`` int64 ids, 0 for characters outside the vocabulary."""
-        code_points = numpy.frombuffer(text.encode("utf-32-le"), dtype="<u4").astype("int64")
-        return self.encode_code_points(code_points)
+        return self.encode_code_points(code_points(text))
 
     def encode_code_points(self, code_points: numpy.ndarray) -> numpy.ndarray:
         if len(self._codes) == 0:
@@ -125,10 +125,8 @@ class CharLanguageModel:
         return model
 
     def save(self, path: Union[str, Path], **metadata: Any) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_output(path, "wb") as file_:  # never a half-written model
-            torch.save(self.to_dict(**metadata), file_)
+        with AtomicFile(path, create_folder=True) as file:  # never a half-written model
+            torch.save(self.to_dict(**metadata), file.fh)
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "CharLanguageModel":
@@ -150,6 +148,5 @@ def load_lm_dict(path: Union[str, Path]) -> Dict[str, Any]:
 
 def vocab_from_text(text: str, min_count: int = 1) -> CharVocab:
     """The vocabulary of the characters of ``text`` seen at least ``min_count`` times."""
-    code_points = numpy.frombuffer(text.encode("utf-32-le"), dtype="<u4")
-    codes, counts = numpy.unique(code_points, return_counts=True)
+    codes, counts = numpy.unique(code_points(text), return_counts=True)
     return CharVocab(build_vocab(Counter({chr(int(c)): int(n) for c, n in zip(codes, counts)}), min_count))

@@ -11,8 +11,8 @@ from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from spacy.language import Language
 from spacy.util import SimpleFrozenList, registry
-from .errors import UserError
-from .files import read_json, read_text
+from ..errors import InputError, import_optional
+from ..io import read_json, read_text
 
 DEFAULT_TRACKING_URI = "sqlite:///training/mlflow.db"
 DEFAULT_EXPERIMENT = "spacy-rnn-ner"
@@ -20,19 +20,13 @@ LoggerT = Callable[[Language, IO, IO], Tuple[Callable[[Optional[Dict[str, Any]]]
 
 
 
-class TrackingError(UserError, ValueError):
-    """Missing run, store or score file when logging to MLflow."""
+#: missing run, store or score file when logging to MLflow: a bad input (the name stays
+#: for callers; one class, :class:`~spacy_rnn_ner.errors.InputError`)
+TrackingError = InputError
 
 
 def _import_mlflow():
-    try:
-        import mlflow
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "tracking needs MLflow: pip install 'spacy-rnn-ner[tracking]' "
-            "(mlflow-skinny, sqlalchemy, alembic, spacy-loggers)"
-        ) from err
-    return mlflow
+    return import_optional("mlflow", "tracking", "tracking", "mlflow-skinny")
 
 
 def artifact_location(tracking_uri: str) -> Optional[str]:
@@ -88,6 +82,7 @@ def make_tracking_logger(
             Path(run_id_file).unlink()
         return console
     mlflow = _import_mlflow()
+    import_optional("spacy_loggers", "tracking", "tracking", "spacy-loggers")  # spacy.MLflowLogger.v2
     mlflow_logger = registry.loggers.get("spacy.MLflowLogger.v2")(
         experiment_id=None,
         run_name=run_name,

@@ -1,4 +1,5 @@
-"""Train a forward or backward character language model on a text file.
+"""Train a forward or backward character language model on a text file (the model itself:
+:mod:`spacy_rnn_ner.layers.char_lm_model`; its use as features: :mod:`spacy_rnn_ner.layers.char_lm_features`).
 
 ``python -m spacy_rnn_ner train-char-lm TEXT OUTPUT --direction forward|backward``
 
@@ -12,7 +13,6 @@ it. Training stops at ``--max-minutes`` (this run's wall time), ``--max-epochs``
 ``--max-steps``, whichever comes first.
 """
 import math
-import sys
 import time
 import zlib
 from dataclasses import asdict, dataclass
@@ -23,8 +23,8 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import InputError
-from ..files import atomic_output, check_not_input, check_writable, read_text
-from .model import DIRECTIONS, CharLanguageModel, LSTMState, vocab_from_text
+from ..io import AtomicFile, check_not_input, check_writable, read_text
+from ..layers.char_lm_model import DIRECTIONS, CharLanguageModel, LSTMState, vocab_from_text
 
 CHECKPOINT_FORMAT = "spacy_rnn_ner.char_lm.checkpoint.v1"
 OPTIMIZERS = ("adam", "sgd")
@@ -250,8 +250,8 @@ def train(text_path: Path, output: Path, config: TrainConfig, resume: bool = Fal
             "lstm_state": [t.detach().cpu() for t in state] if state is not None else [],
             "rng": torch.get_rng_state(),
         }
-        with atomic_output(ckpt_file, "wb") as file_:
-            torch.save(content, file_)
+        with AtomicFile(ckpt_file, create_folder=True) as file:
+            torch.save(content, file.fh)
 
     def should_stop(run_seconds: float) -> Optional[str]:
         if config.max_minutes > 0 and run_seconds >= config.max_minutes * 60:
@@ -337,14 +337,3 @@ def _eta(config: TrainConfig, progress: Dict[str, Any], run_seconds: float, rate
         left.append(min(steps_left) * chars_per_step / rate)
     return min(left) if left else 0.0
 
-
-def main(argv: Optional[List[str]] = None) -> int:
-    """``python -m spacy_rnn_ner.char_lm.train ...`` = ``python -m spacy_rnn_ner train-char-lm ...``
-    (exit status returned)."""
-    from ..cli import run
-
-    return run(["train-char-lm", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,8 @@
-"""Reading the files a user gives: UTF-8 text (a byte-order mark is allowed), JSON, JSON
-lines; checking paths before work starts. Every failure is an
-:class:`~spacy_rnn_ner.errors.InputError` naming the file (and the line or byte offset).
+"""Every file the package reads or writes goes through here: UTF-8 text (a byte-order
+mark is allowed), JSON, JSON lines, spaCy DocBin (``.spacy``), atomic writes (a file
+appears complete or not at all), and the checks of paths before work starts. Every
+failure is an :class:`~spacy_rnn_ner.errors.InputError` naming the file (and the line or
+byte offset).
 """
 import codecs
 import json
@@ -8,7 +10,10 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+
+from spacy.tokens import Doc, DocBin
+from spacy.vocab import Vocab
 
 from .errors import InputError, PathLike, UserError
 
@@ -68,6 +73,24 @@ def read_json(path: PathLike) -> Dict[str, Any]:
     return data
 
 
+def parse_json_line(line: Union[str, bytes]) -> Dict[str, Any]:
+    """The JSON object on one line of a JSON-lines file; anything else (bytes that are
+    not UTF-8, not JSON, not an object) is an :class:`InputError` saying why (the caller
+    adds the file and line)."""
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise InputError(f"not UTF-8 ({err.reason} at byte {err.start})") from None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise InputError(f"invalid JSON ({err.msg}, column {err.colno})") from None
+    if not isinstance(record, dict):
+        raise InputError(f"expected a JSON object, found {type(record).__name__}")
+    return record
+
+
 def read_jsonl(path: PathLike) -> List[Dict[str, Any]]:
     """One JSON object per non-blank line; a bad line is an :class:`InputError` naming it."""
     records = []
@@ -75,14 +98,89 @@ def read_jsonl(path: PathLike) -> List[Dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise InputError(f"not a JSON line ({err.msg})", path, line_no) from None
-        if not isinstance(record, dict):
-            raise InputError(f"expected a JSON object, found {type(record).__name__}",
-                             path, line_no)
-        records.append(record)
+            records.append(parse_json_line(line))
+        except InputError as err:
+            raise InputError(err.message, path, line_no) from None
     return records
+
+
+def docbin_from_bytes(data: bytes, path: PathLike) -> DocBin:
+    """The DocBin serialized in ``data`` (read from ``path``); anything else is an
+    :class:`InputError` naming ``path``."""
+    try:
+        return DocBin().from_bytes(data)
+    except Exception as err:  # zlib, msgpack, KeyError...: not a DocBin
+        raise InputError(f"not a spaCy DocBin (.spacy) file ({type(err).__name__})",
+                         path) from None
+
+
+def load_docbin(path: PathLike) -> DocBin:
+    """The DocBin in a ``.spacy`` file; a missing file or one that is not a DocBin is an
+    :class:`InputError` naming it."""
+    return docbin_from_bytes(read_bytes(path), path)
+
+
+def read_docbin(path: PathLike, vocab: Optional[Vocab] = None) -> List[Doc]:
+    """Docs of a ``.spacy`` file (see :func:`load_docbin`), over ``vocab`` (default: a
+    blank multi-language vocab, whose lexical attributes such as ``is_space`` are set)."""
+    docbin = load_docbin(path)
+    if vocab is None:
+        import spacy
+
+        vocab = spacy.blank("xx").vocab
+    return list(docbin.get_docs(vocab))
+
+
+def write_docbin(docs: Iterable[Doc], path: PathLike) -> Path:
+    """Write ``docs`` to a ``.spacy`` DocBin (with ``user_data``), atomically, creating
+    the parent folders. Returns the path."""
+    docbin = DocBin(store_user_data=True)
+    for doc in docs:
+        docbin.add(doc)
+    with AtomicFile(path, create_folder=True) as file:
+        file.write(docbin.to_bytes())
+    return Path(path)
+
+
+class AtomicFile:
+    """A file written under a temporary name next to ``path`` and moved over it by
+    :meth:`commit` (``os.replace``, after ``fsync``); :meth:`abort` removes it, so an
+    interrupted run never leaves a half-written file. As a context manager it commits
+    on success and aborts on an exception. ``create_folder``: create the parent folders
+    (else a missing folder is an :class:`InputError`, before any work is done)."""
+
+    def __init__(self, path: PathLike, mode: str = "wb", create_folder: bool = False):
+        self.path = Path(path)
+        if create_folder:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.parent.is_dir():
+            raise InputError("output folder does not exist", self.path.parent)
+        fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
+                                        suffix=".tmp")
+        self.fh: IO = os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf8"}))
+
+    def write(self, data: Any) -> int:
+        return self.fh.write(data)
+
+    def commit(self) -> None:
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.fh.close()
+        if os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+
+    def __enter__(self) -> "AtomicFile":
+        return self
+
+    def __exit__(self, error_type, error, traceback) -> None:
+        if error_type is None:
+            self.commit()
+        else:
+            self.abort()
 
 
 def check_exists(path: PathLike, kind: str = "any") -> Path:
@@ -206,15 +304,12 @@ def require_gpu(gpu_id: int) -> None:
 def atomic_output(path: PathLike, mode: str = "w") -> Iterator[IO]:
     """A file object for writing ``path`` that appears there only complete: the data
     goes to a hidden temporary file next to it, moved over ``path`` when the block ends;
-    an exception or interrupt (also SIGTERM under the command line) removes it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    an exception or interrupt (also SIGTERM under the command line) removes it. The
+    ``with`` form of :class:`AtomicFile` (parent folders created)."""
+    file = AtomicFile(path, mode, create_folder=True)
     try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as file_:
-            yield file_
-        os.replace(tmp, path)
+        yield file.fh
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        file.abort()
         raise
+    file.commit()

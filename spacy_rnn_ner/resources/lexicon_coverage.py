@@ -15,9 +15,9 @@ from typing import Dict, Iterable, List, Sequence, Tuple
 import numpy
 from spacy.tokens import Doc
 
-from .errors import InputError
-from .files import files_with_suffix
-from .layers.lexicon_features import lexicon_features_layer
+from ..errors import InputError
+from ..io import files_with_suffix
+from ..layers.lexicon_features import lexicon_features_layer
 
 OUTSIDE = "O"
 

@@ -13,19 +13,19 @@ first pass marks, per (node, tag-matching state), whether such an entry is reach
 """
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Collection, Dict, Iterator, List, Tuple, Union
+from typing import Callable, Collection, Dict, Iterator, List, Tuple
 
-from .errors import UserError
-from .files import read_text
+from ..errors import InputError, PathLike
 
-PathLike = Union[str, Path]
+from ..io import read_text
 CFSA2_VERSION = 0xC6
 _NEXT, _LAST, _FINAL, _INDEX_MASK = 0x80, 0x40, 0x20, 0x1F
 _NUMBERS_FLAG = 16
 
 
-class MorfologikError(UserError, ValueError):
-    """A file that is not a CFSA2 automaton or a dictionary this reader cannot decode."""
+#: a file that is not a CFSA2 automaton or a dictionary this reader cannot decode (the name
+#: stays for callers; one class, :class:`~spacy_rnn_ner.errors.InputError`)
+MorfologikError = InputError
 
 
 @dataclass
