@@ -6,8 +6,8 @@ from typing import Optional
 
 import typer
 
-from ..pretrained_vectors import DEFAULT_PRUNE, DEFAULT_TRUNCATE
-from ..vectors import DEFAULT_THREADS
+from ..resources.pretrained_vectors import DEFAULT_PRUNE, DEFAULT_TRUNCATE
+from ..resources.vectors import DEFAULT_THREADS
 from ._util import Arg, Opt, app, signals_default
 
 
@@ -53,8 +53,8 @@ def vectors_import_cli(
     """Build the spaCy vectors table from local floret vectors or from pretrained ones."""
     import srsly
 
-    from ..pretrained_vectors import LOCAL, describe_source, import_pretrained_vectors, init_vectors
-    from ..vectors import train_floret_vectors
+    from ..resources.pretrained_vectors import LOCAL, describe_source, import_pretrained_vectors, init_vectors
+    from ..resources.vectors import train_floret_vectors
 
     start = time.time()
     if source == LOCAL:

@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-from .errors import InputError, MissingDependency
-from .files import check_exists
+from ..errors import InputError, import_optional
+from ..io import check_exists
 
 LOCAL = "local"
 # name: (file under the project, where to download it)
@@ -68,10 +68,7 @@ def check_text_vectors(path: Path) -> int:
 def bin_to_text(path: Path, output: Path, max_rows: int = 0) -> Path:
     """Write the words of a fastText/floret ``.bin`` model (most frequent first, the first
     ``max_rows`` if above 0) as a ``.vec`` text file."""
-    try:
-        import floret
-    except ImportError:
-        raise MissingDependency("floret", "reading .bin vectors", "vectors") from None
+    floret = import_optional("floret", "vectors", "reading .bin vectors")
     try:
         model = floret.load_model(str(path))
     except ValueError as err:
