@@ -15,7 +15,7 @@ from pathlib import Path
 import spacy
 from spacy.tokens import DocBin
 
-from spacy_rnn_ner.annotate import annotate_file
+from spacy_rnn_ner.annotate.local import annotate_file
 
 
 def write_sentences(docbin: Path, out: Path, lang: str) -> int:
@@ -54,7 +54,7 @@ def main(argv=None) -> None:
                                     progress=False)
             label = f"spaCy, n_process={args.n_process}"
         elif engine == "ray":
-            from spacy_rnn_ner.annotate_ray import annotate_file_ray
+            from spacy_rnn_ner.annotate.ray import annotate_file_ray
 
             summary = annotate_file_ray(args.model, text, out, batch_size=args.batch_size,
                                         concurrency=args.concurrency, progress=False)

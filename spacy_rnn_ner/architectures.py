@@ -11,37 +11,28 @@ from typing import Any, Dict, List, Optional
 from spacy.ml.models.tok2vec import MultiHashEmbed
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Linear, Model, Softmax_v2, get_current_ops
+from thinc.api import Model, get_current_ops
 from thinc.layers.concatenate import forward as concatenate_forward
 from thinc.types import Floats2d
 
+from .errors import config_error
 from .layers.char_cnn import char_cnn_layer
-from .layers.crf_layer import crf_layer
+from .layers.crf import crf_layer
 from .layers.lexicon_features import lexicon_features_layer
 from .layers.packed_rnn import RNN_TYPES, packed_rnn_layer
-from .layers.rnn_tagger import rnn_tagger_model
-from .layers.unique_words import dedupe_static_vectors
+from .layers.rnn_tagger import OUTPUTS, make_output_layer, rnn_tagger_model
+from .layers.unique_words import dedupe_static_vectors, token_features_forward
 
 DEFAULT_ATTRS = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-OUTPUTS = ("softmax", "crf")
-
-
-def make_output_layer(output: str, nO: Optional[int], nI: int) -> Model[Floats2d, Floats2d]:
-    """Tag probabilities (``softmax``) or unnormalised CRF emission scores (``crf``)."""
-    if output == "crf":
-        return Linear(nO=nO, nI=nI)
-    return Softmax_v2(nO=nO, nI=nI, normalize_outputs=True)
-
-
 def _check_positive(arch: str, **settings: int) -> None:
     for name, value in settings.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{arch}: '{name}' must be a positive integer, got {value!r}.")
+            raise config_error(arch, name, f"{arch}: '{name}' must be a positive integer, got {value!r}.")
 
 
 def _check_rate(arch: str, name: str, value: float) -> None:
     if not 0.0 <= value < 1.0:
-        raise ValueError(f"{arch}: '{name}' must be in [0, 1), got {value!r}.")
+        raise config_error(arch, name, f"{arch}: '{name}' must be in [0, 1), got {value!r}.")
 
 
 def _on_cuda() -> bool:
@@ -122,15 +113,15 @@ def _rnn_tagger(
 ) -> Model[List[Doc], List[Floats2d]]:
     key = str(rnn_type).lower()
     if key not in RNN_TYPES:
-        raise ValueError(
-            f"{arch}: unknown rnn_type {rnn_type!r}; valid choices: "
+        raise config_error(
+            arch, "rnn_type", f"{arch}: unknown rnn_type {rnn_type!r}; valid choices: "
             + ", ".join(repr(k) for k in RNN_TYPES)
         )
     _check_positive(arch, hidden_width=hidden_width, depth=depth)
     _check_rate(arch, "dropout", dropout)
     _check_rate(arch, "token_dropout", token_dropout)
     if output not in OUTPUTS:
-        raise ValueError(f"{arch}: unknown output {output!r}; valid choices: " + ", ".join(repr(o) for o in OUTPUTS))
+        raise config_error(arch, "output", f"{arch}: unknown output {output!r}; valid choices: " + ", ".join(repr(o) for o in OUTPUTS))
     if nO is not None:
         _check_positive(arch, nO=nO)
     nI = tok2vec.maybe_get_dim("nO")
@@ -140,9 +131,7 @@ def _rnn_tagger(
     )
     crf = crf_layer(nO) if output == "crf" else None
     output_layer = make_output_layer(output, nO, rnn.get_dim("nO"))
-    model = rnn_tagger_model(tok2vec, rnn, output_layer, sentence_level, legacy_layout, crf)
-    model.attrs["rnn_type"] = key
-    return model
+    return rnn_tagger_model(tok2vec, rnn, output_layer, sentence_level, legacy_layout, crf)
 
 
 @registry.architectures("spacy_rnn_ner.TokenFeatures.v1")
@@ -162,9 +151,11 @@ def build_token_features(
     arch = "spacy_rnn_ner.TokenFeatures.v1"
     _check_positive(arch, width=width, **{f"rows[{i}]": r for i, r in enumerate(rows)})
     if len(attrs) != len(rows):
-        raise ValueError(f"{arch}: 'attrs' ({len(attrs)}) and 'rows' ({len(rows)}) differ in length.")
+        raise config_error(arch, "rows", f"{arch}: 'attrs' ({len(attrs)}) and 'rows' ({len(rows)}) differ in length.")
     embed = dedupe_static_vectors(MultiHashEmbed(width, attrs, rows, include_static_vectors))
     embed.set_dim("nO", width)
+    # lexical attributes and vectors of the word: computed per distinct word of a batch
+    embed.attrs["context_free"] = True
     parts = [embed]
     parts.extend(p for p in (char_encoder, extra_features) if p is not None)
     for part in parts[1:]:
@@ -174,12 +165,16 @@ def build_token_features(
             part.set_dim("nO", sum(layer.get_dim("nO") for layer in part.layers))
         if not part.has_dim("nO") or part.get_dim("nO") is None:
             raise ValueError(f"{arch}: feature layer {part.name!r} must declare its width (nO).")
+        if part.layers and all(layer.attrs.get("context_free") for layer in part.layers) \
+                and part._func is concatenate_forward:
+            part.attrs["context_free"] = True
     if len(parts) == 1:
         return embed
-    # thinc's ``concatenate`` forward, with an init that does not ask Docs for a width
+    # thinc's ``concatenate``, with the context-free layers run once per distinct word
+    # of a batch, and an init that does not ask Docs for a width
     return Model(
         "token_features",
-        concatenate_forward,
+        token_features_forward,
         init=_init_sublayers,
         dims={"nO": sum(p.get_dim("nO") for p in parts)},
         layers=parts,
@@ -208,7 +203,7 @@ def build_char_cnn(
     _check_positive(arch, width=width, embed_width=embed_width, window=window,
                     max_chars=max_chars)
     if n_rows < 2:
-        raise ValueError(f"{arch}: 'n_rows' must be at least 2 (row 0 is padding), got {n_rows!r}.")
+        raise config_error(arch, "n_rows", f"{arch}: 'n_rows' must be at least 2 (row 0 is padding), got {n_rows!r}.")
     _check_rate(arch, "dropout", dropout)
     return char_cnn_layer(width, n_rows, embed_width, window, max_chars, dropout)
 
@@ -273,6 +268,6 @@ def build_char_lm_features(
     _check_positive(arch, width=width, batch_chars=batch_chars, window=window)
     _check_rate(arch, "dropout", dropout)
     if not isinstance(cache_tokens, int) or cache_tokens < 0:
-        raise ValueError(f"{arch}: 'cache_tokens' must be a non-negative integer, got {cache_tokens!r}.")
+        raise config_error(arch, "cache_tokens", f"{arch}: 'cache_tokens' must be a non-negative integer, got {cache_tokens!r}.")
     return char_lm_features_layer(forward_path, backward_path, width, projection, fine_tune,
                                   dropout, sentence_level, batch_chars, window, cache_tokens)

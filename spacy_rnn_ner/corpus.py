@@ -3,8 +3,9 @@
 spaCy's ``Corpus`` splits a document longer than ``max_length`` tokens into its
 sentences, but drops the document when it has no sentence boundaries, and drops every
 sentence that is itself too long, without a word. This reader cuts such text into
-pieces shorter than ``max_length`` instead, never inside an entity where it can be
-avoided, and warns once per pass with the counts, naming ``corpora.*.max_length``.
+pieces shorter than ``max_length`` instead, never inside an entity (an entity longer
+than ``max_length`` stays whole, in a piece that long), and warns once per pass with
+the counts, naming ``corpora.*.max_length``.
 """
 import warnings
 from pathlib import Path
@@ -16,30 +17,55 @@ from spacy.tokens import Doc
 from spacy.training import Corpus, Example
 from spacy.util import registry
 
+from .errors import config_error
+
+
+def piece_limit(max_length: int) -> int:
+    """Most tokens of a piece cut for ``max_length`` (shorter than it, at least one)."""
+    return max(max_length - 1, 1)
+
 
 def split_points(length: int, max_length: int, inside_entity: numpy.ndarray) -> List[int]:
-    """Cut positions so every piece is shorter than ``max_length`` tokens, moved back
-    to before an entity that a cut would split (unless that entity is too long itself)."""
+    """Cut positions so every piece is shorter than ``max_length`` tokens (at least one
+    token), moved back to before an entity that a cut would split; an entity that is
+    itself too long for a piece is kept whole: its piece runs to the entity's end.
+    ``inside_entity[i]``: a cut at position ``i`` would split an entity."""
     cuts, start = [], 0
-    limit = max_length - 1
+    limit = piece_limit(max_length)
     while length - start > limit:
         cut = start + limit
-        back = cut
-        while back > start + 1 and inside_entity[back]:
-            back -= 1
-        cut = back if not inside_entity[back] else cut
+        while cut > start and inside_entity[cut]:
+            cut -= 1
+        if cut == start:  # an entity from ``start`` longer than the limit: keep it whole
+            cut = start + limit
+            while cut < length and inside_entity[cut]:
+                cut += 1
+        if cut >= length:
+            break
         cuts.append(cut)
         start = cut
     return cuts
 
 
 def cut_doc(doc: Doc, max_length: int) -> List[Doc]:
-    """``doc`` (a reference doc with its annotation) in pieces shorter than ``max_length``."""
+    """``doc`` (a reference doc with its annotation) in pieces shorter than ``max_length``,
+    except where an entity of ``max_length`` tokens or more is kept whole."""
     inside = numpy.zeros((len(doc) + 1,), dtype=bool)
     for ent in doc.ents:
         inside[ent.start + 1 : ent.end] = True  # a cut at these positions splits ``ent``
     bounds = [0] + split_points(len(doc), max_length, inside) + [len(doc)]
     return [doc[a:b].as_doc() for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def make_example(nlp: Language, reference: Doc) -> Example:
+    """An example whose predicted doc is ``nlp``'s tokenization of the reference text
+    (the reference's own tokens when its spacing is unknown), as spaCy's ``Corpus``
+    makes them."""
+    if reference.has_unknown_spaces:
+        words = [token.text for token in reference]
+        spaces = [bool(token.whitespace_) for token in reference]
+        return Example(Doc(nlp.vocab, words=words, spaces=spaces), reference)
+    return Example(nlp.make_doc(reference.text), reference)
 
 
 class CuttingCorpus(Corpus):
@@ -50,29 +76,34 @@ class CuttingCorpus(Corpus):
         self.name = name
 
     def make_examples(self, nlp: Language, reference_docs: Iterable[Doc]) -> Iterator[Example]:
-        n_cut, n_pieces = 0, 0
+        n_cut, n_pieces, n_long = 0, 0, 0
         for reference in reference_docs:
             if len(reference) == 0:
                 continue
             if self.max_length == 0 or len(reference) < self.max_length:
-                yield self._make_example(nlp, reference, False)
+                yield make_example(nlp, reference)
                 continue
             parts = [s.as_doc() for s in reference.sents] if reference.has_annotation("SENT_START") else [reference]
             for part in parts:
                 if len(part) == 0:
                     continue
                 if len(part) < self.max_length:
-                    yield self._make_example(nlp, part, False)
+                    yield make_example(nlp, part)
                     continue
                 pieces = cut_doc(part, self.max_length)
                 n_cut += 1
                 n_pieces += len(pieces)
+                n_long += sum(1 for piece in pieces if len(piece) > piece_limit(self.max_length))
                 for piece in pieces:
-                    yield self._make_example(nlp, piece, False)
+                    yield make_example(nlp, piece)
         if n_cut:
+            limit = piece_limit(self.max_length)
+            long = (f"; {n_long} of them are longer, to keep an entity of more than {limit} "
+                    f"token(s) whole" if n_long else "")
             warnings.warn(
                 f"{self.path}: {n_cut} text(s) of {self.max_length} tokens or more without "
-                f"shorter sentences were cut into {n_pieces} pieces (not dropped); raise "
+                f"shorter sentences were cut into {n_pieces} pieces of at most {limit} "
+                f"token(s) (nothing dropped, no entity split){long}; raise "
                 f"{self.name}.max_length (0: no limit) to train on them whole."
             )
 
@@ -90,7 +121,9 @@ def create_corpus_reader(
     sentences of ``max_length`` tokens or more are cut into shorter pieces (with a
     warning) instead of silently dropped. ``name``: the config block, for the message."""
     if path is None:
-        raise ValueError("spacy_rnn_ner.Corpus.v1: 'path' is not set (e.g. --paths.train).")
+        raise config_error(name, "path", "spacy_rnn_ner.Corpus.v1: 'path' is not set (e.g. --paths.train).")
+    if not Path(path).exists():  # a config error: spacy train prints it without a traceback
+        raise config_error(name, "path", f"{name}.path: {path}: no such file or folder")
     return CuttingCorpus(
         path, gold_preproc=gold_preproc, max_length=max_length, limit=limit, augmenter=augmenter, name=name
     )

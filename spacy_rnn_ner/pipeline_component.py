@@ -18,12 +18,11 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
-from .bio import NEG_INF, allowed_transitions, biluo_to_bio, make_tag_names, tag_ids_to_spans, viterbi_decode
-from .architectures import make_output_layer
-from .crf import repair_bio
-from .layers.crf_layer import crf_layer_decode, crf_layer_loss, crf_layer_marginals, resized_crf_layer
-from .layers.rnn_tagger import segment_lengths
+from .layers.rnn_tagger import TagScores
+
+from .bio import biluo_to_bio, make_tag_names, tag_ids_to_spans
 from .label_weights import WEIGHTING_SCHEMES, label_weights
+from .errors import config_error
 from .scorer import score_ents
 
 # Names the architectures only: every setting's default lives in the architecture's
@@ -39,7 +38,6 @@ DEFAULT_MODEL_CONFIG = """
 @architectures = "spacy_rnn_ner.CharCNN.v1"
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
-LOG_EPSILON = 1e-8
 
 
 class DocPrediction(NamedTuple):
@@ -71,7 +69,7 @@ class DocPrediction(NamedTuple):
 def make_rnn_ner(
     nlp: Language,
     name: str,
-    model: Model[List[Doc], List[Floats2d]],
+    model: Model[List[Doc], TagScores],
     overwrite_ents: bool,
     spans_key: Optional[str],
     label_weighting: str,
@@ -80,7 +78,9 @@ def make_rnn_ner(
 ) -> "RNNEntityRecognizer":
     """Create an ``rnn_ner`` component.
 
-    model: per-token BIO tag probabilities, e.g. ``spacy_rnn_ner.RNNTagger.v2``.
+    model: BIO tag scores of the tokens, e.g. ``spacy_rnn_ner.RNNTagger.v2``; the
+        component uses it through its ``attrs`` ``get_loss``, ``decode`` and
+        ``resize_output`` (see ``layers/rnn_tagger.py``).
     overwrite_ents: whether predicted entities replace overlapping entities that an
         earlier component (e.g. ``entity_ruler``) already set; with ``false`` the
         earlier ones are kept and overlapping predictions are left out of ``doc.ents``.
@@ -110,7 +110,7 @@ class RNNEntityRecognizer(TrainablePipe):
     def __init__(
         self,
         vocab: Vocab,
-        model: Model[List[Doc], List[Floats2d]],
+        model: Model[List[Doc], TagScores],
         name: str = "rnn_ner",
         *,
         overwrite_ents: bool = False,
@@ -135,6 +135,8 @@ class RNNEntityRecognizer(TrainablePipe):
         # what training learned (saved with the model); the settings above come from
         # the config, so overrides at spacy.load() apply
         self.cfg: Dict[str, Any] = {"labels": [], "label_counts": {}}
+        # a width given in the config, checked against the labels at initialize
+        self._configured_n_out = model.maybe_get_dim("nO")
 
     # Labels -------------------------------------------------------------------
 
@@ -157,8 +159,8 @@ class RNNEntityRecognizer(TrainablePipe):
         """Add an entity label. Returns 0 if it was already present, else 1.
 
         On an initialized model (e.g. a trained component sourced into a new
-        pipeline) the output layer grows by the label's two tags; what the model
-        learned for the other labels is kept.
+        pipeline) the model's output grows by the label's two tags (its
+        ``resize_output``); what the model learned for the other labels is kept.
         """
         if not isinstance(label, str) or not label:
             raise ValueError(f"[{self.name}] entity labels must be non-empty strings, got {label!r}.")
@@ -167,41 +169,8 @@ class RNNEntityRecognizer(TrainablePipe):
         self.cfg["labels"].append(label)
         self.cfg["label_counts"].setdefault(label, 0)
         self.vocab.strings.add(label)
-        if self._is_initialized():
-            self._resize_output()
+        self.model.attrs["resize_output"](self.model, len(self.tag_names))
         return 1
-
-    def _is_initialized(self) -> bool:
-        output_layer = self._output_layer()
-        return output_layer is not None and output_layer.has_param("W") and output_layer.get_param("W") is not None
-
-    def _resize_output(self) -> None:
-        """Replace the output layer by one with a row per current tag, copying the
-        learned rows (new tags start at zero weights). A new layer, not a resized
-        one, so the optimizer's state for the old shapes is not reused."""
-        old = self._output_layer()
-        n_tags = len(self.tag_names)
-        W, b = old.get_param("W"), old.get_param("b")
-        if W.shape[0] == n_tags:
-            return
-        crf = self._crf()
-        new = make_output_layer("crf" if crf is not None else "softmax", n_tags, old.get_dim("nI"))
-        new.initialize()
-        new_W, new_b = new.get_param("W"), new.get_param("b")
-        new_W[: W.shape[0]] = W
-        new_b[: b.shape[0]] = b
-        new.set_param("W", new_W)
-        new.set_param("b", new_b)
-        self.model.replace_node(old, new)
-        if crf is not None:
-            self.model.replace_node(crf, resized_crf_layer(crf, n_tags))
-        self.model.set_dim("nO", n_tags, force=True)
-
-    def _crf(self) -> Optional[Model]:
-        return self.model.get_ref("crf") if self.model.has_ref("crf") else None
-
-    def _output_layer(self) -> Optional[Model]:
-        return self.model.get_ref("output_layer") if self.model.has_ref("output_layer") else None
 
     def _tag_weights(self) -> numpy.ndarray:
         """Loss weight per BIO tag (``O`` = 1; ``B-X`` and ``I-X`` share X's weight)."""
@@ -216,42 +185,19 @@ class RNNEntityRecognizer(TrainablePipe):
     # Prediction ---------------------------------------------------------------
 
     def predict(self, docs: Iterable[Doc]) -> List[DocPrediction]:
-        """Decode the best valid BIO tag sequence of each document."""
+        """Decode the best valid BIO tag sequence of each document (the model's
+        ``decode``: constrained Viterbi per sentence segment, with the CRF's learned
+        transitions when the model has one, so no entity crosses a sentence start).
+        Whitespace tokens are always ``O`` (as in spaCy's ``ner``)."""
         docs = list(docs)
         if not any(len(doc) for doc in docs):
             return [DocPrediction(numpy.zeros((0,), "int64"), numpy.zeros((0,), "f")) for _ in docs]
-        probs = self.model.predict(docs)
-        if len(probs) != len(docs):
-            raise ValueError(f"[{self.name}] model returned {len(probs)} outputs for {len(docs)} docs.")
-        return self._decode(docs, probs)
+        return self._decode(docs, self.model.predict(docs))
 
-    def _decode(self, docs: List[Doc], probs: List[Floats2d]) -> List[DocPrediction]:
-        """Constrained Viterbi over log-probabilities (or, with a CRF output, over the
-        emission scores with the learned transitions; the confidences are then the
-        CRF's marginal probabilities), per sentence segment. Whitespace
-        tokens are always ``O`` (as in spaCy's ``ner``); each sentence is decoded on its
-        own, so no entity crosses a sentence start."""
-        ops = self.model.ops
-        doc_lengths = [len(p) for p in probs]
-        n_tags = len(self.tag_names)
-        flat = ops.to_numpy(ops.flatten(probs)) if sum(doc_lengths) else numpy.zeros((0, n_tags), "f")
-        crf = self._crf()
-        # CRF: masked in place (``flat`` is a fresh copy, replaced by the marginals below)
-        log_probs = flat if crf is not None else numpy.log(flat + LOG_EPSILON)
-        is_space = numpy.concatenate([doc.to_array(IS_SPACE) for doc in docs]).astype(bool)
-        log_probs[is_space, 1:] = NEG_INF
-        lengths = segment_lengths(docs, True)
-        if crf is not None and len(flat):
-            paths = crf_layer_decode(crf, log_probs, lengths)
-            flat = crf_layer_marginals(crf, log_probs, lengths)
-        elif len(flat):
-            trans, start = allowed_transitions(len(self.labels))
-            paths = viterbi_decode(numpy.split(log_probs, numpy.cumsum(lengths)[:-1]), trans, start)
-        else:
-            paths = []
-        tag_ids = numpy.concatenate(paths) if paths else numpy.zeros((0,), "int64")
-        tag_probs = flat[numpy.arange(len(tag_ids)), tag_ids]
-        splits = numpy.cumsum(doc_lengths)[:-1]
+    def _decode(self, docs: List[Doc], scores: TagScores) -> List[DocPrediction]:
+        outside_only = numpy.concatenate([doc.to_array(IS_SPACE) for doc in docs]).astype(bool)
+        tag_ids, tag_probs = self.model.attrs["decode"](self.model, scores, outside_only)
+        splits = numpy.cumsum([len(doc) for doc in docs])[:-1]
         return [
             DocPrediction(ids, ps)
             for ids, ps in zip(numpy.split(tag_ids, splits), numpy.split(tag_probs, splits))
@@ -307,9 +253,8 @@ class RNNEntityRecognizer(TrainablePipe):
         self._add_new_labels(examples)
         set_dropout_rate(self.model, drop)
         scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
-        for doc_scores in scores:
-            if self.model.ops.xp.isnan(doc_scores.sum()):
-                raise ValueError(f"[{self.name}] the model produced NaN scores during update.")
+        if self.model.ops.xp.isnan(scores.scores.sum()):
+            raise ValueError(f"[{self.name}] the model produced NaN scores during update.")
         loss, d_scores = self.get_loss(examples, scores)
         backprop(d_scores)
         if sgd not in (None, False):
@@ -328,57 +273,21 @@ class RNNEntityRecognizer(TrainablePipe):
             self.add_label(label)
             self.cfg["label_counts"][label] = counts[label]
 
-    def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]) -> Tuple[float, List[Floats2d]]:
-        """Weighted cross-entropy over BIO tags, averaged over tokens with known
+    def get_loss(self, examples: Iterable[Example], scores: TagScores) -> Tuple[float, Floats2d]:
+        """The model's loss (its ``get_loss``: weighted cross-entropy, or the CRF's
+        negative log-likelihood) of the gold BIO tags, averaged over the tokens with known
         annotation (misaligned or missing tokens are not trained on)."""
         examples = list(examples)
         validate_examples(examples, "RNNEntityRecognizer.get_loss")
-        ops = self.model.ops
         tag_index = {tag: i for i, tag in enumerate(self.tag_names)}
         truths = numpy.concatenate(
             [self._gold_tag_ids(i, eg, tag_index) for i, eg in enumerate(examples)]
         )
-        probs = ops.flatten(scores) if scores else ops.alloc2f(0, len(self.tag_names))
-        known = truths >= 0
-        weights = self._tag_weights()[numpy.where(known, truths, 0)] * known
-        n_known = max(int(known.sum()), 1)
-        lengths = [len(s) for s in scores]
-        if self._crf() is not None:
-            docs = [eg.predicted for eg in examples]
-            loss, d_scores = self._crf_loss(docs, probs, truths, weights, n_known)
-            return loss, ops.unflatten(d_scores, lengths)
-        truth_xp = ops.asarray1i(numpy.where(known, truths, 0))
-        weights_xp = ops.asarray1f(weights / n_known)
-        rows = ops.xp.arange(len(truths))
-        d_probs = probs.copy()
-        d_probs[rows, truth_xp] -= 1.0
-        d_probs *= weights_xp[:, None]
-        loss = float(-(weights_xp * ops.xp.log(probs[rows, truth_xp] + LOG_EPSILON)).sum())
+        token_weights = self._tag_weights()[numpy.where(truths >= 0, truths, 0)]
+        loss, d_scores = self.model.attrs["get_loss"](self.model, scores, truths, token_weights)
         if numpy.isnan(loss):
             raise ValueError(f"[{self.name}] the loss is NaN.")
-        return loss, ops.unflatten(d_probs, lengths)
-
-    def _crf_loss(
-        self, docs: List[Doc], emissions: Floats2d, truths: numpy.ndarray, weights: numpy.ndarray, n_known: int
-    ) -> Tuple[float, Floats2d]:
-        """CRF negative log-likelihood per sentence segment (unknown tokens latent),
-        each segment weighted by the mean label weight of its known tokens, averaged
-        over the known tokens like the softmax loss."""
-        lengths = segment_lengths(docs, True)
-        # an entity cut by a sentence start continues as I-X there: it starts anew
-        truths, _ = repair_bio(truths, lengths)
-        starts = numpy.cumsum(lengths) - lengths
-        known_per_segment = numpy.add.reduceat((truths >= 0).astype("f"), starts) if len(starts) else starts
-        weight_per_segment = numpy.add.reduceat(weights, starts) if len(starts) else starts
-        segment_weights = numpy.where(
-            known_per_segment > 0, weight_per_segment / numpy.maximum(known_per_segment, 1), 0.0
-        ).astype("f")
-        loss, d_emissions = crf_layer_loss(
-            self._crf(), emissions, lengths, truths, segment_weights, scale=1.0 / n_known
-        )
-        if numpy.isnan(loss):
-            raise ValueError(f"[{self.name}] the loss is NaN.")
-        return float(loss), d_emissions
+        return loss, d_scores
 
     def _gold_tag_ids(self, index: int, example: Example, tag_index: Dict[str, int]) -> numpy.ndarray:
         """Gold BIO tag id per predicted token; -1 where the annotation is unknown."""
@@ -413,7 +322,7 @@ class RNNEntityRecognizer(TrainablePipe):
             n_examples += 1
             counts.update(ent.label_ for ent in example.reference.ents)
         if n_examples == 0:
-            raise ValueError(f"[{self.name}] initialize() got no training examples.")
+            raise config_error("corpora.train", "path", f"[{self.name}] initialize() got no training examples.")
         if labels is not None:
             labels = list(labels)
             if not labels:
@@ -425,8 +334,9 @@ class RNNEntityRecognizer(TrainablePipe):
                 )
         for label in sorted(counts) if labels is None else labels:
             self.add_label(label)
-        if not self.labels:
-            raise ValueError(
+        if not self.labels:  # a config error: spaCy prints it without a traceback
+            raise config_error(
+                f"initialize.components.{self.name}", "labels",
                 f"[{self.name}] no entity labels: the {n_examples} training examples contain no "
                 "entities and no labels were given. Annotate entities or pass labels "
                 "(e.g. from `spacy init labels`)."
@@ -439,36 +349,21 @@ class RNNEntityRecognizer(TrainablePipe):
                 f"the component's labels {list(self.labels)}."
             )
         self._tag_weights()  # validate the weighting now rather than at the first update
-        self._check_static_vectors()
         self._set_output_width()
         self._set_listener_width(nlp)
         doc_sample = [eg.predicted for eg in islice(get_examples(), 10)]
         self.model.initialize(X=doc_sample)
 
     def _set_output_width(self) -> None:
-        output_layer = self._output_layer()
-        if output_layer is None:
-            return
         n_tags = len(self.tag_names)
-        n_out = output_layer.maybe_get_dim("nO")
+        n_out = self._configured_n_out
         if n_out is not None and n_out != n_tags:
             raise ValueError(
                 f"[{self.name}] the model's nO is {n_out} but the labels {list(self.labels)} need "
                 f"{n_tags} tags (O, then B- and I- per label). Leave nO = null in "
                 f"[components.{self.name}.model]: it is set from the labels."
             )
-        output_layer.set_dim("nO", n_tags)
-        if self._crf() is not None:
-            self._crf().set_dim("nO", n_tags)
-
-    def _check_static_vectors(self) -> None:
-        uses_vectors = any(node.name == "static_vectors" for node in self.model.walk())
-        if uses_vectors and self.vocab.vectors.shape[0] == 0:
-            raise ValueError(
-                f"[{self.name}] the model uses static vectors (include_static_vectors = true) "
-                "but the pipeline has no vectors. Set [initialize] vectors (e.g. --paths.vectors) "
-                "to a vectors table, or set include_static_vectors = false."
-            )
+        self.model.attrs["resize_output"](self.model, n_tags)
 
     def _set_listener_width(self, nlp: Optional[Language]) -> None:
         """A listener without a width takes the width of the component it listens to."""

@@ -1,5 +1,8 @@
-"""Shared fixtures: a tiny Ukrainian NER training set and a small, fast model config."""
+"""Shared fixtures: a tiny Ukrainian NER training set, a small, fast model config, and
+the location of the ner-uk corpus (the one place tests take it from)."""
+import os
 import random
+from pathlib import Path
 from typing import Dict, List, Tuple
 
 import numpy
@@ -39,6 +42,31 @@ SMALL_MODEL = {
         },
     },
 }
+
+
+def _find_ner_uk() -> Path:
+    """``$NER_UK_DIR``, else ``shared/ner-uk`` in the first folder above the checkout
+    that has one (a git worktree sits deeper than the main checkout)."""
+    if os.environ.get("NER_UK_DIR"):
+        return Path(os.environ["NER_UK_DIR"])
+    checkout = Path(__file__).resolve().parent.parent
+    for folder in checkout.parents:
+        if (folder / "shared" / "ner-uk").is_dir():
+            return folder / "shared" / "ner-uk"
+    return checkout.parent / "shared" / "ner-uk"
+
+
+#: the ner-uk corpus (``v1.0/``, ``v2.0/``); for ``skipif`` at import time. Tests take it
+#: from here or from the ``ner_uk_dir`` fixture, never from a path of their own.
+NER_UK_DIR = _find_ner_uk()
+
+
+@pytest.fixture(scope="session")
+def ner_uk_dir() -> Path:
+    """The ner-uk corpus; the test is skipped when it is not there (set ``NER_UK_DIR``)."""
+    if not (NER_UK_DIR / "v1.0").is_dir():
+        pytest.skip(f"ner-uk not found at {NER_UK_DIR} (set NER_UK_DIR)")
+    return NER_UK_DIR
 
 
 def make_examples(nlp: Language, data=TRAIN_DATA) -> List[Example]:

@@ -10,7 +10,8 @@ import spacy
 from spacy.tokens import Doc, DocBin
 
 from conftest import TRAIN_DATA, ents_of
-from spacy_rnn_ner.annotate import AnnotateError, annotate_file, read_records
+from spacy_rnn_ner.io import read_jsonl
+from spacy_rnn_ner.annotate.local import AnnotateError, annotate_file, read_records
 
 TEXTS = [text for text, _ in TRAIN_DATA]
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,10 +22,6 @@ def model_dir(tmp_path_factory, trained_lstm):
     path = tmp_path_factory.mktemp("annotate") / "model"
     trained_lstm.to_disk(path)
     return path
-
-
-def read_jsonl(path):
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf8").splitlines()]
 
 
 def expected_entities(nlp, text):
@@ -151,6 +148,7 @@ def test_n_process_equals_single(tmp_path, model_dir):
     assert (tmp_path / "one.jsonl").read_text() == (tmp_path / "two.jsonl").read_text()
 
 
+@pytest.mark.slow  # two CLI subprocesses, each loading the pipeline
 def test_cli_summary_and_exit_status(tmp_path, model_dir):
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"text": TEXTS[0]}) + "\nnot json\n", encoding="utf8")
@@ -171,7 +169,7 @@ def test_cli_summary_and_exit_status(tmp_path, model_dir):
 @pytest.mark.timeout(400)
 def test_ray_engine_equals_single_process(tmp_path, model_dir):
     pytest.importorskip("ray.data")
-    from spacy_rnn_ner.annotate_ray import annotate_file_ray
+    from spacy_rnn_ner.annotate.ray import annotate_file_ray
 
     nlp = spacy.load(model_dir)
     src = tmp_path / "in.jsonl"

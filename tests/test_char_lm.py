@@ -11,8 +11,9 @@ from spacy.tokens import Doc
 
 from conftest import SMALL_MODEL, make_examples, seed_everything
 from spacy_rnn_ner.architectures import build_char_lm_features, build_token_features
-from spacy_rnn_ner.char_lm.model import UNK, CharLanguageModel, CharVocab, load_lm_dict, vocab_from_text
-from spacy_rnn_ner.char_lm.train import TrainConfig, bits_per_char, main, to_streams, train
+from spacy_rnn_ner.layers.char_lm_model import UNK, CharLanguageModel, CharVocab, load_lm_dict, vocab_from_text
+from spacy_rnn_ner.cli import run
+from spacy_rnn_ner.resources.char_lm import TrainConfig, bits_per_char, to_streams, train
 
 WORDS = ["Київ", "місто", "на", "Дніпрі", ",", "Тарас", "пише", "вірші", ".", "у", "Львові", "дощ",
          "Олена", "читає", "книгу", "—", "2017", "року", "«", "»"]
@@ -110,6 +111,11 @@ def test_resume_refuses_another_text(tmp_path):
     text.write_text(synthetic_text(seed=1), encoding="utf8")
     with pytest.raises(ValueError, match="different text"):
         train(text, tmp_path / "lm.pt", tiny_config(max_steps=4), resume=True, log=quiet)
+
+
+def main(args):
+    """``python -m spacy_rnn_ner train-char-lm ARGS`` in this process (exit status)."""
+    return run(["train-char-lm", *args])
 
 
 def test_cli_errors(tmp_path, capsys):

@@ -234,7 +234,6 @@ def test_spacy_train(rnn_type, request, corpus, tmp_path):
         result = train_cli(corpus, tmp_path, rnn_type)
     check_train_run(result, rnn_type)
     nlp = spacy.load(result.model_best)
-    assert nlp.get_pipe("rnn_ner").model.attrs["rnn_type"] == rnn_type
 
 
 # spacy evaluate ----------------------------------------------------------------

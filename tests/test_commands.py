@@ -1,6 +1,7 @@
 """The ``rnn-ner`` command line: typer commands behind ``python -m spacy_rnn_ner`` and
 ``python -m spacy rnn-ner``, today's arguments, one error convention."""
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -53,12 +54,10 @@ def test_project_and_readme_arguments_still_parse():
     scripts = "\n".join(line for cmd in project["commands"] for line in cmd["script"])
     lines = rnn_ner_lines(scripts) + rnn_ner_lines((REPO / "README.md").read_text(encoding="utf-8"))
     assert {line[0] for line in lines} >= {"convert", "report", "compare", "pretrain-text", "vectors",
-                                           "compare-decoding"}
+                                           "vectors-import", "compare-decoding"}
+    values = {name: str(value) for name, value in project["vars"].items()}
     for argv in lines:
-        argv = [a.replace("${vars.", "").replace("}", "") for a in argv]
-        argv = [{"seed": "0", "dev_fraction": "0.1", "max_docs": "0", "vectors_epoch": "1",
-                 "gpu_id": "-1", "char_lm_minutes": "22", "v2_nested": "outer",
-                 "extra_dev_fraction": "0.0"}.get(a, a) for a in argv]
+        argv = [re.sub(r"\$\{vars\.(\w+)\}", lambda m: values[m.group(1)], a) for a in argv]
         parse_only(argv)
 
 
@@ -85,7 +84,7 @@ def test_unknown_command_and_bad_values_exit_with_1(capsys, tmp_path):
 
 def test_vectors_function_rejects_bad_sizes(tmp_path):
     from spacy_rnn_ner.errors import InputError
-    from spacy_rnn_ner.vectors import train_floret_vectors
+    from spacy_rnn_ner.resources.vectors import train_floret_vectors
 
     text = tmp_path / "t.txt"
     text.write_text("a b c\n", encoding="utf-8")
@@ -124,6 +123,7 @@ def spacy_cli_env(tmp_path: Path) -> dict:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
+@pytest.mark.slow  # several `python -m spacy` subprocesses
 def test_commands_appear_under_spacy_cli(tmp_path):
     env = spacy_cli_env(tmp_path)
 

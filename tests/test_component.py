@@ -17,6 +17,8 @@ from conftest import SMALL_MODEL, TRAIN_DATA, build_nlp, ents_of, make_examples,
 from spacy_rnn_ner.label_weights import label_weights
 from spacy_rnn_ner.pipeline_component import RNNEntityRecognizer
 from spacy_rnn_ner.scorer import score_ents
+from spacy_rnn_ner.layers.packed_rnn import torch_module
+from spacy_rnn_ner.layers.rnn_tagger import TagScores, segment_lengths
 
 LABELS = ("LOC", "MISC", "ORG", "PERS")
 TEXTS = [text for text, _ in TRAIN_DATA]
@@ -55,11 +57,11 @@ def repeated_doc(nlp, n_tokens):
 def test_default_model_config_each_rnn_type(rnn_type):
     nlp = spacy.blank("uk")
     ner = nlp.add_pipe("rnn_ner", config={"model": {"rnn_type": rnn_type}})
-    assert ner.model.attrs["rnn_type"] == rnn_type
-    module = ner.model.get_ref("rnn").shims[0]._model
-    assert type(module.rnn) is {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[rnn_type]
+    module = torch_module(ner.model.get_ref("rnn"))
+    [rnn] = module.layers  # depth 1
+    assert type(rnn) is {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[rnn_type]
     # default sizes: 128 units per direction, bidirectional; token features 96 + 64
-    assert module.rnn.hidden_size == 128 and module.rnn.bidirectional
+    assert rnn.hidden_size == 128 and rnn.bidirectional
     assert ner.model.get_ref("rnn").get_dim("nO") == 256
     assert ner.model.get_ref("tok2vec").get_dim("nO") == 160
     cfg = nlp.config["components"]["rnn_ner"]["model"]
@@ -99,7 +101,7 @@ def test_config_errors_name_setting_and_choices(config, patterns):
 def test_rnn_type_is_case_insensitive():
     nlp = spacy.blank("uk")
     ner = nlp.add_pipe("rnn_ner", config={"model": {"rnn_type": "GRU"}})
-    assert ner.model.attrs["rnn_type"] == "gru"
+    assert type(torch_module(ner.model.get_ref("rnn")).layers[0]) is nn.GRU
 
 
 # bad input on a trained pipeline -------------------------------------------------
@@ -241,8 +243,11 @@ def test_add_label_after_initialize_grows_output_and_keeps_rows():
     nlp = build_nlp()
     nlp.initialize(lambda: make_examples(nlp))
     ner = nlp.get_pipe("rnn_ner")
-    W_before = ner.model.get_ref("output_layer").get_param("W").copy()
-    W_before += 0  # learned rows stand in
+    out = ner.model.get_ref("output_layer")
+    assert not out.get_param("W").any()  # the output layer starts at zeros: learned rows stand in
+    learned = numpy.random.default_rng(0).normal(size=out.get_param("W").shape).astype("f")
+    out.set_param("W", learned)
+    W_before = learned.copy()
     assert ner.add_label("DATE") == 1
     assert ner.add_label("LOC") == 0  # already present
     out = ner.model.get_ref("output_layer")
@@ -251,7 +256,7 @@ def test_add_label_after_initialize_grows_output_and_keeps_rows():
     numpy.testing.assert_array_equal(out.get_param("W")[:9], W_before)
     assert (out.get_param("W")[9:] == 0).all()
     doc = nlp("Тарас Шевченко народився в Моринцях .")
-    assert nlp.get_pipe("rnn_ner").model.predict([doc])[0].shape == (len(doc), 11)
+    assert nlp.get_pipe("rnn_ner").model.predict([doc]).scores.shape == (len(doc), 11)
 
 
 def test_empty_labels_from_a_labels_file_are_named():
@@ -542,6 +547,15 @@ def gold_tag_ids(ner, example):
     return numpy.asarray([ner.tag_names.index(tag) for tag in bio])
 
 
+def tag_scores(examples, per_doc):
+    """The model's output for these per-doc scores (one segment per doc)."""
+    return TagScores(numpy.concatenate(per_doc), numpy.asarray([len(eg.predicted) for eg in examples if len(eg.predicted)]))
+
+
+def per_doc(flat, examples):
+    return numpy.split(flat, numpy.cumsum([len(eg.predicted) for eg in examples])[:-1])
+
+
 def one_hot(ids, n_tags):
     scores = numpy.zeros((len(ids), n_tags), dtype="f")
     scores[numpy.arange(len(ids)), ids] = 1.0
@@ -553,7 +567,8 @@ def test_get_loss_one_hot_truth_is_zero(initialized):
     ner = nlp.get_pipe("rnn_ner")
     n_tags = len(ner.tag_names)
     scores = [one_hot(gold_tag_ids(ner, eg), n_tags) for eg in examples]
-    loss, d_scores = ner.get_loss(examples, scores)
+    loss, d_scores = ner.get_loss(examples, tag_scores(examples, scores))
+    d_scores = per_doc(d_scores, examples)
     assert abs(loss) < 1e-6
     assert [d.shape for d in d_scores] == [s.shape for s in scores]
     for d in d_scores:
@@ -565,7 +580,8 @@ def test_get_loss_uniform_scores(initialized):
     ner = nlp.get_pipe("rnn_ner")
     n_tags = len(ner.tag_names)
     scores = [numpy.full((len(eg.predicted), n_tags), 1.0 / n_tags, dtype="f") for eg in examples]
-    loss, d_scores = ner.get_loss(examples, scores)
+    loss, d_scores = ner.get_loss(examples, tag_scores(examples, scores))
+    d_scores = per_doc(d_scores, examples)
     n_tokens = sum(len(eg.predicted) for eg in examples)
     assert loss == pytest.approx(math.log(n_tags), rel=1e-4)  # averaged over tokens
     for eg, d in zip(examples, d_scores):
@@ -580,7 +596,7 @@ def test_get_loss_nan_raises(initialized):
     scores = [numpy.full((len(eg.predicted), n_tags), 1.0 / n_tags, dtype="f") for eg in examples]
     scores[2][1, :] = numpy.nan
     with pytest.raises(ValueError, match="NaN"):
-        ner.get_loss(examples, scores)
+        ner.get_loss(examples, tag_scores(examples, scores))
 
 
 def test_update_nan_scores_raises(monkeypatch):
@@ -592,7 +608,7 @@ def test_update_nan_scores_raises(monkeypatch):
 
     def nan_forward(model, docs, is_train):
         scores, backprop = real_forward(model, docs, is_train)
-        scores[0][0, 0] = numpy.nan
+        scores.scores[0, 0] = numpy.nan
         return scores, backprop
 
     monkeypatch.setattr(ner.model, "_func", nan_forward)
@@ -621,7 +637,8 @@ def test_get_loss_missing_annotation_has_zero_gradient(initialized):
 
     examples = [unannotated, partial, misaligned]
     scores = [numpy.full((len(eg.predicted), n_tags), 1.0 / n_tags, dtype="f") for eg in examples]
-    loss, d_scores = ner.get_loss(examples, scores)
+    loss, d_scores = ner.get_loss(examples, tag_scores(examples, scores))
+    d_scores = per_doc(d_scores, examples)
     numpy.testing.assert_array_equal(d_scores[0], 0.0)
     numpy.testing.assert_array_equal(d_scores[1][[1, 3]], 0.0)
     assert (numpy.abs(d_scores[1][[0, 2, 4, 5]]).sum(axis=1) > 0).all()
@@ -630,17 +647,26 @@ def test_get_loss_missing_annotation_has_zero_gradient(initialized):
     # averaged over the 5 known tokens only
     assert loss == pytest.approx(math.log(n_tags), rel=1e-4)
     # a batch with no known token at all gives zero loss and gradient
-    loss, d_scores = ner.get_loss([unannotated], scores[:1])
+    loss, d_scores = ner.get_loss([unannotated], tag_scores([unannotated], scores[:1]))
     assert loss == 0.0
-    numpy.testing.assert_array_equal(d_scores[0], 0.0)
+    numpy.testing.assert_array_equal(d_scores, 0.0)
 
 
-def test_update_on_unannotated_example_leaves_model_unchanged(initialized):
+def test_update_on_unannotated_example_gives_zero_gradients(initialized):
     nlp, _ = initialized
     text = TEXT0
     unannotated = Example(nlp.make_doc(text), nlp.make_doc(text))
-    losses = nlp.update([unannotated], sgd=None)
+    model = nlp.get_pipe("rnn_ner").model
+    torch_params = [p for node in model.walk() if node.shims for p in torch_module(node).parameters()]
+    for p in torch_params:
+        p.grad = None
+    losses = nlp.update([unannotated], sgd=None)  # gradients kept, to look at them
     assert losses["rnn_ner"] == 0.0
+    grads = [node.get_grad(name) for node in model.walk() for name in node.param_names if node.has_grad(name)]
+    grads += [p.grad.numpy() for p in torch_params if p.grad is not None]
+    assert grads  # backprop ran
+    for grad in grads:
+        numpy.testing.assert_array_equal(grad, 0.0)
 
 
 def test_update_with_empty_docs_only():
@@ -716,22 +742,27 @@ def probs_for(rows):
     return numpy.asarray(rows, dtype="f")
 
 
+def decode(ner, docs, probs):
+    """The component's decoding of these per-doc probabilities, segmented as the model does."""
+    return ner._decode(docs, TagScores(numpy.concatenate(probs), segment_lengths(docs, True)))
+
+
 def test_decode_never_puts_inside_tag_at_sentence_start(pers_ner):
     nlp, ner = pers_ner
     words = ["Тарас", "Шевченко", "народився"]
     probs = probs_for([[0.05, 0.9, 0.05], [0.04, 0.06, 0.9], [0.9, 0.05, 0.05]])
     no_sents = Doc(nlp.vocab, words=words)
-    (pred,) = ner._decode([no_sents], [probs])
+    (pred,) = decode(ner, [no_sents], [probs])
     assert pred.tag_ids.tolist() == [B, I, O]  # control: without sentences, one entity
     numpy.testing.assert_allclose(pred.tag_probs, [0.9, 0.9, 0.9])
 
     split = Doc(nlp.vocab, words=words, sent_starts=[True, True, False])
-    (pred,) = ner._decode([split], [probs])
+    (pred,) = decode(ner, [split], [probs])
     assert pred.tag_ids[1] != I
     assert pred.tag_ids.tolist() == [B, B, O]
     numpy.testing.assert_allclose(pred.tag_probs, [0.9, 0.06, 0.9])
     # batched with an unsplit doc: constraints stay per doc
-    preds = ner._decode([no_sents, split], [probs, probs])
+    preds = decode(ner, [no_sents, split], [probs, probs])
     assert [p.tag_ids.tolist() for p in preds] == [[B, I, O], [B, B, O]]
 
 
@@ -740,7 +771,7 @@ def test_decode_whitespace_tokens_are_outside(pers_ner):
     doc = Doc(nlp.vocab, words=["Тарас", "\n", "Шевченко", " "], spaces=[False, False, False, False])
     assert [t.is_space for t in doc] == [False, True, False, True]
     probs = probs_for([[0.05, 0.9, 0.05], [0.01, 0.01, 0.98], [0.01, 0.01, 0.98], [0.01, 0.98, 0.01]])
-    (pred,) = ner._decode([doc], [probs])
+    (pred,) = decode(ner, [doc], [probs])
     assert pred.tag_ids[1] == O and pred.tag_ids[3] == O
     assert pred.tag_ids[2] != I  # cannot continue across the whitespace token
     assert pred.tag_ids.tolist()[0] == B
@@ -750,7 +781,7 @@ def test_set_annotations_from_decoded_paths(pers_ner):
     nlp, ner = pers_ner
     doc = Doc(nlp.vocab, words=["a", "b", "c", "d"], sent_starts=[True, False, True, False])
     probs = probs_for([[0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.1, 0.15, 0.75], [0.8, 0.1, 0.1]])
-    ner.set_annotations([doc], ner._decode([doc], [probs]))
+    ner.set_annotations([doc], decode(ner, [doc], [probs]))
     assert [(e.start, e.end) for e in doc.ents] == [(0, 2), (2, 3)]
     for ent in doc.ents:
         assert ent.sent.start <= ent.start and ent.end <= ent.sent.end
@@ -780,3 +811,17 @@ def test_trained_entities_never_contain_whitespace(trained_lstm):
 
 def test_component_class_is_exported():
     assert isinstance(build_nlp().get_pipe("rnn_ner"), RNNEntityRecognizer)
+
+
+@pytest.mark.parametrize("sentence_level", [True, False])
+def test_model_gives_the_segments_it_ran_over(sentence_level):
+    """The decoder's segments are the model's (sentences, or whole docs with
+    sentence_level = false), computed once in the model's forward."""
+    nlp = spacy.blank("uk")
+    ner = nlp.add_pipe("rnn_ner", config={"model": dict(SMALL_MODEL, sentence_level=sentence_level)})
+    nlp.initialize(lambda: make_examples(nlp))
+    words = ["Тарас", "Шевченко", "народився", "Київ", "."]
+    docs = [Doc(nlp.vocab, words=words, sent_starts=[True, False, True, False, False]), Doc(nlp.vocab, words=[])]
+    scores = ner.model.predict(docs)
+    assert scores.scores.shape == (5, len(ner.tag_names))
+    assert scores.lengths.tolist() == ([2, 3] if sentence_level else [5])

@@ -1,5 +1,4 @@
 """Converters to spaCy DocBin: ner-uk brat (tok/raw), CoNLL, Hugging Face, NeMo, CLI."""
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,22 +10,17 @@ import spacy
 from spacy_rnn_ner.converters.brat import (
     brat_raw_to_doc,
     brat_tok_to_doc,
-    convert_ner_uk,
-    load_ner_uk,
     make_raw_nlp,
     read_split_file,
     split_dev,
 )
+from spacy_rnn_ner.converters.ner_uk import convert_ner_uk, load_ner_uk
 from spacy_rnn_ner.__main__ import main as rnn_ner_main
 from spacy_rnn_ner.converters.conll import doc_to_sentences, read_conll, sentences_to_doc
 from spacy_rnn_ner.converters.hf import convert_hf, hf_to_docs, load_hf, parse_split_map
 from spacy_rnn_ner.converters.nemo import convert_to_nemo, read_nemo, write_nemo
-from spacy_rnn_ner.converters.report import (
-    ConversionError,
-    ConversionReport,
-    read_docbin,
-    write_docbin,
-)
+from spacy_rnn_ner.converters.report import ConversionError, ConversionReport, write_docbin
+from spacy_rnn_ner.io import read_docbin
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,7 +29,7 @@ def main(argv: List[str]) -> int:
     """``python -m spacy_rnn_ner convert ARGV...`` in this process; the exit status."""
     return rnn_ner_main(["convert", *argv])
 
-NER_UK_DIR = Path(os.environ.get("NER_UK_DIR", REPO.parent / "shared" / "ner-uk"))
+from conftest import NER_UK_DIR  # noqa: E402  (the one place of the data location)
 
 SPECIAL = "Doc (draft) [v2] O'Neil"  # spaces, brackets, apostrophe
 SPECIAL_TEXT = "Тарас Шевченко народився в Києві .\n\nВін писав вірші .\n"

@@ -9,9 +9,11 @@ from typing import Dict, List, Tuple
 import pytest
 
 from spacy_rnn_ner.__main__ import main as rnn_ner_main
-from spacy_rnn_ner.converters.brat import load_ner_uk, split_dev
+from spacy_rnn_ner.converters.brat import split_dev
+from spacy_rnn_ner.converters.ner_uk import load_ner_uk
 from spacy_rnn_ner.converters.ner_uk_v2 import V1_LABEL_MAP, parse_label_map
-from spacy_rnn_ner.converters.report import ConversionError, ConversionReport, read_docbin
+from spacy_rnn_ner.converters.report import ConversionError, ConversionReport
+from spacy_rnn_ner.io import read_docbin
 
 REPO = Path(__file__).resolve().parents[1]
 NER_UK_DIR = Path(os.environ.get("NER_UK_DIR", REPO.parent / "shared" / "ner-uk"))
@@ -316,20 +318,20 @@ def test_agreement_matches_documents_by_text_across_tokenizations(tmp_path: Path
 
 
 def test_pretraining_text_of_v2_uses_its_own_test_documents(tmp_path: Path):
-    from spacy_rnn_ner.pretraining_text import test_document_shingles
-    from spacy_rnn_ner.text_sources import ner_uk_dev_documents
+    from spacy_rnn_ner.resources.pretraining_text import ner_uk_test_shingles
+    from spacy_rnn_ner.resources.text_sources import ner_uk_dev_documents
 
     root = write_v2(tmp_path / "ner-uk")
     names = [name for name, _ in ner_uk_dev_documents(root, "2.0")]
     assert names == sorted(f"ner-uk-dev/{n}" for n in v2_docs() if n not in ("c006", "c007"))
-    shingles = test_document_shingles(root, str.split, "2.0")
+    shingles = ner_uk_test_shingles(root, str.split, "2.0")
     assert ("іван6", "працює", "в", "оон", "у", "києві", ".", "іван7") not in shingles
     assert ("працює", "в", "оон", "у", "києві", ".") not in shingles  # 8-token windows only
     assert len(shingles) == 0  # each TEST text has 7 tokens: no 8-token window
     (root / "v2.0" / "data" / "ng" / "c007.txt").write_text(
         "Іван7 працює в ООН у Києві і у Львові .\n", encoding="utf-8")
     assert ("іван7", "працює", "в", "оон", "у", "києві", "і", "у") in \
-        test_document_shingles(root, str.split, "2.0")
+        ner_uk_test_shingles(root, str.split, "2.0")
 
 
 def test_project_v2_workflows_never_write_the_1_0_outputs():

@@ -1,19 +1,24 @@
-"""Linear-chain CRF: partition, NLL, gradients and decoding against brute force over all
-tag paths; masked BIO transitions; unknown gold tokens; weights; a toy optimisation."""
+"""Linear-chain CRF in torch (layers/crf.py): partition, NLL, gradients, marginals and
+decoding against brute force over all tag paths; masked BIO transitions; unknown gold
+tokens; weights; the thinc node (loss, decode, resize, save/load); a toy optimisation."""
 import itertools
-import time
 
 import numpy
 import pytest
+import torch
 
-from spacy_rnn_ner.bio import allowed_transitions, viterbi_decode
-from spacy_rnn_ner.crf import (
+from spacy_rnn_ner.bio import allowed_transitions, repair_bio, tag_ids_to_spans
+from spacy_rnn_ner.layers.crf import (
     crf_decode,
-    crf_log_partition,
-    crf_marginals,
-    crf_nll,
-    init_transitions,
-    repair_bio,
+    crf_layer,
+    crf_loss,
+    log_partition,
+    make_packing,
+    marginals,
+    masked_scores,
+    nll,
+    resized_crf_layer,
+    viterbi,
 )
 
 N_LABELS = 2
@@ -28,11 +33,11 @@ def random_case(seed, lengths=(3, 1, 5, 0, 2, 4), unknown=0.0):
     trans, start, end = rng.normal(size=(N_TAGS, N_TAGS)), rng.normal(size=N_TAGS), rng.normal(size=N_TAGS)
     gold = numpy.concatenate([random_valid_path(rng, L) for L in lengths]).astype("int64")
     gold[rng.random(n) < unknown] = -1
-    return emissions, list(lengths), gold, trans, start, end
+    return emissions, numpy.asarray(lengths), gold, trans, start, end
 
 
-def random_valid_path(rng, length):
-    allowed, allowed_start = allowed_transitions(N_LABELS)
+def random_valid_path(rng, length, n_labels=N_LABELS):
+    allowed, allowed_start = allowed_transitions(n_labels)
     path = []
     for t in range(length):
         ok = allowed_start if t == 0 else allowed[path[-1]]
@@ -40,9 +45,9 @@ def random_valid_path(rng, length):
     return numpy.asarray(path, dtype="int64")
 
 
-def allowed_paths(length):
-    allowed, allowed_start = allowed_transitions(N_LABELS)
-    for path in itertools.product(range(N_TAGS), repeat=length):
+def allowed_paths(length, n_labels=N_LABELS):
+    allowed, allowed_start = allowed_transitions(n_labels)
+    for path in itertools.product(range(1 + 2 * n_labels), repeat=length):
         if allowed_start[path[0]] and all(allowed[a, b] for a, b in zip(path[:-1], path[1:])):
             yield path
 
@@ -53,11 +58,14 @@ def path_score(em, path, trans, start, end):
 
 
 def brute_log_z(em, trans, start, end, gold=None):
+    """Torch or numpy: log-sum-exp of the allowed paths' scores (agreeing with gold)."""
     scores = [
         path_score(em, p, trans, start, end)
         for p in allowed_paths(len(em))
         if gold is None or all(g < 0 or g == y for g, y in zip(gold, p))
     ]
+    if isinstance(em, torch.Tensor):
+        return torch.logsumexp(torch.stack(scores), dim=0)
     return numpy.logaddexp.reduce(scores)
 
 
@@ -66,105 +74,104 @@ def split(array, lengths):
 
 
 def brute_nll(emissions, lengths, gold, trans, start, end, weights):
+    offsets = numpy.cumsum(lengths) - lengths
     return sum(
-        w * (brute_log_z(em, trans, start, end) - brute_log_z(em, trans, start, end, g))
-        for em, g, w, L in zip(split(emissions, lengths), split(gold, lengths), weights, lengths)
+        w * (brute_log_z(emissions[o : o + L], trans, start, end)
+             - brute_log_z(emissions[o : o + L], trans, start, end, gold[o : o + L]))
+        for o, L, w in zip(offsets, lengths, weights)
         if L
     )
+
+
+def t64(*arrays, grad=False):
+    return [torch.tensor(a, dtype=torch.float64, requires_grad=grad) for a in arrays]
+
+
+def node(trans, start, end):
+    """A crf node holding the given (float32) params."""
+    layer = crf_layer(len(start))
+    layer.initialize()
+    for name, value in zip(("transitions", "start", "end"), (trans, start, end)):
+        layer.set_param(name, numpy.asarray(value, "f"))
+    return layer
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_log_partition_matches_brute_force(seed):
     emissions, lengths, gold, trans, start, end = random_case(seed, unknown=0.4)
-    log_z = crf_log_partition(emissions, lengths, trans, start, end)
-    log_z_gold = crf_log_partition(emissions, lengths, trans, start, end, gold=gold)
-    for i, (em, g) in enumerate(zip(split(emissions, lengths), split(gold, lengths))):
-        if lengths[i] == 0:
-            assert log_z[i] == 0
-            continue
-        assert log_z[i] == pytest.approx(brute_log_z(em, trans, start, end), abs=1e-9)
-        assert log_z_gold[i] == pytest.approx(brute_log_z(em, trans, start, end, g), abs=1e-9)
+    E, A, s, e = t64(emissions, trans, start, end)
+    nonempty = lengths[lengths > 0]
+    packing = make_packing(nonempty, "cpu")
+    scores = masked_scores(N_TAGS, A, s, e, dtype=torch.float64)
+    clamp = (torch.tensor(gold)[:, None] >= 0) & (torch.arange(N_TAGS) != torch.tensor(gold)[:, None])
+    log_z = log_partition(E, packing, scores).numpy()
+    log_z_gold = log_partition(E.masked_fill(clamp, -1e30), packing, scores).numpy()
+    order = numpy.argsort(-nonempty, kind="stable")  # packed order: longest first
+    ems = [em for em in split(emissions, lengths) if len(em)]
+    golds = [g for g in split(gold, lengths) if len(g)]
+    for rank, i in enumerate(order):
+        assert log_z[rank] == pytest.approx(brute_log_z(ems[i], trans, start, end), abs=1e-9)
+        assert log_z_gold[rank] == pytest.approx(brute_log_z(ems[i], trans, start, end, golds[i]), abs=1e-9)
+
+
+@pytest.mark.parametrize("unknown,weighted", [(0.0, False), (0.4, True), (0.3, True)])
+@pytest.mark.parametrize("seed", range(3))
+def test_nll_and_gradients_match_autograd_of_brute_force(seed, unknown, weighted):
+    emissions, lengths, gold, trans, start, end = random_case(seed, unknown=unknown)
+    rng = numpy.random.default_rng(100 + seed)
+    weights = rng.uniform(0.2, 3.0, size=len(lengths)) if weighted else numpy.ones(len(lengths))
+    ours = t64(emissions, trans, start, end, grad=True)
+    loss = nll(ours[0], lengths, torch.tensor(gold), *ours[1:], weights=torch.tensor(weights) if weighted else None)
+    grads = torch.autograd.grad(loss, ours)
+    brute = t64(emissions, trans, start, end, grad=True)
+    expected = brute_nll(brute[0], lengths, gold, *brute[1:], weights)
+    expected_grads = torch.autograd.grad(expected, brute, allow_unused=True)
+    assert float(loss.detach()) == pytest.approx(float(expected.detach()), rel=1e-9, abs=1e-9)
+    allowed, allowed_start = allowed_transitions(N_LABELS)
+    for name, got, want in zip(("emissions", "transitions", "start", "end"), grads, expected_grads):
+        want = torch.zeros_like(got) if want is None else want
+        numpy.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-9, err_msg=name)
+    # forbidden transitions and starts get no gradient
+    assert (grads[1].numpy()[~allowed] == 0).all() and (grads[2].numpy()[~allowed_start] == 0).all()
+
+
+def test_gradient_matches_finite_differences():
+    emissions, lengths, gold, trans, start, end = random_case(11, lengths=(3, 2), unknown=0.3)
+    E, A, s, e = t64(emissions, trans, start, end, grad=True)
+    gold_t = torch.tensor(gold)
+    (d_A,) = torch.autograd.grad(nll(E, lengths, gold_t, A, s, e), [A])
+    eps = 1e-6
+    numeric = numpy.zeros_like(trans)
+    for idx in numpy.ndindex(trans.shape):
+        plus, minus = trans.copy(), trans.copy()
+        plus[idx] += eps
+        minus[idx] -= eps
+        f = [float(nll(E.detach(), lengths, gold_t, *t64(m), s.detach(), e.detach())) for m in (plus, minus)]
+        numeric[idx] = (f[0] - f[1]) / (2 * eps)
+    numpy.testing.assert_allclose(d_A.numpy(), numeric, atol=1e-6)
 
 
 def test_invalid_paths_are_excluded():
     """Huge learned scores on forbidden transitions/starts change nothing."""
     emissions, lengths, gold, trans, start, end = random_case(0)
     allowed, allowed_start = allowed_transitions(N_LABELS)
-    base = crf_nll(emissions, lengths, gold, trans, start, end)
+    base = float(nll(*t64(emissions), lengths, torch.tensor(gold), *t64(trans, start, end)))
     trans2 = numpy.where(allowed, trans, 1e3)
     start2 = numpy.where(allowed_start, start, 1e3)
-    other = crf_nll(emissions, lengths, gold, trans2, start2, end)
-    assert other.loss == pytest.approx(base.loss)
-    numpy.testing.assert_allclose(other.d_emissions, base.d_emissions, atol=1e-12)
-    assert (base.d_transitions[~allowed] == 0).all() and (base.d_start[~allowed_start] == 0).all()
+    other = float(nll(*t64(emissions), lengths, torch.tensor(gold), *t64(trans2, start2, end)))
+    assert other == pytest.approx(base)
     # the marginals of forbidden tags at a sequence start are zero
-    marginals = crf_marginals(emissions, lengths, trans2, start2, end)
-    starts = numpy.cumsum(lengths)[:-1][numpy.asarray(lengths[1:]) > 0]
-    assert (marginals[numpy.r_[0, starts]][:, ~allowed_start] == 0).all()
-
-
-@pytest.mark.parametrize("unknown,weighted,with_end", [(0.0, False, True), (0.4, True, True), (0.3, True, False)])
-@pytest.mark.parametrize("seed", range(3))
-def test_nll_and_gradients(seed, unknown, weighted, with_end):
-    emissions, lengths, gold, trans, start, end = random_case(seed, unknown=unknown)
-    end = end if with_end else None
-    rng = numpy.random.default_rng(100 + seed)
-    weights = rng.uniform(0.2, 3.0, size=len(lengths)) if weighted else numpy.ones(len(lengths))
-    result = crf_nll(emissions, lengths, gold, trans, start, end, weights=weights if weighted else None)
-    zeros = numpy.zeros(N_TAGS)
-    expected = brute_nll(emissions, lengths, gold, trans, start, zeros if end is None else end, weights)
-    assert result.loss == pytest.approx(expected, rel=1e-9, abs=1e-9)
-    assert (result.d_end is None) == (end is None)
-
-    params = {"emissions": emissions, "trans": trans, "start": start}
-    grads = {"emissions": result.d_emissions, "trans": result.d_transitions, "start": result.d_start}
-    if end is not None:
-        params["end"], grads["end"] = end, result.d_end
-
-    def loss_of(**changed):
-        p = {**params, **changed}
-        return crf_nll(p["emissions"], lengths, gold, p["trans"], p["start"], p.get("end"), weights=weights).loss
-
-    eps = 1e-6
-    for name, value in params.items():
-        numeric = numpy.zeros_like(value)
-        for idx in numpy.ndindex(value.shape):
-            plus, minus = value.copy(), value.copy()
-            plus[idx] += eps
-            minus[idx] -= eps
-            numeric[idx] = (loss_of(**{name: plus}) - loss_of(**{name: minus})) / (2 * eps)
-        numpy.testing.assert_allclose(grads[name], numeric, atol=1e-6, err_msg=name)
-
-
-def test_fully_known_gradients_are_expected_minus_gold_counts():
-    emissions, lengths, gold, trans, start, end = random_case(7)
-    result = crf_nll(emissions, lengths, gold, trans, start, end)
-    marginals = crf_marginals(emissions, lengths, trans, start, end)
-    numpy.testing.assert_allclose(result.d_emissions, marginals - numpy.eye(N_TAGS)[gold], atol=1e-9)
-    numpy.testing.assert_allclose(result.d_emissions.sum(axis=1), 0, atol=1e-9)
-
-
-def test_all_unknown_gives_zero_loss_and_gradients():
-    emissions, lengths, gold, trans, start, end = random_case(3)
-    result = crf_nll(emissions, lengths, numpy.full_like(gold, -1), trans, start, end)
-    assert result.loss == pytest.approx(0, abs=1e-9)
-    for grad in result[1:]:
-        numpy.testing.assert_allclose(grad, 0, atol=1e-9)
-
-
-def test_weights_scale_each_sequence():
-    emissions, lengths, gold, trans, start, end = random_case(5, lengths=(3, 4))
-    one = crf_nll(emissions[:3], [3], gold[:3], trans, start, end)
-    both = crf_nll(emissions, lengths, gold, trans, start, end, weights=[2.5, 0.0])
-    assert both.loss == pytest.approx(2.5 * one.loss)
-    numpy.testing.assert_allclose(both.d_emissions[:3], 2.5 * one.d_emissions)
-    assert (both.d_emissions[3:] == 0).all()
-    numpy.testing.assert_allclose(both.d_transitions, 2.5 * one.d_transitions)
+    tags, probs = crf_decode(node(trans2, start2, end), emissions.astype("f"), lengths)
+    scores = masked_scores(N_TAGS, *t64(trans2, start2, end), dtype=torch.float64)
+    m = marginals(*t64(emissions), make_packing(lengths[lengths > 0], "cpu"), scores).numpy()
+    starts = (numpy.cumsum(lengths) - lengths)[lengths > 0]
+    assert (m[starts][:, ~allowed_start] == 0).all()
 
 
 def test_marginals_match_brute_force():
     emissions, lengths, gold, trans, start, end = random_case(2, lengths=(4, 2))
-    marginals = crf_marginals(emissions, lengths, trans, start, end)
+    scores = masked_scores(N_TAGS, *t64(trans, start, end), dtype=torch.float64)
+    got = marginals(*t64(emissions), make_packing(lengths, "cpu"), scores).numpy()
     for offset, em in zip((0, 4), split(emissions, lengths)):
         paths = list(allowed_paths(len(em)))
         probs = numpy.exp([path_score(em, p, trans, start, end) for p in paths])
@@ -172,78 +179,193 @@ def test_marginals_match_brute_force():
         expected = numpy.zeros((len(em), N_TAGS))
         for p, prob in zip(paths, probs):
             expected[numpy.arange(len(em)), p] += prob
-        numpy.testing.assert_allclose(marginals[offset : offset + len(em)], expected, atol=1e-12)
+        numpy.testing.assert_allclose(got[offset : offset + len(em)], expected, atol=1e-12)
+
+
+def test_fully_known_gradients_are_expected_minus_gold_counts():
+    emissions, lengths, gold, trans, start, end = random_case(7)
+    E = t64(emissions, grad=True)[0]
+    (d_E,) = torch.autograd.grad(nll(E, lengths, torch.tensor(gold), *t64(trans, start, end)), [E])
+    scores = masked_scores(N_TAGS, *t64(trans, start, end), dtype=torch.float64)
+    m = marginals(E, make_packing(lengths[lengths > 0], "cpu"), scores).numpy()
+    numpy.testing.assert_allclose(d_E.numpy(), m - numpy.eye(N_TAGS)[gold], atol=1e-9)
+
+
+def test_crf_loss_on_the_node_adds_param_gradients():
+    emissions, lengths, gold, trans, start, end = random_case(4, unknown=0.2)
+    layer = node(trans, start, end)
+    weights = numpy.linspace(0.5, 2.0, len(lengths))
+    loss, d_em = crf_loss(layer, emissions.astype("f"), lengths, gold, weights, scale=0.5)
+    expected = 0.5 * brute_nll(emissions, lengths, gold, trans, start, end, weights)
+    assert loss == pytest.approx(expected, rel=1e-4)
+    assert d_em.shape == emissions.shape and d_em.dtype == numpy.float32
+    d_trans = layer.get_grad("transitions").copy()
+    assert numpy.abs(d_trans).sum() > 0
+    crf_loss(layer, emissions.astype("f"), lengths, gold, weights, scale=0.5)
+    numpy.testing.assert_allclose(layer.get_grad("transitions"), 2 * d_trans, rtol=1e-5)  # accumulates
+
+
+def test_all_unknown_gives_zero_loss_and_gradients():
+    emissions, lengths, gold, trans, start, end = random_case(3)
+    layer = node(trans, start, end)
+    loss, d_em = crf_loss(layer, emissions.astype("f"), lengths, numpy.full_like(gold, -1))
+    assert loss == pytest.approx(0, abs=1e-4)
+    numpy.testing.assert_allclose(d_em, 0, atol=1e-5)
+    for name in ("transitions", "start", "end"):
+        numpy.testing.assert_allclose(layer.get_grad(name), 0, atol=1e-5)
+
+
+def test_weights_scale_each_sequence():
+    emissions, lengths, gold, trans, start, end = random_case(5, lengths=(3, 4))
+    one_layer, both_layer = node(trans, start, end), node(trans, start, end)
+    em = emissions.astype("f")
+    one, d_one = crf_loss(one_layer, em[:3], [3], gold[:3])
+    both, d_both = crf_loss(both_layer, em, lengths, gold, numpy.asarray([2.5, 0.0]))
+    assert both == pytest.approx(2.5 * one, rel=1e-5)
+    numpy.testing.assert_allclose(d_both[:3], 2.5 * d_one, rtol=1e-5, atol=1e-6)
+    assert (d_both[3:] == 0).all()
+    numpy.testing.assert_allclose(both_layer.get_grad("transitions"), 2.5 * one_layer.get_grad("transitions"), rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("seed", range(10))
 def test_viterbi_with_learned_scores_is_best_allowed_path(seed):
     emissions, lengths, _, trans, start, end = random_case(seed, lengths=(5, 1, 0, 3, 4, 2))
     trans, start, end = trans * 3, start * 3, end * 3
-    allowed, allowed_start = allowed_transitions(N_LABELS)
-    paths = crf_decode(emissions, lengths, trans, start, end)
-    direct = viterbi_decode(split(emissions, lengths), allowed, allowed_start, trans, start, end)
-    for em, path, other in zip(split(emissions, lengths), paths, direct):
-        assert list(path) == list(other)
+    tags, _ = crf_decode(node(trans, start, end), emissions.astype("f"), lengths)
+    assert len(tags) == len(emissions)
+    for em, path in zip(split(emissions, lengths), split(tags, lengths)):
         if len(em) == 0:
-            assert len(path) == 0
             continue
         best = max(allowed_paths(len(em)), key=lambda p: path_score(em, p, trans, start, end))
         assert tuple(path) == best
 
 
 def test_viterbi_learned_scores_change_the_decision():
-    """Emissions alone prefer B-X B-X; a learned B-X -> I-X bonus makes it B-X I-X."""
-    allowed, allowed_start = allowed_transitions(N_LABELS)
-    em = numpy.full((2, N_TAGS), -5.0)
+    """Emissions alone prefer B-X B-X; a learned B-X -> I-X bonus makes it B-X I-X;
+    an end bonus for B-X makes it B-X B-X again."""
+    em = numpy.full((2, N_TAGS), -5.0, dtype="f")
     em[:, 1] = 1.0
     em[1, 2] = 0.5
-    assert viterbi_decode([em], allowed, allowed_start)[0].tolist() == [1, 1]
-    trans = numpy.zeros((N_TAGS, N_TAGS))
+    zeros = numpy.zeros((N_TAGS, N_TAGS))
+    trans, end = zeros.copy(), numpy.zeros(N_TAGS)
+    assert crf_decode(node(trans, end, end), em, [2])[0].tolist() == [1, 1]
     trans[1, 2] = 1.0
-    assert viterbi_decode([em], allowed, allowed_start, trans)[0].tolist() == [1, 2]
-    end = numpy.zeros(N_TAGS)
+    assert crf_decode(node(trans, numpy.zeros(N_TAGS), end), em, [2])[0].tolist() == [1, 2]
     end[1] = 2.0
-    assert viterbi_decode([em], allowed, allowed_start, trans, end_scores=end)[0].tolist() == [1, 1]
+    assert crf_decode(node(trans, numpy.zeros(N_TAGS), end), em, [2])[0].tolist() == [1, 1]
+
+
+# Constraints only (softmax output: Viterbi over log-probabilities) ------------------
+
+
+def is_valid_bio(path, n_labels):
+    trans, start = allowed_transitions(n_labels)
+    if len(path) and not start[path[0]]:
+        return False
+    return all(trans[a, b] for a, b in zip(path[:-1], path[1:]))
+
+
+def random_probs(rng, n, n_tags):
+    x = numpy.exp(rng.normal(size=(n, n_tags)) * 3)
+    return (x / x.sum(axis=1, keepdims=True)).astype("f")
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_constrained_viterbi_over_probabilities_is_valid_and_optimal(seed):
+    rng = numpy.random.default_rng(seed)
+    labels = ["LOC", "MISC", "ORG", "PERS"]
+    lengths = rng.integers(1, 40, size=7)
+    probs = random_probs(rng, int(lengths.sum()), 9)
+    tags, chosen = crf_decode(None, probs, lengths)
+    numpy.testing.assert_allclose(chosen, probs[numpy.arange(len(tags)), tags])
+    for path in split(tags, lengths):
+        assert is_valid_bio(path, 4)
+        for start_i, end_i, label in tag_ids_to_spans(path, labels):
+            assert path[start_i] == 2 * labels.index(label) + 1
+    # optimal on short sequences
+    small = random_probs(rng, 5, N_TAGS)
+    [path] = [crf_decode(None, small, [5])[0]]
+    logp = numpy.log(small + 1e-8)
+    best = max(allowed_paths(5), key=lambda p: sum(logp[t, y] for t, y in enumerate(p)))
+    assert sum(logp[t, y] for t, y in enumerate(path)) == pytest.approx(sum(logp[t, y] for t, y in enumerate(best)), abs=1e-5)
+
+
+def test_decoding_is_independent_of_the_batch():
+    rng = numpy.random.default_rng(3)
+    lengths = [6, 16, 6, 500, 1]
+    emissions = (rng.normal(size=(sum(lengths), 9)) * 3).astype("f")
+    layer = node(rng.normal(size=(9, 9)), rng.normal(size=9), rng.normal(size=9))
+    together, p_together = crf_decode(layer, emissions, lengths)
+    alone = [crf_decode(layer, em, [len(em)]) for em in split(emissions, lengths)]
+    assert together.tolist() == numpy.concatenate([a[0] for a in alone]).tolist()
+    numpy.testing.assert_allclose(p_together, numpy.concatenate([a[1] for a in alone]), atol=1e-6)
+
+
+def test_outside_only_tokens_are_o():
+    rng = numpy.random.default_rng(1)
+    emissions = (rng.normal(size=(6, N_TAGS)) + numpy.asarray([-9, 5, 5, 5, 5])).astype("f")
+    forced = numpy.asarray([False, True, False, False, True, False])
+    for crf in (None, node(numpy.zeros((N_TAGS, N_TAGS)), numpy.zeros(N_TAGS), numpy.zeros(N_TAGS))):
+        em = emissions if crf is not None else random_probs(rng, 6, N_TAGS)
+        tags, _ = crf_decode(crf, em, [3, 3], forced)
+        assert (tags[forced] == 0).all() and is_valid_bio(tags[:3], N_LABELS) and is_valid_bio(tags[3:], N_LABELS)
+
+
+# Gold checks, the node, optimisation ------------------------------------------------
 
 
 def test_invalid_gold_raises_and_repair_fixes_it():
-    emissions = numpy.zeros((5, N_TAGS))
+    layer = node(numpy.zeros((N_TAGS, N_TAGS)), numpy.zeros(N_TAGS), numpy.zeros(N_TAGS))
+    emissions = numpy.zeros((5, N_TAGS), "f")
     gold = numpy.asarray([2, 0, 2, -1, 2])  # I-X at a start, O -> I-X, ? -> I-X (fine)
-    params = init_transitions(N_LABELS, dtype="float64")
     with pytest.raises(ValueError, match="sequence 0, token 0"):
-        crf_nll(emissions, [5], gold, params.transitions, params.start)
+        crf_loss(layer, emissions, [5], gold)
     fixed, n_fixed = repair_bio(gold, [5])
     assert fixed.tolist() == [1, 0, 1, -1, 2] and n_fixed == 2
     # a sequence boundary inside an entity: I-X opening the second sequence
     fixed, n_fixed = repair_bio([1, 2, 2, 0], [2, 2])
     assert fixed.tolist() == [1, 2, 1, 0] and n_fixed == 1
-    assert numpy.isfinite(crf_nll(emissions, [5], repair_bio(gold, [5])[0], params.transitions, params.start).loss)
+    assert numpy.isfinite(crf_loss(layer, emissions, [5], repair_bio(gold, [5])[0])[0])
     with pytest.raises(ValueError, match="lengths"):
-        crf_nll(emissions, [4], gold, params.transitions, params.start)
+        crf_loss(layer, emissions, [4], gold)
     with pytest.raises(ValueError, match="gold tag ids"):
-        crf_nll(emissions, [5], [0, 0, 0, 0, 9], params.transitions, params.start)
+        crf_loss(layer, emissions, [5], numpy.asarray([0, 0, 0, 0, 9]))
 
 
-def test_init_transitions():
-    params = init_transitions(4)
-    assert params.transitions.shape == (9, 9) and params.start.shape == params.end.shape == (9,)
-    assert not params.transitions.any() and params.transitions.dtype == numpy.float32
-    assert params.allowed.sum() == 81 - 4 * 7 and params.allowed_start.sum() == 5
+def test_node_init_resize_and_serialization():
+    layer = crf_layer()
+    with pytest.raises(ValueError, match="nO"):
+        layer.initialize()
+    with pytest.raises(ValueError, match="BIO tag count"):
+        crf_layer(4).initialize()
+    layer = node(*[numpy.arange(n, dtype="f").reshape(shape) + 1 for n, shape in ((25, (5, 5)), (5, (5,)), (5, (5,)))])
+    assert [p for p in ("transitions", "start", "end") if layer.has_param(p)] == ["transitions", "start", "end"]
+    restored = crf_layer(5).from_bytes(layer.to_bytes())
+    numpy.testing.assert_array_equal(restored.get_param("transitions"), layer.get_param("transitions"))
+    grown = resized_crf_layer(layer, 7)
+    assert grown.get_param("transitions").shape == (7, 7)
+    numpy.testing.assert_array_equal(grown.get_param("transitions")[:5, :5], layer.get_param("transitions"))
+    assert not grown.get_param("transitions")[5:].any() and not grown.get_param("end")[5:].any()
+    assert grown.get_param("transitions")[:5, :5].any()  # the learned (nonzero) rows are kept
+    with pytest.raises(ValueError, match="shrink"):
+        resized_crf_layer(layer, 3)
 
 
 def test_float32_long_sequence_is_stable():
     rng = numpy.random.default_rng(0)
-    lengths = [3000, 7, 1]
-    emissions = (rng.normal(size=(sum(lengths), N_TAGS)) * 20).astype("float32")
-    gold = numpy.full(sum(lengths), -1)
+    lengths = numpy.asarray([3000, 7, 1])
+    emissions = (rng.normal(size=(int(lengths.sum()), N_TAGS)) * 20)
+    gold = numpy.full(int(lengths.sum()), -1)
     gold[::3] = 0
     trans, start = rng.normal(size=(N_TAGS, N_TAGS)) * 5, rng.normal(size=N_TAGS)
-    r32 = crf_nll(emissions, lengths, gold, trans.astype("f"), start.astype("f"))
-    r64 = crf_nll(emissions.astype("float64"), lengths, gold, trans, start)
-    assert r32.d_emissions.dtype == numpy.float32 and numpy.isfinite(r32.d_emissions).all()
-    assert r32.loss == pytest.approx(r64.loss, rel=1e-4)
-    numpy.testing.assert_allclose(r32.d_emissions, r64.d_emissions, atol=1e-4)
-    numpy.testing.assert_allclose(r32.d_transitions, r64.d_transitions, rtol=1e-3, atol=1e-2)
+    end = numpy.zeros(N_TAGS)
+    loss32, d32 = crf_loss(node(trans, start, end), emissions.astype("f"), lengths, gold)
+    E = t64(emissions, grad=True)[0]
+    loss64 = nll(E, lengths, torch.tensor(gold), *t64(trans.astype("f"), start.astype("f"), end))
+    (d64,) = torch.autograd.grad(loss64, [E])
+    assert d32.dtype == numpy.float32 and numpy.isfinite(d32).all()
+    assert loss32 == pytest.approx(float(loss64.detach()), rel=1e-4)
+    numpy.testing.assert_allclose(d32, d64.numpy(), atol=1e-4)
 
 
 def test_gradient_descent_learns_transitions():
@@ -254,54 +376,29 @@ def test_gradient_descent_learns_transitions():
     word_ids = numpy.asarray([words[w] for text, _ in data for w in text.split()])
     gold = numpy.asarray([tag for _, tags in data for tag in tags])
     lengths = [len(tags) for _, tags in data]
-    params = init_transitions(N_LABELS, dtype="float64")
-    W = numpy.zeros((len(words), N_TAGS))
-    trans, start, end = params.transitions, params.start, params.end
+    layer = node(numpy.zeros((N_TAGS, N_TAGS)), numpy.zeros(N_TAGS), numpy.zeros(N_TAGS))
+    W = numpy.zeros((len(words), N_TAGS), "f")
     losses = []
     for _ in range(200):
-        r = crf_nll(W[word_ids], lengths, gold, trans, start, end)
-        losses.append(r.loss)
+        loss, d_em = crf_loss(layer, W[word_ids], lengths, gold)
+        losses.append(loss)
         d_W = numpy.zeros_like(W)
-        numpy.add.at(d_W, word_ids, r.d_emissions)
-        W, trans, start, end = W - 0.3 * d_W, trans - 0.3 * r.d_transitions, start - 0.3 * r.d_start, end - 0.3 * r.d_end
+        numpy.add.at(d_W, word_ids, d_em)
+        W -= 0.3 * d_W
+        for name in ("transitions", "start", "end"):
+            layer.set_param(name, layer.get_param(name) - 0.3 * layer.get_grad(name))
+            layer.set_grad(name, numpy.zeros_like(layer.get_grad(name)))
     assert losses[-1] < 0.05 * losses[0]
-    paths = crf_decode(W[word_ids], lengths, trans, start, end)
-    assert numpy.concatenate(paths).tolist() == gold.tolist()
+    assert crf_decode(layer, W[word_ids], lengths)[0].tolist() == gold.tolist()
+    trans = layer.get_param("transitions")
     assert trans[1, 0] > trans[1, 3] and trans[0, 3] > trans[0, 0]
 
 
-def test_speed_report():
-    """Prints timings for the ner-uk setting (4 labels, 9 tags): 10,000 tokens in 500
-    sequences. Not asserted (shared CPUs), see the report."""
-    rng = numpy.random.default_rng(0)
-    lengths = (rng.multinomial(10000 - 500, [1 / 500] * 500) + 1).tolist()
-    n_labels = 4
-    emissions = rng.normal(size=(10000, 9)).astype("float32")
-    params = init_transitions(n_labels)
-    gold = numpy.concatenate(
-        [numpy.zeros(L, dtype="int64") for L in lengths]
-    )
-    gold[rng.random(10000) < 0.05] = -1
-    crf_nll(emissions, lengths, gold, params.transitions, params.start, params.end)
-    timings = {}
-    for name, fn in {
-        "decode": lambda: crf_decode(emissions, lengths, params.transitions, params.start, params.end),
-        "nll+grads": lambda: crf_nll(emissions, lengths, gold, params.transitions, params.start, params.end),
-    }.items():
-        best = float("inf")
-        for _ in range(3):
-            t0 = time.perf_counter()
-            fn()
-            best = min(best, time.perf_counter() - t0)
-        timings[name] = best
-    print("\nCRF speed, 10,000 tokens / 500 sequences / 9 tags: "
-          + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in timings.items()))
-
-
 def test_empty_input():
-    params = init_transitions(N_LABELS)
+    layer = node(numpy.zeros((N_TAGS, N_TAGS)), numpy.zeros(N_TAGS), numpy.zeros(N_TAGS))
     emissions = numpy.zeros((0, N_TAGS), dtype="f")
     for lengths in ([], [0, 0]):
-        result = crf_nll(emissions, lengths, numpy.zeros((0,), "int64"), params.transitions, params.start, params.end)
-        assert result.loss == 0 and result.d_emissions.shape == (0, N_TAGS) and not result.d_transitions.any()
-        assert [len(p) for p in crf_decode(emissions, lengths, params.transitions, params.start)] == lengths
+        loss, d_em = crf_loss(layer, emissions, lengths, numpy.zeros((0,), "int64"))
+        assert loss == 0 and d_em.shape == (0, N_TAGS)
+        tags, probs = crf_decode(layer, emissions, lengths)
+        assert tags.shape == probs.shape == (0,)

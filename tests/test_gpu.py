@@ -1,7 +1,8 @@
-"""Training and prediction on a CUDA GPU, and the ``mixed_precision`` setting.
+"""Training and prediction on a CUDA GPU (softmax and CRF outputs), and the
+``mixed_precision`` setting.
 
 The GPU tests are skipped without a CUDA device or without CuPy (which
-``spacy.require_gpu()`` needs); the CPU test of ``mixed_precision`` always runs.
+``spacy.require_gpu()`` needs); their CPU counterparts always run.
 """
 import json
 import os
@@ -19,6 +20,7 @@ from thinc.shims import PyTorchShim
 
 from conftest import SMALL_MODEL, TRAIN_DATA, ents_of, make_examples, seed_everything, train_nlp
 from spacy_rnn_ner.architectures import build_char_cnn, build_rnn_tagger, build_token_features
+from spacy_rnn_ner.layers.crf import make_packing, marginals, masked_scores, nll, viterbi
 
 TEXTS = [text for text, _ in TRAIN_DATA]
 GOLD = [[(text[s:e], label) for s, e, label in ents] for text, ents in TRAIN_DATA]
@@ -87,6 +89,7 @@ shims = [s for node in ner.model.walk() for s in node.shims if isinstance(s, PyT
 print(json.dumps({
     "ops": get_current_ops().device_type,
     "devices": sorted({p.device.type for s in shims for p in s._model.parameters()}),
+    "crf": ner.model.has_ref("crf"),
     "mixed_precision": ner.model.get_ref("rnn").shims[0]._mixed_precision,
     "ents": [[[e.text, e.label_] for e in nlp(t).ents] for t in json.loads(sys.argv[2])],
 }))
@@ -122,8 +125,8 @@ def test_train_on_gpu_then_load_on_cpu(on_gpu, tmp_path):
     assert ner.model.get_ref("rnn").shims[0]._mixed_precision is False
     # and thinc's own parameters are CuPy arrays
     assert isinstance(ner.model.get_ref("output_layer").get_param("W"), cupy.ndarray)
-    probs = ner.model.predict([nlp.make_doc(TEXTS[0])])
-    assert isinstance(probs[0], cupy.ndarray)
+    scores = ner.model.predict([nlp.make_doc(TEXTS[0])])
+    assert isinstance(scores.scores, cupy.ndarray)
 
     gpu_ents = check_pipe_equals_single(nlp)
     assert gpu_ents == GOLD
@@ -133,6 +136,62 @@ def test_train_on_gpu_then_load_on_cpu(on_gpu, tmp_path):
     assert info["ops"] == "cpu"
     assert info["devices"] == ["cpu"]
     assert info["ents"] == [[list(ent) for ent in ents] for ents in gpu_ents]
+
+
+@pytest.mark.gpu
+@requires_cuda
+def test_crf_trains_and_predicts_on_gpu_then_loads_on_cpu(on_gpu, tmp_path):
+    """The default output: the CRF's params are CuPy arrays, its loss, Viterbi and
+    marginals run on the GPU; the pipeline loads on the CPU with the same entities."""
+    import cupy
+
+    nlp = build("lstm", output="crf")
+    losses = train(nlp, n_iter=80)
+    assert losses[-1] < 0.05 * losses[0], losses
+    ner = nlp.get_pipe("rnn_ner")
+    assert isinstance(ner.model.get_ref("crf").get_param("transitions"), cupy.ndarray)
+    assert ner.model.get_ref("crf").get_param("transitions").get().any()  # learned
+    gpu_ents = check_pipe_equals_single(nlp)
+    assert gpu_ents == GOLD
+    scores = nlp.get_pipe("rnn_ner").predict([nlp(TEXTS[0])])[0].tag_probs
+    assert ((scores > 0) & (scores <= 1)).all()
+    nlp.to_disk(tmp_path / "model")
+    info = load_on_cpu(tmp_path / "model", tmp_path)
+    assert info["crf"] and info["devices"] == ["cpu"]
+    assert info["ents"] == [[list(ent) for ent in ents] for ents in gpu_ents]
+
+
+DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, requires_cuda])]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_crf_computations_run_on_the_tensors_device(device):
+    """The CRF's torch code (loss, Viterbi, marginals) runs on any device and gives the
+    CPU's results: no step goes through numpy."""
+    rng = numpy.random.default_rng(0)
+    lengths = numpy.asarray([5, 1, 9, 3])
+    n_tags = 9
+    E = torch.tensor(rng.normal(size=(int(lengths.sum()), n_tags)), dtype=torch.float32)
+    params = [torch.tensor(rng.normal(size=shape), dtype=torch.float32) for shape in ((n_tags, n_tags), (n_tags,), (n_tags,))]
+    gold = torch.tensor(rng.integers(-1, 1, size=int(lengths.sum())))  # O or unknown: always valid
+
+    def run(dev):
+        E_d = E.to(dev).requires_grad_(True)
+        p_d = [p.to(dev).requires_grad_(True) for p in params]
+        loss = nll(E_d, lengths, gold.to(dev), *p_d)
+        grads = torch.autograd.grad(loss, [E_d] + p_d)
+        scores = masked_scores(n_tags, *[p.detach() for p in p_d], device=dev)
+        packing = make_packing(lengths, dev)
+        tags = viterbi(E_d.detach(), packing, scores)
+        probs = marginals(E_d.detach(), packing, scores)
+        assert tags.device.type == probs.device.type == grads[0].device.type == dev
+        return [float(loss)] + [t.cpu().numpy() for t in (tags, probs, *grads)]
+
+    on_cpu, on_device = run("cpu"), run(device)
+    assert on_device[0] == pytest.approx(on_cpu[0], rel=1e-5)
+    assert on_device[1].tolist() == on_cpu[1].tolist()
+    for got, want in zip(on_device[2:], on_cpu[2:]):
+        numpy.testing.assert_allclose(got, want, atol=1e-4)
 
 
 @pytest.mark.gpu
@@ -148,11 +207,10 @@ def test_mixed_precision_on_gpu(on_gpu, tmp_path):
     assert numpy.isfinite(losses).all(), losses
     # the gradient scaler may skip the first updates (fp16 overflow), not all of them
     assert losses[-1] < losses[0], losses
-    for probs in ner.model.predict([nlp.make_doc(text) for text in TEXTS]):
-        probs = ner.model.ops.to_numpy(probs)
-        assert probs.dtype == numpy.float32
-        assert numpy.isfinite(probs).all()
-        assert numpy.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
+    probs = ner.model.ops.to_numpy(ner.model.predict([nlp.make_doc(text) for text in TEXTS]).scores)
+    assert probs.dtype == numpy.float32
+    assert numpy.isfinite(probs).all()
+    assert numpy.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
     gpu_ents = check_pipe_equals_single(nlp)
 
     # the setting is kept in the config, and ignored when loaded on the CPU

@@ -12,7 +12,9 @@ from torch.nn.utils.rnn import pack_sequence
 
 from spacy_rnn_ner.layers.char_cnn import PAD_ID, char_cnn_layer, word_char_ids
 
-from spacy_rnn_ner.layers.packed_rnn import PackedRNN, packed_rnn_layer, packing_order
+from thinc.api import PyTorchWrapper_v2
+
+from spacy_rnn_ner.layers.packed_rnn import packed_rnn_layer, packing_order, torch_module
 
 RNN_TYPES = ["rnn", "gru", "lstm"]
 NI, NH = 6, 5
@@ -90,8 +92,10 @@ def make_rnn(rnn_type, dropout=0.0, depth=1, bidirectional=True, seed=0):
     return layer
 
 
-def torch_module(layer) -> PackedRNN:
-    return layer.shims[0]._model
+def test_torch_module_is_the_wrapped_module():
+    """Fails when thinc renames the shim's private ``_model`` (read in one place)."""
+    module = nn.Linear(2, 3)
+    assert torch_module(PyTorchWrapper_v2(module)) is module
 
 
 def _flat(seqs):
@@ -126,12 +130,19 @@ def rand_seqs(lengths, seed=1):
     return [rng.normal(size=(n, NI)).astype("f") for n in lengths]
 
 
+def stacked(module, X):
+    """torch's RNN modules of each depth, run one after the other (no dropout)."""
+    for rnn in module.layers:
+        X, _ = rnn(X)
+    return X, None
+
+
 def reference_output(layer, X):
     """The RNN run by torch on one unpadded sequence (no packing, no batch)."""
     module = torch_module(layer)
     module.eval()
     with torch.no_grad():
-        out, _ = module.rnn(torch.from_numpy(X)[:, None, :])
+        out, _ = stacked(module, torch.from_numpy(X)[:, None, :])
     return out[:, 0, :].numpy()
 
 
@@ -208,7 +219,7 @@ def test_backprop_shapes_and_batch_independence(rnn_type):
         if not len(X):
             continue
         Xt = torch.from_numpy(X.copy())[:, None, :].requires_grad_(True)
-        out, _ = module.rnn(Xt)
+        out, _ = stacked(module, Xt)
         (out[:, 0, :] * torch.from_numpy(dY)).sum().backward()
         numpy.testing.assert_allclose(dX, Xt.grad[:, 0, :].numpy(), atol=1e-5)
 
@@ -230,7 +241,7 @@ def test_padding_never_reaches_backward_direction():
     padded = numpy.zeros((50, 1, NI), "f")
     padded[:3, 0] = short
     with torch.no_grad():
-        out, _ = module.rnn(torch.from_numpy(padded))
+        out, _ = stacked(module, torch.from_numpy(padded))
     assert not numpy.allclose(out[2, 0, NH:].numpy(), alone[-1, NH:], atol=1e-4)
 
 
@@ -266,7 +277,7 @@ def test_dropout_follows_configured_rate(rate, depth):
     module's own dropout (which follows its shared train/eval state) stays 0."""
     layer = make_rnn("gru", dropout=rate, depth=depth)
     module = torch_module(layer)
-    assert module.rnn.dropout == 0.0
+    assert all(rnn.dropout == 0.0 and rnn.num_layers == 1 for rnn in module.layers) and len(module.layers) == depth
     assert not any(isinstance(m, nn.Dropout) for m in module.modules())
     Ys, _ = begin_update(layer, rand_seqs([400, 300, 300], seed=5))
     zeros = numpy.mean(numpy.concatenate(Ys) == 0.0)
@@ -277,16 +288,28 @@ def test_dropout_follows_configured_rate(rate, depth):
 def test_dropout_between_stacked_layers_only_in_training():
     layer = make_rnn("lstm", dropout=0.5, depth=2)
     module = torch_module(layer)
-    data = torch.from_numpy(rand_seqs([50], seed=3)[0])
-    batch_sizes = torch.ones(50, dtype=torch.int64)
-    from spacy_rnn_ner.layers.packed_rnn import _run_packed
+    seen = []
+    module.layers[1].register_forward_pre_hook(lambda mod, args: seen.append(args[0].data.detach().numpy()))
+    begin_update(layer, rand_seqs([300, 200], seed=3))
+    assert abs((seen[-1] == 0).mean() - 0.5) < 0.05
+    predict(layer, rand_seqs([300, 200], seed=3))
+    assert (seen[-1] == 0).mean() == 0.0
 
+
+@pytest.mark.parametrize("rnn_type", RNN_TYPES)
+def test_weights_of_a_multi_layer_module_load(rnn_type):
+    """Pipelines saved before the per-depth layers hold one multi-layer torch module
+    (keys ``rnn.weight_ih_l1`` ...): they load and give that module's output."""
+    torch.manual_seed(0)
+    old = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[rnn_type](NI, NH, num_layers=2, bidirectional=True)
+    state = {f"rnn.{key}": value for key, value in old.state_dict().items()}
+    layer = packed_rnn_layer(rnn_type, None, NH, 2, True, 0.3, False)
+    torch_module(layer).load_state_dict(state)
+    assert torch_module(layer).input_width == NI
+    X = rand_seqs([9], seed=2)[0]
     with torch.no_grad():
-        plain = _run_packed(module.rnn, data, batch_sizes, 0.0)
-        dropped = _run_packed(module.rnn, data, batch_sizes, 0.5)
-        reference, _ = module.rnn(data[:, None, :])
-    numpy.testing.assert_allclose(plain.numpy(), reference[:, 0].numpy(), atol=1e-5)
-    assert not numpy.allclose(dropped.numpy(), plain.numpy(), atol=1e-3)
+        expected, _ = old(torch.from_numpy(X)[:, None, :])
+    numpy.testing.assert_allclose(predict(layer, [X])[0], expected[:, 0].numpy(), atol=1e-5)
 
 
 def test_token_dropout_zeroes_whole_tokens_in_training_only():
@@ -295,7 +318,7 @@ def test_token_dropout_zeroes_whole_tokens_in_training_only():
     layer.initialize()
     module = torch_module(layer)
     seen = []
-    module.rnn.register_forward_pre_hook(lambda mod, args: seen.append(args[0].data.detach().numpy()))
+    module.layers[0].register_forward_pre_hook(lambda mod, args: seen.append(args[0].data.detach().numpy()))
     begin_update(layer, rand_seqs([600, 400], seed=4))
     zero_rows = (seen[-1] == 0).all(axis=1)
     assert abs(zero_rows.mean() - 0.4) < 0.05

@@ -3,7 +3,7 @@ import spacy
 from spacy.tokens import Doc, DocBin, Span
 
 from spacy_rnn_ner.__main__ import main as cli_main
-from spacy_rnn_ner.lexicon_coverage import coverage, format_coverage
+from spacy_rnn_ner.resources.lexicon_coverage import coverage, format_coverage
 
 
 def make_docs(nlp):

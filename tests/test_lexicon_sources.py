@@ -8,11 +8,11 @@ import pytest
 
 from spacy_rnn_ner.__main__ import main as cli_main
 
-from spacy_rnn_ner.lexicon_sources import (
+from spacy_rnn_ner.resources.lexicon_sources import (
     build_lexicons, collect_lists, derive_lists, iso_codes_entries, lt_lists_for_tag,
     name_words, pymorphy3_dictionary_entries,
 )
-from spacy_rnn_ner.morfologik import (
+from spacy_rnn_ner.resources.morfologik import (
     Automaton, MorfologikError, decode_suffix_entry, form_checker, iter_entries, read_tagged_entries,
 )
 
@@ -229,7 +229,7 @@ def test_pymorphy3_dictionary_entries():
 
 def test_real_lingotweaker_dictionary():
     pytest.importorskip("lingotweaker_data_uk")
-    from spacy_rnn_ner.lexicon_sources import lingotweaker_dictionary
+    from spacy_rnn_ner.resources.lexicon_sources import lingotweaker_dictionary
 
     automaton = Automaton.read(lingotweaker_dictionary())
     has_form = form_checker(automaton)
@@ -240,7 +240,7 @@ def test_real_lingotweaker_dictionary():
 @pytest.mark.slow
 def test_real_lingotweaker_patronymics():
     pytest.importorskip("lingotweaker_data_uk")
-    from spacy_rnn_ner.lexicon_sources import lingotweaker_dictionary
+    from spacy_rnn_ner.resources.lexicon_sources import lingotweaker_dictionary
 
     found = {(form, lemma) for form, lemma, _ in
              iter_decoded(read_tagged_entries(lingotweaker_dictionary(), ["pname"]))}

@@ -2,7 +2,8 @@
 from pathlib import Path
 
 from spacy_rnn_ner.__main__ import main
-from spacy_rnn_ner.pretraining_text import build_pretraining_text, shingles
+from spacy_rnn_ner.resources.pretraining_text import shingles
+from spacy_rnn_ner.resources.text_sources import build_pretraining_text_from_sources
 
 TEST_TEXT = "Тарас Шевченко народився в селі Моринці на Київщині у родині кріпака . " * 2
 
@@ -28,12 +29,12 @@ def test_filter_drops_overlapping_files(tmp_path):
     (raw / "good" / "copy.txt").write_text("Передмова .\n" + TEST_TEXT, encoding="utf8")
     (raw / "good" / "other.txt").write_text("Зовсім інший текст про Львів .\n\nІ ще рядок .", encoding="utf8")
     out = tmp_path / "out" / "text.txt"
-    kept, n_tokens, n_dropped, dropped = build_pretraining_text(raw, ner_uk, out)
-    assert (kept, n_dropped) == (1, 1)
-    assert dropped == [str(raw / "good" / "copy.txt")]
+    report = build_pretraining_text_from_sources(["brown-uk"], ner_uk, out, raw)["brown-uk"]
+    assert (report.docs_kept, report.docs_dropped) == (1, 1)
+    assert report.dropped == [str(raw / "good" / "copy.txt")]
     lines = out.read_text(encoding="utf8").splitlines()
     assert lines == ["Зовсім інший текст про Львів .", "І ще рядок ."]
-    assert n_tokens == 10
+    assert report.tokens_kept == 10
 
 
 def test_filter_keeps_small_overlaps(tmp_path):
@@ -42,8 +43,8 @@ def test_filter_keeps_small_overlaps(tmp_path):
     raw.mkdir()
     # 9 tokens of the test text: 2 shared shingles, under the threshold of 5
     (raw / "quote.txt").write_text("Тарас Шевченко народився в селі Моринці на Київщині у", encoding="utf8")
-    kept, _, n_dropped, _ = build_pretraining_text(raw, ner_uk, tmp_path / "t.txt")
-    assert (kept, n_dropped) == (1, 0)
+    report = build_pretraining_text_from_sources(["brown-uk"], ner_uk, tmp_path / "t.txt", raw)["brown-uk"]
+    assert (report.docs_kept, report.docs_dropped) == (1, 0)
 
 
 def test_pretrain_text_command(tmp_path, capsys):

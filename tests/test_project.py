@@ -81,6 +81,7 @@ def test_ablation_overrides(project, step, char_encoder):
     assert (tok2vec["char_encoder"] is not None) == char_encoder
 
 
+@pytest.mark.slow  # three `spacy project run` subprocesses
 def test_project_runs_in_a_temporary_copy(tmp_path):
     corpus = write_corpus(tmp_path / "ner-uk")
     copy = tmp_path / "project"

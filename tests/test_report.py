@@ -17,12 +17,13 @@ from spacy_rnn_ner.report.metrics import (
     confusion_table,
     count_support,
     entity_confusion,
-    macro_average,
     ner_scores,
     per_type_table,
     select_examples,
 )
-from spacy_rnn_ner.report.plots import plot_confusion, plot_curves, read_training_log, training_series
+from spacy_rnn_ner.scorer import macro_average
+from spacy_rnn_ner.io import read_jsonl
+from spacy_rnn_ner.report.plots import plot_confusion, plot_curves, training_series
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 Ents = Sequence[Tuple[int, int, str]]  # token start, token end, label
@@ -156,7 +157,7 @@ def real_logger_lines(nlp_with_ner, path: Path, infos: List[Dict]) -> List[Dict]
     for info in infos:
         log_step(info)
     finalize()
-    return read_training_log(path)
+    return read_jsonl(path)
 
 
 def test_training_series_from_real_console_logger(tmp_path):
@@ -322,7 +323,7 @@ def test_report_cli_missing_input(report_inputs, capsys):
     ("scores", b"speed: fast", "not JSON"),
     ("scores", b"[1, 2]", "expected a JSON object, found list"),
     ("log", bytes(range(256)), "not UTF-8 (byte 0x80 at offset 128)"),
-    ("log", b'{"step": 1}\nnot json\n', "not a JSON line"),
+    ("log", b'{"step": 1}\nnot json\n', "invalid JSON"),
 ])
 def test_report_cli_bad_inputs_are_one_line_errors(report_inputs, capsys, key, content, message):
     report_inputs[key].write_bytes(content)

@@ -14,6 +14,7 @@ import spacy
 from conftest import TRAIN_DATA, ents_of, make_examples, seed_everything
 
 LEGACY = Path(__file__).parent / "data" / "legacy_v1"
+LEGACY_V2 = Path(__file__).parent / "data" / "legacy_v2"
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,25 @@ def test_v1_pipeline_trained_before_the_rework_predicts_the_same(legacy_nlp, exp
     assert sum(len(ents) for ents in got) >= 10  # the fixture is not a trivial model
     model = legacy_nlp.get_pipe("rnn_ner").model
     for doc, probs in zip(legacy_nlp.pipe(expected["texts"], disable=["rnn_ner"]), expected["probs"]):
-        numpy.testing.assert_allclose(model.predict([doc])[0], numpy.asarray(probs, "f").reshape(-1, 9), atol=2e-5)
+        numpy.testing.assert_allclose(model.predict([doc]).scores, numpy.asarray(probs, "f").reshape(-1, 9), atol=2e-5)
+
+
+def test_v2_crf_pipeline_saved_before_the_torch_crf_predicts_the_same():
+    """A CRF pipeline saved by the code before the torch CRF (commit 9c1ea55, hand-written
+    forward-backward) loads and gives the same entities, emission scores and tag
+    probabilities (the CRF's marginals of the decoded tags)."""
+    nlp = spacy.load(LEGACY_V2 / "model")
+    expected = json.loads((LEGACY_V2 / "expected.json").read_text(encoding="utf8"))
+    got = [[[e.start_char, e.end_char, e.label_] for e in doc.ents] for doc in nlp.pipe(expected["texts"])]
+    assert got == expected["ents"]
+    assert sum(len(ents) for ents in got) >= 10
+    ner = nlp.get_pipe("rnn_ner")
+    assert not numpy.allclose(ner.model.get_ref("crf").get_param("transitions"), 0)
+    for doc, scores, probs in zip(
+        nlp.pipe(expected["texts"], disable=["rnn_ner"]), expected["scores"], expected["probs"]
+    ):
+        numpy.testing.assert_allclose(ner.model.predict([doc]).scores, numpy.asarray(scores, "f").reshape(-1, 9), atol=2e-5)
+        numpy.testing.assert_allclose(ner.predict([doc])[0].tag_probs, numpy.asarray(probs, "f"), atol=2e-5)
 
 
 def test_v2_layout_with_v1_weights_predicts_the_same(legacy_nlp, expected):
@@ -61,13 +80,13 @@ def test_threads_share_one_pipeline(legacy_nlp):
     texts = [text for text, _ in TRAIN_DATA] * 30
     ner = legacy_nlp.get_pipe("rnn_ner")
     docs = list(legacy_nlp.pipe(texts, disable=["rnn_ner"]))
-    sequential = [p.copy() for p in ner.model.predict(docs)]
+    sequential = [ner.model.predict([doc]).scores.copy() for doc in docs]
     results = [None] * len(docs)
     stop = threading.Event()
 
     def predict(indices):
         for i in indices:
-            results[i] = ner.model.predict([docs[i]])[0].copy()
+            results[i] = ner.model.predict([docs[i]]).scores.copy()
 
     def train_mode_toggler():
         # what a concurrent update does to the shared modules: begin_update calls train()

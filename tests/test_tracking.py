@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from test_cli import CONFIG, TINY_OVERRIDES, TRAIN_DATA, explain, run, spacy_cli, write_docbin
-from spacy_rnn_ner.tracking import flat_scores, make_tracking_logger
+from spacy_rnn_ner.report.tracking import flat_scores, make_tracking_logger
 
 mlflow = pytest.importorskip("mlflow")
 pytest.importorskip("sqlalchemy")

@@ -10,15 +10,18 @@ Errors: a command raises :class:`~spacy_rnn_ner.errors.UserError` (``InputError`
 ``MissingDependency``) or lets an ``OSError`` through, or calls :func:`fail`; the group
 prints ``error: MESSAGE`` on one line (the message names the file and what is wrong) and
 exits with status 1, without a traceback. Usage errors (unknown command or option, bad
-value) also exit with 1.
+value) also exit with 1. SIGTERM (and SIGHUP) interrupt a command as Ctrl-C does, so
+the clean-up of a half-written output runs; the status is then 128 + the signal number.
 """
+import signal
 import sys
-from typing import Any, List, NoReturn, Optional, Sequence, Tuple, Type
+from contextlib import contextmanager
+from typing import Any, Iterator, List, NoReturn, Optional, Sequence, Tuple, Type
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from ..errors import UserError, describe_os_error
+from ..errors import InputError, UserError, describe_os_error
 
 # click's UsageError as typer raises it (recent typer versions vendor their own click)
 UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
@@ -30,6 +33,72 @@ pretraining text and vectors. Also available as `python -m spacy rnn-ner ...`.""
 
 Arg = typer.Argument
 Opt = typer.Option
+
+
+class Terminated(KeyboardInterrupt):
+    """A termination signal (SIGTERM, SIGHUP) raised as an interrupt."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
+
+
+TERMINATION_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+@contextmanager
+def signal_handler(handler: Any) -> Iterator[None]:
+    """While the block runs (in the main thread), ``handler`` handles SIGTERM and SIGHUP;
+    the previous handlers come back afterwards."""
+    previous = {}
+    for name in TERMINATION_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            previous[signum] = signal.signal(signum, handler)
+        except ValueError:  # not the main thread
+            pass
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def signals_interrupt() -> Any:
+    """SIGTERM and SIGHUP raise :class:`Terminated` (a ``KeyboardInterrupt``), so
+    ``finally``/``except`` clean-ups (temporary files) run as on Ctrl-C."""
+    return signal_handler(_raise_terminated)
+
+
+def signals_default() -> Any:
+    """SIGTERM and SIGHUP end the process at once, as by default: for long calls into
+    native code (floret training), during which Python could not run the handler of
+    :func:`signals_interrupt` until the call returns."""
+    return signal_handler(signal.SIG_DFL)
+
+
+def check_lang(lang: str) -> str:
+    """``lang`` if spaCy has that language, else an :class:`InputError` (typer callback
+    of every ``--lang`` option)."""
+    from spacy.util import get_lang_class
+
+    try:
+        get_lang_class(lang)
+    except ImportError:
+        raise InputError(f"--lang {lang}: not a language spaCy knows (e.g. uk, en, xx)") \
+            from None
+    return lang
+
+
+def lang_option(default: str) -> Any:
+    """A ``--lang`` option whose value is checked before the command runs."""
+    return Opt(default, "--lang", callback=check_lang, help="spaCy language code.")
 
 
 def fail(message: str) -> NoReturn:
@@ -57,7 +126,11 @@ class Group(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            with signals_interrupt():
+                return super().invoke(ctx)
+        except Terminated as err:
+            typer.echo(f"error: stopped by signal {err.signum}", err=True)
+            raise typer.Exit(128 + err.signum)
         except UsageError as err:
             err.exit_code = 1
             raise

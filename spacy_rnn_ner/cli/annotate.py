@@ -6,7 +6,8 @@ from typing import Optional
 import typer
 from wasabi import msg
 
-from ..annotate import Summary, annotate_file
+from ..annotate.local import Summary, annotate_file
+from ..io import load_pipeline, require_gpu
 from ._util import app, fail
 
 
@@ -29,13 +30,11 @@ def annotate_cli(
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar (default: when stderr is a terminal)"),
 ) -> None:
     """Annotate documents from files with a trained pipeline; prints a summary."""
-    import spacy
-
     if engine not in ("spacy", "ray"):
         fail(f"--engine must be spacy or ray, not {engine!r}")
     try:
         if engine == "ray":
-            from ..annotate_ray import annotate_file_ray
+            from ..annotate.ray import annotate_file_ray
 
             summary = annotate_file_ray(
                 model, input_path, output_path, batch_size=batch_size, concurrency=concurrency,
@@ -44,13 +43,13 @@ def annotate_cli(
             )
         else:
             if gpu_id >= 0:
-                spacy.require_gpu(gpu_id)
-            nlp = spacy.load(model)
+                require_gpu(gpu_id)
+            nlp = load_pipeline(model)
             summary = annotate_file(
                 nlp, input_path, output_path, batch_size=batch_size, n_process=n_process,
                 skip_bad_lines=skip_bad_lines, progress=progress,
             )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM/SIGHUP (cli._util.Terminated)
         print("interrupted: no output written", file=sys.stderr)
-        raise typer.Exit(130)
+        raise typer.Exit(128 + getattr(err, "signum", 2))
     print_summary(summary, output_path)

@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from ..io import check_not_input, check_writable
 from ._util import Opt, app
 
 
@@ -19,6 +20,9 @@ def compare_decoding_cli(
     probable tag; an I-X that does not continue an X entity is read as O)."""
     from ..report.decoding import compare_decoding, format_decoding
 
+    if output is not None:
+        check_not_input(output, [model, data], read_suffixes=())
+        check_writable(output)
     results = compare_decoding(model, data)
     typer.echo(format_decoding(results))
     if output is not None:

@@ -17,13 +17,13 @@ can be malformed take ``--skip-malformed``. Prints what was read, written and re
 """
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import typer
 
 from ..converters.report import ConversionReport
-from ..files import check_writable
-from ._util import Arg, Group, Opt, app
+from ..io import check_exists, check_not_input, check_writable
+from ._util import Arg, Group, Opt, app, lang_option
 
 convert_cli = typer.Typer(name="convert", cls=Group, no_args_is_help=True,
                           help="Convert NER data to spaCy DocBin (.spacy) files, or .spacy "
@@ -50,9 +50,12 @@ def _fraction(value: float) -> float:
 
 
 def run_conversion(convert: Callable[[], ConversionReport], show_issues: int,
-                   issues_file: Optional[Path]) -> None:
-    """Check that the issues file can be written, convert, print the summary, write the
-    issues."""
+                   issues_file: Optional[Path], inputs: Sequence[Optional[Path]] = (),
+                   outputs: Sequence[Path] = ()) -> None:
+    """Check that no output (nor the issues file) would overwrite an input and that the
+    issues file can be written, convert, print the summary, write the issues."""
+    for output in [*outputs, *([issues_file] if issues_file is not None else [])]:
+        check_not_input(output, inputs)
     if issues_file is not None:
         check_writable(issues_file)
     report = convert()
@@ -81,7 +84,7 @@ def ner_uk_cli(
     seed: int = Opt(0, "--seed", help="Seed of the dev hold-out."),
     max_docs: int = Opt(0, "--max-docs", min=0, metavar="N",
                         help="Only the first N documents of each split (0: all)."),
-    lang: str = Opt("uk", "--lang", help="spaCy language."),
+    lang: str = lang_option("uk"),
     split_file: Optional[Path] = Opt(None, "--split-file", help="Default: v1.0/dev-test-split"
                                      ".txt or v2.0/data/dev-test-split.txt."),
     nested: Layer = Opt(Layer.outer, "--nested", help="2.0: which layer of nested entities "
@@ -102,7 +105,7 @@ def ner_uk_cli(
 ) -> None:
     """ner-uk brat corpus (1.0 or 2.0) -> OUT_DIR/{train,dev,test}.spacy. DEV documents are
     split into train and dev (seeded document-level hold-out), TEST documents become test."""
-    from ..converters.brat import convert_ner_uk
+    from ..converters.ner_uk import convert_ner_uk
     from ..converters.ner_uk_v2 import parse_label_map
 
     try:
@@ -116,18 +119,21 @@ def ner_uk_cli(
             raise typer.BadParameter(f"expected v2.0:SOURCE, got {extra_train!r}",
                                      param_hint="--extra-train")
         sources = tuple(names.split(","))
+    if split_file is not None:
+        check_exists(split_file, "file")
     run_conversion(lambda: convert_ner_uk(corpus, out_dir, variant.value, dev_fraction, seed,
                                           max_docs or None, lang, skip_malformed, split_file,
                                           version, nested.value, labels, sources,
                                           extra_dev_fraction),
-                   show_issues, issues_file)
+                   show_issues, issues_file, [corpus, split_file],
+                   [out_dir / f"{split}.spacy" for split in ("train", "dev", "test")])
 
 
 @convert_cli.command("conll")
 def conll_cli(
     input_path: Path = Arg(..., metavar="INPUT", help="CoNLL column file (IOB1/IOB2)."),
     output: Path = Arg(..., metavar="OUTPUT.spacy"),
-    lang: str = Opt("xx", "--lang", help="spaCy language."),
+    lang: str = lang_option("xx"),
     skip_malformed: bool = SKIP_MALFORMED,
     show_issues: int = SHOW_ISSUES,
     issues_file: Optional[Path] = ISSUES_FILE,
@@ -136,7 +142,7 @@ def conll_cli(
     from ..converters.conll import convert_conll
 
     run_conversion(lambda: convert_conll(input_path, output, lang, skip_malformed),
-                   show_issues, issues_file)
+                   show_issues, issues_file, [input_path], [output])
 
 
 @convert_cli.command("hf")
@@ -152,7 +158,7 @@ def hf_cli(
     tag_names: Optional[str] = Opt(None, "--tag-names", help="Comma-separated names of "
                                    "integer tags when they are not a ClassLabel."),
     n_sents: int = Opt(1, "--n-sents", min=1, help="Sentences (rows) per Doc."),
-    lang: str = Opt("xx", "--lang", help="spaCy language."),
+    lang: str = lang_option("xx"),
     cache_dir: Optional[Path] = Opt(None, "--cache-dir", help="datasets cache folder."),
     skip_malformed: bool = SKIP_MALFORMED,
     show_issues: int = SHOW_ISSUES,
@@ -168,7 +174,8 @@ def hf_cli(
     names = tag_names.split(",") if tag_names else None
     run_conversion(lambda: convert_hf(source, out_dir, splits, lang, tokens_column,
                                       tags_column, names, n_sents, skip_malformed, cache_dir),
-                   show_issues, issues_file)
+                   show_issues, issues_file, [Path(source)],
+                   [out_dir / f"{target}.spacy" for target in set(splits.values()) if target])
 
 
 @convert_cli.command("nemo")
@@ -177,7 +184,7 @@ def nemo_cli(
     labels: Path = Arg(..., metavar="LABELS", help="labels.txt: line-aligned IOB tags."),
     output: Path = Arg(..., metavar="OUTPUT.spacy"),
     n_sents: int = Opt(1, "--n-sents", min=1, help="Sentences (lines) per Doc."),
-    lang: str = Opt("xx", "--lang", help="spaCy language."),
+    lang: str = lang_option("xx"),
     skip_malformed: bool = SKIP_MALFORMED,
     show_issues: int = SHOW_ISSUES,
     issues_file: Optional[Path] = ISSUES_FILE,
@@ -186,7 +193,7 @@ def nemo_cli(
     from ..converters.nemo import convert_nemo
 
     run_conversion(lambda: convert_nemo(text, labels, output, lang, n_sents, skip_malformed),
-                   show_issues, issues_file)
+                   show_issues, issues_file, [text, labels], [output])
 
 
 @convert_cli.command("to-nemo")
@@ -200,8 +207,12 @@ def to_nemo_cli(
     """.spacy -> NeMo OUT_DIR/text{SUFFIX}.txt + labels{SUFFIX}.txt."""
     from ..converters.nemo import convert_to_nemo
 
+    if any(c in suffix for c in "/\\\0"):
+        raise typer.BadParameter(f"{suffix!r}: part of a file name (no folder)",
+                                 param_hint="--suffix")
     run_conversion(lambda: convert_to_nemo(input_path, out_dir, suffix), show_issues,
-                   issues_file)
+                   issues_file, [input_path],
+                   [out_dir / f"text{suffix}.txt", out_dir / f"labels{suffix}.txt"])
 
 
 @app.command("ner-uk-agreement")
@@ -214,5 +225,6 @@ def ner_uk_agreement_cli(
     from ..converters.ner_uk_agreement import write_agreement
 
     if output is not None:
+        check_not_input(output, [corpus])
         check_writable(output)
     typer.echo("\n".join(write_agreement(corpus, output)))

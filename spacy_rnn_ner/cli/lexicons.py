@@ -1,12 +1,13 @@
 """``build-lexicons`` and ``lexicon-coverage``: word lists from packaged dictionaries and
-how well they pick out entity tokens (see :mod:`spacy_rnn_ner.lexicon_sources`)."""
+how well they pick out entity tokens (see :mod:`spacy_rnn_ner.resources.lexicon_sources`)."""
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from ..files import check_exists
-from ._util import Arg, Opt, app
+from ..errors import InputError
+from ..io import check_exists, check_not_input, check_writable, read_docbin
+from ._util import Arg, Opt, app, lang_option
 
 
 @app.command("build-lexicons")
@@ -23,7 +24,7 @@ def build_lexicons_cli(
                                   "lingotweaker-data-uk's."),
 ) -> None:
     """Write lowercased word lists (first names, surnames, geo, ...; all inflected forms)."""
-    from ..lexicon_sources import build_lexicons
+    from ..resources.lexicon_sources import build_lexicons
 
     names = [s.strip() for s in sources.split(",") if s.strip()]
     sizes = build_lexicons(output_dir, names, lang, iso_locale_dir, lt_dict, derived=not no_derived)
@@ -35,25 +36,50 @@ def build_lexicons_cli(
     typer.echo(f"-> {output_dir}")
 
 
+def check_grammemes(names: List[str], lang: str) -> None:
+    """An :class:`InputError` for a grammeme pymorphy3 does not know for ``lang`` (it
+    would never fire)."""
+    try:
+        import pymorphy3
+    except ImportError:
+        return  # the layer reports the missing package
+    known = pymorphy3.MorphAnalyzer(lang=lang).TagClass.KNOWN_GRAMMEMES
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise InputError(f"--grammemes: pymorphy3 knows no grammeme {', '.join(unknown)} "
+                         f"for {lang} (e.g. Name, Surn, Patr, Geox, Abbr)")
+
+
 @app.command("lexicon-coverage")
 def lexicon_coverage_cli(
     data: Path = Arg(..., metavar="DATA", help="A .spacy file with gold entities."),
     lists: List[str] = Arg(..., metavar="LISTS", help="NAME=FILE, FILE or FOLDER of word lists."),
     grammemes: str = Opt("", "--grammemes", help="Comma-separated pymorphy3 grammemes."),
     morphology: str = Opt("pymorphy3", "--morphology", help="none or pymorphy3."),
-    lang: str = Opt("uk", "--lang"),
+    lang: str = lang_option("uk"),
     output: Optional[Path] = Opt(None, "--output", help="Also write the table here."),
 ) -> None:
     """Per label, how often each list fires on the label's tokens (precision, recall)."""
     import spacy
-    from spacy.tokens import DocBin
 
-    from ..lexicon_coverage import coverage, format_coverage, parse_gazetteer_args
+    from ..layers.lexicon_features import MORPHOLOGIES
+    from ..resources.lexicon_coverage import coverage, format_coverage, parse_gazetteer_args
 
+    if morphology not in MORPHOLOGIES:
+        raise InputError(f"--morphology {morphology}: expected one of {', '.join(MORPHOLOGIES)}")
+    names = [g.strip() for g in grammemes.split(",") if g.strip()]
+    if names and morphology != "pymorphy3":
+        raise InputError("--grammemes need --morphology pymorphy3")
+    if names:
+        check_grammemes(names, lang)
     check_exists(data, "file")
     gazetteers = parse_gazetteer_args(lists)
-    docs = list(DocBin().from_disk(data).get_docs(spacy.blank(lang).vocab))
-    names = [g.strip() for g in grammemes.split(",") if g.strip()]
+    if output is not None:
+        check_not_input(output, [data, *(p for paths in gazetteers.values() for p in paths)])
+        check_writable(output)
+    docs = read_docbin(data, spacy.blank(lang).vocab)
+    if not docs:
+        raise InputError("holds no documents", data)
     table = format_coverage(*coverage(docs, gazetteers, names, morphology, lang))
     typer.echo(table)
     if output is not None:

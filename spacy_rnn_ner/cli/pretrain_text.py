@@ -1,12 +1,12 @@
 """``pretrain-text``: tokenized raw text for pretraining, without documents that overlap
-ner-uk TEST documents (see :mod:`spacy_rnn_ner.pretraining_text`, :mod:`spacy_rnn_ner.text_sources`)."""
+ner-uk TEST documents (see :mod:`spacy_rnn_ner.resources.pretraining_text`, :mod:`spacy_rnn_ner.resources.text_sources`)."""
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from ..files import check_exists
-from ._util import Arg, Opt, app
+from ..io import check_exists, check_not_input, check_writable
+from ._util import Arg, Opt, app, lang_option
 
 
 @app.command("pretrain-text")
@@ -15,7 +15,7 @@ def pretrain_text_cli(
     ner_uk_dir: Path = Arg(..., metavar="NER_UK_DIR", help="ner-uk folder (holding v1.0/ "
                            "and/or v2.0/)."),
     output: Path = Arg(..., metavar="OUTPUT", help="Output text file."),
-    lang: str = Opt("uk", "--lang", help="spaCy language of the tokenizer."),
+    lang: str = lang_option("uk"),
     max_shared: int = Opt(5, "--max-shared", min=0, help="Drop a document sharing more than "
                           "this many 8-token shingles with a TEST document."),
     sources: str = Opt("brown-uk", "--sources", help="Comma-separated text sources: brown-uk "
@@ -27,12 +27,17 @@ def pretrain_text_cli(
 ) -> None:
     """Read the documents of each source, drop those overlapping ner-uk TEST documents,
     tokenize the rest and write a line of space-separated tokens per input line."""
-    from ..text_sources import build_pretraining_text_from_sources, format_report
+    from ..resources.text_sources import build_pretraining_text_from_sources, format_report
 
     names = [s.strip() for s in sources.split(",") if s.strip()]
+    if not names:
+        raise typer.BadParameter("no text source given", param_hint="--sources")
     check_exists(ner_uk_dir, "dir")
     if "brown-uk" in names:
         check_exists(raw_dir, "dir")
+    for written in [output] + ([report] if report is not None else []):
+        check_not_input(written, [raw_dir if "brown-uk" in names else None, ner_uk_dir])
+        check_writable(written)
     reports = build_pretraining_text_from_sources(names, ner_uk_dir, output, raw_dir, lang,
                                                   max_shared, version)
     table = format_report(reports)

@@ -5,8 +5,21 @@ from typing import List, Optional
 import typer
 from wasabi import msg
 
-from ..tracking import DEFAULT_TRACKING_URI, log_results
+from ..report.tracking import DEFAULT_TRACKING_URI, log_results
 from ._util import app
+
+
+TRUE = ("1", "true", "yes", "on", "y", "t")
+FALSE = ("0", "false", "no", "off", "n", "f")
+
+
+def parse_bool(value: str, option: str = "--enabled") -> bool:
+    """A boolean option value; anything but the words of ``TRUE``/``FALSE`` (any case) is
+    a usage error, never silently false."""
+    word = value.strip().lower()
+    if word in TRUE or word in FALSE:
+        return word in TRUE
+    raise typer.BadParameter(f"{value!r} is not a boolean (true or false)", param_hint=option)
 
 
 @app.command("track")
@@ -15,10 +28,10 @@ def track_cli(
     scores: Optional[Path] = typer.Option(None, "--scores", help="`spacy evaluate` JSON; logged as test_* metrics"),
     artifacts: Optional[List[Path]] = typer.Option(None, "--artifact", "-a", help="File to log under report/ (repeatable)"),
     tracking_uri: str = typer.Option(DEFAULT_TRACKING_URI, "--tracking-uri", help="MLflow tracking URI"),
-    enabled: str = typer.Option("true", "--enabled", help="true/false: false does nothing (the project's `tracking` variable)"),
+    enabled: str = typer.Option("true", "--enabled", metavar="BOOLEAN", help="true/false (also 1/0, yes/no, on/off): false does nothing (the project's `tracking` variable)"),
 ) -> None:
     """Log final test scores and report files (Markdown, plots, HTML) to the training's MLflow run."""
-    if enabled.strip().lower() not in ("1", "true", "yes", "on"):
+    if not parse_bool(enabled):
         msg.info("tracking is off: nothing logged")
         return
     run_id, n_metrics, n_artifacts = log_results(run_id_file, tracking_uri, scores, artifacts or [])

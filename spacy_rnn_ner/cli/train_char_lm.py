@@ -1,5 +1,5 @@
 """``train-char-lm``: a forward or backward character language model on a text file, for
-``spacy_rnn_ner.CharLMFeatures.v1`` (see :mod:`spacy_rnn_ner.char_lm.train`)."""
+``spacy_rnn_ner.CharLMFeatures.v1`` (see :mod:`spacy_rnn_ner.resources.char_lm`)."""
 from pathlib import Path
 
 import typer
@@ -36,7 +36,7 @@ def train_char_lm(
     """Train a Flair-style character language model (one direction): truncated BPTT over
     parallel character streams, dev bits-per-character on the text's last characters,
     the best model written to OUTPUT, resumable from OUTPUT.ckpt."""
-    from ..char_lm.train import TrainConfig, train
+    from ..resources.char_lm import TrainConfig, train
 
     config = TrainConfig(
         direction=direction, embed_width=embed_width, hidden_width=hidden_width, dropout=dropout,

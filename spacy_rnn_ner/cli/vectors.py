@@ -2,10 +2,13 @@
 ``spacy init vectors LANG FILE DIR --mode floret`` (needs spacy-rnn-ner[vectors])."""
 import time
 from pathlib import Path
+from typing import Optional
 
 import typer
 
-from ._util import Arg, Opt, app
+from ..resources.pretrained_vectors import DEFAULT_PRUNE, DEFAULT_TRUNCATE
+from ..resources.vectors import DEFAULT_THREADS
+from ._util import Arg, Opt, app, signals_default
 
 
 @app.command("vectors")
@@ -16,12 +19,52 @@ def vectors_cli(
     epoch: int = Opt(10, "--epoch", min=1, help="Training epochs over the text."),
     bucket: int = Opt(50000, "--bucket", min=1, help="Hash buckets (rows)."),
     min_count: int = Opt(2, "--min-count", min=1, help="Minimal word frequency."),
-    threads: int = Opt(2, "--threads", min=1, help="Worker threads (1: deterministic)."),
+    threads: int = Opt(DEFAULT_THREADS, "--threads", min=1,
+                       help="Worker threads (1: the same bytes every run; more: faster, not reproducible)."),
+    seed: Optional[int] = Opt(None, "--seed",
+                              help="Shuffle the text's lines with this seed first (floret itself takes no seed)."),
 ) -> None:
     """Train CBOW floret vectors (subword hashing: no word is out of vocabulary)."""
-    from ..vectors import train_floret_vectors
+    from ..resources.vectors import train_floret_vectors
 
     start = time.time()
-    train_floret_vectors(text, output, dim=dim, epoch=epoch, bucket=bucket,
-                         min_count=min_count, threads=threads)
+    with signals_default():  # floret trains in native code: SIGTERM must not wait for it
+        train_floret_vectors(text, output, dim=dim, epoch=epoch, bucket=bucket,
+                             min_count=min_count, threads=threads, seed=seed)
     typer.echo(f"wrote {output} ({dim}-d floret vectors) in {time.time() - start:.0f} s")
+
+
+@app.command("vectors-import")
+def vectors_import_cli(
+    source: str = Arg(..., metavar="SOURCE",
+                      help="'local' (floret trained on --text), 'cc.uk.300' or a .vec/.vec.gz/.bin file."),
+    output: Path = Arg(..., metavar="OUTPUT_DIR", help="spaCy vectors folder (for --paths.vectors)."),
+    lang: str = Opt("uk", "--lang", help="Language of the vectors' nlp object."),
+    prune: int = Opt(DEFAULT_PRUNE, "--prune", help="Pretrained: rows kept (others map to the nearest; -1: all)."),
+    truncate: int = Opt(DEFAULT_TRUNCATE, "--truncate", min=0,
+                        help="Pretrained: rows read from the file, most frequent first (0: all)."),
+    text: Path = Opt(Path("resources/pretrain.txt"), "--text", help="local: the pretraining text."),
+    floret_file: Path = Opt(Path("resources/vectors.floret"), "--floret", help="local: the .floret file written."),
+    epoch: int = Opt(10, "--epoch", min=1, help="local: floret epochs."),
+    threads: int = Opt(DEFAULT_THREADS, "--threads", min=1, help="local: floret threads (1: reproducible)."),
+    seed: Optional[int] = Opt(None, "--seed", help="local: shuffle the text's lines with this seed."),
+    record: Optional[Path] = Opt(None, "--record", help="JSON file naming the vectors' source (metrics/vectors.json)."),
+) -> None:
+    """Build the spaCy vectors table from local floret vectors or from pretrained ones."""
+    import srsly
+
+    from ..resources.pretrained_vectors import LOCAL, describe_source, import_pretrained_vectors, init_vectors
+    from ..resources.vectors import train_floret_vectors
+
+    start = time.time()
+    if source == LOCAL:
+        with signals_default():
+            train_floret_vectors(text, floret_file, epoch=epoch, threads=threads, seed=seed)
+        init_vectors(lang, floret_file, output, mode="floret")
+        info = describe_source(LOCAL, epoch=epoch, threads=threads, seed=seed)
+    else:
+        info = import_pretrained_vectors(source, output, lang, prune=prune, truncate=truncate)
+    if record is not None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(record, info)
+    typer.echo(f"wrote {output} from {source} vectors in {time.time() - start:.0f} s")

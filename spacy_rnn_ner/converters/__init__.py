@@ -7,18 +7,17 @@ Command line: ``python -m spacy_rnn_ner convert FORMAT ...`` (see :mod:`spacy_rn
 from .brat import (
     brat_raw_to_doc,
     brat_tok_to_doc,
-    convert_ner_uk,
     find_ner_uk_dir,
-    load_ner_uk,
     read_ann,
     read_split_file,
     split_dev,
 )
 from .conll import check_tag, convert_conll, doc_to_sentences, read_conll, sentences_to_doc
 from .hf import convert_hf, hf_to_docs, load_hf, parse_split_map
+from .ner_uk import convert_ner_uk, load_ner_uk
 from .nemo import convert_nemo, convert_to_nemo, read_nemo, write_nemo
-from .report import (ConversionError, ConversionReport, Issue, load_docbin, read_docbin,
-                     write_docbin)
+from ..io import load_docbin, read_docbin
+from .report import ConversionError, ConversionReport, Issue, write_docbin
 
 __all__ = [
     "ConversionError",

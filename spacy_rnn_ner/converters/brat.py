@@ -56,9 +56,8 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 from spacy.vocab import Vocab
 
-from ..errors import InputError
-from ..files import has_bom
-from ..files import read_text as _read_file
+from ..io import has_bom
+from ..io import read_text as _read_file
 from .report import ConversionError, ConversionReport, PathLike, write_docbin
 
 SPLIT_FILE = "dev-test-split.txt"
@@ -66,7 +65,6 @@ MAX_SHIFT = 5
 _IGNORED_RE = re.compile(r"^(?:#\d*|[AMREN]\d+|\*)\t")  # brat ids of non-entity lines
 _ENTITY_ID_RE = re.compile(r"^T\d+$")
 SPLITS = ("train", "dev", "test")
-VERSIONS = ("1.0", "2.0")
 _OFFSETS_RE = re.compile(r"^\d+ \d+(;\d+ \d+)*$")
 
 
@@ -438,39 +436,6 @@ def find_ner_uk_dir(path: PathLike) -> Path:
                             f"and data/")
 
 
-def ner_uk_text_files(path: PathLike, version: str = "1.0"
-                      ) -> Tuple[List[Tuple[str, Path]], List[Tuple[str, Path]]]:
-    """``(test, other)``: ``(name, text file)`` of the ner-uk documents listed under
-    ``TEST`` in the version's split file, and of all other documents, sorted by name.
-    1.0: ``data/NAME.txt`` (raw), else ``data/NAME.tok.txt``; 2.0: ``data/{bruk,ng}/ID.txt``.
-    A TEST document without a text file is a :class:`FileNotFoundError`."""
-    if version == "2.0":
-        from .ner_uk_v2 import document_sources, find_v2_dir
-
-        root = find_v2_dir(path)
-        test = read_split_file(root / "data" / SPLIT_FILE).get("TEST", [])
-        chosen = {name: root / "data" / source / f"{name}.txt"
-                  for name, source in document_sources(root / "data").items()}
-    elif version == "1.0":
-        root = find_ner_uk_dir(path)
-        test = read_split_file(root / SPLIT_FILE).get("TEST", [])
-        chosen = {}
-        for txt in sorted((root / "data").glob("*.txt")):
-            if txt.name.endswith(".tok.txt"):
-                chosen.setdefault(txt.name[: -len(".tok.txt")], txt)
-            else:
-                chosen[txt.stem] = txt
-    else:
-        raise InputError(f"unknown ner-uk version {version!r} (expected "
-                         f"{' or '.join(VERSIONS)})")
-    missing = [name for name in test if name not in chosen]
-    if missing:
-        raise FileNotFoundError(f"TEST document {missing[0]!r} not found under {root / 'data'}")
-    test_set = set(test)
-    return ([(name, chosen[name]) for name in sorted(test_set)],
-            [(name, chosen[name]) for name in sorted(chosen) if name not in test_set])
-
-
 def read_split_file(path: PathLike,
                     line_numbers: Optional[Dict[str, int]] = None) -> Dict[str, List[str]]:
     """``{"DEV": [...], "TEST": [...]}`` from a split file: section headers on their own
@@ -517,65 +482,12 @@ def split_dev(names: Sequence[str], dev_fraction: float = 0.1,
     return [x for x in names if x not in dev], [x for x in names if x in dev]
 
 
-def load_ner_uk(path: PathLike, variant: str = "tok", dev_fraction: float = 0.1,
-                seed: int = 0, max_docs: Optional[int] = None, lang: str = "uk",
-                skip_malformed: bool = False, report: Optional[ConversionReport] = None,
-                split_file: Optional[PathLike] = None, version: str = "1.0",
-                layer: str = "outer", label_map: Optional[Dict[str, str]] = None,
-                extra_train: Sequence[str] = (),
-                extra_dev_fraction: float = 0.0) -> Dict[str, List[Doc]]:
-    """``{"train": [...], "dev": [...], "test": [...]}`` Docs of the ner-uk corpus at
-    ``path`` (the folder with ``v1.0/`` and/or ``v2.0/``, or one of them). ``max_docs``
-    keeps the first N names of each split (after the dev hold-out). Fills ``report``
-    (read counts and issues; written counts come from :func:`convert_ner_uk`).
-
-    ``version="2.0"``: :func:`.ner_uk_v2.load_ner_uk_v2` (``layer``, ``label_map``).
-    ``version="1.0"`` with ``extra_train`` (2.0 sources, only ``"ng"``: the ``bruk``
-    documents are 1.0's): the 2.0 DEV documents of those sources, in 1.0's scheme
-    (``label_map``, default :data:`.ner_uk_v2.V1_LABEL_MAP`), are added to train, a
-    seeded ``extra_dev_fraction`` of them to dev; 1.0's own split is unchanged and no
-    2.0 TEST document is read."""
-    if version not in VERSIONS:
-        raise InputError(f"unknown ner-uk version {version!r} (expected "
-                         f"{' or '.join(VERSIONS)})")
-    from . import ner_uk_v2
-
-    if version == "2.0":
-        if variant != "tok":
-            raise InputError("--variant raw exists for ner-uk 1.0 only")
-        if extra_train:
-            raise InputError("extra training documents are added to ner-uk 1.0 only")
-        return ner_uk_v2.load_ner_uk_v2(path, dev_fraction, seed, max_docs, lang,
-                                        skip_malformed, report, split_file, layer, label_map)
-    if not extra_train:
-        given = [name for name, value in (("--label-map", label_map), ("--nested inner",
-                 layer != "outer"), ("--extra-dev-fraction", extra_dev_fraction)) if value]
-        if given:
-            raise InputError(f"{given[0]} applies to ner-uk 2.0 documents: use it with "
-                             f"--version 2.0 or --extra-train v2.0:ng")
-    bad = [s for s in extra_train if s != "ng"]
-    if bad:
-        raise InputError(f"extra training source {bad[0]!r} not allowed: only 'ng' (2.0's "
-                         f"'bruk' documents are the 1.0 documents)")
-    report = report if report is not None else ConversionReport()
-    out = _load_ner_uk_v1(path, variant, dev_fraction, seed, max_docs, lang,
-                          skip_malformed, report, split_file)
-    if extra_train:
-        extra = ner_uk_v2.load_ner_uk_v2(
-            Path(path).parent if Path(path).name == "v1.0" else path, extra_dev_fraction,
-            seed, max_docs, lang, skip_malformed, report, None, layer,
-            label_map if label_map is not None else ner_uk_v2.V1_LABEL_MAP,
-            sources=tuple(extra_train), splits=("train", "dev"))
-        out["train"] += extra["train"]
-        out["dev"] += extra["dev"]
-    return out
-
-
-def _load_ner_uk_v1(path: PathLike, variant: str, dev_fraction: float, seed: int,
+def load_ner_uk_v1(path: PathLike, variant: str, dev_fraction: float, seed: int,
                     max_docs: Optional[int], lang: str, skip_malformed: bool,
                     report: ConversionReport,
                     split_file: Optional[PathLike]) -> Dict[str, List[Doc]]:
-    """ner-uk 1.0 (see :func:`load_ner_uk`)."""
+    """``{"train": [...], "dev": [...], "test": [...]}`` Docs of ner-uk 1.0 at ``path``
+    (the folder with ``v1.0/`` or ``v1.0`` itself); see :func:`.ner_uk.load_ner_uk`."""
     if variant not in ("tok", "raw"):
         raise ValueError(f"variant must be 'tok' or 'raw', got {variant!r}")
     root = find_ner_uk_dir(path)
@@ -609,22 +521,3 @@ def _load_ner_uk_v1(path: PathLike, variant: str, dev_fraction: float, seed: int
     if not any(out.values()):
         raise ConversionError(f"no documents found ({variant} variant)", root / "data")
     return out
-
-
-def convert_ner_uk(path: PathLike, out_dir: PathLike, variant: str = "tok",
-                   dev_fraction: float = 0.1, seed: int = 0, max_docs: Optional[int] = None,
-                   lang: str = "uk", skip_malformed: bool = False,
-                   split_file: Optional[PathLike] = None, version: str = "1.0",
-                   layer: str = "outer", label_map: Optional[Dict[str, str]] = None,
-                   extra_train: Sequence[str] = (),
-                   extra_dev_fraction: float = 0.0) -> ConversionReport:
-    """Convert the corpus to ``out_dir/{train,dev,test}.spacy`` (see :func:`load_ner_uk`)
-    and return the report."""
-    extra = f" + 2.0 DEV {','.join(extra_train)}" if extra_train else ""
-    report = ConversionReport(f"ner-uk {version} ({variant}) from {path}{extra}")
-    docs = load_ner_uk(path, variant, dev_fraction, seed, max_docs, lang, skip_malformed,
-                       report, split_file, version, layer, label_map, extra_train,
-                       extra_dev_fraction)
-    for split in SPLITS:
-        write_docbin(docs[split], Path(out_dir) / f"{split}.spacy", report, split)
-    return report

@@ -24,7 +24,7 @@ from spacy.tokens import Doc
 from spacy.training.iob_utils import biluo_tags_to_spans, biluo_to_iob, iob_to_biluo
 from spacy.vocab import Vocab
 
-from ..files import read_text
+from ..io import read_text
 from .report import ConversionError, ConversionReport, PathLike, write_docbin
 
 Sentence = Tuple[List[str], List[str]]  # (words, IOB tags)

@@ -25,7 +25,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from .conll import Sentence, check_tag, group_sentences
-from ..errors import MissingDependency
+from ..errors import import_optional
 from .report import ConversionError, ConversionReport, PathLike, write_docbin
 
 DEFAULT_SPLIT_MAP = {"train": "train", "validation": "dev", "valid": "dev", "dev": "dev",
@@ -37,11 +37,7 @@ _HUB_ID_RE = re.compile(r"^[\w][\w.-]*(/[\w.-]+)?$")
 
 def import_datasets() -> Any:
     """The ``datasets`` module, or :class:`MissingDependency` naming the ``hf`` extra."""
-    try:
-        import datasets
-    except ImportError:
-        raise MissingDependency("datasets", "converting Hugging Face datasets", "hf") from None
-    return datasets
+    return import_optional("datasets", "hf", "converting Hugging Face datasets")
 
 
 def load_hf(source: Union[str, Path, Any], cache_dir: Optional[PathLike] = None) -> Any:
@@ -56,7 +52,9 @@ def load_hf(source: Union[str, Path, Any], cache_dir: Optional[PathLike] = None)
     if path.exists():
         if path.is_dir() and ((path / "dataset_dict.json").is_file()
                               or (path / "state.json").is_file()):
-            return datasets.load_from_disk(str(path))
+            return _load_local(datasets.load_from_disk, path, str(path))
+        if path.is_file() and path.stat().st_size == 0:
+            raise ConversionError("is empty", path)
         files = [path] if path.is_file() else sorted(
             p for p in path.rglob("*") if p.suffix in DATA_FILE_TYPES)
         kinds = {DATA_FILE_TYPES.get(p.suffix) for p in files}
@@ -66,7 +64,8 @@ def load_hf(source: Union[str, Path, Any], cache_dir: Optional[PathLike] = None)
         data_files: Dict[str, List[str]] = {}
         for p in files:
             data_files.setdefault(p.name.split(".")[0].split("-")[0], []).append(str(p))
-        return datasets.load_dataset(kinds.pop(), data_files=data_files, cache_dir=cache)
+        return _load_local(datasets.load_dataset, path, kinds.pop(), data_files=data_files,
+                           cache_dir=cache)
     if not _HUB_ID_RE.match(str(source)):
         raise FileNotFoundError(f"no such file or folder: {source}")
     try:
@@ -74,6 +73,17 @@ def load_hf(source: Union[str, Path, Any], cache_dir: Optional[PathLike] = None)
     except Exception as err:  # network, missing dataset, ...
         raise ConversionError(f"no local path {str(source)!r} and loading it from the "
                               f"Hugging Face Hub failed: {type(err).__name__}: {err}") from err
+
+
+def _load_local(load: Any, path: Path, *args: Any, **kwargs: Any) -> Any:
+    """``load(*args, **kwargs)`` for the local ``path``; a file ``datasets`` cannot read
+    (bad JSON, damaged parquet...) is a :class:`ConversionError` naming it."""
+    try:
+        return load(*args, **kwargs)
+    except Exception as err:
+        reason = " ".join(str(err).split())[:300]
+        raise ConversionError(f"cannot be read as a dataset ({type(err).__name__}: {reason})",
+                              path) from err
 
 
 def tag_names_of(dataset: Any, tags_column: str = "ner_tags") -> Optional[List[str]]:
@@ -110,13 +120,21 @@ def _hf_sentences(dataset: Iterable[Dict[str, Any]], tokens_column: str, tags_co
                   skip_malformed: bool, source: str) -> Iterator[Sentence]:
     """``(words, tags)`` per row of ``dataset``; malformed rows raise or are skipped."""
     for row_no, row in enumerate(dataset):
-        words, raw_tags = list(row[tokens_column]), list(row[tags_column])
         try:
+            words, raw_tags = _as_list(row[tokens_column], "tokens"), _as_list(row[tags_column], "tags")
             tags = _row_tags(words, raw_tags, tag_names)
         except ValueError as err:
             report.malformed(f"row {row_no}: {err}", source, row_no, skip_malformed)
             continue
         yield words, tags
+
+
+def _as_list(value: Any, what: str) -> List[Any]:
+    """A list column's value; a string (it would be read character by character) or a
+    scalar is a ``ValueError``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValueError(f"the {what} are {type(value).__name__}, not a list")
+    return list(value)
 
 
 def _row_tags(words: List[Any], raw_tags: List[Any],
@@ -132,7 +150,7 @@ def _row_tags(words: List[Any], raw_tags: List[Any],
             name = tag
         elif tag_names is None:
             raise ValueError(f"integer tag {tag!r} but no tag names (no ClassLabel feature; "
-                             f"pass tag_names)")
+                             f"give them with --tag-names)")
         elif not 0 <= int(tag) < len(tag_names):
             raise ValueError(f"tag id {tag} outside the {len(tag_names)} tag names")
         else:
@@ -150,6 +168,9 @@ def parse_split_map(text: Optional[str]) -> Dict[str, str]:
         if "=" not in item:
             raise ValueError(f"--split-map item {item!r} is not SOURCE=TARGET")
         src, dst = (x.strip() for x in item.split("=", 1))
+        if dst and (dst in (".", "..") or any(c in dst for c in "/\\\0")):
+            raise ValueError(f"--split-map target {dst!r} must be a plain file name (no "
+                             "folder): it names OUT_DIR/TARGET.spacy")
         out[src] = dst
     return out
 

@@ -9,7 +9,10 @@ counterpart in the other file (one file longer) is a :class:`ConversionError` na
 and line (or, with ``skip_malformed``, skipped and reported line by line). Files without
 any sentence are an error. Writing: one line per sentence of each Doc (the whole Doc
 without sentence boundaries; sentences that an entity crosses are joined into one line);
-whitespace tokens are left out, whitespace inside a token becomes ``_`` (all reported).
+whitespace tokens are left out, whitespace inside a token (also a no-break space) becomes
+``_`` (all reported); an entity label holding whitespace is an error. Reading splits words
+at any whitespace, as NeMo does; a line with a no-break space or another non-ASCII space
+is reported.
 """
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Tuple
@@ -17,10 +20,10 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from ..files import read_text
+from ..io import atomic_output, read_docbin, read_text
 from .conll import Sentence, check_tag, doc_to_sentences, entity_labels, group_sentences
 from .report import (ConversionError, ConversionReport, PathLike, SplitStats, count_sents,
-                     read_docbin, write_docbin)
+                     write_docbin)
 
 
 def read_nemo(text_path: PathLike, labels_path: PathLike, vocab: Vocab, n_sents: int = 1,
@@ -54,6 +57,11 @@ def _nemo_sentences(text_path: Path, labels_path: Path, report: ConversionReport
                                  line_no, skip_malformed)
             continue
         words, tags = text_lines[i].split(), label_lines[i].split()
+        odd = sorted({c for c in text_lines[i].strip() if c.isspace() and c not in " \t"})
+        if odd:
+            report.issue("note", "unusual space", "words separated at "
+                         + ", ".join(f"U+{ord(c):04X}" for c in odd)
+                         + " as at a space (as NeMo reads them)", text_path, line_no)
         if len(words) != len(tags):
             report.malformed(f"{len(words)} words in {text_path.name} but {len(tags)} labels "
                              f"in {labels_path.name}", labels_path, line_no, skip_malformed)
@@ -79,6 +87,15 @@ def _valid(tag: str) -> bool:
     return True
 
 
+def check_nemo_label(label: str, path: Optional[PathLike] = None) -> str:
+    """``label`` if it can be a NeMo label (no whitespace: labels are separated by
+    spaces); else a :class:`ConversionError` naming it."""
+    if not label or any(c.isspace() for c in label):
+        raise ConversionError(f"entity label {label!r} cannot be written to NeMo labels "
+                              "(they are separated by spaces); rename it", path)
+    return label
+
+
 def write_nemo(docs: Iterable[Doc], out_dir: PathLike, suffix: str = "",
                report: Optional[ConversionReport] = None) -> Tuple[Path, Path]:
     """Write ``out_dir/text{suffix}.txt`` and ``out_dir/labels{suffix}.txt``; count what
@@ -89,12 +106,14 @@ def write_nemo(docs: Iterable[Doc], out_dir: PathLike, suffix: str = "",
     report = report if report is not None else ConversionReport()
     stats = report.splits.setdefault("nemo", SplitStats())
     report.outputs["text"], report.outputs["labels"] = str(text_path), str(labels_path)
-    with text_path.open("w", encoding="utf-8") as ft, labels_path.open("w", encoding="utf-8") as fl:
+    with atomic_output(text_path) as ft, atomic_output(labels_path) as fl:
         for doc in docs:
             n_space = sum(1 for t in doc if not t.text.strip())
             if n_space:
                 report.issue("note", "whitespace tokens", f"{n_space} whitespace token(s) "
                              f"left out", doc.user_data.get("name"))
+            for ent in doc.ents:
+                check_nemo_label(ent.label_, doc.user_data.get("name"))
             sentences = doc_to_sentences(doc, report)
             stats.docs += 1
             for words, tags in sentences:
@@ -135,5 +154,7 @@ def convert_to_nemo(input_path: PathLike, out_dir: PathLike, suffix: str = "") -
         report.read_tokens += len(doc)
         report.read_sents += count_sents(doc)
         report.read_ents.update(e.label_ for e in doc.ents)
+    for label in report.read_ents:
+        check_nemo_label(label, input_path)
     write_nemo(docs, out_dir, suffix, report)
     return report

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Tuple
 from spacy.tokens import Doc
 
 from ..errors import InputError
-from .brat import load_ner_uk
+from .ner_uk import load_ner_uk
 from .ner_uk_v2 import V1_LABEL_MAP
 from .report import ConversionReport, PathLike
 

@@ -5,19 +5,19 @@
   annotation that was dropped, adjusted, skipped or ignored, with file and line. Its
   balance holds for every converter: per label, entities read = entities written +
   entities reported as dropped (:meth:`ConversionReport.unbalanced`).
-* :func:`write_docbin` / :func:`read_docbin` - the one DocBin writer/reader; writing goes
+* :func:`write_docbin` - the DocBin writer of the converters (:mod:`spacy_rnn_ner.io`),
   through the report so the printed figures are exactly what is on disk.
 """
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, Iterator, List, Optional
 
-from spacy.tokens import Doc, DocBin
-from spacy.vocab import Vocab
+from spacy.tokens import Doc
 
+from .. import io
 from ..errors import InputError, PathLike, where
-from ..files import check_writable, read_bytes
+from ..io import check_writable
 
 #: Issue actions. ``dropped``/``adjusted`` concern entities, ``skipped`` malformed lines or
 #: missing documents, ``ignored`` input lines that carry no entity (brat notes,
@@ -25,8 +25,9 @@ from ..files import check_writable, read_bytes
 ACTIONS = ("dropped", "adjusted", "skipped", "ignored", "note")
 
 
-class ConversionError(InputError):
-    """Malformed input. ``str(err)`` reads ``PATH:LINE: message``."""
+#: malformed input, ``str(err)`` reads ``PATH:LINE: message`` (the name stays for callers;
+#: one class, :class:`~spacy_rnn_ner.errors.InputError`)
+ConversionError = InputError
 
 
 @dataclass
@@ -239,41 +240,20 @@ def _table(header: List[str], rows: List[list]) -> List[str]:
 
 def write_docbin(docs: Iterable[Doc], path: PathLike, report: Optional[ConversionReport] = None,
                  split: Optional[str] = None) -> Path:
-    """Write ``docs`` to a ``.spacy`` DocBin (with ``user_data``, which holds the source
-    document name), creating parent folders, and count them in ``report`` under
-    ``split`` (default: the file stem). Returns the path."""
+    """Write ``docs`` to a ``.spacy`` DocBin (:func:`spacy_rnn_ner.io.write_docbin`:
+    atomically, with ``user_data``, which holds the source document name), creating parent
+    folders, and count them in ``report`` under ``split`` (default: the file stem).
+    Returns the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if report is None:
+        return io.write_docbin(docs, path)
     name = split or path.stem
-    docbin = DocBin(store_user_data=True)
-    if report is not None:
-        report.splits.setdefault(name, SplitStats())
-        report.outputs[name] = str(path)
-    for doc in docs:
-        docbin.add(doc)
-        if report is not None:
+    report.splits.setdefault(name, SplitStats())
+    report.outputs[name] = str(path)
+
+    def counted(docs: Iterable[Doc]) -> Iterator[Doc]:
+        for doc in docs:
             report.add_doc(name, doc)
-    docbin.to_disk(path)
-    return path
+            yield doc
 
-
-def load_docbin(path: PathLike) -> DocBin:
-    """The DocBin in a ``.spacy`` file; a missing file or one that is not a DocBin is an
-    :class:`InputError` naming it."""
-    data = read_bytes(path)
-    try:
-        return DocBin().from_bytes(data)
-    except Exception as err:  # zlib, msgpack, KeyError...: not a DocBin
-        raise InputError(f"not a spaCy DocBin (.spacy) file ({type(err).__name__})",
-                         path) from None
-
-
-def read_docbin(path: PathLike, vocab: Optional[Vocab] = None) -> List[Doc]:
-    """Docs of a ``.spacy`` file (see :func:`load_docbin`), over ``vocab`` (default: a
-    blank multi-language vocab, whose lexical attributes such as ``is_space`` are set)."""
-    docbin = load_docbin(path)
-    if vocab is None:
-        import spacy
-
-        vocab = spacy.blank("xx").vocab
-    return list(docbin.get_docs(vocab))
+    return io.write_docbin(counted(docs), path)

@@ -17,6 +17,7 @@ from thinc.util import torch2xp, xp2torch
 from torch import nn
 from torch.nn import functional as F
 
+from .code_points import code_points
 from .fork_safety import ensure_torch_after_fork
 from .unique_words import unique_keys
 
@@ -30,11 +31,11 @@ def word_char_ids(words: List[str], max_chars: int, n_rows: int) -> Ints2d:
         return numpy.zeros((0, max_chars), dtype="int64")
     lengths = numpy.asarray([len(w) for w in words], dtype="int64")
     starts = numpy.concatenate([[0], numpy.cumsum(lengths)[:-1]])
-    code_points = numpy.frombuffer("".join(words).encode("utf-32-le"), dtype="<u4").astype("int64")
+    chars = code_points("".join(words))
     positions = starts[:, None] + numpy.arange(max_chars)[None, :]
     inside = numpy.arange(max_chars)[None, :] < lengths[:, None]
     positions = numpy.where(inside, positions, 0)
-    ids = code_points[positions] % (n_rows - 1) + 1 if len(code_points) else numpy.zeros(positions.shape, "int64")
+    ids = chars[positions] % (n_rows - 1) + 1 if len(chars) else numpy.zeros(positions.shape, "int64")
     return numpy.where(inside, ids, PAD_ID)
 
 
@@ -124,5 +125,6 @@ def char_cnn_layer(
     )
     layer.attrs["max_chars"] = max_chars
     layer.attrs["n_rows"] = n_rows
+    layer.attrs["context_free"] = True  # a function of the word alone (see unique_words)
     layer.set_dim("nO", width)
     return layer

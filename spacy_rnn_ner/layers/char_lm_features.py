@@ -1,6 +1,6 @@
 """Contextual token features from frozen character language models (Flair-style).
 
-A forward and a backward character LM (see :mod:`spacy_rnn_ner.char_lm`) read each
+A forward and a backward character LM (see :mod:`spacy_rnn_ner.layers.char_lm_model`) read each
 sentence (each doc without sentence starts) as its tokens joined by single spaces,
 after a ``"\\n"`` start marker. A token's features are the forward LM's hidden state
 after the token's last character and the backward LM's state after the token's first
@@ -28,8 +28,10 @@ from thinc.util import torch2xp, xp2torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..char_lm.model import CharLanguageModel, CharLM, CharVocab
+from .char_lm_model import CharLanguageModel, CharLM, CharVocab
+from .code_points import code_points
 from .fork_safety import ensure_torch_after_fork
+from .packed_rnn import torch_module
 from .rnn_tagger import sentence_lengths
 
 FORMAT = "spacy_rnn_ner.char_lm_features.v1"
@@ -181,11 +183,11 @@ def joined_tokens(doc: Doc) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray
     idx, lengths = idx_len[:, 0], idx_len[:, 1]
     starts = numpy.concatenate([[0], numpy.cumsum(lengths + 1)[:-1]]).astype("int64")
     total = int(lengths.sum() + max(len(lengths) - 1, 0))
-    code_points = numpy.frombuffer(doc.text.encode("utf-32-le"), dtype="<u4").astype("int64")
+    chars = code_points(doc.text)
     joined = numpy.full(total, SEPARATOR, dtype="int64")
     token_of_char = numpy.repeat(numpy.arange(len(lengths)), lengths)
     offset = numpy.arange(int(lengths.sum())) - numpy.repeat(numpy.cumsum(lengths) - lengths, lengths)
-    joined[starts[token_of_char] + offset] = code_points[idx[token_of_char] + offset]
+    joined[starts[token_of_char] + offset] = chars[idx[token_of_char] + offset]
     return joined, starts, starts + lengths
 
 
@@ -307,7 +309,7 @@ def char_lm_features_layer(
 
 
 def _net(model: Model) -> CharLMFeatureNet:
-    return cast(CharLMFeatureNet, model.shims[0]._model)
+    return cast(CharLMFeatureNet, torch_module(model))
 
 
 def _init(model: Model, X: Optional[List[Doc]] = None, Y: Any = None) -> None:

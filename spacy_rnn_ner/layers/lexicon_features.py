@@ -15,6 +15,8 @@ from spacy.tokens import Doc
 from thinc.api import Model
 from thinc.types import Floats2d
 
+from ..errors import import_optional
+from ..io import read_text
 from .unique_words import unique_keys
 
 MORPHOLOGIES = ("none", "pymorphy3")
@@ -22,26 +24,20 @@ MORPHOLOGIES = ("none", "pymorphy3")
 
 def read_word_list(path: Path) -> List[str]:
     """First whitespace-separated field of each line, lowercased; blank lines and
-    ``#`` comments are skipped (the layout of plain word lists and of VESUM ``.lst``)."""
+    ``#`` comments are skipped (the layout of plain word lists and of VESUM ``.lst``).
+    UTF-8 with or without a byte-order mark; other bytes are an error naming the file."""
     words = []
-    with Path(path).open(encoding="utf8") as file_:
-        for line in file_:
-            line = line.split("#", 1)[0].strip()
-            if line:
-                words.append(line.split()[0].lower())
+    for line in read_text(path).split("\n"):
+        line = line.split("#", 1)[0].strip()
+        if line:
+            words.append(line.split()[0].lower())
     return words
 
 
 def _load_analyzer(morphology: str, lang: str) -> Optional[Callable[[str], Iterable]]:
     if morphology == "none":
         return None
-    try:
-        import pymorphy3
-    except ImportError as err:
-        raise ImportError(
-            "LexiconFeatures with morphology='pymorphy3' needs pymorphy3 and its "
-            f"dictionaries for '{lang}': pip install 'spacy-rnn-ner[lexicon]'"
-        ) from err
+    pymorphy3 = import_optional("pymorphy3", "lexicon", "LexiconFeatures with morphology='pymorphy3'")
     return pymorphy3.MorphAnalyzer(lang=lang).parse
 
 
@@ -75,6 +71,7 @@ def lexicon_features_layer(
             "morphology": morphology,
             "lang": lang,
             "entries": None,  # {feature name: sorted words}, filled by initialize
+            "context_free": True,  # a function of the word alone (see unique_words)
         },
     )
 

@@ -13,8 +13,11 @@ The layer takes the token vectors of all sequences (sentence segments) as one fl
 
 Dropout is applied with an explicit ``is_train`` flag, never through the module's
 ``train()``/``eval()`` state: thinc's shim toggles that state on the one module shared by
-every thread, so a prediction must not depend on it.
+every thread, so a prediction must not depend on it. So stacked layers are one
+single-layer torch module per depth with the dropout between them (torch's own
+inter-layer dropout would follow ``self.training``).
 """
+import re
 from typing import Callable, Dict, Optional, Tuple, Type, cast
 
 import numpy
@@ -23,13 +26,15 @@ from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2
 from thinc.shims import PyTorchShim
 from thinc.types import Floats2d, Ints1d
 from thinc.util import torch2xp, xp2torch
-from .fork_safety import ensure_torch_after_fork
-from torch import _VF, nn
+from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence
 
+from .fork_safety import ensure_torch_after_fork
+
 RNN_TYPES: Dict[str, Type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-_PACKED_FUNCTIONS = {"RNN_TANH": _VF.rnn_tanh, "GRU": _VF.gru, "LSTM": _VF.lstm}
+# state-dict keys of the multi-layer module that pipelines before per-depth layers saved
+_STACKED_KEY = re.compile(r"^rnn\.(weight|bias)_(ih|hh)_l(\d+)(_reverse)?$")
 
 SegmentsInput = Tuple[Floats2d, Ints1d]  # flat token vectors, sequence lengths
 
@@ -62,7 +67,7 @@ class PackedRNN(nn.Module):
     context of a word and not only the word itself.
 
     ``nI`` may be ``None`` (the input width is inferred later, e.g. from a listener):
-    the recurrent cells are then built by :meth:`set_input_width` or when a state
+    the recurrent layers are then built by :meth:`set_input_width` or when a state
     dict is loaded.
     """
 
@@ -84,20 +89,26 @@ class PackedRNN(nn.Module):
         self.dropout = dropout
         self.token_dropout = token_dropout
         self.nO = hidden_width * (2 if bidirectional else 1)
-        self.rnn: Optional[nn.RNNBase] = None
+        self.layers = nn.ModuleList()
         if nI is not None:
             self.set_input_width(nI)
-        self._register_load_state_dict_pre_hook(_build_from_state_dict, with_module=True)
+        self._register_load_state_dict_pre_hook(_load_hook, with_module=True)
+
+    @property
+    def input_width(self) -> Optional[int]:
+        return self.layers[0].input_size if len(self.layers) else None
 
     def set_input_width(self, nI: int) -> None:
-        """Build the recurrent cells for ``nI``-wide inputs."""
-        device = self.rnn.weight_ih_l0.device if self.rnn is not None else None
-        # the module's own inter-layer dropout stays 0: it would follow ``self.training``
-        self.rnn = RNN_TYPES[self.rnn_type](
-            nI, self.hidden_width, num_layers=self.depth, bidirectional=self.bidirectional
+        """Build the recurrent layers (one single-layer module per depth) for
+        ``nI``-wide inputs."""
+        device = self.layers[0].weight_ih_l0.device if len(self.layers) else None
+        make = RNN_TYPES[self.rnn_type]
+        self.layers = nn.ModuleList(
+            make(nI if i == 0 else self.nO, self.hidden_width, num_layers=1, bidirectional=self.bidirectional)
+            for i in range(self.depth)
         )
         if device is not None:
-            self.rnn.to(device)
+            self.layers.to(device)
 
     def forward(
         self,
@@ -107,7 +118,7 @@ class PackedRNN(nn.Module):
         batch_sizes: torch.Tensor,
         is_train: bool,
     ) -> torch.Tensor:
-        if self.rnn is None:
+        if not len(self.layers):
             raise ValueError("PackedRNN: the input width is not set (call set_input_width).")
         if X.shape[0] == 0:  # keep the graph connected for backprop
             return X.new_zeros((0, self.nO)) + 0.0 * X.sum()
@@ -115,36 +126,28 @@ class PackedRNN(nn.Module):
         if is_train and self.token_dropout > 0:
             keep = torch.rand((data.shape[0], 1), device=data.device) >= self.token_dropout
             data = data * keep
-        data = F.dropout(data, self.dropout, training=is_train)
-        output = _run_packed(self.rnn, data, batch_sizes, self.dropout if is_train else 0.0)
-        output = F.dropout(output, self.dropout, training=is_train)
+        for layer in self.layers:
+            # dropout on the RNN's input, between stacked layers (as torch's own)
+            data = F.dropout(data, self.dropout, training=is_train)
+            data = layer(PackedSequence(data, batch_sizes))[0].data
+        output = F.dropout(data, self.dropout, training=is_train)
         return output[unperm].float()  # float32 also under autocast
 
 
-def _build_from_state_dict(module: PackedRNN, state_dict, prefix, *args) -> None:
-    """Load-state-dict hook: build the cells from the saved weights' input width."""
-    key = prefix + "rnn.weight_ih_l0"
+def _load_hook(module: PackedRNN, state_dict, prefix, *args) -> None:
+    """Load-state-dict hook: rename the keys of the multi-layer module that earlier
+    pipelines saved (``rnn.weight_ih_l1``) to the per-depth layers
+    (``layers.1.weight_ih_l0``), and build the layers from the saved input width."""
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        match = _STACKED_KEY.match(key[len(prefix):])
+        if match:
+            kind, which, depth, reverse = match.groups()
+            state_dict[f"{prefix}layers.{depth}.{kind}_{which}_l0{reverse or ''}"] = state_dict.pop(key)
+    key = prefix + "layers.0.weight_ih_l0"
     if key in state_dict:
         nI = int(state_dict[key].shape[1])
-        if module.rnn is None or module.rnn.input_size != nI:
+        if module.input_width != nI:
             module.set_input_width(nI)
-
-
-def _run_packed(rnn: nn.RNNBase, data: torch.Tensor, batch_sizes: torch.Tensor, dropout: float) -> torch.Tensor:
-    """``rnn`` over packed ``data``, with inter-layer ``dropout`` given explicitly."""
-    if rnn.num_layers == 1 or dropout == 0.0:
-        output, _ = rnn(PackedSequence(data, batch_sizes))
-        return output.data
-    # torch's packed-sequence kernel, with the dropout flag passed instead of read
-    # from the module's (shared) training state
-    n_states = rnn.num_layers * (2 if rnn.bidirectional else 1)
-    h0 = data.new_zeros((n_states, int(batch_sizes[0]), rnn.hidden_size))
-    hx = (h0, h0) if rnn.mode == "LSTM" else h0
-    result = _PACKED_FUNCTIONS[rnn.mode](
-        data, batch_sizes, hx, rnn._flat_weights, rnn.bias, rnn.num_layers, dropout, True,
-        rnn.bidirectional,
-    )
-    return result[0]
 
 
 def _convert_inputs(
@@ -210,10 +213,16 @@ def packed_rnn_layer(
     return layer
 
 
+def torch_module(layer: Model) -> torch.nn.Module:
+    """The torch module inside a ``PyTorchWrapper`` layer. thinc has no public accessor:
+    this is the one place that reads the shim's private ``_model`` (tested in
+    ``test_layers.py``, so a thinc release that renames it fails there)."""
+    return cast(PyTorchShim, layer.shims[0])._model
+
+
 def set_rnn_input_width(layer: Model, nI: int) -> None:
     """Set a packed RNN layer's input width after it was built without one."""
-    shim = cast(PyTorchShim, layer.shims[0])
-    module = cast(PackedRNN, shim._model)
+    module = cast(PackedRNN, torch_module(layer))
     module.set_input_width(nI)
-    module.to(shim.device)
+    module.to(cast(PyTorchShim, layer.shims[0]).device)
     layer.set_dim("nI", nI, force=True)

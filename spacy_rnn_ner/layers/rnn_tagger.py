@@ -3,18 +3,36 @@
 The sentence segment is the unit from the token vectors to the decoded entities: the
 token vectors of all docs are flattened once, the RNN runs over each segment (a sentence
 when the doc has sentence starts, else the whole doc) as one packed batch, the output
-layer scores the flat array, and the component decodes each segment. The per-doc
-outputs are views into the flat scores.
+layer scores the flat array, and the model returns the flat scores with the segment
+lengths (:class:`TagScores`), computed once per batch.
+
+The component uses the model only through its ``attrs``: ``get_loss``, ``decode`` and
+``resize_output`` (module-level functions taking the model first, as spaCy's
+``resize_output``; they pickle by name).
 """
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, NamedTuple, Optional, Tuple
 
 import numpy
 from spacy.attrs import SENT_START
 from spacy.tokens import Doc
-from thinc.api import Model
+from thinc.api import Linear, Model, Softmax_v2
 from thinc.types import Floats2d
 
+from ..bio import repair_bio
+from .crf import crf_decode, crf_loss, resized_crf_layer
 from .packed_rnn import set_rnn_input_width
+
+OUTPUTS = ("softmax", "crf")
+LOG_EPSILON = 1e-8
+
+
+class TagScores(NamedTuple):
+    """The model's output: flat ``(n_tokens, n_tags)`` scores of all docs' tokens in
+    order (tag probabilities, or CRF emission scores) and the lengths of the segments
+    they are decoded over (numpy, in doc order; empty docs have none)."""
+
+    scores: Floats2d
+    lengths: numpy.ndarray
 
 
 def sentence_lengths(doc: Doc) -> List[int]:
@@ -38,6 +56,13 @@ def segment_lengths(docs: List[Doc], sentence_level: bool) -> numpy.ndarray:
     return numpy.asarray(lengths, dtype="int64")
 
 
+def make_output_layer(output: str, nO: Optional[int], nI: Optional[int]) -> Model[Floats2d, Floats2d]:
+    """Tag probabilities (``softmax``) or unnormalised CRF emission scores (``crf``)."""
+    if output == "crf":
+        return Linear(nO=nO, nI=nI)
+    return Softmax_v2(nO=nO, nI=nI, normalize_outputs=True)
+
+
 def rnn_tagger_model(
     tok2vec: Model[List[Doc], List[Floats2d]],
     rnn: Model,
@@ -48,8 +73,8 @@ def rnn_tagger_model(
 ) -> Model[List[Doc], List[Floats2d]]:
     """``tok2vec`` per doc, ``rnn`` over the flat segments, ``output_layer`` per token.
 
-    crf: a CRF layer holding learned transition scores (used by the component's loss
-        and decoding; the model's outputs are then the CRF's emission scores).
+    crf: a CRF node holding learned transition scores (:mod:`layers.crf`); the
+        model's scores are then the CRF's emission scores.
 
     legacy_layout: arrange the layers as ``RNNTagger.v1`` saved them
         (``chain(sentences(tok2vec, rnn), with_array(output))``), so pipelines trained
@@ -71,16 +96,20 @@ def rnn_tagger_model(
     refs = {"tok2vec": tok2vec, "rnn": rnn, "output_layer": output_layer}
     if crf is not None:
         refs["crf"] = crf
-    model = Model(
+    return Model(
         "rnn_tagger",
         _forward,
         init=_init,
         layers=layers,
         dims={"nO": output_layer.maybe_get_dim("nO")},
-        attrs={"sentence_level": sentence_level},
+        attrs={
+            "sentence_level": sentence_level,
+            "get_loss": tagger_loss,
+            "decode": decode_tags,
+            "resize_output": resize_output,
+        },
         refs=refs,
     )
-    return model
 
 
 def _structural_forward(model: Model, X, is_train: bool):
@@ -105,7 +134,7 @@ def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
     model.set_dim("nO", output_layer.get_dim("nO"), force=True)
 
 
-def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
+def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[TagScores, Callable]:
     tok2vec, rnn, output_layer = (model.get_ref(n) for n in ("tok2vec", "rnn", "output_layer"))
     ops = model.ops
     Xs, backprop_tok2vec = tok2vec(docs, is_train)
@@ -114,11 +143,94 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats
     lengths = segment_lengths(docs, model.attrs["sentence_level"])
     H, backprop_rnn = rnn((X, lengths), is_train)
     P, backprop_output = output_layer(H, is_train)
-    Ps = ops.unflatten(P, doc_lengths) if docs else []
 
-    def backprop(dPs: List[Floats2d]) -> List[Doc]:
-        dP = ops.flatten(dPs) if dPs else ops.alloc2f(0, P.shape[1])
+    def backprop(dP: Floats2d) -> List[Doc]:
         dX = backprop_rnn(backprop_output(dP))
         return backprop_tok2vec(ops.unflatten(dX, doc_lengths) if docs else [])
 
-    return Ps, backprop
+    return TagScores(P, lengths), backprop
+
+
+# The model's interface to the component ----------------------------------------------
+
+
+def tagger_loss(
+    model: Model, scores: TagScores, gold: numpy.ndarray, token_weights: numpy.ndarray
+) -> Tuple[float, Floats2d]:
+    """Loss of the gold tag ids (``-1``: unknown, not trained on) and its gradient
+    with respect to the scores, averaged over the tokens with known tags.
+
+    softmax: cross-entropy, each token weighted by ``token_weights``. crf: negative
+    log-likelihood per segment (unknown tokens latent), each segment weighted by the
+    mean weight of its known tokens; an entity cut by a sentence start (``I-X`` there)
+    starts anew. Adds the CRF params' gradients to the model.
+    """
+    ops = model.ops
+    known = gold >= 0
+    weights = numpy.where(known, token_weights, 0.0).astype("float32")
+    n_known = max(int(known.sum()), 1)
+    probs = scores.scores
+    if model.has_ref("crf"):
+        lengths = scores.lengths
+        gold, _ = repair_bio(gold, lengths)
+        starts = numpy.cumsum(lengths) - lengths
+        known_per_segment = numpy.add.reduceat(known.astype("f"), starts) if len(starts) else starts
+        weight_per_segment = numpy.add.reduceat(weights, starts) if len(starts) else starts
+        segment_weights = numpy.where(
+            known_per_segment > 0, weight_per_segment / numpy.maximum(known_per_segment, 1), 0.0
+        ).astype("f")
+        loss, d_scores = crf_loss(model.get_ref("crf"), probs, lengths, gold, segment_weights, scale=1.0 / n_known)
+    else:
+        truth = ops.asarray1i(numpy.where(known, gold, 0))
+        w = ops.asarray1f(weights / n_known)
+        rows = ops.xp.arange(len(gold))
+        d_scores = probs.copy()
+        d_scores[rows, truth] -= 1.0
+        d_scores *= w[:, None]
+        loss = float(-(w * ops.xp.log(probs[rows, truth] + LOG_EPSILON)).sum())
+    if numpy.isnan(loss):
+        raise ValueError("RNNTagger: the loss is NaN.")
+    return loss, d_scores
+
+
+def decode_tags(
+    model: Model, scores: TagScores, outside_only: numpy.ndarray
+) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """Best valid BIO tag id per token (flat numpy) and the probability of each chosen
+    tag: constrained Viterbi per segment over the log-probabilities, or with a CRF over
+    the emission scores with the learned transitions (the probabilities are then the
+    CRF's marginals). ``outside_only``: tokens that must be ``O`` (e.g. whitespace)."""
+    crf = model.get_ref("crf") if model.has_ref("crf") else None
+    return crf_decode(crf, scores.scores, scores.lengths, outside_only)
+
+
+def resize_output(model: Model, n_tags: int) -> Model:
+    """Give the model ``n_tags`` outputs (tags appended at the end). An initialized
+    output layer (and CRF node) is replaced by a new one with the learned rows copied
+    (new tags start at zero), so the optimizer's state for the old shapes is not
+    reused; before initialization only the widths are set."""
+    output_layer = model.get_ref("output_layer")
+    crf = model.get_ref("crf") if model.has_ref("crf") else None
+    W = output_layer.get_param("W") if output_layer.has_param("W") else None
+    if W is None:
+        for layer in (output_layer, crf, model):
+            if layer is not None:
+                layer.set_dim("nO", n_tags, force=True)
+        return model
+    if W.shape[0] == n_tags:
+        return model
+    if n_tags < W.shape[0]:
+        raise ValueError(f"RNNTagger: cannot shrink the output from {W.shape[0]} to {n_tags} tags.")
+    b = output_layer.get_param("b")
+    new = make_output_layer("crf" if crf is not None else "softmax", n_tags, output_layer.get_dim("nI"))
+    new.initialize()
+    new_W, new_b = new.get_param("W"), new.get_param("b")
+    new_W[: W.shape[0]] = W
+    new_b[: b.shape[0]] = b
+    new.set_param("W", new_W)
+    new.set_param("b", new_b)
+    model.replace_node(output_layer, new)
+    if crf is not None:
+        model.replace_node(crf, resized_crf_layer(crf, n_tags))
+    model.set_dim("nO", n_tags, force=True)
+    return model

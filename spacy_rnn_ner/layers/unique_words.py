@@ -1,22 +1,26 @@
 """Context-free token features computed once per distinct word of a batch.
 
-A token's static vector does not depend on its context, yet spaCy's ``StaticVectors``
+:func:`token_features_forward` runs every context-free feature layer (hash embeddings
+and static vectors, character encoder, word lists: layers with ``attrs["context_free"]``)
+once on ONE doc of the batch's distinct words and gathers the rows per token;
+contextual layers (e.g. character LMs) see the docs themselves.
+
+Inside, a token's static vector does not depend on its context, yet spaCy's ``StaticVectors``
 looks up (and for floret vectors, hashes the n-grams of) every token. Running text
 repeats its words, so a batch has about three tokens per distinct word: computing the
 rows per distinct ``ORTH`` and gathering them per token gives the same output for a
 third of the work, and keeping the computed rows of floret vectors across batches saves
-most of the rest. :func:`dedupe_static_vectors` swaps this forward into the
-``static_vectors`` nodes of a built model; parameters and layout are unchanged, so
-saved pipelines load as before.
+most of the rest. :func:`dedupe_static_vectors` replaces the ``static_vectors`` nodes
+of a built model (thinc's ``replace_node``) by :func:`static_vectors_layer`: same name,
+params and dims, so saved pipelines load as before.
 """
-from typing import Callable, List, Tuple, cast
+from typing import Callable, List, Optional, Tuple, cast
 
 import numpy
-from spacy.attrs import ORTH
-from spacy.ml.staticvectors import _get_drop_mask, _handle_empty
+from spacy.attrs import NORM, ORTH
 from spacy.tokens import Doc
 from spacy.vectors import Mode, Vectors
-from thinc.api import Model
+from thinc.api import Model, glorot_uniform_init
 from thinc.types import Floats2d, Ragged
 
 
@@ -27,10 +31,60 @@ def unique_keys(docs: List[Doc], attr: int = ORTH) -> Tuple[numpy.ndarray, numpy
     return unique, inverse.reshape(-1)
 
 
+def distinct_words(docs: List[Doc]) -> Tuple[Doc, numpy.ndarray]:
+    """One doc of the batch's distinct words (same text and norm: a tokenizer exception
+    may give a token its own norm) and, per token, its index in that doc."""
+    vocab = docs[0].vocab
+    keys = numpy.concatenate([doc.to_array([ORTH, NORM]) for doc in docs])
+    unique, inverse = numpy.unique(keys, axis=0, return_inverse=True)
+    strings = vocab.strings
+    doc = Doc(vocab, words=[strings[orth] for orth in unique[:, 0].tolist()])
+    doc.from_array([NORM], numpy.ascontiguousarray(unique[:, 1:]))
+    return doc, inverse.reshape(-1)
+
+
+def token_features_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
+    """thinc's ``concatenate`` of the feature layers (one array per doc), with the
+    context-free layers run once on a doc of the batch's distinct words."""
+    ops = model.ops
+    lengths = [len(doc) for doc in docs]
+    context_free = [layer.attrs.get("context_free", False) for layer in model.layers]
+    if any(context_free) and sum(lengths):
+        words, inverse = distinct_words(docs)
+        inverse_xp = ops.asarray1i(inverse)
+    parts, backprops = [], []
+    for layer, free in zip(model.layers, context_free):
+        if free and sum(lengths):
+            (Y,), backprop = layer([words], is_train)
+            parts.append(Y[inverse_xp])
+        else:
+            Ys, backprop = layer(docs, is_train)
+            parts.append(ops.flatten(Ys) if Ys else ops.alloc2f(0, layer.get_dim("nO")))
+        backprops.append(backprop)
+    widths = [part.shape[1] for part in parts]
+    output = ops.xp.hstack(parts)
+
+    def backprop(d_outputs: List[Floats2d]) -> List[Doc]:
+        d_output = ops.flatten(d_outputs) if d_outputs else ops.alloc2f(0, sum(widths))
+        start = 0
+        for layer_backprop, free, width in zip(backprops, context_free, widths):
+            d_part = ops.as_contig(d_output[:, start : start + width])
+            start += width
+            if free and sum(lengths):
+                d_words = ops.alloc2f(len(words), width)
+                ops.scatter_add(d_words, inverse_xp, d_part)
+                layer_backprop([d_words])
+            else:
+                layer_backprop(ops.unflatten(d_part, lengths) if docs else [])
+        return docs
+
+    return (ops.unflatten(output, lengths) if docs else []), backprop
+
+
 def static_vectors_forward(model: Model[List[Doc], Ragged], docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
     """spaCy's ``StaticVectors`` forward, computed per distinct key."""
     if not sum(len(doc) for doc in docs):
-        return _handle_empty(model.ops, model.get_dim("nO"))
+        return Ragged(model.ops.alloc2f(0, model.get_dim("nO")), model.ops.alloc1i(0)), _no_gradient
     ops = model.ops
     vectors = docs[0].vocab.vectors
     keys, inverse = unique_keys(docs, getattr(vectors, "attr", ORTH))
@@ -46,7 +100,8 @@ def static_vectors_forward(model: Model[List[Doc], Ragged], docs: List[Doc], is_
         projected[ops.asarray1i(rows) < 0] = 0
     inverse_xp = ops.asarray1i(inverse)
     output = Ragged(projected[inverse_xp], ops.asarray1i([len(doc) for doc in docs]))
-    mask = _get_drop_mask(ops, W.shape[0], model.attrs.get("dropout_rate")) if is_train else None
+    rate = model.attrs.get("dropout_rate")
+    mask = ops.get_dropout_mask((W.shape[0],), rate) if is_train and rate is not None else None
     if mask is not None:
         output.data *= mask
 
@@ -99,10 +154,48 @@ def _vector_cache(model: Model, vectors) -> VectorCache:
     return cache
 
 
-def dedupe_static_vectors(model: Model) -> Model:
-    """Use :func:`static_vectors_forward` in every ``static_vectors`` node of ``model``."""
-    for node in model.walk():
-        if node.name == "static_vectors":
-            node._func = static_vectors_forward
-    return model
+def _no_gradient(d_output: Ragged) -> List[Doc]:
+    return []
 
+
+def static_vectors_layer(
+    nO: Optional[int] = None, nM: Optional[int] = None, dropout: Optional[float] = None
+) -> Model[List[Doc], Ragged]:
+    """spaCy's ``StaticVectors`` (same name, params, dims and attrs, so saved pipelines
+    load) computed per distinct key, whose init names the missing vectors table."""
+    return Model(
+        "static_vectors",
+        static_vectors_forward,
+        init=_init_static_vectors,
+        params={"W": None},
+        attrs={"key_attr": "ORTH", "dropout_rate": dropout},
+        dims={"nO": nO, "nM": nM},
+    )
+
+
+def _init_static_vectors(model: Model, X: Optional[List[Doc]] = None, Y: Optional[Ragged] = None) -> None:
+    nM = model.maybe_get_dim("nM")
+    if X:
+        vectors = X[0].vocab.vectors
+        if vectors.shape[0] == 0 or vectors.shape[1] == 0:
+            raise ValueError(
+                "the model uses static vectors (include_static_vectors = true) but the pipeline "
+                "has no vectors. Set [initialize] vectors (e.g. --paths.vectors) to a vectors "
+                "table, or set include_static_vectors = false."
+            )
+        nM = vectors.shape[1]
+    nO = Y.data.shape[1] if Y is not None else model.maybe_get_dim("nO")
+    if nM is None or nO is None:
+        raise ValueError("static vectors layer: the widths nO and nM are unknown; initialize it with sample docs.")
+    model.set_dim("nM", nM)
+    model.set_dim("nO", nO)
+    model.set_param("W", glorot_uniform_init(model.ops, (nO, nM)))
+
+
+def dedupe_static_vectors(model: Model) -> Model:
+    """Replace every ``static_vectors`` node of ``model`` by :func:`static_vectors_layer`."""
+    for node in list(model.walk()):
+        if node.name == "static_vectors":
+            new = static_vectors_layer(node.maybe_get_dim("nO"), node.maybe_get_dim("nM"), node.attrs.get("dropout_rate"))
+            model.replace_node(node, new)
+    return model

@@ -4,14 +4,42 @@ Reads JSON files written by ``spacy evaluate --output`` or by the ``report``
 command (``report_<name>.json``); both hold ``ents_p``, ``ents_r``,
 ``ents_f``, ``ents_per_type`` and optionally ``speed``.
 """
+import math
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 from ..errors import InputError
-from ..files import read_json
-from .metrics import fmt_pct, fmt_speed, macro_average, markdown_table
+from ..io import check_not_input, check_writable, read_json
+from ..scorer import macro_average
+from .metrics import fmt_pct, fmt_speed, markdown_table
 
 DESCRIPTION = "One Markdown table comparing NER systems from spacy-evaluate or report JSON files."
+
+
+SCORE_KEYS = ("ents_p", "ents_r", "ents_f", "ents_macro_f", "speed")
+
+
+def checked_scores(scores: Dict[str, Any], path: Path) -> Dict[str, Any]:
+    """``scores`` if the values the table shows are numbers (or missing/null); else an
+    :class:`InputError` naming the file and the key."""
+    def number(value: Any, key: str) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value)):
+            raise InputError(f"{key!r} is {value!r}, expected a number", path)
+
+    for key in SCORE_KEYS:
+        number(scores.get(key), key)
+    per_type = scores.get("ents_per_type")
+    if per_type is not None and not isinstance(per_type, dict):
+        raise InputError(f"'ents_per_type' is {type(per_type).__name__}, expected an object",
+                         path)
+    for label, values in (per_type or {}).items():
+        if not isinstance(values, dict):
+            raise InputError(f"'ents_per_type' -> {label!r} is {values!r}, expected an object "
+                             "with p, r, f", path)
+        for key in ("p", "r", "f"):
+            number(values.get(key), f"ents_per_type -> {label} -> {key}")
+    return scores
 
 
 def macro_f(scores: Dict[str, Any]) -> Optional[float]:
@@ -50,7 +78,16 @@ def write_compare(scores: Sequence[Path], names: Optional[Sequence[str]] = None,
     names = list(names) if names else [Path(path).stem for path in scores]
     if len(names) != len(scores):
         raise InputError(f"{len(scores)} score files but {len(names)} names")
-    table = compare_table({name: read_json(path) for name, path in zip(names, scores)})
+    for name in dict.fromkeys(names):  # one row per system: a repeated name would hide one
+        same = [str(path) for n, path in zip(names, scores) if n == name]
+        if len(same) > 1:
+            raise InputError(f"{len(same)} systems named {name!r} ({', '.join(same)}); give "
+                             "distinct names with --names")
+    if output is not None:
+        check_not_input(output, scores)
+        check_writable(output)
+    table = compare_table({name: checked_scores(read_json(path), path)
+                           for name, path in zip(names, scores)})
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(

@@ -8,12 +8,10 @@ from pathlib import Path
 from typing import Dict, List
 
 import numpy
-import spacy
 from spacy.training import Example
 
-from ..converters.report import load_docbin
 from ..errors import InputError
-from ..files import check_exists
+from ..io import check_exists, load_docbin, load_pipeline
 
 from ..pipeline_component import DocPrediction, RNNEntityRecognizer
 from ..scorer import score_ents
@@ -21,10 +19,9 @@ from ..scorer import score_ents
 
 def greedy_decode(ner: RNNEntityRecognizer, docs: List) -> List[DocPrediction]:
     """Most probable tag per token, no transition constraints."""
-    probs = ner.model.predict(docs)
+    flat = ner.model.ops.to_numpy(ner.model.predict(docs).scores)
     predictions = []
-    for doc_probs in probs:
-        doc_probs = ner.model.ops.to_numpy(doc_probs)
+    for doc_probs in numpy.split(flat, numpy.cumsum([len(doc) for doc in docs])[:-1]):
         tags = doc_probs.argmax(axis=1) if len(doc_probs) else numpy.zeros((0,), "int64")
         predictions.append(DocPrediction(tags, doc_probs.max(axis=1) if len(doc_probs) else tags))
     return predictions
@@ -33,7 +30,7 @@ def greedy_decode(ner: RNNEntityRecognizer, docs: List) -> List[DocPrediction]:
 def compare_decoding(model: Path, data: Path, component: str = "rnn_ner") -> Dict[str, Dict]:
     check_exists(model, "dir")
     docbin = load_docbin(data)
-    nlp = spacy.load(model)
+    nlp = load_pipeline(model)
     if component not in nlp.pipe_names:
         raise InputError(f"the pipeline has no {component!r} component (it has "
                          f"{', '.join(nlp.pipe_names) or 'none'})", model)

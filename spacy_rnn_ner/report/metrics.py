@@ -31,6 +31,8 @@ from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc
 from spacy.training import Example
 
+from ..scorer import macro_average
+
 MISSED = "missed"
 SPURIOUS = "spurious"
 
@@ -55,14 +57,6 @@ def make_examples(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]) -> List[Ex
 def count_support(gold_docs: Iterable[Doc]) -> Dict[str, int]:
     """Number of gold entities per type."""
     return dict(Counter(ent.label_ for doc in gold_docs for ent in doc.ents))
-
-
-def macro_average(per_type: Dict[str, Dict[str, float]]) -> Dict[str, Optional[float]]:
-    """Unweighted mean of ``p``, ``r`` and ``f`` over the types of a spaCy ``*_per_type`` dict."""
-    keys = ("p", "r", "f")
-    if not per_type:
-        return {key: None for key in keys}
-    return {key: sum(float(scores.get(key) or 0.0) for scores in per_type.values()) / len(per_type) for key in keys}
 
 
 def ner_scores(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]) -> Dict[str, Any]:

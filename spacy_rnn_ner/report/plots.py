@@ -15,16 +15,9 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 
-from ..files import read_jsonl  # noqa: E402
 from .metrics import Confusion  # noqa: E402
 
 CURVE_SCORES = ("ents_f", "ents_macro_f")
-
-
-def read_training_log(path: Union[str, Path]) -> List[Dict[str, Any]]:
-    """Parse a ConsoleLogger.v3 JSONL file (blank lines skipped; a bad line is an
-    :class:`~spacy_rnn_ner.errors.InputError` naming file and line)."""
-    return read_jsonl(path)
 
 
 def _percent_scores(record: Dict[str, Any]) -> Dict[str, float]:

@@ -31,8 +31,8 @@ from .metrics import (
     source_tables,
 )
 
-from ..errors import InputError, MissingDependency
-from ..files import check_exists, read_json, read_jsonl
+from ..errors import InputError, import_optional
+from ..io import check_exists, load_docbin, load_pipeline, read_json, read_jsonl, require_gpu
 
 DESCRIPTION = "Evaluation report (Markdown, JSON, PNG plots, displaCy HTML) of one NER pipeline on a gold DocBin."
 
@@ -128,12 +128,9 @@ def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], so
 
 
 def _plots() -> Any:
-    try:
-        from . import plots
-    except ImportError as err:
-        if getattr(err, "name", "") and err.name.split(".")[0] == "matplotlib":
-            raise MissingDependency("matplotlib", "the report's plots", "report") from None
-        raise
+    import_optional("matplotlib", "report", "the report's plots")
+    from . import plots
+
     return plots
 
 
@@ -144,12 +141,10 @@ def write_report(model: Path, data: Path, output: Path, name: str,
     files into ``output`` (see module docstring). ``scores``: JSON of ``spacy evaluate
     --output`` (for the speed); ``log``: JSONL training log of ``spacy.ConsoleLogger.v3``
     (for the curves). Returns the metrics written to ``report_<name>.json``."""
-    import spacy
-
-    from ..converters.report import load_docbin
+    from .compare import checked_scores
 
     check_exists(model, "dir")
-    evaluate_scores = read_json(scores) if scores is not None else None
+    evaluate_scores = checked_scores(read_json(scores), scores) if scores is not None else None
     records = read_jsonl(log) if log is not None else None
     if records is not None and not records:
         raise InputError("the training log holds no records", log)
@@ -158,8 +153,8 @@ def write_report(model: Path, data: Path, output: Path, name: str,
         raise InputError("holds no documents", data)
     plots = _plots()
     if gpu_id >= 0:
-        spacy.require_gpu(gpu_id)
-    nlp = spacy.load(model)
+        require_gpu(gpu_id)
+    nlp = load_pipeline(model)
     gold_docs = list(gold.get_docs(nlp.vocab))
     pred_docs = list(nlp.pipe(doc.text for doc in gold_docs))
     report = build_report(gold_docs, pred_docs, evaluate_scores)

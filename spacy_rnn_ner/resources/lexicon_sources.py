@@ -26,7 +26,7 @@ import gettext
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
-from .errors import InputError, MissingDependency
+from ..errors import InputError, import_optional
 
 PathLike = Union[str, Path]
 Entries = Iterator[Tuple[str, str]]  # (list name, word)
@@ -53,11 +53,8 @@ def lt_lists_for_tag(tag: str) -> List[str]:
 
 def lingotweaker_dictionary() -> Path:
     """Path of ``ukrainian.dict`` in the installed ``lingotweaker-data-uk``."""
-    try:
-        import lingotweaker_data_uk
-    except ImportError as err:
-        raise MissingDependency("the 'lingotweaker' lexicon source needs PyPI lingotweaker-data-uk: "
-                          "pip install 'spacy-rnn-ner[lexicon-sources]'") from err
+    lingotweaker_data_uk = import_optional("lingotweaker_data_uk", "lexicon-sources",
+                                           "the 'lingotweaker' lexicon source", "lingotweaker-data-uk")
     path = Path(lingotweaker_data_uk.data_dir()) / "uk" / "dictionaries" / "ukrainian.dict"
     if not path.exists():
         raise FileNotFoundError(f"lingotweaker-data-uk has no dictionary at {path}")
@@ -80,11 +77,7 @@ def lingotweaker_entries(dict_path: Optional[PathLike] = None) -> Entries:
 def pymorphy3_entries(lang: str = "uk", grammemes: Optional[Dict[str, str]] = None) -> Entries:
     """(list, word) for every word of the pymorphy3 dictionary of ``lang`` whose tag has
     one of ``grammemes`` (grammeme -> list name), with its normal form."""
-    try:
-        import pymorphy3
-    except ImportError as err:
-        raise MissingDependency("the 'pymorphy3' lexicon source needs pymorphy3 and its dictionaries: "
-                          "pip install 'spacy-rnn-ner[lexicon]'") from err
+    pymorphy3 = import_optional("pymorphy3", "lexicon-sources", "the 'pymorphy3' lexicon source")
     grammemes = dict(PYMORPHY3_GRAMMEMES if grammemes is None else grammemes)
     dictionary = pymorphy3.MorphAnalyzer(lang=lang).dictionary
     return pymorphy3_dictionary_entries(dictionary, grammemes)

@@ -8,12 +8,11 @@ tokenization and sentence boundaries are kept, its entities are not), ``.parquet
 Outputs (by extension): ``.jsonl`` (metadata + ``text`` + ``entities`` with character
 offsets, label and confidence), ``.spacy`` (DocBin) or ``.parquet``.
 """
+import codecs
 import dataclasses
 import io
 import json
-import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,15 +22,18 @@ from typing import IO, Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
-from .errors import UserError
+from ..errors import InputError, import_optional
+from ..io import AtomicFile, check_not_input, docbin_from_bytes, files_with_suffix, parse_json_line
 
 OUTPUT_SUFFIXES = (".jsonl", ".spacy", ".parquet")
 PARQUET_ROWS = 1000  # rows per Parquet row group (memory bound of the writer)
+INPUT_ENTITIES = "input_entities"  # where an input's own "entities" field is kept
 
 
 
-class AnnotateError(UserError, ValueError):
-    """Bad input (``file:line: reason``) or an unsupported path."""
+#: bad input (``file:line: reason``) or an unsupported path (the name stays for callers;
+#: one class, :class:`~spacy_rnn_ner.errors.InputError`)
+AnnotateError = InputError
 
 
 @dataclass
@@ -113,7 +115,7 @@ def input_files(path: Union[str, Path]) -> List[Path]:
     if not path.exists():
         raise AnnotateError(f"{path}: no such file or directory")
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+        files = files_with_suffix(path, (".txt",))
         if not files:
             raise AnnotateError(f"{path}: directory holds no .txt files")
         return files
@@ -121,7 +123,10 @@ def input_files(path: Union[str, Path]) -> List[Path]:
 
 
 def _lines(fh: BinaryIO) -> Iterator[Tuple[int, bytes]]:
+    """Numbered lines without their line end; a UTF-8 byte-order mark is dropped."""
     for lineno, raw in enumerate(fh, start=1):
+        if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
         yield lineno, raw.rstrip(b"\n").rstrip(b"\r")
 
 
@@ -138,20 +143,45 @@ def read_text_lines(fh: BinaryIO, name: str) -> Iterator[Record]:
 def parse_jsonl_line(raw: bytes, where: str) -> Record:
     """A ``{"text": ...}`` object; every other key is kept as metadata."""
     try:
-        obj = json.loads(raw.decode("utf8"))
-    except UnicodeDecodeError as err:
-        return Record(where, error=f"not UTF-8 ({err.reason} at byte {err.start})")
-    except json.JSONDecodeError as err:
-        return Record(where, error=f"invalid JSON ({err.msg}, column {err.colno})")
-    if not isinstance(obj, dict):
-        return Record(where, error=f"expected a JSON object, got {type(obj).__name__}")
+        obj = parse_json_line(raw)
+    except InputError as err:
+        return Record(where, error=err.message)
     text = obj.pop("text", None)
     if not isinstance(text, str):
         return Record(where, error='no string "text" field')
-    return Record(where, text=text, meta=obj)
+    if b"\\ud" in raw.lower():  # an escaped surrogate: only a pair is a character
+        problem = unencodable(text, obj)
+        if problem:
+            return Record(where, error=problem)
+    return checked_meta(Record(where, text=text, meta=obj))
 
 
-def read_jsonl(fh: BinaryIO, name: str) -> Iterator[Record]:
+def unencodable(text: str, meta: Dict[str, Any]) -> Optional[str]:
+    """Why ``text`` or ``meta`` cannot be written as UTF-8 (a lone surrogate such as
+    ``"\\ud800"`` in the JSON), or ``None``."""
+    for name, value in (("text", text), ("metadata", json.dumps(meta, ensure_ascii=False))):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:
+            return (f"the {name} holds a lone surrogate U+{ord(value[err.start]):04X} "
+                    f"(at character {err.start}), not a character")
+    return None
+
+
+def checked_meta(record: Record) -> Record:
+    """The record with an input ``entities`` field kept as ``input_entities`` (the output's
+    ``entities`` are the predictions); an input holding both is an error."""
+    if "entities" in record.meta:
+        if INPUT_ENTITIES in record.meta:
+            return Record(record.where, error=f'has both "entities" and "{INPUT_ENTITIES}" '
+                          f'fields; the output keeps the input\'s "entities" as '
+                          f'"{INPUT_ENTITIES}"')
+        record.meta = {(INPUT_ENTITIES if k == "entities" else k): v
+                       for k, v in record.meta.items()}
+    return record
+
+
+def read_jsonl_records(fh: BinaryIO, name: str) -> Iterator[Record]:
     """Blank lines are not documents: they yield a ``Record`` with neither text nor error."""
     for lineno, raw in _lines(fh):
         if not raw.strip():
@@ -161,20 +191,20 @@ def read_jsonl(fh: BinaryIO, name: str) -> Iterator[Record]:
 
 
 def read_txt_file(data: bytes, name: str, relative: str) -> Record:
-    """A whole ``.txt`` file as one document (``meta["file"]``: its path in the directory)."""
+    """A whole ``.txt`` file as one document (``meta["file"]``: its path in the directory);
+    a UTF-8 byte-order mark is dropped."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
     try:
         return Record(name, text=data.decode("utf8"), meta={"file": relative})
     except UnicodeDecodeError as err:
         return Record(name, error=f"not UTF-8 ({err.reason} at byte {err.start})")
 
 
-def read_docbin(fh: BinaryIO, name: str) -> Iterator[Record]:
+def read_docbin_records(fh: BinaryIO, name: str) -> Iterator[Record]:
     """The DocBin's documents (the format is one blob: it is read whole), tokenization and
     sentence starts kept; their entities are not (they would mix with the predictions)."""
-    try:
-        docbin = DocBin().from_bytes(fh.read())
-    except Exception as err:  # msgpack / zlib errors
-        raise AnnotateError(f"{name}: not a DocBin ({err})") from err
+    docbin = docbin_from_bytes(fh.read(), name)
     for i, doc in enumerate(docbin.get_docs(Vocab())):
         sent_starts = [t.is_sent_start for t in doc] if doc.has_annotation("SENT_START") else None
         yield Record(f"{name}#{i}", words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc],
@@ -183,7 +213,7 @@ def read_docbin(fh: BinaryIO, name: str) -> Iterator[Record]:
 
 def read_parquet(fh: BinaryIO, name: str) -> Iterator[Record]:
     """Rows of a ``text`` column; other columns are kept as metadata."""
-    import pyarrow.parquet as pq
+    pq = import_parquet()
 
     try:
         parquet = pq.ParquetFile(fh)
@@ -197,14 +227,14 @@ def read_parquet(fh: BinaryIO, name: str) -> Iterator[Record]:
             row += 1
             text = obj.pop("text")
             if isinstance(text, str):
-                yield Record(f"{name}:row {row}", text=text, meta=obj)
+                yield checked_meta(Record(f"{name}:row {row}", text=text, meta=obj))
             else:
                 yield Record(f"{name}:row {row}", error="'text' is not a string")
 
 
 def read_stream(kind: str, fh: BinaryIO, name: str) -> Iterator[Record]:
     """Records of one file-like object of ``kind`` (not ``dir``)."""
-    readers = {"text": read_text_lines, "jsonl": read_jsonl, "docbin": read_docbin, "parquet": read_parquet}
+    readers = {"text": read_text_lines, "jsonl": read_jsonl_records, "docbin": read_docbin_records, "parquet": read_parquet}
     return readers[kind](fh, name)
 
 
@@ -220,10 +250,14 @@ def read_records(path: Union[str, Path]) -> Iterator[Record]:
 
 
 def screen(records: Iterable[Record], summary: Summary, skip_bad_lines: bool,
-           report: Callable[[str], None]) -> Iterator[Record]:
+           report: Callable[[str], None], max_length: Optional[int] = None) -> Iterator[Record]:
     """Good records; a bad one is reported and skipped, or raises (``--skip-bad-lines``);
-    blank JSONL lines are counted."""
+    blank JSONL lines are counted. A text longer than ``max_length`` characters (the
+    pipeline's ``nlp.max_length``) is a bad record."""
     for record in records:
+        if max_length and record.text is not None and len(record.text) > max_length:
+            record.error = (f"text of {len(record.text):,} characters is longer than the "
+                            f"pipeline's nlp.max_length ({max_length:,})")
         if record.error:
             if not skip_bad_lines:
                 raise AnnotateError(f"{record.where}: {record.error} (--skip-bad-lines skips such lines)")
@@ -296,32 +330,9 @@ def pipe_records(nlp: Language, records: Iterable[Record], batch_size: int = 64,
 # ---------------------------------------------------------------- writing
 
 
-class AtomicWriter:
-    """A temporary file next to ``path``, moved over it by ``commit`` (``os.replace``);
-    ``abort`` removes it, so an interrupted run leaves no half-written output."""
-
-    def __init__(self, path: Union[str, Path], mode: str = "wb"):
-        self.path = Path(path)
-        if not self.path.parent.exists():
-            raise AnnotateError(f"{self.path.parent}: output directory does not exist")
-        fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        self.fh: IO = os.fdopen(fd, mode, **({"encoding": "utf8"} if "b" not in mode else {}))
-
-    def commit(self) -> None:
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        self.fh.close()
-        if os.path.exists(self.tmp):
-            os.unlink(self.tmp)
-
-
 class JsonlSink:
     def __init__(self, path: Path):
-        self.file = AtomicWriter(path, "w")
+        self.file = AtomicFile(path, "w")
 
     def write(self, doc: Optional[Doc], out: Dict[str, Any]) -> None:
         self.file.fh.write(json.dumps(out, ensure_ascii=False, default=str) + "\n")
@@ -339,14 +350,14 @@ class DocBinSink:
 
     def __init__(self, path: Path):
         self.path = path
-        AtomicWriter(path).abort()  # fail early on a missing folder
+        AtomicFile(path).abort()  # fail early on a missing folder
         self.docbin = DocBin(store_user_data=True)
 
     def write(self, doc: Optional[Doc], out: Dict[str, Any]) -> None:
         self.docbin.add(doc)
 
     def commit(self) -> None:
-        file = AtomicWriter(self.path)
+        file = AtomicFile(self.path)
         try:
             file.fh.write(self.docbin.to_bytes())
             file.commit()
@@ -356,6 +367,11 @@ class DocBinSink:
 
     def abort(self) -> None:
         self.docbin = DocBin()
+
+
+def import_parquet():
+    """``pyarrow.parquet``, or :class:`~spacy_rnn_ner.errors.MissingDependency`."""
+    return import_optional("pyarrow.parquet", "parquet", "reading and writing Parquet", "pyarrow")
 
 
 def parquet_schema():
@@ -371,9 +387,8 @@ class ParquetSink:
     row groups of ``PARQUET_ROWS`` rows."""
 
     def __init__(self, path: Path):
-        import pyarrow.parquet as pq
-
-        self.file = AtomicWriter(path)
+        pq = import_parquet()
+        self.file = AtomicFile(path)
         self.schema = parquet_schema()
         self.writer = pq.ParquetWriter(self.file.fh, self.schema)
         self.rows: List[Dict[str, Any]] = []
@@ -398,6 +413,10 @@ class ParquetSink:
         self.file.commit()
 
     def abort(self) -> None:
+        try:
+            self.writer.close()  # before its file: closing it later writes to a closed file
+        except Exception:
+            pass
         self.file.abort()
 
 
@@ -410,9 +429,12 @@ def open_sink(path: Union[str, Path]):
     return sinks[path.suffix.lower()](path)
 
 
-def progress_bar(stream: IO = sys.stderr, enabled: Optional[bool] = None):
-    """A tqdm bar counting documents (with documents/s), shown when ``stream`` is a terminal."""
+def progress_bar(stream: Optional[IO] = None, enabled: Optional[bool] = None):
+    """A tqdm bar counting documents (with documents/s), shown when ``stream`` (default:
+    the current ``sys.stderr``) is a terminal."""
     from tqdm import tqdm
+
+    stream = sys.stderr if stream is None else stream
 
     if enabled is None:
         enabled = hasattr(stream, "isatty") and stream.isatty()
@@ -432,20 +454,36 @@ def annotate_file(
 ) -> Summary:
     """Annotate ``input_path`` into ``output_path`` in one pass (constant memory in the
     number of documents, except for DocBin input/output); the output appears only complete."""
-    if Path(output_path).resolve() == Path(input_path).resolve():
-        raise AnnotateError(f"{output_path}: output would overwrite the input")
+    check_not_input(output_path, [input_path])
     input_files(input_path)  # fail before starting on a missing input
     summary = Summary()
     spans_key = find_spans_key(nlp)
-    records = screen(read_records(input_path), summary, skip_bad_lines, report)
+    records = screen(read_records(input_path), summary, skip_bad_lines, report, nlp.max_length)
     sink = open_sink(output_path)
+
+    def annotated() -> Iterator[Annotated]:
+        for doc, record in pipe_records(nlp, records, batch_size=batch_size, n_process=n_process):
+            yield (doc, output_record(doc, record, spans_key), *doc_counts(doc))
+
+    return write_annotated(sink, annotated(), summary, progress)
+
+
+#: one annotated document: (Doc or None, output record, tokens, words)
+Annotated = Tuple[Optional[Doc], Dict[str, Any], int, int]
+
+
+def write_annotated(sink, annotated: Iterable[Annotated], summary: Summary,
+                    progress: Optional[bool] = None) -> Summary:
+    """Write each annotated document to ``sink`` and count it in ``summary``, with a
+    progress bar; the sink is committed at the end, or aborted on any error (also one
+    raised while ``annotated`` is produced, so the output appears only complete). The one
+    loop of every engine (this module's, :mod:`.ray`'s)."""
     start = time.perf_counter()
     bar = progress_bar(enabled=progress)
     try:
-        for doc, record in pipe_records(nlp, records, batch_size=batch_size, n_process=n_process):
-            out = output_record(doc, record, spans_key)
+        for doc, out, n_tokens, n_words in annotated:
             sink.write(doc, out)
-            summary.add(*doc_counts(doc), (e["label"] for e in out["entities"]))
+            summary.add(n_tokens, n_words, (e["label"] for e in out["entities"]))
             bar.update(1)
         sink.commit()
     except BaseException:

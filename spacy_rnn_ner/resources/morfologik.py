@@ -13,16 +13,19 @@ first pass marks, per (node, tag-matching state), whether such an entry is reach
 """
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Collection, Dict, Iterator, List, Tuple, Union
+from typing import Callable, Collection, Dict, Iterator, List, Tuple
 
-PathLike = Union[str, Path]
+from ..errors import InputError, PathLike
+
+from ..io import read_text
 CFSA2_VERSION = 0xC6
 _NEXT, _LAST, _FINAL, _INDEX_MASK = 0x80, 0x40, 0x20, 0x1F
 _NUMBERS_FLAG = 16
 
 
-class MorfologikError(ValueError):
-    """A file that is not a CFSA2 automaton or a dictionary this reader cannot decode."""
+#: a file that is not a CFSA2 automaton or a dictionary this reader cannot decode (the name
+#: stays for callers; one class, :class:`~spacy_rnn_ner.errors.InputError`)
+MorfologikError = InputError
 
 
 @dataclass
@@ -88,7 +91,7 @@ class Automaton:
 def read_info(path: PathLike) -> Dict[str, str]:
     """``key=value`` pairs of a morfologik ``.info`` file (``#`` comments skipped)."""
     info = {}
-    for line in Path(path).read_text(encoding="utf8").splitlines():
+    for line in read_text(path).splitlines():
         line = line.strip()
         if line and not line.startswith("#") and "=" in line:
             key, value = line.split("=", 1)
@@ -194,8 +197,12 @@ def read_tagged_entries(dict_path: PathLike, wanted: Collection[str]
     separator = info.get("fsa.dict.separator", "+")
     encoding = info.get("fsa.dict.encoding", "utf-8")
     automaton = Automaton.read(dict_path)
-    for sequence in iter_entries(automaton, wanted, separator):
-        yield decode_suffix_entry(sequence, separator, encoding)
+    try:
+        for sequence in iter_entries(automaton, wanted, separator):
+            yield decode_suffix_entry(sequence, separator, encoding)
+    except (IndexError, UnicodeDecodeError, LookupError) as err:  # truncated or damaged
+        raise MorfologikError(f"{dict_path}: damaged dictionary ({type(err).__name__}: "
+                              f"{err})") from None
 
 
 def form_checker(automaton: Automaton, separator: str = "+", encoding: str = "utf8"

@@ -1,0 +1,130 @@
+"""Pretrained word vectors from outside (fastText ``.vec``/``.vec.gz`` text, ``.bin``
+models) as a spaCy vectors table, the route to the published accuracy for users who can
+download them: ``python -m spacy_rnn_ner vectors-import SOURCE OUTPUT_DIR``.
+
+``SOURCE`` is ``local`` (floret vectors trained here, :mod:`.vectors`), a named source
+(:data:`NAMED_SOURCES`) or a path. Pretrained vectors are an outside resource: their
+training text is not filtered against ner-uk TEST documents, so :func:`describe_source`
+says so in ``metrics/vectors.json``.
+"""
+import gzip
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+from ..errors import InputError, import_optional
+from ..io import check_exists
+
+LOCAL = "local"
+# name: (file under the project, where to download it)
+NAMED_SOURCES: Dict[str, Tuple[str, str]] = {
+    "cc.uk.300": ("assets/cc.uk.300.vec.gz",
+                  "https://dl.fbaipublicfiles.com/fasttext/vectors-crawl/cc.uk.300.vec.gz"),
+}
+TEXT_SUFFIXES = (".vec", ".vec.gz", ".txt", ".txt.gz")
+DEFAULT_PRUNE = 200000
+DEFAULT_TRUNCATE = 400000
+
+
+def resolve_source(source: str) -> Path:
+    """The vectors file of a named source or a path; a missing file is an
+    :class:`InputError` naming it (and, for a named source, where to download it)."""
+    if source in NAMED_SOURCES:
+        path, url = NAMED_SOURCES[source]
+        if not Path(path).is_file():
+            raise InputError(f"vectors '{source}' not found: download {url} "
+                             f"(`spacy project assets --extra`)", path)
+        return Path(path)
+    return check_exists(source, "file")
+
+
+def check_text_vectors(path: Path) -> int:
+    """The width of a word2vec/fastText text file (``.vec``, optionally gzipped), read from
+    its first lines; a file that is not one is an :class:`InputError` naming it and the
+    line."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
+            first = f.readline().split()
+            second = f.readline().split()
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        raise InputError(f"not a vectors text file ({err})", path) from None
+    if len(first) == 2 and all(x.isdigit() for x in first):  # "ROWS WIDTH" header
+        width, line, row = int(first[1]), 2, second
+    else:
+        width, line, row = len(first) - 1, 1, first
+    if width < 1 or len(row) != width + 1:
+        raise InputError(f"not a vectors text file (expected a word and {width} numbers)",
+                         path, line)
+    try:
+        [float(x) for x in row[1:]]
+    except ValueError:
+        raise InputError("not a vectors text file (a value is not a number)", path, line) from None
+    return width
+
+
+def bin_to_text(path: Path, output: Path, max_rows: int = 0) -> Path:
+    """Write the words of a fastText/floret ``.bin`` model (most frequent first, the first
+    ``max_rows`` if above 0) as a ``.vec`` text file."""
+    floret = import_optional("floret", "vectors", "reading .bin vectors")
+    try:
+        model = floret.load_model(str(path))
+    except ValueError as err:
+        raise InputError(f"not a fastText .bin model ({err})", path) from None
+    words = model.get_words()
+    if max_rows > 0:
+        words = words[:max_rows]
+    with open(output, "w", encoding="utf-8") as f:
+        f.write(f"{len(words)} {model.get_dimension()}\n")
+        for word in words:
+            values = " ".join(f"{x:.5f}" for x in model.get_word_vector(word))
+            f.write(f"{word} {values}\n")
+    return output
+
+
+def init_vectors(lang: str, vectors: Path, output: Path, prune: int = -1,
+                 truncate: int = 0, mode: str = "default") -> None:
+    """``spacy init vectors`` (its own process, so its memory goes back when it ends)."""
+    cmd = [sys.executable, "-m", "spacy", "init", "vectors", lang, str(vectors), str(output),
+           "--prune", str(prune), "--truncate", str(truncate), "--mode", mode]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        raise InputError(f"spacy init vectors failed: {lines[-1] if lines else result.returncode}",
+                         vectors)
+
+
+def import_pretrained_vectors(source: str, output: Path, lang: str, prune: int = DEFAULT_PRUNE,
+                              truncate: int = DEFAULT_TRUNCATE) -> Dict[str, object]:
+    """Turn the pretrained vectors of ``source`` into a spaCy vectors table at ``output``:
+    the first ``truncate`` rows of the file are read (0: all), ``prune`` rows are kept
+    (the others map to their nearest kept row; -1: all). Returns the description for
+    ``metrics/vectors.json``."""
+    if prune == 0 or prune < -1 or truncate < 0:
+        raise InputError(f"expected prune -1 or above 0 and truncate 0 or above, "
+                         f"got prune={prune}, truncate={truncate}")
+    path = resolve_source(source)
+    with tempfile.TemporaryDirectory() as tmp:
+        if path.name.endswith(".bin"):
+            text = bin_to_text(path, Path(tmp) / "vectors.vec", truncate)
+        elif path.name.endswith(TEXT_SUFFIXES):
+            text = path
+        else:
+            raise InputError(f"unknown vectors format (expected {', '.join(TEXT_SUFFIXES)} "
+                             f"or .bin)", path)
+        width = check_text_vectors(text)
+        init_vectors(lang, text, output, prune=prune, truncate=truncate)
+    return describe_source(source, path, width=width, prune=prune, truncate=truncate)
+
+
+def describe_source(source: str, path: Optional[Path] = None, **sizes: object) -> Dict[str, object]:
+    """What the vectors are made from, for ``metrics/vectors.json`` and the report."""
+    if source == LOCAL:
+        return {"source": LOCAL, "outside_resource": False,
+                "note": "floret vectors trained here on resources/pretrain.txt "
+                        "(documents overlapping ner-uk TEST dropped)", **sizes}
+    return {"source": source, "file": str(path), "outside_resource": True,
+            "note": "pretrained vectors from outside: their training text was not "
+                    "filtered against ner-uk TEST documents", **sizes}

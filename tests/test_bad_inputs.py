@@ -1,0 +1,511 @@
+"""Bad inputs to every command (issue 18): a clear one-line ``error: ...`` (or usage error)
+and exit status 1, no traceback, nothing overwritten, nothing lost, no hang.
+
+``CASES`` is the table: files made in a scratch folder, the command line (run in that
+folder, so messages hold relative paths), the exact last line of stderr, the status.
+"""
+import codecs
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+import numpy
+import pytest
+import spacy
+from spacy.tokens import Doc, DocBin, Span
+
+from conftest import TRAIN_DATA, build_nlp, make_examples
+from spacy_rnn_ner.__main__ import main
+
+ROOT = Path(__file__).resolve().parent.parent
+BOM = codecs.BOM_UTF8
+TEXT = TRAIN_DATA[0][0]
+NER_UK_SPLIT = "DEV\ntrain_doc.tok\n\nTEST\ntest_doc.tok\n"
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    """A tiny initialized (untrained) pipeline on disk."""
+    nlp = build_nlp()
+    examples = make_examples(nlp)
+    nlp.initialize(lambda: examples)
+    path = tmp_path_factory.mktemp("bad_inputs") / "model"
+    nlp.to_disk(path)
+    return path
+
+
+def env() -> Dict[str, str]:
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+                OMP_NUM_THREADS="1")
+
+
+def docbin(path: Path, label: str = "LOC", words=("Нью-Йорк", "є", "містом")) -> None:
+    nlp = spacy.blank("uk")
+    doc = Doc(nlp.vocab, words=list(words))
+    doc.ents = [Span(doc, 0, 1, label)]
+    DocBin(docs=[doc]).to_disk(path)
+
+
+def ner_uk(root: Path) -> None:
+    (root / "data").mkdir(parents=True)
+    (root / "dev-test-split.txt").write_text(NER_UK_SPLIT, encoding="utf8")
+    (root / "data" / "test_doc.tok.txt").write_text("Тарас Шевченко народився .", encoding="utf8")
+    (root / "data" / "train_doc.tok.txt").write_text("Київ .", encoding="utf8")
+
+
+def model_copy(model: Path, dest: Path, damage: Callable[[Path], None]) -> None:
+    import shutil
+
+    shutil.copytree(model, dest)
+    damage(dest)
+
+
+# files: name -> bytes, or a function of (folder, model_dir) that makes them
+Setup = Callable[[Path, Path], None]
+
+
+def files(**contents: bytes) -> Setup:
+    def make(folder: Path, model: Path) -> None:
+        for name, data in contents.items():
+            path = folder / name.replace("__", "/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    return make
+
+
+def both(*setups: Setup) -> Setup:
+    def make(folder: Path, model: Path) -> None:
+        for setup in setups:
+            setup(folder, model)
+    return make
+
+
+def made(fn: Callable[[Path], None]) -> Setup:
+    return lambda folder, model: fn(folder)
+
+
+def with_model(name: str, damage: Optional[Callable[[Path], None]] = None) -> Setup:
+    return lambda folder, model: model_copy(model, folder / name, damage or (lambda p: None))
+
+
+UTF8 = TEXT.encode("utf8") + b"\n"
+CP1251 = "Київ є містом".encode("cp1251") + b"\n"
+CONLL = "Київ B-LOC\nє O\n".encode("utf8")
+DAMAGED_CKPT = b"PK\x03\x04 not really a zip"
+HUGE_LINE = b"a" * 1_000_001 + b"\n"
+
+CASES = [
+    # (id, files, argv, last stderr line, status)
+    # --- output over input: every command that writes refuses it
+    ("annotate-out-is-in", files(**{"in.jsonl": b'{"text": "x"}\n'}),
+     ["annotate", "model", "in.jsonl", "in.jsonl"],
+     "error: in.jsonl: output would overwrite the input in.jsonl", 1),
+    ("pretrain-text-out-in-raw", both(files(**{"raw/b.txt": UTF8}), made(lambda f: ner_uk(f / "ner"))),
+     ["pretrain-text", "raw", "ner", "raw/b.txt"],
+     "error: raw/b.txt: output would be written inside the input folder raw, which is read "
+     "for such files", 1),
+    ("pretrain-text-report-is-in", both(files(**{"raw/b.txt": UTF8}), made(lambda f: ner_uk(f / "ner"))),
+     ["pretrain-text", "raw", "ner", "out.txt", "--report", "ner/dev-test-split.txt"],
+     "error: ner/dev-test-split.txt: output would be written inside the input folder ner, "
+     "which is read for such files", 1),
+    ("vectors-out-is-in", files(**{"t.txt": UTF8}), ["vectors", "t.txt", "t.txt"],
+     "error: t.txt: output would overwrite the input t.txt", 1),
+    ("char-lm-out-is-in", files(**{"t.txt": UTF8}), ["train-char-lm", "t.txt", "t.txt", "--max-steps", "1"],
+     "error: t.txt: output would overwrite the input t.txt", 1),
+    ("conll-out-is-in", files(**{"a.conll": CONLL}), ["convert", "conll", "a.conll", "a.conll"],
+     "error: a.conll: output would overwrite the input a.conll", 1),
+    ("nemo-out-is-in", files(**{"t.txt": b"a\n", "l.txt": b"O\n"}), ["convert", "nemo", "t.txt", "l.txt", "l.txt"],
+     "error: l.txt: output would overwrite the input l.txt", 1),
+    ("to-nemo-out-is-in", made(lambda f: docbin(f / "text.txt")), ["convert", "to-nemo", "text.txt", "."],
+     "error: text.txt: output would overwrite the input text.txt", 1),
+    ("issues-file-is-in", files(**{"a.conll": CONLL}),
+     ["convert", "conll", "a.conll", "o.spacy", "--issues-file", "a.conll"],
+     "error: a.conll: output would overwrite the input a.conll", 1),
+    ("compare-out-is-in", files(**{"s.json": b'{"ents_f": 0.5}'}), ["compare", "s.json", "--output", "s.json"],
+     "error: s.json: output would overwrite the input s.json", 1),
+    # --- wrong data, wrong encoding
+    ("to-nemo-label-with-space", made(lambda f: docbin(f / "in.spacy", "GEO LOC")),
+     ["convert", "to-nemo", "in.spacy", "out"],
+     "error: in.spacy: entity label 'GEO LOC' cannot be written to NeMo labels (they are "
+     "separated by spaces); rename it", 1),
+    ("vectors-cp1251", files(**{"t.txt": CP1251}), ["vectors", "t.txt", "v.floret"],
+     "error: t.txt: not UTF-8 (byte 0xca at offset 0)", 1),
+    ("vectors-output-is-folder", files(**{"t.txt": UTF8, "d/x": b""}), ["vectors", "t.txt", "d"],
+     "error: d: is a folder, expected a file name to write", 1),
+    ("char-lm-cp1251", files(**{"t.txt": CP1251}), ["train-char-lm", "t.txt", "lm.pt", "--max-steps", "1"],
+     "error: t.txt: not UTF-8 (byte 0xca at offset 0)", 1),
+    ("pretrain-text-cp1251", both(files(**{"raw/b.txt": CP1251}), made(lambda f: ner_uk(f / "ner"))),
+     ["pretrain-text", "raw", "ner", "out.txt"],
+     "error: raw/b.txt: not UTF-8 (byte 0xca at offset 0)", 1),
+    ("lexicon-coverage-cp1251", both(files(**{"geo.txt": CP1251}), made(lambda f: docbin(f / "d.spacy"))),
+     ["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "none"],
+     "error: geo.txt: not UTF-8 (byte 0xca at offset 0)", 1),
+    ("lexicon-coverage-bad-morphology", both(files(**{"geo.txt": UTF8}), made(lambda f: docbin(f / "d.spacy"))),
+     ["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "bogus"],
+     "error: --morphology bogus: expected one of none, pymorphy3", 1),
+    ("build-lexicons-bad-dict", files(**{"bad.json": b'{"a": 1}'}),
+     ["build-lexicons", "out", "--sources", "lingotweaker", "--lt-dict", "bad.json"],
+     "error: bad.json: not a morfologik automaton (no '\\fsa' header)", 1),
+    ("compare-score-not-a-number", files(**{"s.json": b'{"ents_f": "x"}'}), ["compare", "s.json"],
+     "error: s.json: 'ents_f' is 'x', expected a number", 1),
+    ("compare-per-type-not-a-number", files(**{"s.json": b'{"ents_per_type": {"LOC": {"f": "y"}}}'}),
+     ["compare", "s.json"],
+     "error: s.json: 'ents_per_type -> LOC -> f' is 'y', expected a number", 1),
+    ("char-lm-damaged-checkpoint", files(**{"t.txt": UTF8, "lm.pt.ckpt": DAMAGED_CKPT}),
+     ["train-char-lm", "t.txt", "lm.pt", "--max-steps", "1", "--resume"],
+     "error: lm.pt.ckpt: damaged or not a checkpoint (...", 1),
+    # --- unknown language, bad options
+    ("conll-lang-zz", files(**{"a.conll": CONLL}), ["convert", "conll", "a.conll", "o.spacy", "--lang", "zz"],
+     "error: --lang zz: not a language spaCy knows (e.g. uk, en, xx)", 1),
+    ("ner-uk-lang-zz", made(lambda f: ner_uk(f / "ner")), ["convert", "ner-uk", "ner", "out", "--lang", "zz"],
+     "error: --lang zz: not a language spaCy knows (e.g. uk, en, xx)", 1),
+    ("ner-uk-split-file-folder", made(lambda f: ner_uk(f / "ner")),
+     ["convert", "ner-uk", "ner", "out", "--split-file", "ner"],
+     "error: ner: is a folder, expected a file", 1),
+    ("hf-split-map-outside", files(),
+     ["convert", "hf", "x.json", "out", "--split-map", "train=../../x"],
+     "Error: Invalid value for --split-map: --split-map target '../../x' must be a plain file "
+     "name (no folder): it names OUT_DIR/TARGET.spacy", 1),
+    ("hf-invalid-json", files(**{"train.json": b'{"tokens": ["a"], "ner_tags": [0]'}),
+     ["convert", "hf", "train.json", "out"],
+     "error: train.json: cannot be read as a dataset (...", 1),
+    ("hf-int-tags-without-names", files(**{"train.jsonl": b'{"tokens": ["a"], "ner_tags": [0]}\n'}),
+     ["convert", "hf", "train.jsonl", "out"],
+     "error: train.jsonl[train]:0: row 0: integer tag 0 but no tag names (no ClassLabel "
+     "feature; give them with --tag-names)", 1),
+    ("track-enabled-maybe", files(), ["track", "rid.txt", "--enabled", "maybe"],
+     "Error: Invalid value for --enabled: 'maybe' is not a boolean (true or false)", 1),
+    ("track-enabled-tru", files(), ["track", "rid.txt", "--enabled", "tru"],
+     "Error: Invalid value for --enabled: 'tru' is not a boolean (true or false)", 1),
+    # --- annotate: bad lines, models, devices
+    ("annotate-lone-surrogate", files(**{"in.jsonl": b'{"text": "\\ud800 x"}\n'}),
+     ["annotate", "model", "in.jsonl", "o.jsonl"],
+     "error: in.jsonl:1: the text holds a lone surrogate U+D800 (at character 0), not a "
+     "character (--skip-bad-lines skips such lines)", 1),
+    ("annotate-huge-line", files(**{"in.txt": HUGE_LINE}), ["annotate", "model", "in.txt", "o.jsonl"],
+     "error: in.txt:1: text of 1,000,001 characters is longer than the pipeline's "
+     "nlp.max_length (1,000,000) (--skip-bad-lines skips such lines)", 1),
+    ("annotate-parquet-null-text", made(lambda f: parquet(f / "in.parquet")),
+     ["annotate", "model", "in.parquet", "o.parquet"],
+     "error: in.parquet:row 2: 'text' is not a string (--skip-bad-lines skips such lines)", 1),
+    ("annotate-gpu-without-cupy", files(**{"in.txt": UTF8}),
+     ["annotate", "model", "in.txt", "o.jsonl", "--gpu-id", "0"],
+     "error: --gpu-id 0: no usable GPU (Cannot use GPU, CuPy is not installed); use --gpu-id "
+     "-1 for the CPU", 1),
+    ("annotate-model-truncated", both(files(**{"in.txt": UTF8}), with_model(
+        "m", lambda p: (p / "rnn_ner" / "model").write_bytes((p / "rnn_ner" / "model").read_bytes()[:500]))),
+     ["annotate", "m", "in.txt", "o.jsonl"],
+     "error: m: cannot load the pipeline (ValueError: Unpack failed: incomplete input)", 1),
+    ("annotate-model-empty", both(files(**{"in.txt": UTF8}), with_model(
+        "m", lambda p: (p / "rnn_ner" / "model").write_bytes(b""))),
+     ["annotate", "m", "in.txt", "o.jsonl"],
+     "error: m: cannot load the pipeline (ValueError: Unpack failed: incomplete input)", 1),
+    ("annotate-model-cfg-not-json", both(files(**{"in.txt": UTF8}), with_model(
+        "m", lambda p: (p / "rnn_ner" / "cfg").write_text("not json"))),
+     ["annotate", "m", "in.txt", "o.jsonl"],
+     "error: m: cannot load the pipeline (ValueError: ...", 1),
+    ("annotate-no-model", files(**{"in.txt": UTF8}), ["annotate", "nope", "in.txt", "o.jsonl"],
+     "error: nope: no such pipeline folder or installed package", 1),
+    ("annotate-blank-pipeline", both(files(**{"in.txt": UTF8}), made(lambda f: spacy.blank("uk").to_disk(f / "b"))),
+     ["annotate", "b", "in.txt", "o.jsonl"],
+     "error: b: the pipeline has no components: it would find no entities", 1),
+    # --- found by probing wider
+    ("vectors-min-count-too-high", files(**{"t.txt": UTF8}),
+     ["vectors", "t.txt", "v.floret", "--min-count", "1000", "--epoch", "1", "--dim", "4", "--bucket", "10"],
+     "error: t.txt: floret cannot train on it (...", 1),
+    ("compare-nan", files(**{"s.json": b'{"ents_f": NaN}'}), ["compare", "s.json"],
+     "error: s.json: 'ents_f' is nan, expected a number", 1),
+    ("report-speed-not-a-number", both(files(**{"s.json": b'{"speed": "fast"}'}), made(lambda f: docbin(f / "d.spacy"))),
+     ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x", "--scores", "s.json"],
+     "error: s.json: 'speed' is 'fast', expected a number", 1),
+    ("report-name-with-folder", made(lambda f: docbin(f / "d.spacy")),
+     ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "../x"],
+     "Error: Invalid value for --name: '../x': a plain name for the file names (no folder)", 1),
+    ("hf-tokens-a-string", files(**{"train.jsonl": b'{"tokens": "ab", "ner_tags": "OO"}\n'}),
+     ["convert", "hf", "train.jsonl", "out"],
+     "error: train.jsonl[train]:0: row 0: the tokens are str, not a list", 1),
+    ("to-nemo-out-dir-is-a-file", both(files(out=b"x"), made(lambda f: docbin(f / "in.spacy"))),
+     ["convert", "to-nemo", "in.spacy", "out"], "error: out: is a file, expected a folder", 1),
+    ("pretrain-text-no-source", both(files(**{"raw/b.txt": UTF8}), made(lambda f: ner_uk(f / "ner"))),
+     ["pretrain-text", "raw", "ner", "o.txt", "--sources", ","],
+     "Error: Invalid value for --sources: no text source given", 1),
+    ("lexicon-coverage-grammemes-without-morphology",
+     both(files(**{"geo.txt": UTF8}), made(lambda f: docbin(f / "d.spacy"))),
+     ["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "none", "--grammemes", "Name"],
+     "error: --grammemes need --morphology pymorphy3", 1),
+    ("lexicon-coverage-empty-docbin", both(files(**{"geo.txt": UTF8}), made(lambda f: DocBin().to_disk(f / "d.spacy"))),
+     ["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "none"],
+     "error: d.spacy: holds no documents", 1),
+    ("compare-same-names", files(**{"a/s.json": b'{"ents_f": 0.5}', "b/s.json": b'{"ents_f": 0.7}'}),
+     ["compare", "a/s.json", "b/s.json"],
+     "error: 2 systems named 's' (a/s.json, b/s.json); give distinct names with --names", 1),
+    ("to-nemo-suffix-with-folder", made(lambda f: docbin(f / "in.spacy")),
+     ["convert", "to-nemo", "in.spacy", "out", "--suffix", "/../../x"],
+     "Error: Invalid value for --suffix: '/../../x': part of a file name (no folder)", 1),
+    ("report-blank-pipeline", made(lambda f: (docbin(f / "d.spacy"), spacy.blank("uk").to_disk(f / "b"))),
+     ["report", "--model", "b", "--data", "d.spacy", "--output", "rep", "--name", "x"],
+     "error: b: the pipeline has no components: it would find no entities", 1),
+    ("lexicon-coverage-name-without-file", made(lambda f: docbin(f / "d.spacy")),
+     ["lexicon-coverage", "d.spacy", "GEO=", "--morphology", "none"],
+     "error: 'GEO=': no word list after '=' (NAME=FILE)", 1),
+    ("track-empty-run-id", files(**{"rid.txt": b"\n"}), ["track", "rid.txt"],
+     "error: rid.txt: holds no MLflow run id; train with tracking on first", 1),
+]
+
+
+def parquet(path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"text": [TEXT, None], "id": [1, 2]}), path)
+
+
+def run_cli(argv: List[str], folder: Path, capsys, monkeypatch) -> "tuple[int, str]":
+    monkeypatch.chdir(folder)
+    capsys.readouterr()
+    status = main(argv)
+    return status, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("setup,argv,message,status", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_gives_one_line(setup, argv, message, status, tmp_path, model_dir, capsys, monkeypatch):
+    if "--gpu-id" in argv and importlib.util.find_spec("cupy") is not None:
+        pytest.skip("CuPy is installed")
+    setup(tmp_path, model_dir)
+    argv = [str(model_dir) if a == "model" else a for a in argv]
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    got, err = run_cli(argv, tmp_path, capsys, monkeypatch)
+    lines = err.strip().splitlines()
+    assert got == status, err
+    assert "Traceback" not in err
+    if message.endswith("..."):  # the rest comes from another library
+        assert lines[-1].startswith(message[:-3]), err
+    else:
+        assert lines[-1] == message, err
+    for path, data in before.items():  # nothing a user gave is changed
+        assert path.read_bytes() == data, path
+    assert not [p for p in tmp_path.rglob(".*.tmp")]
+
+
+# ------------------------------------------------------------ no hang, nothing lost
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("max_length", [1, 2, 3])
+def test_split_points_always_advance(max_length):
+    from spacy_rnn_ner.corpus import split_points
+
+    cuts = split_points(5, max_length, numpy.zeros(6, dtype=bool))
+    assert cuts == sorted(set(cuts)) and all(0 < c < 5 for c in cuts)
+    pieces = [b - a for a, b in zip([0] + cuts, cuts + [5])]
+    assert max(pieces) <= max(max_length - 1, 1)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("max_length", [1, 3])
+def test_entity_longer_than_max_length_stays_whole(tmp_path, max_length):
+    from spacy_rnn_ner.corpus import create_corpus_reader
+
+    nlp = spacy.blank("uk")
+    doc = Doc(nlp.vocab, words="a b c d e f g".split())
+    doc.ents = [Span(doc, 1, 5, "ORG"), Span(doc, 5, 6, "LOC")]
+    path = tmp_path / "train.spacy"
+    DocBin(docs=[doc]).to_disk(path)
+    reader = create_corpus_reader(path, max_length=max_length)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        examples = list(reader(nlp))
+    ents = [(e.text, e.label_) for eg in examples for e in eg.reference.ents]
+    assert ents == [("b c d e", "ORG"), ("f", "LOC")]  # nothing cut, nothing missing
+    for eg in examples:  # no token of an entity is set to missing
+        assert "" not in [t.ent_iob_ for t in eg.reference]
+    message = str(caught[-1].message)
+    assert "no entity split" in message and "1 of them are longer, to keep an entity" in message
+
+
+# ------------------------------------------------------------ annotate: BOM, .TXT, entities
+
+
+def test_annotate_bom_txt_and_dirs_keep_offsets(tmp_path, model_dir, capsys, monkeypatch):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.txt").write_bytes(BOM + TEXT.encode("utf8"))
+    (tmp_path / "d" / "B.TXT").write_bytes(TEXT.encode("utf8"))
+    (tmp_path / "in.txt").write_bytes(BOM + UTF8)
+    (tmp_path / "in.jsonl").write_bytes(BOM + json.dumps({"text": TEXT}).encode("utf8") + b"\n")
+    for src in ("d", "in.txt", "in.jsonl"):
+        status, err = run_cli(["annotate", str(model_dir), src, "o.jsonl"], tmp_path, capsys, monkeypatch)
+        assert status == 0, err
+        rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text("utf8").splitlines()]
+        assert [row["text"] for row in rows] == [TEXT] * (2 if src == "d" else 1)
+        if src == "d":  # the upper-case .TXT is read too
+            assert [row["file"] for row in rows] == ["B.TXT", "a.txt"]
+
+
+def test_annotate_keeps_input_entities(tmp_path, model_dir, capsys, monkeypatch):
+    gold = [{"start": 0, "end": 4, "label": "LOC"}]
+    (tmp_path / "in.jsonl").write_text(json.dumps({"text": TEXT, "entities": gold, "id": 7}) + "\n"
+                                       + json.dumps({"text": TEXT, "entities": [], "input_entities": []})
+                                       + "\n", encoding="utf8")
+    status, err = run_cli(["annotate", str(model_dir), "in.jsonl", "o.jsonl"], tmp_path, capsys, monkeypatch)
+    assert status == 1 and err.strip().splitlines()[-1] == (
+        'error: in.jsonl:2: has both "entities" and "input_entities" fields; the output keeps '
+        'the input\'s "entities" as "input_entities" (--skip-bad-lines skips such lines)')
+    status, err = run_cli(["annotate", str(model_dir), "in.jsonl", "o.jsonl", "--skip-bad-lines"],
+                          tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    row = json.loads((tmp_path / "o.jsonl").read_text("utf8").splitlines()[0])
+    assert row["input_entities"] == gold and row["id"] == 7 and isinstance(row["entities"], list)
+
+
+def test_annotate_skips_bad_lines_without_traceback(tmp_path, model_dir, capsys, monkeypatch):
+    (tmp_path / "in.jsonl").write_bytes(b'{"text": "\\ud800 x"}\n' + json.dumps({"text": TEXT}).encode() + b"\n")
+    (tmp_path / "in.txt").write_bytes(HUGE_LINE + UTF8)
+    for src in ("in.jsonl", "in.txt"):
+        status, err = run_cli(["annotate", str(model_dir), src, "o.jsonl", "--skip-bad-lines"],
+                              tmp_path, capsys, monkeypatch)
+        assert status == 0 and "(skipped)" in err and "Traceback" not in err, err
+        rows = (tmp_path / "o.jsonl").read_text("utf8").splitlines()
+        assert [json.loads(r)["text"] for r in rows] == [TEXT]
+
+
+def test_annotate_gpu_error_also_under_spacy_cli(tmp_path, model_dir):
+    if importlib.util.find_spec("cupy") is not None:
+        pytest.skip("CuPy is installed")
+    (tmp_path / "in.txt").write_bytes(UTF8)
+    done = subprocess.run([sys.executable, "-m", "spacy", "rnn-ner", "annotate", str(model_dir), "in.txt",
+                           "o.jsonl", "--gpu-id", "0"], cwd=tmp_path, env=env(), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("error: --gpu-id 0: no usable GPU")
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_removes_the_temporary_output(tmp_path, model_dir):
+    (tmp_path / "in.txt").write_text((TEXT + "\n") * 200_000, encoding="utf8")
+    proc = subprocess.Popen([sys.executable, "-m", "spacy_rnn_ner", "annotate", str(model_dir), "in.txt",
+                             "o.jsonl", "--batch-size", "8"], cwd=tmp_path, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 90
+    while not list(tmp_path.glob(".o.jsonl.*.tmp")) and time.time() < deadline:
+        time.sleep(0.2)
+    assert list(tmp_path.glob(".o.jsonl.*.tmp")), "annotate never started writing"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
+    assert not list(tmp_path.glob(".*.tmp")) and not (tmp_path / "o.jsonl").exists()
+
+
+# ------------------------------------------------------------ BOM everywhere
+
+
+def test_word_list_with_bom_matches_its_first_word(tmp_path):
+    from spacy_rnn_ner.layers.lexicon_features import read_word_list
+
+    path = tmp_path / "geo.txt"
+    path.write_bytes(BOM + "Київ\nЛьвів\n".encode("utf8"))
+    assert read_word_list(path) == ["київ", "львів"]
+
+
+def test_pretrain_text_strips_bom_and_reads_upper_case_txt(tmp_path, capsys, monkeypatch):
+    ner_uk(tmp_path / "ner")
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "a.txt").write_bytes(BOM + "Київ є містом .\n".encode("utf8"))
+    (tmp_path / "raw" / "B.TXT").write_bytes("Львів теж .\n".encode("utf8"))
+    status, err = run_cli(["pretrain-text", "raw", "ner", "out.txt"], tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    assert (tmp_path / "out.txt").read_text("utf8").splitlines() == ["Львів теж .", "Київ є містом ."]
+
+
+def test_nemo_reader_reports_a_no_break_space(tmp_path, capsys, monkeypatch):
+    (tmp_path / "t.txt").write_text("Нью\u00a0Йорк є\n", encoding="utf8")
+    (tmp_path / "l.txt").write_text("B-LOC I-LOC O\n", encoding="utf8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["convert", "nemo", "t.txt", "l.txt", "o.spacy"]) == 0
+    assert "t.txt:1: words separated at U+00A0 as at a space (as NeMo reads them)" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------ spacy train: config errors
+
+
+BAD_SETTINGS = [
+    ("depth", 0, "spacy_rnn_ner.RNNTagger.v2: 'depth' must be a positive integer, got 0."),
+    ("rnn_type", "bogus", "spacy_rnn_ner.RNNTagger.v2: unknown rnn_type 'bogus'; valid choices: "
+                          "'rnn', 'gru', 'lstm'"),
+    ("dropout", 1.5, "spacy_rnn_ner.RNNTagger.v2: 'dropout' must be in [0, 1), got 1.5."),
+    ("hidden_width", -3, "spacy_rnn_ner.RNNTagger.v2: 'hidden_width' must be a positive integer, got -3."),
+]
+
+
+@pytest.mark.parametrize("name,value,message", BAD_SETTINGS, ids=[s[0] for s in BAD_SETTINGS])
+def test_bad_model_setting_is_a_config_error(name, value, message):
+    from confection import ConfigValidationError
+
+    from conftest import SMALL_MODEL
+
+    nlp = spacy.blank("uk")
+    with pytest.raises(ConfigValidationError) as caught:
+        nlp.add_pipe("rnn_ner", config={"model": dict(SMALL_MODEL, **{name: value})})
+    assert caught.value.title == message
+
+
+def test_data_without_entities_is_a_config_error():
+    from confection import ConfigValidationError
+
+    nlp = build_nlp()
+    examples = [eg for eg in make_examples(nlp, [(text, []) for text, _ in TRAIN_DATA])]
+    with pytest.raises(ConfigValidationError, match="no entity labels"):
+        nlp.initialize(lambda: examples)
+
+
+def test_spacy_train_prints_config_errors_without_traceback(tmp_path):
+    nlp = spacy.blank("uk")
+    db = DocBin(docs=[nlp.make_doc(text) for text, _ in TRAIN_DATA])
+    db.to_disk(tmp_path / "train.spacy")
+    done = subprocess.run(
+        [sys.executable, "-m", "spacy", "train", str(ROOT / "configs" / "rnn_ner.cfg"),
+         "--paths.train", "train.spacy", "--paths.dev", "train.spacy", "--paths.vectors", "null",
+         "--paths.lexicon", str(ROOT / "tests" / "data" / "lexicon"),
+         "--components.rnn_ner.model.tok2vec.include_static_vectors", "false",
+         "--components.rnn_ner.model.depth", "0"],
+        cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    out = done.stdout + done.stderr
+    assert "Traceback" not in out and "'depth' must be a positive integer, got 0" in out
+
+
+# ------------------------------------------------------------ interrupted runs
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, ValueError])
+def test_atomic_output_leaves_nothing_when_interrupted(tmp_path, interrupt):
+    from spacy_rnn_ner.io import atomic_output
+
+    out = tmp_path / "out.txt"
+    out.write_text("before", encoding="utf8")
+    with pytest.raises(interrupt):
+        with atomic_output(out) as file_:
+            file_.write("half")
+            raise interrupt()
+    assert out.read_text(encoding="utf8") == "before" and os.listdir(tmp_path) == ["out.txt"]
+    with atomic_output(out) as file_:
+        file_.write("after")
+    assert out.read_text(encoding="utf8") == "after" and os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_missing_corpus_is_a_config_error(tmp_path):
+    from confection import ConfigValidationError
+
+    from spacy_rnn_ner.corpus import create_corpus_reader
+
+    with pytest.raises(ConfigValidationError) as caught:
+        create_corpus_reader(tmp_path / "nope.spacy", name="corpora.dev")
+    assert caught.value.title == f"corpora.dev.path: {tmp_path / 'nope.spacy'}: no such file or folder"
