@@ -21,6 +21,7 @@ from .architectures import (
     build_token_features,
 )
 from .pipeline_component import RNNEntityRecognizer, make_rnn_ner
+from .sentencizer import AbbrevSentencizer, make_abbrev_sentencizer
 from .report.tracking import make_tracking_logger  # registers spacy_rnn_ner.TrackingLogger.v1 (MLflow only when on)
 
 __version__ = "0.1.0"
@@ -32,4 +33,6 @@ __all__ = [
     "build_char_cnn",
     "build_lexicon_features",
     "make_tracking_logger",
+    "AbbrevSentencizer",
+    "make_abbrev_sentencizer",
 ]
