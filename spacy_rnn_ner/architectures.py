@@ -1,7 +1,8 @@
 """Registered, versioned model architectures usable from any spaCy config.
 
 - ``spacy_rnn_ner.RNNTagger.v2``: token vectors → packed (bi)RNN/GRU/LSTM over sentence
-  segments → softmax over BIO tags (``v1``: the same model in the layout v1 pipelines were saved with)
+  segments → softmax over BIO tags or a CRF (``v1``: the same model in the layout v1 pipelines were saved with)
+- ``spacy_rnn_ner.RNNTagger.v3``: ``v2`` with document context between the RNN and the output
 - ``spacy_rnn_ner.TokenFeatures.v1``: hash embeddings (+ static vectors) ⊕ character encoder ⊕ extra features
 - ``spacy_rnn_ner.CharCNN.v1``: character CNN word encoder
 - ``spacy_rnn_ner.LexiconFeatures.v1``: gazetteer / morphological-tag features
@@ -18,6 +19,7 @@ from thinc.types import Floats2d
 from .errors import config_error
 from .layers.char_cnn import char_cnn_layer
 from .layers.crf import crf_layer
+from .layers.doc_context import doc_context_layer
 from .layers.lexicon_features import lexicon_features_layer
 from .layers.packed_rnn import RNN_TYPES, packed_rnn_layer
 from .layers.rnn_tagger import OUTPUTS, make_output_layer, rnn_tagger_model
@@ -75,7 +77,30 @@ def build_rnn_tagger(
         sentence's likelihood, decoded by Viterbi with the learned transitions).
     nO: number of BIO tags; leave it null: it is set from the component's labels.
     """
-    return _rnn_tagger("spacy_rnn_ner.RNNTagger.v2", **locals(), legacy_layout=False)
+    return _rnn_tagger("spacy_rnn_ner.RNNTagger.v2", **locals(), doc_context=False, legacy_layout=False)
+
+
+@registry.architectures("spacy_rnn_ner.RNNTagger.v3")
+def build_rnn_tagger_v3(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    rnn_type: str = "lstm",
+    hidden_width: int = 128,
+    depth: int = 1,
+    bidirectional: bool = True,
+    dropout: float = 0.3,
+    token_dropout: float = 0.0,
+    mixed_precision: bool = False,
+    sentence_level: bool = True,
+    output: str = "crf",
+    doc_context: bool = True,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """``RNNTagger.v2`` with document context: ``doc_context`` appends to each token's
+    RNN state the mean state of the other mentions of the same (capitalised, inflection-
+    blind) word in its document and their count (:mod:`layers.doc_context`), before the
+    output layer; train it on documents or multi-sentence pieces (the corpus reader's
+    ``max_length``), not single sentences. The output is a CRF by default."""
+    return _rnn_tagger("spacy_rnn_ner.RNNTagger.v3", **locals(), legacy_layout=False)
 
 
 @registry.architectures("spacy_rnn_ner.RNNTagger.v1")
@@ -93,7 +118,8 @@ def build_rnn_tagger_v1(
 ) -> Model[List[Doc], List[Floats2d]]:
     """The model of ``RNNTagger.v2`` with the layer layout that v1 pipelines were saved
     with, so they load and predict as before. Use v2 for new pipelines."""
-    return _rnn_tagger("spacy_rnn_ner.RNNTagger.v1", **locals(), output="softmax", legacy_layout=True)
+    return _rnn_tagger("spacy_rnn_ner.RNNTagger.v1", **locals(), output="softmax", doc_context=False,
+                       legacy_layout=True)
 
 
 def _rnn_tagger(
@@ -108,6 +134,7 @@ def _rnn_tagger(
     mixed_precision: bool,
     sentence_level: bool,
     output: str,
+    doc_context: bool,
     nO: Optional[int],
     legacy_layout: bool,
 ) -> Model[List[Doc], List[Floats2d]]:
@@ -130,8 +157,9 @@ def _rnn_tagger(
         token_dropout,
     )
     crf = crf_layer(nO) if output == "crf" else None
-    output_layer = make_output_layer(output, nO, rnn.get_dim("nO"))
-    return rnn_tagger_model(tok2vec, rnn, output_layer, sentence_level, legacy_layout, crf)
+    context = doc_context_layer(rnn.get_dim("nO")) if doc_context else None
+    output_layer = make_output_layer(output, nO, (context or rnn).get_dim("nO"))
+    return rnn_tagger_model(tok2vec, rnn, output_layer, sentence_level, legacy_layout, crf, context)
 
 
 @registry.architectures("spacy_rnn_ner.TokenFeatures.v1")

@@ -57,6 +57,21 @@ def cut_doc(doc: Doc, max_length: int) -> List[Doc]:
     return [doc[a:b].as_doc() for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
+def packed_sentences(sentence_lengths: List[int], max_length: int) -> List[int]:
+    """Boundaries (token offsets, from 0 to the total) of consecutive sentences packed
+    greedily into pieces shorter than ``max_length`` tokens; a sentence that is itself
+    too long makes a piece of its own."""
+    bounds, start, end = [0], 0, 0
+    for length in sentence_lengths:
+        if end > start and end + length - start >= max_length:
+            bounds.append(end)
+            start = end
+        end += length
+    if end > start:
+        bounds.append(end)
+    return bounds
+
+
 def make_example(nlp: Language, reference: Doc) -> Example:
     """An example whose predicted doc is ``nlp``'s tokenization of the reference text
     (the reference's own tokens when its spacing is unknown), as spaCy's ``Corpus``
@@ -71,9 +86,11 @@ def make_example(nlp: Language, reference: Doc) -> Example:
 class CuttingCorpus(Corpus):
     """spaCy's ``Corpus``; long docs and sentences are cut, not dropped."""
 
-    def __init__(self, path: Union[str, Path], *, name: str = "corpora.train", **kwargs) -> None:
+    def __init__(self, path: Union[str, Path], *, name: str = "corpora.train",
+                 pack_sentences: bool = False, **kwargs) -> None:
         super().__init__(path, **kwargs)
         self.name = name
+        self.pack_sentences = pack_sentences
 
     def make_examples(self, nlp: Language, reference_docs: Iterable[Doc]) -> Iterator[Example]:
         n_cut, n_pieces, n_long = 0, 0, 0
@@ -83,7 +100,13 @@ class CuttingCorpus(Corpus):
             if self.max_length == 0 or len(reference) < self.max_length:
                 yield make_example(nlp, reference)
                 continue
-            parts = [s.as_doc() for s in reference.sents] if reference.has_annotation("SENT_START") else [reference]
+            if not reference.has_annotation("SENT_START"):
+                parts = [reference]
+            elif self.pack_sentences:
+                bounds = packed_sentences([len(s) for s in reference.sents], self.max_length)
+                parts = [reference[a:b].as_doc() for a, b in zip(bounds, bounds[1:])]
+            else:
+                parts = [s.as_doc() for s in reference.sents]
             for part in parts:
                 if len(part) == 0:
                     continue
@@ -116,14 +139,19 @@ def create_corpus_reader(
     limit: int = 0,
     augmenter: Optional[Callable] = None,
     name: str = "corpora.train",
+    pack_sentences: bool = False,
 ) -> Callable[[Language], Iterable[Example]]:
     """spaCy's ``spacy.Corpus.v1`` with the same settings, except that documents and
     sentences of ``max_length`` tokens or more are cut into shorter pieces (with a
-    warning) instead of silently dropped. ``name``: the config block, for the message."""
+    warning) instead of silently dropped. ``name``: the config block, for the message.
+    ``pack_sentences``: a document of ``max_length`` tokens or more is split into runs of
+    consecutive sentences shorter than ``max_length`` (as many as fit) rather than into
+    single sentences, so a model with document context trains on several sentences."""
     if path is None:
         raise config_error(name, "path", "spacy_rnn_ner.Corpus.v1: 'path' is not set (e.g. --paths.train).")
     if not Path(path).exists():  # a config error: spacy train prints it without a traceback
         raise config_error(name, "path", f"{name}.path: {path}: no such file or folder")
     return CuttingCorpus(
-        path, gold_preproc=gold_preproc, max_length=max_length, limit=limit, augmenter=augmenter, name=name
+        path, gold_preproc=gold_preproc, max_length=max_length, limit=limit, augmenter=augmenter,
+        name=name, pack_sentences=pack_sentences,
     )

@@ -70,8 +70,12 @@ def rnn_tagger_model(
     sentence_level: bool,
     legacy_layout: bool = False,
     crf: Optional[Model] = None,
+    doc_context: Optional[Model] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """``tok2vec`` per doc, ``rnn`` over the flat segments, ``output_layer`` per token.
+
+    doc_context: a layer between the RNN and the output layer that adds each token's
+        document context to its RNN state (:mod:`layers.doc_context`).
 
     crf: a CRF node holding learned transition scores (:mod:`layers.crf`); the
         model's scores are then the CRF's emission scores.
@@ -92,10 +96,13 @@ def rnn_tagger_model(
         )
         layers = [sentences, with_array]
     else:
-        layers = [tok2vec, rnn, output_layer] + ([crf] if crf is not None else [])
+        layers = [tok2vec, rnn] + ([doc_context] if doc_context is not None else []) + [output_layer]
+        layers += [crf] if crf is not None else []
     refs = {"tok2vec": tok2vec, "rnn": rnn, "output_layer": output_layer}
     if crf is not None:
         refs["crf"] = crf
+    if doc_context is not None:
+        refs["doc_context"] = doc_context
     return Model(
         "rnn_tagger",
         _forward,
@@ -142,10 +149,14 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[TagScores, 
     X = ops.flatten(Xs) if Xs else ops.alloc2f(0, rnn.get_dim("nI"))
     lengths = segment_lengths(docs, model.attrs["sentence_level"])
     H, backprop_rnn = rnn((X, lengths), is_train)
+    backprop_context = None
+    if model.has_ref("doc_context"):
+        H, backprop_context = model.get_ref("doc_context")((H, docs), is_train)
     P, backprop_output = output_layer(H, is_train)
 
     def backprop(dP: Floats2d) -> List[Doc]:
-        dX = backprop_rnn(backprop_output(dP))
+        dH = backprop_output(dP)
+        dX = backprop_rnn(backprop_context(dH) if backprop_context is not None else dH)
         return backprop_tok2vec(ops.unflatten(dX, doc_lengths) if docs else [])
 
     return TagScores(P, lengths), backprop

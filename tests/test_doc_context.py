@@ -1,0 +1,108 @@
+"""Document context (``RNNTagger.v3``): keys through inflection, groups inside one document,
+exact gradients, batch invariance, training and reloading."""
+import numpy
+import pytest
+import spacy
+from thinc.api import NumpyOps
+
+from conftest import SMALL_MODEL, TRAIN_DATA, ents_of, make_examples, seed_everything
+from spacy_rnn_ner.layers.doc_context import doc_context_layer, document_groups, word_key
+
+
+def test_word_key_sees_through_inflection():
+    assert word_key("Шевченко") == word_key("Шевченка") == word_key("Шевченком") == "шевче"
+    assert word_key("Франко") == word_key("Франка") == "франк"
+    assert word_key("ООН") == "оон"
+    assert word_key("Львова") != word_key("Луцька")
+    # only capitalised words have a key
+    assert word_key("шевченко") == word_key("2019") == word_key(".") == word_key("") == ""
+
+
+def test_groups_never_cross_documents():
+    nlp = spacy.blank("uk")
+    docs = [nlp("Шевченко і Шевченка . Київ"), nlp("Шевченком")]
+    group, sizes = document_groups(docs)
+    assert group[0] == group[2] and group[0] != group[5]
+    assert sizes.tolist() == [2, 1, 2, 1, 1, 1]
+    assert len(set(group[[1, 3, 4]])) == 3  # lowercase and punctuation: groups of their own
+
+
+def test_mean_of_other_mentions_and_exact_gradient():
+    nlp = spacy.blank("uk")
+    docs = [nlp("Шевченко бачив Шевченка і Шевченком"), nlp("Київ Київ")]
+    n = sum(len(d) for d in docs)
+    layer = doc_context_layer(3)
+    layer.initialize()
+    rng = numpy.random.default_rng(0)
+    H = rng.normal(size=(n, 3)).astype("float32")
+    Y, backprop = layer((H, docs), is_train=True)
+    assert Y.shape == (n, 7)
+    numpy.testing.assert_allclose(Y[0, 3:6], (H[2] + H[4]) / 2, rtol=1e-6)
+    numpy.testing.assert_allclose(Y[5, 3:6], H[6], rtol=1e-6)
+    assert Y[1, 3:7].tolist() == [0, 0, 0, 0]            # no other mention: zeros
+    numpy.testing.assert_allclose(Y[0, 6], numpy.log(3), rtol=1e-6)
+    # the backward pass is the transpose of the forward map (checked numerically)
+    dY = rng.normal(size=Y.shape).astype("float32")
+    dH = backprop(dY)
+    eps = 1e-2
+    numeric = numpy.zeros_like(H)
+    for i in range(n):
+        for j in range(3):
+            Hp, Hm = H.copy(), H.copy()
+            Hp[i, j] += eps
+            Hm[i, j] -= eps
+            numeric[i, j] = ((layer((Hp, docs), False)[0] - layer((Hm, docs), False)[0]) * dY).sum() / (2 * eps)
+    numpy.testing.assert_allclose(dH, numeric, rtol=1e-2, atol=1e-3)
+
+
+def test_empty_batch():
+    layer = doc_context_layer(4)
+    Y, backprop = layer((NumpyOps().alloc2f(0, 4), []), is_train=True)
+    assert Y.shape == (0, 9)
+    assert backprop(Y).shape == (0, 4)
+
+
+def build_v3(**overrides):
+    seed_everything()
+    nlp = spacy.blank("uk")
+    nlp.add_pipe("sentencizer")
+    model = dict(SMALL_MODEL, **{"@architectures": "spacy_rnn_ner.RNNTagger.v3"}, **overrides)
+    nlp.add_pipe("rnn_ner", config={"model": model})
+    return nlp
+
+
+def test_v3_trains_saves_and_predicts_the_same_in_any_batch(tmp_path):
+    nlp = build_v3()
+    data = [(" ".join(t for t, _ in TRAIN_DATA[:2]), [])] + TRAIN_DATA
+    examples = make_examples(nlp, TRAIN_DATA)
+    optimizer = nlp.initialize(lambda: examples)
+    optimizer.learn_rate = 0.01
+    for _ in range(60):
+        nlp.update(examples, sgd=optimizer, drop=0.0)
+    texts = [text for text, _ in TRAIN_DATA]
+    assert ents_of(nlp(texts[0])) == [("Тарас Шевченко", "PERS"), ("Моринцях", "LOC")]
+    one_by_one = [ents_of(nlp(t)) for t in texts]
+    assert [ents_of(d) for d in nlp.pipe(texts, batch_size=4)] == one_by_one
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p")
+    assert loaded.get_pipe("rnn_ner").model.has_ref("doc_context")
+    assert [ents_of(d) for d in loaded.pipe(texts)] == one_by_one
+    assert data  # (the joined text is only there to give a doc two sentences)
+    two = loaded(data[0][0])
+    assert len(list(two.sents)) == 2
+
+
+def test_v2_has_no_doc_context():
+    seed_everything()
+    nlp = spacy.blank("uk")
+    nlp.add_pipe("rnn_ner", config={"model": SMALL_MODEL})
+    assert not nlp.get_pipe("rnn_ner").model.has_ref("doc_context")
+
+
+@pytest.mark.parametrize("context", [True, False])
+def test_output_width_follows_the_context(context):
+    nlp = build_v3(doc_context=context)
+    nlp.initialize(lambda: make_examples(nlp))
+    model = nlp.get_pipe("rnn_ner").model
+    rnn_width = model.get_ref("rnn").get_dim("nO")
+    assert model.get_ref("output_layer").get_dim("nI") == (2 * rnn_width + 1 if context else rnn_width)
