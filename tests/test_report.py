@@ -17,9 +17,11 @@ from spacy_rnn_ner.report.metrics import (
     confusion_table,
     count_support,
     entity_confusion,
+    error_kinds,
     ner_scores,
     per_type_table,
     select_examples,
+    worst_confusions,
 )
 from spacy_rnn_ner.scorer import macro_average
 from spacy_rnn_ner.io import read_jsonl
@@ -114,6 +116,28 @@ def test_boundary_error_counts_as_missed_and_spurious(nlp):
     assert confusion.count(SPURIOUS, "LOC") == 1
     assert confusion.count("LOC", "LOC") == 0
     assert ner_scores(gold, pred)["ents_f"] == pytest.approx(0.0)
+
+
+def test_error_kinds_each_gold_entity_once(nlp):
+    text = "New York and Old Town met Ann in Paris at noon"
+    gold = [make_doc(nlp, text, [(0, 2, "LOC"), (3, 5, "LOC"), (6, 7, "PER"), (8, 9, "LOC")])]
+    # New York: wrong span (York LOC); Old Town: same span ORG; Ann: exact; Paris: missed;
+    # "noon": a false alarm of type MISC; "Old" alone is no false alarm (it overlaps gold)
+    pred = [make_doc(nlp, text, [(1, 2, "LOC"), (3, 5, "ORG"), (6, 7, "PER"), (10, 11, "MISC")])]
+    kinds = error_kinds(gold, pred)
+    assert kinds["LOC"] == {"exact": 0, "wrong type": 1, "wrong span": 1, "wrong span and type": 0,
+                            "missed": 1, "false alarm": 0}
+    assert kinds["PER"]["exact"] == 1
+    assert kinds["MISC"]["false alarm"] == 1 and sum(kinds["MISC"].values()) == 1
+    pred2 = [make_doc(nlp, text, [(1, 2, "ORG")])]
+    assert error_kinds(gold, pred2)["LOC"]["wrong span and type"] == 1
+
+
+def test_worst_confusions_are_type_swaps_largest_first():
+    labels = ["A", "B", "C"]
+    matrix = [[9, 5, 1, 40], [2, 9, 0, 0], [7, 0, 9, 0], [0, 3, 0, 0]]
+    assert worst_confusions(Confusion(labels, matrix)) == [("C", "A", 7), ("A", "B", 5), ("B", "A", 2)]
+    assert worst_confusions(Confusion(labels, matrix), n=1) == [("C", "A", 7)]
 
 
 def test_select_examples_prefers_errors_and_entities(nlp):
@@ -301,6 +325,9 @@ def test_report_cli_end_to_end(report_inputs, capsys):
     for link in ("](confusion_ruler.png)", "](curves_ruler.png)", "](examples_ruler.html)", "](report_ruler.json)"):
         assert link in md
     assert "`missed`" in md and "`spurious`" in md
+    assert "Worst type confusions (gold → predicted, same span): LOC → ORG 1." in md
+    assert "| ORG | 1 | 0 | 0 | 0 | 0 | 1 | 0 |" in md  # Google: missed
+    assert report["error_kinds"]["LOC"]["wrong type"] == 1
     html = (out / "examples_ruler.html").read_text()
     assert html.startswith("<!DOCTYPE html>")
     # 2 examples: both sentences with errors (Kyiv as ORG; Google missed), not the one without entities

@@ -178,6 +178,67 @@ def entity_confusion(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]) -> Conf
     return confusion
 
 
+ERROR_KINDS = ("exact", "wrong type", "wrong span", "wrong span and type", "missed")
+
+
+def doc_error_kinds(gold: Doc, pred: Doc) -> Tuple[Counter, Counter]:
+    """What became of each gold entity, by its type: ``exact``; ``wrong type`` (same span);
+    ``wrong span`` (overlapped by a prediction of its type, other boundaries); ``wrong span
+    and type`` (overlapped only by predictions of other types); ``missed`` (no overlap).
+    And the predictions that overlap no gold entity (false alarms), by predicted type."""
+    gold_spans, pred_spans = char_spans(gold), char_spans(pred)
+    pred_by_bounds = {(s, e): label for s, e, label in pred_spans}
+    kinds: Counter = Counter()
+    for start, end, label in gold_spans:
+        same = pred_by_bounds.get((start, end))
+        overlapping = [p for p in pred_spans if p[0] < end and start < p[1]]
+        if same == label:
+            kind = "exact"
+        elif same is not None:
+            kind = "wrong type"
+        elif any(p[2] == label for p in overlapping):
+            kind = "wrong span"
+        elif overlapping:
+            kind = "wrong span and type"
+        else:
+            kind = "missed"
+        kinds[(label, kind)] += 1
+    alarms = Counter(label for start, end, label in pred_spans
+                     if not any(g[0] < end and start < g[1] for g in gold_spans))
+    return kinds, alarms
+
+
+def error_kinds(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]) -> Dict[str, Dict[str, int]]:
+    """:func:`doc_error_kinds` summed over the doc pairs: ``{type: {kind: n, ...,
+    "false alarm": n}}`` for every gold or predicted type."""
+    _check_pairs(gold_docs, pred_docs)
+    kinds: Counter = Counter()
+    alarms: Counter = Counter()
+    for gold, pred in zip(gold_docs, pred_docs):
+        doc_kinds, doc_alarms = doc_error_kinds(gold, pred)
+        kinds.update(doc_kinds)
+        alarms.update(doc_alarms)
+    labels = sorted({label for label, _ in kinds} | set(alarms))
+    return {label: {**{kind: kinds[(label, kind)] for kind in ERROR_KINDS}, "false alarm": alarms[label]}
+            for label in labels}
+
+
+def worst_confusions(confusion: Confusion, n: int = 3) -> List[Tuple[str, str, int]]:
+    """The ``n`` largest type confusions ``(gold type, predicted type, count)``: same span,
+    other type (the off-diagonal cells between types), largest first."""
+    cells = [(row, col, confusion.count(row, col)) for row in confusion.labels
+             for col in confusion.labels if row != col]
+    return sorted((c for c in cells if c[2] > 0), key=lambda c: (-c[2], c[0], c[1]))[:n]
+
+
+def error_kinds_table(kinds: Dict[str, Dict[str, int]]) -> str:
+    """Markdown: one row per type, the gold entities by what became of them, then false alarms."""
+    headers = ["Type", "Gold"] + list(ERROR_KINDS) + ["false alarm"]
+    rows = [[label, sum(v[k] for k in ERROR_KINDS)] + [v[k] for k in ERROR_KINDS] + [v["false alarm"]]
+            for label, v in kinds.items()]
+    return markdown_table(headers, rows)
+
+
 def select_examples(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc], n: int) -> List[int]:
     """Pick ``n`` doc indices deterministically for display.
 

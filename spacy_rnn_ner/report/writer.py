@@ -21,6 +21,8 @@ from .metrics import (
     confusion_table,
     doc_confusion_counts,
     entity_confusion,
+    error_kinds,
+    error_kinds_table,
     fmt_pct,
     fmt_speed,
     n_errors,
@@ -29,6 +31,7 @@ from .metrics import (
     scores_by_source,
     select_examples,
     source_tables,
+    worst_confusions,
 )
 
 from ..errors import InputError, import_optional
@@ -48,6 +51,7 @@ def build_report(
     report = ner_scores(gold_docs, pred_docs)
     report["n_docs"] = len(gold_docs)
     report["confusion"] = entity_confusion(gold_docs, pred_docs).to_dict()
+    report["error_kinds"] = error_kinds(gold_docs, pred_docs)
     by_source = scores_by_source(gold_docs, pred_docs)
     if by_source:
         report["by_source"] = by_source
@@ -118,9 +122,23 @@ def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], so
         "and zero cells are blank.",
         "",
     ]
-    lines.append(confusion_table(Confusion.from_dict(report["confusion"])))
+    confusion = Confusion.from_dict(report["confusion"])
+    worst = worst_confusions(confusion)
+    if worst:
+        lines += ["Worst type confusions (gold → predicted, same span): "
+                  + ", ".join(f"{gold} → {pred} {n}" for gold, pred, n in worst) + ".", ""]
+    lines.append(confusion_table(confusion))
     if "confusion" in files:
         lines.append(f"![confusion matrix]({files['confusion']})")
+    if report.get("error_kinds"):
+        lines += [
+            "", "## What became of the gold entities", "",
+            "Each gold entity once: `exact`; `wrong type` (same span); `wrong span` (a prediction of "
+            "its type overlaps it with other boundaries); `wrong span and type` (only predictions of "
+            "other types overlap it); `missed` (no prediction overlaps it). `false alarm`: predictions "
+            "of the type that overlap no gold entity.", "",
+            error_kinds_table(report["error_kinds"]),
+        ]
     if "curves" in files:
         lines += ["", "## Training curves", "", f"![training curves]({files['curves']})"]
     lines += ["", "## Files", ""] + [f"- [{kind}]({file})" for kind, file in files.items()]
