@@ -21,6 +21,7 @@ from .architectures import (
     build_token_features,
 )
 from .pipeline_component import RNNEntityRecognizer, make_rnn_ner
+from .callbacks import make_torch_threads
 from .sentencizer import AbbrevSentencizer, make_abbrev_sentencizer
 from .report.tracking import make_tracking_logger  # registers spacy_rnn_ner.TrackingLogger.v1 (MLflow only when on)
 
@@ -35,4 +36,5 @@ __all__ = [
     "make_tracking_logger",
     "AbbrevSentencizer",
     "make_abbrev_sentencizer",
+    "make_torch_threads",
 ]

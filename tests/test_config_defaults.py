@@ -1,5 +1,7 @@
 """One source for each default: the architectures' signatures."""
 import inspect
+
+import pytest
 from pathlib import Path
 
 import spacy
@@ -51,3 +53,22 @@ def test_filled_component_config_takes_the_signature_defaults():
         for name, default in _signature_defaults(block).items():
             if name in block and not isinstance(block[name], dict):
                 assert block[name] == default, (path, name)
+
+
+def test_torch_threads_callback_sets_threads_at_initialize_only():
+    import torch
+    from spacy.util import registry
+
+    before = torch.get_num_threads()
+    callback = registry.callbacks.get("spacy_rnn_ner.torch_threads.v1")(threads=1)
+    try:
+        torch.set_num_threads(2)
+        nlp = spacy.blank("uk")
+        assert callback(nlp) is nlp and torch.get_num_threads() == 1
+        torch.set_num_threads(2)
+        registry.callbacks.get("spacy_rnn_ner.torch_threads.v1")(threads=0)(nlp)
+        assert torch.get_num_threads() == 2  # 0: torch's own setting stays
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="threads"):
+        registry.callbacks.get("spacy_rnn_ner.torch_threads.v1")(threads=-1)

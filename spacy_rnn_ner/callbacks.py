@@ -1,0 +1,32 @@
+"""Registered callbacks for training configs.
+
+``spacy_rnn_ner.torch_threads.v1``: for ``[initialize.before_init]``, sets the number of
+threads PyTorch uses in the training process. The floating-point sums of a training step
+depend on it, so a config that fixes it trains the same model on a 2-core laptop and a
+64-core server (``spacy train`` with ``--system.seed`` is otherwise deterministic on
+CPU). It runs at ``initialize`` only: loading a trained pipeline leaves the user's torch
+settings alone.
+"""
+from typing import Callable
+
+import torch
+from spacy.language import Language
+from spacy.util import registry
+
+from .errors import config_error
+
+
+@registry.callbacks("spacy_rnn_ner.torch_threads.v1")
+def make_torch_threads(threads: int = 1) -> Callable[[Language], Language]:
+    """``torch.set_num_threads(threads)`` before the pipeline is initialized (0: leave
+    torch's default, one thread per core)."""
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
+        raise config_error("initialize.before_init", "threads",
+                           f"spacy_rnn_ner.torch_threads.v1: 'threads' must be a non-negative integer, got {threads!r}.")
+
+    def set_threads(nlp: Language) -> Language:
+        if threads:
+            torch.set_num_threads(threads)
+        return nlp
+
+    return set_threads
