@@ -249,6 +249,27 @@ def test_compare_table(tmp_path, capsys):
     assert "| b | 50.00" in printed and "Words/s" not in printed
 
 
+def test_compare_seeds_mean_sd_and_per_type(tmp_path, capsys):
+    def run(f, org):
+        return {"ents_p": f, "ents_r": f, "ents_f": f,
+                "ents_per_type": {"ORG": {"p": org, "r": org, "f": org, "support": 7},
+                                  "PERS": {"p": 1, "r": 0.5, "f": 2 / 3, "support": 9}}}
+    files = [write_json(tmp_path / f"{i}.json", run(f, org))
+             for i, (f, org) in enumerate([(0.70, 0.2), (0.72, 0.4), (0.74, 0.6), (0.5, 0.1)])]
+    args = ["compare", *map(str, files), "--names", "rnn", "rnn", "rnn", "other"]
+    assert main(args) == 1
+    assert "--seeds" in capsys.readouterr().err  # a repeated name without --seeds is refused
+    assert main(args + ["--seeds", "--by-type"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "| System | Runs | P | R | F1 | Macro F1 | ORG F1 | PERS F1 |" in lines
+    assert ("| rnn | 3 | 72.00 ± 2.00 | 72.00 ± 2.00 | 72.00 ± 2.00 | 53.33 ± 10.00 | 40.00 ± 20.00 "
+            "| 66.67 ± 0.00 |") in lines
+    assert "| other | 1 | 50.00 | 50.00 | 50.00 | 38.33 | 10.00 | 66.67 |" in lines
+    assert "| Type | rnn P / R / F1 | other P / R / F1 | Support |" in lines
+    assert "| PERS | 100.00 / 50.00 / 66.67 | 100.00 / 50.00 / 66.67 | 9 |" in lines
+    assert "| ORG | 40.00 / 40.00 / 40.00 | 10.00 / 10.00 / 10.00 | 7 |" in lines
+
+
 def test_compare_errors(tmp_path, capsys):
     a = write_json(tmp_path / "a.json", {"ents_p": 1.0, "ents_r": 1.0, "ents_f": 1.0, "ents_per_type": {}})
     missing = tmp_path / "nope.json"

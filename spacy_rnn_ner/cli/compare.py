@@ -15,8 +15,11 @@ def compare_cli(
     names: Optional[List[str]] = Opt(None, "--names", help="System names, one per file "
                                      "(default: the file stems): --names A B C."),
     output: Optional[Path] = Opt(None, "--output", help="Markdown file to write the table to."),
+    seeds: bool = Opt(False, "--seeds", help="Files with the same name are runs (seeds) of one "
+                      "system: one row of mean ± sample standard deviation."),
+    by_type: bool = Opt(False, "--by-type", help="Also a table of P / R / F1 per entity type."),
 ) -> None:
     """One row per system: micro P/R/F1, macro F1, F1 per type and words/s."""
     from ..report.compare import write_compare
 
-    typer.echo(write_compare(scores, names, output), nl=False)
+    typer.echo(write_compare(scores, names, output, seeds, by_type), nl=False)

@@ -5,8 +5,9 @@ command (``report_<name>.json``); both hold ``ents_p``, ``ents_r``,
 ``ents_f``, ``ents_per_type`` and optionally ``speed``.
 """
 import math
+import statistics
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..errors import InputError
 from ..io import check_not_input, check_writable, read_json
@@ -49,50 +50,98 @@ def macro_f(scores: Dict[str, Any]) -> Optional[float]:
     return macro_average(scores.get("ents_per_type") or {})["f"]
 
 
-def compare_table(systems: Dict[str, Dict[str, Any]]) -> str:
+def _cell(values: Sequence[Optional[float]], fmt: Callable[[Optional[float]], str]) -> str:
+    """One value as it is; several (the runs of one system): mean ± sample sd."""
+    present = [v for v in values if v is not None]
+    if len(values) == 1 or not present:
+        return fmt(values[0] if values else None)
+    if len(present) < len(values):
+        return "-"
+    if len(present) == 1:
+        return fmt(present[0])
+    mean, sd = statistics.mean(present), statistics.stdev(present)
+    return f"{fmt(mean)} ± {fmt(sd)}"
+
+
+def _type_f(scores: Dict[str, Any], label: str, key: str = "f") -> Optional[float]:
+    values = (scores.get("ents_per_type") or {}).get(label)
+    return None if values is None else values.get(key)
+
+
+def compare_table(systems: Dict[str, List[Dict[str, Any]]]) -> str:
     """Markdown table: one row per system with micro P/R/F, macro F1, F1 per type (sorted) and words/s.
 
-    Scores are shown in % with two decimals; the words/s column appears only
-    if at least one system has a ``speed``; missing values are ``-``.
+    A system with several runs (seeds) shows mean ± sample standard deviation and a
+    ``Runs`` column appears. Scores are shown in % with two decimals; the words/s column
+    appears only if at least one system has a ``speed``; missing values are ``-``.
     """
-    types = sorted({label for scores in systems.values() for label in (scores.get("ents_per_type") or {})})
-    with_speed = any(scores.get("speed") is not None for scores in systems.values())
-    headers = ["System", "P", "R", "F1", "Macro F1"] + [f"{label} F1" for label in types]
-    headers += ["Words/s"] if with_speed else []
+    runs = [r for rs in systems.values() for r in rs]
+    types = sorted({label for scores in runs for label in (scores.get("ents_per_type") or {})})
+    with_speed = any(scores.get("speed") is not None for scores in runs)
+    with_runs = any(len(rs) > 1 for rs in systems.values())
+    headers = ["System"] + (["Runs"] if with_runs else []) + ["P", "R", "F1", "Macro F1"]
+    headers += [f"{label} F1" for label in types] + (["Words/s"] if with_speed else [])
     rows = []
-    for name, scores in systems.items():
-        per_type = scores.get("ents_per_type") or {}
-        row = [name] + [fmt_pct(scores.get(key)) for key in ("ents_p", "ents_r", "ents_f")]
-        row.append(fmt_pct(macro_f(scores)))
-        row += [fmt_pct(per_type[label].get("f")) if label in per_type else "-" for label in types]
-        row += [fmt_speed(scores.get("speed"))] if with_speed else []
+    for name, rs in systems.items():
+        row = [name] + ([str(len(rs))] if with_runs else [])
+        row += [_cell([r.get(key) for r in rs], fmt_pct) for key in ("ents_p", "ents_r", "ents_f")]
+        row.append(_cell([macro_f(r) for r in rs], fmt_pct))
+        row += [_cell([_type_f(r, label) for r in rs], fmt_pct) for label in types]
+        row += [_cell([r.get("speed") for r in rs], fmt_speed)] if with_speed else []
         rows.append(row)
     return markdown_table(headers, rows)
 
 
+def type_prf_table(systems: Dict[str, List[Dict[str, Any]]]) -> str:
+    """Markdown table: one row per entity type, one column per system with precision /
+    recall / F1 (means over a system's runs), then the gold support."""
+    runs = [r for rs in systems.values() for r in rs]
+    types = sorted({label for scores in runs for label in (scores.get("ents_per_type") or {})})
+    rows = []
+    for label in types:
+        row = [label]
+        for rs in systems.values():
+            means = []
+            for key in "prf":
+                values = [_type_f(r, label, key) for r in rs]
+                means.append("-" if any(v is None for v in values) else fmt_pct(statistics.mean(values)))
+            row.append(" / ".join(means))
+        supports = {(r.get("ents_per_type") or {}).get(label, {}).get("support") for r in runs} - {None}
+        row.append(str(supports.pop()) if len(supports) == 1 else "-")
+        rows.append(row)
+    return markdown_table(["Type"] + [f"{name} P / R / F1" for name in systems] + ["Support"], rows)
+
+
 def write_compare(scores: Sequence[Path], names: Optional[Sequence[str]] = None,
-                  output: Optional[Path] = None) -> str:
+                  output: Optional[Path] = None, seeds: bool = False, by_type: bool = False) -> str:
     """The table of the JSON score files ``scores`` (rows named by ``names``, default the
-    file stems), also written to ``output`` as a Markdown page when given. Every file is
-    read before anything is written; a bad one is an :class:`InputError` naming it."""
+    file stems), also written to ``output`` as a Markdown page when given. ``seeds``: files
+    of the same name are runs of one system (one row, mean ± sd). ``by_type``: a second
+    table with P / R / F1 per type. Every file is read before anything is written; a bad
+    one is an :class:`InputError` naming it."""
     names = list(names) if names else [Path(path).stem for path in scores]
     if len(names) != len(scores):
         raise InputError(f"{len(scores)} score files but {len(names)} names")
     for name in dict.fromkeys(names):  # one row per system: a repeated name would hide one
         same = [str(path) for n, path in zip(names, scores) if n == name]
-        if len(same) > 1:
+        if len(same) > 1 and not seeds:
             raise InputError(f"{len(same)} systems named {name!r} ({', '.join(same)}); give "
-                             "distinct names with --names")
+                             "distinct names with --names, or --seeds for runs of one system")
     if output is not None:
         check_not_input(output, scores)
         check_writable(output)
-    table = compare_table({name: checked_scores(read_json(path), path)
-                           for name, path in zip(names, scores)})
+    systems: Dict[str, List[Dict[str, Any]]] = {}
+    for name, path in zip(names, scores):
+        systems.setdefault(name, []).append(checked_scores(read_json(path), path))
+    table = compare_table(systems)
+    if by_type:
+        table += "\n" + type_prf_table(systems)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(
             "# NER systems compared\n\nScores in % (P, R, F1: micro over all entities; macro F1: unweighted "
-            "mean over the entity types).\n\n" + table,
+            "mean over the entity types; with several runs of a system: mean ± sample standard "
+            "deviation).\n\n" + table,
             encoding="utf-8",
         )
     return table
