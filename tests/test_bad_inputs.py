@@ -109,12 +109,12 @@ CASES = [
      "error: in.jsonl: output would overwrite the input in.jsonl", 1),
     ("pretrain-text-out-in-raw", both(files(**{"raw/b.txt": UTF8}), made(lambda f: ner_uk(f / "ner"))),
      ["pretrain-text", "raw", "ner", "raw/b.txt"],
-     "error: raw/b.txt: output would be written inside the input folder raw, which is read "
-     "for such files", 1),
+     "error: raw/b.txt: output would be written inside the input folder raw, which the "
+     "command reads", 1),
     ("pretrain-text-report-is-in", both(files(**{"raw/b.txt": UTF8}), made(lambda f: ner_uk(f / "ner"))),
      ["pretrain-text", "raw", "ner", "out.txt", "--report", "ner/dev-test-split.txt"],
      "error: ner/dev-test-split.txt: output would be written inside the input folder ner, "
-     "which is read for such files", 1),
+     "which the command reads", 1),
     ("vectors-out-is-in", files(**{"t.txt": UTF8}), ["vectors", "t.txt", "t.txt"],
      "error: t.txt: output would overwrite the input t.txt", 1),
     ("char-lm-out-is-in", files(**{"t.txt": UTF8}), ["train-char-lm", "t.txt", "t.txt", "--max-steps", "1"],
@@ -130,6 +130,59 @@ CASES = [
      "error: a.conll: output would overwrite the input a.conll", 1),
     ("compare-out-is-in", files(**{"s.json": b'{"ents_f": 0.5}'}), ["compare", "s.json", "--output", "s.json"],
      "error: s.json: output would overwrite the input s.json", 1),
+    # --- one rule for every output (issue 27): not an input, not another output, not in an input folder
+    ("issues-file-in-corpus", both(made(lambda f: ner_uk(f / "ner")), files(**{"ner__data__train_doc.tok.ann": b""})),
+     ["convert", "ner-uk", "ner", "out", "--issues-file", "ner/data/train_doc.tok.ann"],
+     "error: ner/data/train_doc.tok.ann: output would be written inside the input folder ner, which the "
+     "command reads", 1),
+    ("issues-file-is-the-output", files(**{"a.conll": CONLL}),
+     ["convert", "conll", "a.conll", "o.spacy", "--issues-file", "o.spacy"],
+     "error: o.spacy: output would overwrite another output of the same run, o.spacy", 1),
+    ("issues-file-is-nemo-labels", made(lambda f: docbin(f / "in.spacy")),
+     ["convert", "to-nemo", "in.spacy", "out", "--issues-file", "out/labels.txt"],
+     "error: out/labels.txt: output would overwrite another output of the same run, out/labels.txt", 1),
+    ("nemo-issues-file-is-the-output", files(**{"t.txt": b"a\n", "l.txt": b"O\n"}),
+     ["convert", "nemo", "t.txt", "l.txt", "o.spacy", "--issues-file", "./o.spacy"],
+     "error: o.spacy: output would overwrite another output of the same run, o.spacy", 1),
+    ("pretrain-text-report-is-the-output", both(files(**{"raw/b.txt": UTF8}), made(lambda f: ner_uk(f / "ner"))),
+     ["pretrain-text", "raw", "ner", "out.txt", "--report", "out.txt"],
+     "error: out.txt: output would overwrite another output of the same run, out.txt", 1),
+    ("hf-out-in-dataset-folder", files(**{"ds/train.jsonl": b'{"tokens": ["a"], "ner_tags": ["O"]}\n'}),
+     ["convert", "hf", "ds", "ds/out"],
+     "error: ds/out/train.spacy: output would be written inside the input folder ds, which the command reads", 1),
+    ("agreement-out-in-corpus", made(lambda f: ner_uk(f / "ner")),
+     ["ner-uk-agreement", "ner", "--output", "ner/agreement.md"],
+     "error: ner/agreement.md: output would be written inside the input folder ner, which the command reads", 1),
+    ("annotate-out-in-input-folder", files(**{"d/a.txt": UTF8}),
+     ["annotate", "model", "d", "d/o.jsonl"],
+     "error: d/o.jsonl: output would be written inside the input folder d, which the command reads", 1),
+    ("report-out-in-model", both(made(lambda f: docbin(f / "d.spacy")), with_model("m")),
+     ["report", "--model", "m", "--data", "d.spacy", "--output", "m", "--name", "x"],
+     "error: m/report_x.md: output would be written inside the input folder m, which the command reads", 1),
+    ("compare-decoding-out-is-data", both(made(lambda f: docbin(f / "d.spacy")), with_model("m")),
+     ["compare-decoding", "--model", "m", "--data", "d.spacy", "--output", "d.spacy"],
+     "error: d.spacy: output would overwrite the input d.spacy", 1),
+    ("lexicon-coverage-out-is-list", both(files(**{"geo.txt": UTF8}), made(lambda f: docbin(f / "d.spacy"))),
+     ["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "none", "--output", "geo.txt"],
+     "error: geo.txt: output would overwrite the input geo.txt", 1),
+    ("char-lm-checkpoint-is-the-text", files(**{"lm.pt.ckpt": UTF8}),
+     ["train-char-lm", "lm.pt.ckpt", "lm.pt", "--max-steps", "1"],
+     "error: lm.pt.ckpt: output would overwrite the input lm.pt.ckpt", 1),
+    ("build-lexicons-out-is-the-dict", files(**{"lt.dict": b"x"}),
+     ["build-lexicons", "lt.dict", "--sources", "lingotweaker", "--lt-dict", "lt.dict"],
+     "error: lt.dict: output would overwrite the input lt.dict", 1),
+    ("vectors-import-floret-is-the-text", files(**{"t.txt": UTF8}),
+     ["vectors-import", "local", "vec", "--text", "t.txt", "--floret", "t.txt"],
+     "error: t.txt: output would overwrite the input t.txt", 1),
+    ("vectors-import-record-is-the-source", files(**{"v.vec": b"a 1 2\n"}),
+     ["vectors-import", "v.vec", "vec", "--record", "v.vec"],
+     "error: v.vec: output would overwrite the input v.vec", 1),
+    ("vectors-import-out-is-the-source", files(**{"v.vec": b"a 1 2\n"}),
+     ["vectors-import", "v.vec", "v.vec"],
+     "error: v.vec: output would overwrite the input v.vec", 1),
+    ("vectors-import-record-is-floret", files(**{"t.txt": UTF8}),
+     ["vectors-import", "local", "vec", "--text", "t.txt", "--floret", "v.floret", "--record", "v.floret"],
+     "error: v.floret: output would overwrite another output of the same run, v.floret", 1),
     # --- wrong data, wrong encoding
     ("to-nemo-label-with-space", made(lambda f: docbin(f / "in.spacy", "GEO LOC")),
      ["convert", "to-nemo", "in.spacy", "out"],
@@ -292,6 +345,24 @@ def test_bad_input_gives_one_line(setup, argv, message, status, tmp_path, model_
     for path, data in before.items():  # nothing a user gave is changed
         assert path.read_bytes() == data, path
     assert not [p for p in tmp_path.rglob(".*.tmp")]
+
+
+# ------------------------------------------------------------ outputs as a plain open() makes them
+
+
+def test_outputs_get_the_mode_of_a_plain_open(tmp_path, capsys, monkeypatch):
+    import stat
+
+    (tmp_path / "a.conll").write_bytes(CONLL)
+    old = os.umask(0o022)
+    try:
+        status, err = run_cli(["convert", "conll", "a.conll", "o.spacy", "--issues-file", "i.tsv"],
+                              tmp_path, capsys, monkeypatch)
+    finally:
+        os.umask(old)
+    assert status == 0, err
+    for name in ("o.spacy", "i.tsv"):  # not mkstemp's 0600: other users can read them
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
 
 
 # ------------------------------------------------------------ no hang, nothing lost

@@ -23,7 +23,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from ..errors import InputError, import_optional
-from ..io import AtomicFile, check_not_input, docbin_from_bytes, files_with_suffix, parse_json_line
+from ..io import AtomicFile, check_outputs, docbin_from_bytes, files_with_suffix, parse_json_line
 
 OUTPUT_SUFFIXES = (".jsonl", ".spacy", ".parquet")
 PARQUET_ROWS = 1000  # rows per Parquet row group (memory bound of the writer)
@@ -454,7 +454,7 @@ def annotate_file(
 ) -> Summary:
     """Annotate ``input_path`` into ``output_path`` in one pass (constant memory in the
     number of documents, except for DocBin input/output); the output appears only complete."""
-    check_not_input(output_path, [input_path])
+    check_outputs([output_path], [input_path])
     input_files(input_path)  # fail before starting on a missing input
     summary = Summary()
     spans_key = find_spans_key(nlp)

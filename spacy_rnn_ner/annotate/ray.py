@@ -30,7 +30,7 @@ from .local import (
     screen,
     write_annotated,
 )
-from ..io import check_not_input
+from ..io import check_outputs
 
 
 class PipelineActor:
@@ -104,7 +104,7 @@ def annotate_file_ray(
     from spacy.tokens import Doc
     from spacy.vocab import Vocab
 
-    check_not_input(output_path, [input_path])
+    check_outputs([output_path], [input_path])
     kind = input_kind(input_path)
     files = input_files(input_path)
     names = {str(f.resolve()): (str(f), f.relative_to(input_path).as_posix() if kind == "dir" else None)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 from ..errors import InputError
-from ..io import check_not_input, check_writable, read_json
+from ..io import check_outputs, read_json, write_text
 from ..scorer import macro_average
 from .metrics import fmt_pct, fmt_speed, markdown_table
 
@@ -83,16 +83,13 @@ def write_compare(scores: Sequence[Path], names: Optional[Sequence[str]] = None,
         if len(same) > 1:
             raise InputError(f"{len(same)} systems named {name!r} ({', '.join(same)}); give "
                              "distinct names with --names")
-    if output is not None:
-        check_not_input(output, scores)
-        check_writable(output)
+    check_outputs([output], scores)
     table = compare_table({name: checked_scores(read_json(path), path)
                            for name, path in zip(names, scores)})
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(
+        write_text(
+            output,
             "# NER systems compared\n\nScores in % (P, R, F1: micro over all entities; macro F1: unweighted "
             "mean over the entity types).\n\n" + table,
-            encoding="utf-8",
         )
     return table

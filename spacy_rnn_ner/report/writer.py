@@ -4,12 +4,15 @@
 ``report_<name>.md`` (per-type table, micro/macro, confusion, links),
 ``report_<name>.json`` (all computed metrics), ``confusion_<name>.png``,
 ``curves_<name>.png`` (with a training log) and ``examples_<name>.html``. Every input is
-read and checked before the model is loaded, so a bad file is reported at once, by name.
+read and checked before the model is loaded, so a bad file is reported at once, by name;
+every file is made in memory first and all are written (each atomically) at the end, so
+an error leaves none behind.
 """
+import io
 import json
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, BinaryIO, Callable, Dict, List, Optional, Sequence, Tuple
 
 from spacy import displacy
 from spacy.tokens import Doc
@@ -32,7 +35,7 @@ from .metrics import (
 )
 
 from ..errors import InputError, import_optional
-from ..io import check_exists, load_docbin, load_pipeline, read_json, read_jsonl, require_gpu
+from ..io import atomic_output, check_exists, load_docbin, load_pipeline, read_json, read_jsonl, require_gpu
 
 DESCRIPTION = "Evaluation report (Markdown, JSON, PNG plots, displaCy HTML) of one NER pipeline on a gold DocBin."
 
@@ -127,6 +130,44 @@ def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], so
     return "\n".join(lines) + "\n"
 
 
+def report_files(name: str) -> Tuple[str, ...]:
+    """The names of the files :func:`write_report` may write for system ``name``."""
+    return (f"report_{name}.md", f"report_{name}.json", f"confusion_{name}.png",
+            f"curves_{name}.png", f"examples_{name}.html")
+
+
+def checked_log(log: Path) -> List[Dict[str, Any]]:
+    """The records of a ``spacy.ConsoleLogger.v3`` training log, checked to give the
+    curves; anything else is an :class:`InputError` naming the file."""
+    from .plots import training_series
+
+    records = read_jsonl(log)
+    if not records:
+        raise InputError("the training log holds no records", log)
+    try:
+        training_series(records)
+    except BAD_LOG_ERRORS as err:
+        raise bad_log(log, err) from None
+    return records
+
+
+#: what reading the curves out of a record that is not a training log raises
+BAD_LOG_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
+
+
+def bad_log(log: Path, err: Exception) -> InputError:
+    """The error for a training log whose records give no curves."""
+    return InputError(f"not a spaCy ConsoleLogger.v3 training log ({type(err).__name__}: "
+                      f"{err})", log)
+
+
+def _png(draw: Callable[[BinaryIO], Any]) -> bytes:
+    """The PNG bytes that ``draw(file)`` saves."""
+    buffer = io.BytesIO()
+    draw(buffer)
+    return buffer.getvalue()
+
+
 def _plots() -> Any:
     import_optional("matplotlib", "report", "the report's plots")
     from . import plots
@@ -145,13 +186,11 @@ def write_report(model: Path, data: Path, output: Path, name: str,
 
     check_exists(model, "dir")
     evaluate_scores = checked_scores(read_json(scores), scores) if scores is not None else None
-    records = read_jsonl(log) if log is not None else None
-    if records is not None and not records:
-        raise InputError("the training log holds no records", log)
+    plots = _plots()
+    records = checked_log(log) if log is not None else None
     gold = load_docbin(data)  # a bad file is named before the model loads
     if not len(gold):
         raise InputError("holds no documents", data)
-    plots = _plots()
     if gpu_id >= 0:
         require_gpu(gpu_id)
     nlp = load_pipeline(model)
@@ -159,24 +198,24 @@ def write_report(model: Path, data: Path, output: Path, name: str,
     pred_docs = list(nlp.pipe(doc.text for doc in gold_docs))
     report = build_report(gold_docs, pred_docs, evaluate_scores)
 
-    output.mkdir(parents=True, exist_ok=True)
-    files = {"confusion": f"confusion_{name}.png"}
-    plots.plot_confusion(Confusion.from_dict(report["confusion"]), output / files["confusion"],
-                         f"Entity-type confusion: {name}")
+    markdown, json_name, confusion, curves, html = report_files(name)
+    files = {"confusion": confusion}
+    made: Dict[str, Any] = {confusion: _png(lambda out: plots.plot_confusion(
+        Confusion.from_dict(report["confusion"]), out, f"Entity-type confusion: {name}"))}
     if records is not None:
-        files["curves"] = f"curves_{name}.png"
+        files["curves"] = curves
         try:
-            plots.plot_curves(records, output / files["curves"], f"Training: {name}")
-        except (KeyError, TypeError, ValueError) as err:
-            raise InputError(f"not a spaCy ConsoleLogger.v3 training log ({type(err).__name__}: "
-                             f"{err})", log) from None
-    files["examples"] = f"examples_{name}.html"
+            made[curves] = _png(lambda out: plots.plot_curves(records, out, f"Training: {name}"))
+        except BAD_LOG_ERRORS as err:
+            raise bad_log(log, err) from None
+    files["examples"] = html
     indices = select_examples(gold_docs, pred_docs, examples)
-    (output / files["examples"]).write_text(render_examples(gold_docs, pred_docs, indices), encoding="utf-8")
-    files["metrics"] = f"report_{name}.json"
+    made[html] = render_examples(gold_docs, pred_docs, indices)
+    files["metrics"] = json_name
     report.update(name=name, model=str(model), data=str(data), files=files)
-    (output / files["metrics"]).write_text(json.dumps(report, indent=2), encoding="utf-8")
-    sources = {"Model": str(model), "Data": str(data)}
-    markdown = render_markdown(report, name, files, sources)
-    (output / f"report_{name}.md").write_text(markdown, encoding="utf-8")
+    made[json_name] = json.dumps(report, indent=2)
+    made[markdown] = render_markdown(report, name, files, {"Model": str(model), "Data": str(data)})
+    for file_name, content in made.items():
+        with atomic_output(output / file_name, "wb" if isinstance(content, bytes) else "w") as out:
+            out.write(content)
     return report
