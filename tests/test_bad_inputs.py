@@ -278,6 +278,11 @@ CASES = [
     ("report-speed-not-a-number", both(files(**{"s.json": b'{"speed": "fast"}'}), made(lambda f: docbin(f / "d.spacy"))),
      ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x", "--scores", "s.json"],
      "error: s.json: 'speed' is 'fast', expected a number", 1),
+    ("report-bad-log-line", both(files(**{"l.jsonl": b'{"step": 1, "losses": {}}\n{"step": "x"}\n'}),
+                                 made(lambda f: docbin(f / "d.spacy"))),
+     ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x", "--log", "l.jsonl"],
+     "error: l.jsonl: not a spaCy ConsoleLogger.v3 training log (ValueError: invalid literal for int() "
+     "with base 10: 'x')", 1),
     ("report-name-with-folder", made(lambda f: docbin(f / "d.spacy")),
      ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "../x"],
      "Error: Invalid value for --name: '../x': a plain name for the file names (no folder)", 1),
@@ -344,7 +349,8 @@ def test_bad_input_gives_one_line(setup, argv, message, status, tmp_path, model_
         assert lines[-1] == message, err
     for path, data in before.items():  # nothing a user gave is changed
         assert path.read_bytes() == data, path
-    assert not [p for p in tmp_path.rglob(".*.tmp")]
+    after = {p for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == set(before), after - set(before)  # nothing written, no temporary file
 
 
 # ------------------------------------------------------------ outputs as a plain open() makes them
