@@ -190,6 +190,16 @@ CASES = [
      "separated by spaces); rename it", 1),
     ("vectors-cp1251", files(**{"t.txt": CP1251}), ["vectors", "t.txt", "v.floret"],
      "error: t.txt: not UTF-8 (byte 0xca at offset 0)", 1),
+    ("vectors-no-word-reaches-min-count", files(**{"t.txt": b"a b c\nd e f\ng h i\n"}),
+     ["vectors", "t.txt", "v.floret", "--min-count", "2", "--epoch", "1", "--dim", "4", "--bucket", "10"],
+     "error: t.txt: no word occurs --min-count 2 times: no vectors to train (lower --min-count or give "
+     "more text)", 1),
+    ("vectors-import-bad-row-after-header", files(**{"v.vec": b"3 2\na 1 2\nb 1 2\nc 1\n"}),
+     ["vectors-import", "v.vec", "vec"],
+     "error: v.vec:4: not a vectors text file (expected a word and 2 numbers, found 1)", 1),
+    ("vectors-import-bad-number", files(**{"v.vec": b"a 1 2\nb 1 2\nc 1 x\n"}),
+     ["vectors-import", "v.vec", "vec"],
+     "error: v.vec:3: not a vectors text file (a value is not a number)", 1),
     ("vectors-output-is-folder", files(**{"t.txt": UTF8, "d/x": b""}), ["vectors", "t.txt", "d"],
      "error: d: is a folder, expected a file name to write", 1),
     ("char-lm-cp1251", files(**{"t.txt": CP1251}), ["train-char-lm", "t.txt", "lm.pt", "--max-steps", "1"],
@@ -479,6 +489,51 @@ def test_sigterm_removes_the_temporary_output(tmp_path, model_dir):
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert "Traceback" not in err
     assert not list(tmp_path.glob(".*.tmp")) and not (tmp_path / "o.jsonl").exists()
+
+
+def floret_children(marker: str) -> List[str]:
+    """Process ids whose command line holds ``marker`` (the floret child of a test)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker.encode() in cmdline.read_bytes():
+                found.append(cmdline.parent.name)
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_vectors_stop_at_once_and_leave_nothing(tmp_path, signum):
+    if importlib.util.find_spec("floret") is None:
+        pytest.skip("floret is not installed")
+    words = [f"w{i}" for i in range(300)]
+    lines = [" ".join(words[(i * 7) % 290:(i * 7) % 290 + 10]) for i in range(3000)]
+    (tmp_path / "t.txt").write_text("\n".join(lines) + "\n", encoding="utf8")
+    temp = tmp_path / "tmp"  # the system temp folder of the command: its shuffled copy goes there
+    temp.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "spacy_rnn_ner", "vectors", "t.txt", "v.floret", "--seed", "1",
+                             "--epoch", "1000", "--dim", "50", "--bucket", "2000"],
+                            cwd=tmp_path, env=dict(env(), TMPDIR=str(temp)), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 90
+    while not floret_children(str(tmp_path)) and time.time() < deadline:
+        time.sleep(0.2)
+    assert floret_children(str(tmp_path)), "floret never started"
+    assert list(temp.rglob("*")) and list(tmp_path.glob(".v.floret.*.tmp"))
+    time.sleep(1)
+    sent = time.time()
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert time.time() - sent < 10, "the command waited for floret"
+    assert proc.returncode == 128 + signum, err
+    assert err.strip().splitlines() == [f"error: stopped by signal {int(signum)}"]
+    assert not list(temp.iterdir()), "the shuffled copy of the text is left behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.txt", "tmp"]  # no .floret, whole or half
+    time.sleep(0.5)
+    assert not floret_children(str(tmp_path)), "floret still runs"
 
 
 # ------------------------------------------------------------ BOM everywhere
