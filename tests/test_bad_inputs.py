@@ -279,6 +279,17 @@ CASES = [
     ("annotate-blank-pipeline", both(files(**{"in.txt": UTF8}), made(lambda f: spacy.blank("uk").to_disk(f / "b"))),
      ["annotate", "b", "in.txt", "o.jsonl"],
      "error: b: the pipeline has no components: it would find no entities", 1),
+    ("annotate-output-is-a-folder", files(**{"in.txt": UTF8, "o.jsonl/x": b""}),
+     ["annotate", "nope", "in.txt", "o.jsonl"],  # checked before the model loads
+     "error: o.jsonl: is a folder, expected a file name to write", 1),
+    ("annotate-json-array", files(**{"in.json": b'[{"text": "a"},\n {"text": "b"}]\n'}),
+     ["annotate", "model", "in.json", "o.jsonl"],
+     'error: in.json:1: a .json input is read as JSON lines (one {"text": ...} object per line), but '
+     "this line is not one (invalid JSON (Expecting value, column 16)); write one object per line, or "
+     "rename the file to .txt to annotate it as plain text", 1),
+    ("annotate-json-nested-too-deep", files(**{"in.jsonl": b"[" * 100_000 + b"]" * 100_000 + b"\n"}),
+     ["annotate", "model", "in.jsonl", "o.jsonl"],
+     "error: in.jsonl:1: JSON nested too deeply to be read (--skip-bad-lines skips such lines)", 1),
     # --- found by probing wider
     ("vectors-min-count-too-high", files(**{"t.txt": UTF8}),
      ["vectors", "t.txt", "v.floret", "--min-count", "1000", "--epoch", "1", "--dim", "4", "--bucket", "10"],
@@ -534,6 +545,87 @@ def test_vectors_stop_at_once_and_leave_nothing(tmp_path, signum):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.txt", "tmp"]  # no .floret, whole or half
     time.sleep(0.5)
     assert not floret_children(str(tmp_path)), "floret still runs"
+
+
+def test_annotate_reads_json_lines_named_json(tmp_path, model_dir, capsys, monkeypatch):
+    (tmp_path / "in.json").write_text(json.dumps({"text": TEXT, "id": 3}) + "\n", encoding="utf8")
+    status, err = run_cli(["annotate", str(model_dir), "in.json", "o.jsonl"], tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    (row,) = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text("utf8").splitlines()]
+    assert row["text"] == TEXT and row["id"] == 3  # the object's text, not its braces
+
+
+def test_annotate_skips_a_line_nested_too_deep(tmp_path, model_dir, capsys, monkeypatch):
+    (tmp_path / "in.jsonl").write_bytes(json.dumps({"text": TEXT}).encode() + b"\n" + b"[" * 100_000
+                                        + b"]" * 100_000 + b"\n" + json.dumps({"text": TEXT}).encode() + b"\n")
+    status, err = run_cli(["annotate", str(model_dir), "in.jsonl", "o.jsonl", "--skip-bad-lines"],
+                          tmp_path, capsys, monkeypatch)
+    assert status == 0 and "Traceback" not in err, err
+    assert "in.jsonl:2: JSON nested too deeply to be read (skipped)" in err.splitlines()
+    assert len((tmp_path / "o.jsonl").read_text("utf8").splitlines()) == 2
+
+
+def test_annotate_gives_back_metadata_and_user_data(tmp_path, model_dir, capsys, monkeypatch):
+    from spacy_rnn_ner.io import read_docbin
+
+    if not Doc.has_extension("topic"):
+        Doc.set_extension("topic", default=None)
+    (tmp_path / "in.jsonl").write_text(json.dumps({"text": TEXT, "id": 7, "src": "web"}) + "\n",
+                                       encoding="utf8")
+    nlp = spacy.blank("uk")
+    doc = nlp(TEXT)
+    doc.user_data.update({"name": "doc-1", "source": "ng"})
+    doc._.topic = "history"
+    DocBin(docs=[doc], store_user_data=True).to_disk(tmp_path / "in.spacy")
+    for src, out in (("in.jsonl", "a.spacy"), ("in.spacy", "b.spacy"), ("in.spacy", "c.jsonl")):
+        status, err = run_cli(["annotate", str(model_dir), src, out], tmp_path, capsys, monkeypatch)
+        assert status == 0, err
+        if out == "c.jsonl":  # JSON holds no tuple keys: said so, the rest comes back
+            assert "in.spacy#0: user_data entries with non-string keys (extension attributes) are kept " \
+                   "only in a .spacy output" in err
+    (a,) = read_docbin(tmp_path / "a.spacy")
+    assert a.user_data == {"id": 7, "src": "web"}
+    (b,) = read_docbin(tmp_path / "b.spacy")
+    assert b.user_data["name"] == "doc-1" and b.user_data["source"] == "ng" and b._.topic == "history"
+    (c,) = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text("utf8").splitlines()]
+    assert c["name"] == "doc-1" and c["source"] == "ng" and c["text"] == TEXT
+
+
+def process_group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("signum,to_group", [(signal.SIGTERM, False), (signal.SIGTERM, True), (signal.SIGINT, True)],
+                         ids=["SIGTERM-parent", "SIGTERM-group", "SIGINT-group"])
+def test_annotate_workers_stop_quietly(tmp_path, model_dir, signum, to_group):
+    (tmp_path / "in.txt").write_text((TEXT + "\n") * 200_000, encoding="utf8")
+    proc = subprocess.Popen([sys.executable, "-m", "spacy_rnn_ner", "annotate", str(model_dir), "in.txt", "o.jsonl",
+                             "--n-process", "2", "--batch-size", "8"], cwd=tmp_path, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 90
+    while not list(tmp_path.glob(".o.jsonl.*.tmp")) and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # the workers run
+    if to_group:  # as Ctrl-C in a terminal, or a service manager, does
+        os.killpg(proc.pid, signum)
+    else:
+        proc.send_signal(signum)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("annotate hangs after the signal")
+    assert proc.returncode == 128 + signum, err
+    assert err.strip().splitlines() == ["interrupted: no output written"]  # no traceback per worker
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+    time.sleep(0.5)
+    assert not process_group_alive(proc.pid), "a worker is left running"
 
 
 # ------------------------------------------------------------ BOM everywhere
