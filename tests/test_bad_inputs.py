@@ -23,6 +23,7 @@ from spacy.tokens import Doc, DocBin, Span
 
 from conftest import TRAIN_DATA, build_nlp, make_examples
 from spacy_rnn_ner.__main__ import main
+from spacy_rnn_ner.io import read_docbin
 
 ROOT = Path(__file__).resolve().parent.parent
 BOM = codecs.BOM_UTF8
@@ -58,6 +59,25 @@ def ner_uk(root: Path) -> None:
     (root / "dev-test-split.txt").write_text(NER_UK_SPLIT, encoding="utf8")
     (root / "data" / "test_doc.tok.txt").write_text("Тарас Шевченко народився .", encoding="utf8")
     (root / "data" / "train_doc.tok.txt").write_text("Київ .", encoding="utf8")
+
+
+def ner_uk_v2(root: Path, ann: str, docs: Dict[str, str] = None) -> None:
+    """A ner-uk 2.0 corpus at ``root/v2.0``: document d1 in bruk/ with ``ann``, a TEST
+    document t1, and ``docs`` (``{"source/ID.suffix": content}``) beside them."""
+    data = root / "v2.0" / "data"
+    for source in ("bruk", "ng"):
+        (data / source).mkdir(parents=True, exist_ok=True)
+    (data / "bruk" / "d1.txt").write_text("Київ є містом .\n", encoding="utf8")
+    (data / "bruk" / "d1.ann").write_text(ann + "\n", encoding="utf8")
+    (data / "ng" / "t1.txt").write_text("Львів теж .\n", encoding="utf8")
+    (data / "ng" / "t1.ann").write_text("T1\tLOC\t0\t5\tЛьвів\n", encoding="utf8")
+    for name, content in (docs or {}).items():
+        (data / name).write_text(content, encoding="utf8")
+    names = ["d1"] + sorted({Path(n).stem for n in docs or {}} - {"t1", "d1"})
+    (data / "dev-test-split.txt").write_text("DEV\n" + "\n".join(names) + "\nTEST\nt1\n", encoding="utf8")
+
+
+V2_LABELS = "ART, DATE, DOC, JOB, LOC, MISC, MON, ORG, PCT, PERIOD, PERS, QUANT, TIME"
 
 
 def model_copy(model: Path, dest: Path, damage: Callable[[Path], None]) -> None:
@@ -183,6 +203,42 @@ CASES = [
     ("vectors-import-record-is-floret", files(**{"t.txt": UTF8}),
      ["vectors-import", "local", "vec", "--text", "t.txt", "--floret", "v.floret", "--record", "v.floret"],
      "error: v.floret: output would overwrite another output of the same run, v.floret", 1),
+    # --- brat offsets and ner-uk 2.0 (issue 27)
+    ("ner-uk-v2-label-outside", made(lambda f: ner_uk_v2(f / "ner", "T1\tLCO\t0\t4\tКиїв")),
+     ["convert", "ner-uk", "ner", "out", "--version", "2.0"],
+     f"error: ner/v2.0/data/bruk/d1.ann:1: unknown label 'LCO' (expected one of {V2_LABELS})", 1),
+    ("ner-uk-v2-label-lowercase", made(lambda f: ner_uk_v2(f / "ner", "T1\tloc\t0\t4\tКиїв")),
+     ["convert", "ner-uk", "ner", "out", "--version", "2.0"],
+     f"error: ner/v2.0/data/bruk/d1.ann:1: unknown label 'loc' (expected one of {V2_LABELS})", 1),
+    ("ner-uk-v2-offset-superscript", made(lambda f: ner_uk_v2(f / "ner", "T1\tLOC\t0\t4²\tКиїв")),
+     ["convert", "ner-uk", "ner", "out", "--version", "2.0"],
+     "error: ner/v2.0/data/bruk/d1.ann:1: offsets '0 4²' are not numbers (at most 9 digits 0-9 each)", 1),
+    ("ner-uk-v1-offset-5000-digits", both(made(lambda f: ner_uk(f / "ner")), files(**{
+        "ner__data__train_doc.tok.ann": ("T1\tLOC 0 " + "9" * 5000 + "\tКиїв\n").encode(),
+        "ner__data__test_doc.tok.ann": b""})),
+     ["convert", "ner-uk", "ner", "out"],
+     f"error: ner/data/train_doc.tok.ann:1: offsets '0 {'9' * 38}...' are "
+     "not numbers (at most 9 digits 0-9 each)", 1),
+    ("agreement-offset-superscript", both(made(lambda f: ner_uk(f / "ner" / "v1.0")), files(**{
+        "ner__v1.0__data__train_doc.tok.ann": "T1\tLOC 0 11²\tКиїв\n".encode(),
+        "ner__v1.0__data__test_doc.tok.ann": b""}), made(lambda f: ner_uk_v2(f / "ner", "T1\tLOC\t0\t4\tКиїв"))),
+     ["ner-uk-agreement", "ner"],
+     "error: ner/v1.0/data/train_doc.tok.ann:1: offsets '0 11²' are not numbers (at most 9 digits 0-9 each)", 1),
+    ("ner-uk-v2-same-id-in-both-sources", made(lambda f: ner_uk_v2(f / "ner", "T1\tLOC\t0\t4\tКиїв", {
+        "ng/d1.txt": "Київ .\n", "ng/d1.ann": ""})),
+     ["convert", "ner-uk", "ner", "out", "--version", "2.0"],
+     "error: ner/v2.0/data/bruk/d1.ann: document 'd1' is in two sources: also ner/v2.0/data/ng/d1.ann", 1),
+    ("ner-uk-v2-missing-txt", made(lambda f: ner_uk_v2(f / "ner", "T1\tLOC\t0\t4\tКиїв", {"ng/d2.ann": ""})),
+     ["convert", "ner-uk", "ner", "out", "--version", "2.0"],
+     "error: ner/v2.0/data/dev-test-split.txt:3: document 'd2' has no .txt file beside "
+     "ner/v2.0/data/ng/d2.ann", 1),
+    ("ner-uk-v2-missing-ann", made(lambda f: ner_uk_v2(f / "ner", "T1\tLOC\t0\t4\tКиїв", {"ng/d2.txt": "x\n"})),
+     ["convert", "ner-uk", "ner", "out", "--version", "2.0"],
+     "error: ner/v2.0/data/dev-test-split.txt:3: document 'd2' has no .ann file beside "
+     "ner/v2.0/data/ng/d2.txt", 1),
+    ("ner-uk-v2-label-map-twice", made(lambda f: ner_uk_v2(f / "ner", "T1\tLOC\t0\t4\tКиїв")),
+     ["convert", "ner-uk", "ner", "out", "--version", "2.0", "--label-map", "LOC=MISC,LOC=ORG"],
+     "Error: Invalid value for --label-map: 'LOC' is mapped twice (LOC=MISC, LOC=ORG): map each label once", 1),
     # --- wrong data, wrong encoding
     ("to-nemo-label-with-space", made(lambda f: docbin(f / "in.spacy", "GEO LOC")),
      ["convert", "to-nemo", "in.spacy", "out"],
@@ -626,6 +682,50 @@ def test_annotate_workers_stop_quietly(tmp_path, model_dir, signum, to_group):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
     time.sleep(0.5)
     assert not process_group_alive(proc.pid), "a worker is left running"
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_bad_brat_offsets_are_skipped_with_their_line(version, tmp_path, capsys, monkeypatch):
+    if version == "1.0":
+        ner_uk(tmp_path / "ner")
+        ann = tmp_path / "ner" / "data" / "train_doc.tok.ann"
+        ann.write_text("T1\tLOC 0 4\tКиїв\nT2\tLOC 11² 15\tx\n", encoding="utf8")
+        (tmp_path / "ner" / "data" / "test_doc.tok.ann").write_text("", encoding="utf8")
+        shown = "ner/data/train_doc.tok.ann"
+    else:
+        ner_uk_v2(tmp_path / "ner", "T1\tLOC\t0\t4\tКиїв\nT2\tLOC\t11²\t15\tx")
+        shown = "ner/v2.0/data/bruk/d1.ann"
+    status, err = run_cli(["convert", "ner-uk", "ner", "out", "--version", version, "--skip-malformed",
+                           "--issues-file", "issues.tsv"], tmp_path, capsys, monkeypatch)
+    assert status == 0 and "Traceback" not in err, err
+    issues = (tmp_path / "issues.tsv").read_text("utf8").splitlines()[1:]
+    assert [line.split("\t") for line in issues] == [
+        ["skipped", "malformed line", "", shown, "2", "offsets '11² 15' are not numbers (at most 9 digits "
+                                                        "0-9 each)"]]
+    docs = read_docbin(tmp_path / "out" / "train.spacy")
+    assert [(e.text, e.label_) for d in docs for e in d.ents] == [("Київ", "LOC")]
+
+
+def test_empty_v2_document_is_skipped_and_reported_as_in_1_0(tmp_path, capsys, monkeypatch):
+    ner_uk_v2(tmp_path / "ner", "T1\tLOC\t0\t4\tКиїв", {"ng/e1.txt": " \n", "ng/e1.ann": ""})
+    status, err = run_cli(["convert", "ner-uk", "ner", "out", "--version", "2.0", "--dev-fraction", "0",
+                           "--issues-file", "issues.tsv"], tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    issues = [line.split("\t") for line in (tmp_path / "issues.tsv").read_text("utf8").splitlines()[1:]]
+    assert [i[:2] + i[3:] for i in issues] == [
+        ["skipped", "empty document", "ner/v2.0/data/ng/e1.txt", "", "(train) the text has no tokens; e1.ann not read"]]
+    assert [d.user_data["name"] for d in read_docbin(tmp_path / "out" / "train.spacy")] == ["d1"]
+    # 1.0 says the same of its empty documents
+    ner_uk(tmp_path / "v1")
+    (tmp_path / "v1" / "data" / "train_doc.tok.txt").write_text(" \n", encoding="utf8")
+    for name in ("train_doc", "test_doc"):
+        (tmp_path / "v1" / "data" / f"{name}.tok.ann").write_text("", encoding="utf8")
+    status, err = run_cli(["convert", "ner-uk", "v1", "out1", "--dev-fraction", "0", "--issues-file", "i1.tsv"],
+                          tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    (v1,) = [line.split("\t") for line in (tmp_path / "i1.tsv").read_text("utf8").splitlines()[1:]]
+    assert v1[:2] + v1[4:] == ["skipped", "empty document", "", "(train) the text has no tokens; "
+                                                               "train_doc.tok.ann not read"]
 
 
 # ------------------------------------------------------------ BOM everywhere
