@@ -350,6 +350,13 @@ CASES = [
     ("vectors-min-count-too-high", files(**{"t.txt": UTF8}),
      ["vectors", "t.txt", "v.floret", "--min-count", "1000", "--epoch", "1", "--dim", "4", "--bucket", "10"],
      "error: t.txt: floret cannot train on it (...", 1),
+    ("compare-empty-scores", files(**{"s.json": b"{}"}), ["compare", "s.json"],
+     "error: s.json: holds no entity scores (no ents_p, ents_r, ents_f or ents_per_type): expected the "
+     "JSON of `spacy evaluate --output` or of `report`", 1),
+    ("compare-null-scores", files(**{"a.json": b'{"ents_f": 0.5}', "b.json": b'{"ents_p": null, "speed": 9}'}),
+     ["compare", "a.json", "b.json"],
+     "error: b.json: holds no entity scores (no ents_p, ents_r, ents_f or ents_per_type): expected the "
+     "JSON of `spacy evaluate --output` or of `report`", 1),
     ("compare-nan", files(**{"s.json": b'{"ents_f": NaN}'}), ["compare", "s.json"],
      "error: s.json: 'ents_f' is nan, expected a number", 1),
     ("report-speed-not-a-number", both(files(**{"s.json": b'{"speed": "fast"}'}), made(lambda f: docbin(f / "d.spacy"))),

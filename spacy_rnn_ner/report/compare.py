@@ -42,6 +42,17 @@ def checked_scores(scores: Dict[str, Any], path: Path) -> Dict[str, Any]:
     return scores
 
 
+def with_entity_scores(scores: Dict[str, Any], path: Path) -> Dict[str, Any]:
+    """``scores`` if it holds an entity score (a number in ``ents_p/r/f``,
+    ``ents_macro_f`` or a type in ``ents_per_type``); else (``{}``, another JSON, an
+    evaluation without entities) an :class:`InputError`: its row would be all dashes."""
+    if any(scores.get(key) is not None for key in SCORE_KEYS if key != "speed") \
+            or scores.get("ents_per_type"):
+        return scores
+    raise InputError("holds no entity scores (no ents_p, ents_r, ents_f or ents_per_type): "
+                     "expected the JSON of `spacy evaluate --output` or of `report`", path)
+
+
 def macro_f(scores: Dict[str, Any]) -> Optional[float]:
     """``ents_macro_f`` if stored, else the unweighted mean F1 over ``ents_per_type``."""
     if scores.get("ents_macro_f") is not None:
@@ -84,7 +95,7 @@ def write_compare(scores: Sequence[Path], names: Optional[Sequence[str]] = None,
             raise InputError(f"{len(same)} systems named {name!r} ({', '.join(same)}); give "
                              "distinct names with --names")
     check_outputs([output], scores)
-    table = compare_table({name: checked_scores(read_json(path), path)
+    table = compare_table({name: with_entity_scores(checked_scores(read_json(path), path), path)
                            for name, path in zip(names, scores)})
     if output is not None:
         write_text(
