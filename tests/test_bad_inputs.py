@@ -813,6 +813,36 @@ def test_spacy_train_prints_config_errors_without_traceback(tmp_path):
     assert "Traceback" not in out and "'depth' must be a positive integer, got 0" in out
 
 
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("config", ["rnn_ner.cfg", "spacy_ner.cfg"])
+def test_spacy_train_writes_its_log_inside_the_output_folder(config, tmp_path, monkeypatch):
+    from spacy.cli.train import train
+
+    nlp = spacy.blank("uk")
+    db = DocBin()
+    for text, spans in TRAIN_DATA:
+        doc = nlp.make_doc(text)
+        doc.ents = [doc.char_span(s, e, label) for s, e, label in spans]
+        db.add(doc)
+    db.to_disk(tmp_path / "train.spacy")
+    monkeypatch.chdir(tmp_path)
+    overrides = {"paths.train": "train.spacy", "paths.dev": "train.spacy", "paths.vectors": None,
+                 "training.max_steps": 2, "training.eval_frequency": 1}
+    if config == "rnn_ner.cfg":
+        overrides.update({"paths.lexicon": str(ROOT / "tests" / "data" / "lexicon"),
+                          "components.rnn_ner.model.tok2vec.include_static_vectors": False,
+                          "components.rnn_ner.model.tok2vec.extra_features": None})
+    for run in ("a", "b"):  # two trainings as the README shows them: a log each, in its folder
+        train(ROOT / "configs" / config, tmp_path / run, overrides=overrides)
+        assert [json.loads(line)["step"] for line in (tmp_path / run / "log.jsonl").read_text().splitlines()] \
+            == [0, 1, 2]
+    assert not (tmp_path / "training").exists()  # nothing outside --output
+    train(ROOT / "configs" / config, None, overrides=overrides)  # no --output: no log
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "train.spacy"]
+    train(ROOT / "configs" / config, tmp_path / "c", overrides=dict(overrides, **{"paths.log": "logs/c.jsonl"}))
+    assert (tmp_path / "logs" / "c.jsonl").is_file() and not (tmp_path / "c" / "log.jsonl").exists()
+
+
 # ------------------------------------------------------------ interrupted runs
 
 
