@@ -870,3 +870,71 @@ def test_missing_corpus_is_a_config_error(tmp_path):
     with pytest.raises(ConfigValidationError) as caught:
         create_corpus_reader(tmp_path / "nope.spacy", name="corpora.dev")
     assert caught.value.title == f"corpora.dev.path: {tmp_path / 'nope.spacy'}: no such file or folder"
+
+
+# ------------------------------------------------------------ gold labels the model cannot predict
+
+
+def gold_and_pred(labels_gold, labels_pred):
+    nlp = spacy.blank("uk")
+    words = ["a", "b", "c", "d"]
+    gold, pred = Doc(nlp.vocab, words=words), Doc(nlp.vocab, words=words)
+    gold.ents = [Span(gold, i, i + 1, label) for i, label in enumerate(labels_gold)]
+    pred.ents = [Span(pred, i, i + 1, label) for i, label in enumerate(labels_pred)]
+    return gold, pred
+
+
+def test_scorer_macro_over_the_model_labels_warns_once_about_the_others():
+    from spacy.training import Example
+
+    from spacy_rnn_ner import scorer
+
+    scorer._WARNED.clear()
+    gold, pred = gold_and_pred(["PERS", "LOC", "DATE"], ["PERS", "ORG"])
+    examples = [Example(pred, gold)]
+    with pytest.warns(UserWarning) as caught:
+        scores = scorer.score_ents(examples, labels=("LOC", "MISC", "ORG", "PERS"))
+    assert [str(w.message) for w in caught] == [
+        "the gold entities have labels the model cannot predict: DATE (model labels: LOC, MISC, ORG, "
+        "PERS); ents_macro_p/r/f average over the model's labels only, ents_macro_all_p/r/f over every "
+        "type (these count 0)"]
+    per_type = scores["ents_per_type"]
+    assert set(per_type) == {"PERS", "LOC", "ORG", "DATE"}
+    assert scores["ents_macro_f"] == pytest.approx((1 + 0 + 0) / 3)  # PERS, LOC, ORG
+    assert scores["ents_macro_all_f"] == pytest.approx((1 + 0 + 0 + 0) / 4)  # and DATE
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once is enough
+        scorer.score_ents(examples, labels=("LOC", "MISC", "ORG", "PERS"))
+    # without the model's labels (or when it has them all) both averages agree
+    unlabelled = scorer.score_ents(examples)
+    assert unlabelled["ents_macro_f"] == unlabelled["ents_macro_all_f"] == scores["ents_macro_all_f"]
+
+
+def test_evaluate_with_a_model_lacking_gold_labels_warns(model_dir):
+    from spacy.training import Example
+
+    from spacy_rnn_ner import scorer
+
+    scorer._WARNED.clear()
+    nlp = spacy.load(model_dir)
+    doc = nlp.make_doc("Київ 2024 року")
+    doc.ents = [Span(doc, 0, 1, "LOC"), Span(doc, 1, 3, "DATE")]
+    with pytest.warns(UserWarning, match="labels the model cannot predict: DATE"):
+        scores = nlp.evaluate([Example(nlp.make_doc(doc.text), doc)])
+    assert "DATE" in scores["ents_per_type"]
+    assert {"ents_macro_f", "ents_macro_all_f"} <= set(scores)
+
+
+def test_report_says_what_its_macro_is_over():
+    from spacy_rnn_ner.report.writer import build_report, render_markdown
+
+    gold, pred = gold_and_pred(["PERS", "DATE"], ["PERS"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = build_report([gold], [pred], labels=["PERS", "LOC"])
+    assert report["macro_types"] == ["PERS"] and report["ents_macro_f"] == pytest.approx(1.0)
+    assert report["ents_macro_all_f"] == pytest.approx(0.5)
+    text = render_markdown(dict(report, n_docs=1), "x", {}, {})
+    assert "macro is the unweighted mean over the 1 types the model can predict" in text
+    assert "Left out: DATE, gold types the model cannot predict; over all 2 types (`ents_macro_all_f`) " \
+           "macro F1 is 50.00." in text

@@ -12,7 +12,7 @@ import io
 import json
 import warnings
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, BinaryIO, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from spacy import displacy
 from spacy.tokens import Doc
@@ -41,23 +41,36 @@ DESCRIPTION = "Evaluation report (Markdown, JSON, PNG plots, displaCy HTML) of o
 
 
 def build_report(
-    gold_docs: Sequence[Doc], pred_docs: Sequence[Doc], evaluate_scores: Optional[Dict[str, Any]] = None
+    gold_docs: Sequence[Doc], pred_docs: Sequence[Doc], evaluate_scores: Optional[Dict[str, Any]] = None,
+    labels: Optional[Iterable[str]] = None,
 ) -> Dict[str, Any]:
     """All metrics of the report as a JSON-serialisable dict (``ents_*`` keys as in ``spacy evaluate``).
 
     ``evaluate_scores`` is the JSON of ``spacy evaluate --output``; its ``speed``
     is copied over and its micro scores are kept under ``evaluate`` for reference.
+    ``labels``: the model's entity labels (:func:`entity_labels`): the macro average is
+    over those, as in ``spacy evaluate`` with our scorer.
     """
-    report = ner_scores(gold_docs, pred_docs)
+    report = ner_scores(gold_docs, pred_docs, labels)
+    known = None if labels is None else set(labels)
+    report["macro_types"] = [label for label in report["ents_per_type"] if known is None or label in known]
     report["n_docs"] = len(gold_docs)
     report["confusion"] = entity_confusion(gold_docs, pred_docs).to_dict()
-    by_source = scores_by_source(gold_docs, pred_docs)
+    by_source = scores_by_source(gold_docs, pred_docs, labels=labels)
     if by_source:
         report["by_source"] = by_source
     if evaluate_scores:
         report["speed"] = evaluate_scores.get("speed")
         report["evaluate"] = {key: evaluate_scores.get(key) for key in ("ents_p", "ents_r", "ents_f")}
     return report
+
+
+def entity_labels(nlp: Any) -> Optional[List[str]]:
+    """The entity labels the pipeline's components that set ``doc.ents`` can predict, or
+    ``None`` when none says."""
+    labels = {label for name, pipe in nlp.pipeline if "doc.ents" in nlp.get_pipe_meta(name).assigns
+              for label in getattr(pipe, "labels", ())}
+    return sorted(labels) or None
 
 
 def render_examples(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc], indices: Sequence[int]) -> str:
@@ -96,8 +109,7 @@ def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], so
         per_type_table(report),
         "Precision, recall and F1 in %, computed with spaCy's scorer (`spacy.scorer.get_ner_prf`): "
         "an entity counts as correct only with exact boundaries and type. Support = number of gold entities. "
-        f"Micro pools all entities; macro is the unweighted mean over the {len(report['ents_per_type'])} types "
-        "listed (a type that is only predicted, never gold, counts with 0).",
+        f"Micro pools all entities; {macro_note(report)}",
         "",
     ]
     if report.get("by_source"):
@@ -168,6 +180,19 @@ def _png(draw: Callable[[BinaryIO], Any]) -> bytes:
     return buffer.getvalue()
 
 
+def macro_note(report: Dict[str, Any]) -> str:
+    """What the macro average of the report is taken over, in a sentence."""
+    types = report.get("macro_types", list(report["ents_per_type"]))
+    note = (f"macro is the unweighted mean over the {len(types)} types the model can predict "
+            "(a type that is only predicted, never gold, counts with 0).")
+    others = [label for label in report["ents_per_type"] if label not in types]
+    if others:
+        note += (f" Left out: {', '.join(others)}, gold types the model cannot predict; over all "
+                 f"{len(report['ents_per_type'])} types (`ents_macro_all_f`) macro F1 is "
+                 f"{fmt_pct(report.get('ents_macro_all_f'))}.")
+    return note
+
+
 def _plots() -> Any:
     import_optional("matplotlib", "report", "the report's plots")
     from . import plots
@@ -196,7 +221,7 @@ def write_report(model: Path, data: Path, output: Path, name: str,
     nlp = load_pipeline(model)
     gold_docs = list(gold.get_docs(nlp.vocab))
     pred_docs = list(nlp.pipe(doc.text for doc in gold_docs))
-    report = build_report(gold_docs, pred_docs, evaluate_scores)
+    report = build_report(gold_docs, pred_docs, evaluate_scores, entity_labels(nlp))
 
     markdown, json_name, confusion, curves, html = report_files(name)
     files = {"confusion": confusion}
