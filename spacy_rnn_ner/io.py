@@ -7,6 +7,7 @@ byte offset).
 import codecs
 import json
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,10 @@ from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
 from .errors import InputError, PathLike, UserError
+
+
+#: the reason given for JSON nested deeper than Python's recursion limit
+TOO_DEEP = "JSON nested too deeply to be read"
 
 
 def read_bytes(path: PathLike) -> bytes:
@@ -68,6 +73,8 @@ def read_json(path: PathLike) -> Dict[str, Any]:
     except json.JSONDecodeError as err:
         raise InputError(f"not JSON ({err.msg} at column {err.colno})", path, err.lineno) \
             from None
+    except RecursionError:
+        raise InputError(TOO_DEEP, path) from None
     if not isinstance(data, dict):
         raise InputError(f"expected a JSON object, found {type(data).__name__}", path)
     return data
@@ -86,6 +93,8 @@ def parse_json_line(line: Union[str, bytes]) -> Dict[str, Any]:
         record = json.loads(line)
     except json.JSONDecodeError as err:
         raise InputError(f"invalid JSON ({err.msg}, column {err.colno})") from None
+    except RecursionError:  # json.loads recurses once per nesting level
+        raise InputError(TOO_DEEP) from None
     if not isinstance(record, dict):
         raise InputError(f"expected a JSON object, found {type(record).__name__}")
     return record
@@ -142,34 +151,63 @@ def write_docbin(docs: Iterable[Doc], path: PathLike) -> Path:
     return Path(path)
 
 
+def new_file_mode(path: PathLike) -> int:
+    """The permission bits a plain ``open(path, "w")`` would leave: an existing file's
+    own, else ``0o666`` less the process's umask."""
+    try:
+        if os.path.isfile(path):
+            return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        pass
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 class AtomicFile:
     """A file written under a temporary name next to ``path`` and moved over it by
     :meth:`commit` (``os.replace``, after ``fsync``); :meth:`abort` removes it, so an
-    interrupted run never leaves a half-written file. As a context manager it commits
-    on success and aborts on an exception. ``create_folder``: create the parent folders
-    (else a missing folder is an :class:`InputError`, before any work is done)."""
+    interrupted run never leaves a half-written file. The file gets the mode a plain
+    ``open`` would give (:func:`new_file_mode`), not ``mkstemp``'s 0600. As a context
+    manager it commits on success and aborts on an exception. ``create_folder``: create
+    the parent folders (else a missing folder is an :class:`InputError`, before any work
+    is done). ``mode=None``: no file object; another writer (a library that takes a file
+    name) writes to :attr:`tmp`."""
 
-    def __init__(self, path: PathLike, mode: str = "wb", create_folder: bool = False):
+    def __init__(self, path: PathLike, mode: Optional[str] = "wb",
+                 create_folder: bool = False):
         self.path = Path(path)
         if create_folder:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         elif not self.path.parent.is_dir():
             raise InputError("output folder does not exist", self.path.parent)
+        self.file_mode = new_file_mode(self.path)
         fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
                                         suffix=".tmp")
-        self.fh: IO = os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf8"}))
+        os.fchmod(fd, self.file_mode)
+        self.fh: Optional[IO] = None
+        if mode is None:
+            os.close(fd)
+        else:
+            self.fh = os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf8"}))
 
     def write(self, data: Any) -> int:
         return self.fh.write(data)
 
     def commit(self) -> None:
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
+        if self.fh is not None:
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+            self.fh.close()
+        else:
+            with open(self.tmp, "rb+") as written:
+                os.fsync(written.fileno())
+            os.chmod(self.tmp, self.file_mode)  # in case the writer made a new file
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
-        self.fh.close()
+        if self.fh is not None:
+            self.fh.close()
         if os.path.exists(self.tmp):
             os.unlink(self.tmp)
 
@@ -197,18 +235,21 @@ def check_exists(path: PathLike, kind: str = "any") -> Path:
 
 
 def check_writable(path: PathLike) -> Path:
-    """Make sure a file can be written at ``path`` (creating its parent folders) before
-    any work is done; else an :class:`InputError` naming it."""
+    """Make sure a file can be written at ``path`` before any work is done: not a folder,
+    under a folder (existing or to be created) that can be written; else an
+    :class:`InputError` naming it. Creates nothing."""
     path = Path(path)
     if path.is_dir():
         raise InputError("is a folder, expected a file name to write", path)
-    parent = path.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InputError(f"cannot create its folder ({err.strerror or err})", path) from None
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    if path.exists() and not os.access(path, os.W_OK):
         raise InputError("not writable", path)
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise InputError("is a file, expected a folder", folder)
+    if not os.access(folder, os.W_OK):
+        raise InputError("not writable (its folder cannot be written)", path)
     return path
 
 
@@ -221,25 +262,46 @@ def files_with_suffix(folder: PathLike, suffixes: Sequence[str] = (".txt",),
     return sorted(p for p in found if p.suffix.lower() in wanted and p.is_file())
 
 
-def check_not_input(output: PathLike, inputs: Iterable[Optional[PathLike]],
-                    read_suffixes: Sequence[str] = (".txt",)) -> Path:
-    """Refuse an ``output`` that would overwrite an input before any work is done: the
-    same file as one of ``inputs``, or a file with one of ``read_suffixes`` inside an
-    input folder (a folder input is read for such files, so the output would be read
-    while written). ``None`` inputs are ignored."""
-    output = Path(output)
-    target = output.resolve()
-    for given in inputs:
-        if given is None:
-            continue
-        source = Path(given).resolve()
-        if target == source:
-            raise InputError(f"output would overwrite the input {given}", output)
-        if source.is_dir() and source in target.parents \
-                and target.suffix.lower() in {s.lower() for s in read_suffixes}:
-            raise InputError(f"output would be written inside the input folder {given}, "
-                             "which is read for such files", output)
-    return output
+def _same_path(a: Path, b: Path) -> bool:
+    """Whether two resolved paths name the same file (also through a hard link)."""
+    if a == b:
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_outputs(outputs: Iterable[Optional[PathLike]],
+                  inputs: Iterable[Optional[PathLike]] = (),
+                  folders: Iterable[Optional[PathLike]] = ()) -> List[Path]:
+    """The one rule for the paths a command writes, checked before any work starts. An
+    output file (``outputs``) or output folder (``folders``, filled by the command) may
+    not be an input (the same file or folder), another output of the same run, or inside
+    an input folder (a corpus or model the command reads); each output file must be
+    writable (:func:`check_writable`), an output folder must not be a file. ``None``
+    entries are ignored. Every refusal is an :class:`InputError` naming both paths.
+    Returns the output files."""
+    given_inputs = [(Path(p), Path(p).resolve()) for p in inputs if p is not None]
+    files = [Path(p) for p in outputs if p is not None]
+    written = [(p, p.resolve()) for p in [*files, *(Path(f) for f in folders if f is not None)]]
+    for i, (output, target) in enumerate(written):
+        for given, source in given_inputs:
+            if _same_path(target, source):
+                raise InputError(f"output would overwrite the input {given}", output)
+            if source.is_dir() and source in target.parents:
+                raise InputError(f"output would be written inside the input folder {given}, "
+                                 "which the command reads", output)
+        for other, other_target in written[:i]:
+            if _same_path(target, other_target):
+                raise InputError(f"output would overwrite another output of the same run, "
+                                 f"{other}", output)
+    for output in files:
+        check_writable(output)
+    for folder in folders:
+        if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
+            raise InputError("is a file, expected a folder", folder)
+    return files
 
 
 def check_utf8_file(path: PathLike, chunk_size: int = 1 << 20) -> Path:
@@ -298,6 +360,27 @@ def require_gpu(gpu_id: int) -> None:
         reason = " ".join(str(err).split())
         raise InputError(f"--gpu-id {gpu_id}: no usable GPU ({reason}); use --gpu-id -1 "
                          "for the CPU") from None
+
+
+@contextmanager
+def atomic_path(path: PathLike) -> Iterator[Path]:
+    """A temporary file name next to ``path`` for a writer that takes a file name (floret,
+    matplotlib): moved over ``path`` when the block ends, removed on an exception or
+    interrupt. Parent folders are created."""
+    file = AtomicFile(path, None, create_folder=True)
+    try:
+        yield Path(file.tmp)
+    except BaseException:
+        file.abort()
+        raise
+    file.commit()
+
+
+def write_text(path: PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically, creating its folders."""
+    with atomic_output(path) as out:
+        out.write(text)
+    return Path(path)
 
 
 @contextmanager

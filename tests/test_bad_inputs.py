@@ -23,6 +23,7 @@ from spacy.tokens import Doc, DocBin, Span
 
 from conftest import TRAIN_DATA, build_nlp, make_examples
 from spacy_rnn_ner.__main__ import main
+from spacy_rnn_ner.io import read_docbin
 
 ROOT = Path(__file__).resolve().parent.parent
 BOM = codecs.BOM_UTF8
@@ -58,6 +59,25 @@ def ner_uk(root: Path) -> None:
     (root / "dev-test-split.txt").write_text(NER_UK_SPLIT, encoding="utf8")
     (root / "data" / "test_doc.tok.txt").write_text("Тарас Шевченко народився .", encoding="utf8")
     (root / "data" / "train_doc.tok.txt").write_text("Київ .", encoding="utf8")
+
+
+def ner_uk_v2(root: Path, ann: str, docs: Dict[str, str] = None) -> None:
+    """A ner-uk 2.0 corpus at ``root/v2.0``: document d1 in bruk/ with ``ann``, a TEST
+    document t1, and ``docs`` (``{"source/ID.suffix": content}``) beside them."""
+    data = root / "v2.0" / "data"
+    for source in ("bruk", "ng"):
+        (data / source).mkdir(parents=True, exist_ok=True)
+    (data / "bruk" / "d1.txt").write_text("Київ є містом .\n", encoding="utf8")
+    (data / "bruk" / "d1.ann").write_text(ann + "\n", encoding="utf8")
+    (data / "ng" / "t1.txt").write_text("Львів теж .\n", encoding="utf8")
+    (data / "ng" / "t1.ann").write_text("T1\tLOC\t0\t5\tЛьвів\n", encoding="utf8")
+    for name, content in (docs or {}).items():
+        (data / name).write_text(content, encoding="utf8")
+    names = ["d1"] + sorted({Path(n).stem for n in docs or {}} - {"t1", "d1"})
+    (data / "dev-test-split.txt").write_text("DEV\n" + "\n".join(names) + "\nTEST\nt1\n", encoding="utf8")
+
+
+V2_LABELS = "ART, DATE, DOC, JOB, LOC, MISC, MON, ORG, PCT, PERIOD, PERS, QUANT, TIME"
 
 
 def model_copy(model: Path, dest: Path, damage: Callable[[Path], None]) -> None:
@@ -109,12 +129,12 @@ CASES = [
      "error: in.jsonl: output would overwrite the input in.jsonl", 1),
     ("pretrain-text-out-in-raw", both(files(**{"raw/b.txt": UTF8}), made(lambda f: ner_uk(f / "ner"))),
      ["pretrain-text", "raw", "ner", "raw/b.txt"],
-     "error: raw/b.txt: output would be written inside the input folder raw, which is read "
-     "for such files", 1),
+     "error: raw/b.txt: output would be written inside the input folder raw, which the "
+     "command reads", 1),
     ("pretrain-text-report-is-in", both(files(**{"raw/b.txt": UTF8}), made(lambda f: ner_uk(f / "ner"))),
      ["pretrain-text", "raw", "ner", "out.txt", "--report", "ner/dev-test-split.txt"],
      "error: ner/dev-test-split.txt: output would be written inside the input folder ner, "
-     "which is read for such files", 1),
+     "which the command reads", 1),
     ("vectors-out-is-in", files(**{"t.txt": UTF8}), ["vectors", "t.txt", "t.txt"],
      "error: t.txt: output would overwrite the input t.txt", 1),
     ("char-lm-out-is-in", files(**{"t.txt": UTF8}), ["train-char-lm", "t.txt", "t.txt", "--max-steps", "1"],
@@ -130,6 +150,95 @@ CASES = [
      "error: a.conll: output would overwrite the input a.conll", 1),
     ("compare-out-is-in", files(**{"s.json": b'{"ents_f": 0.5}'}), ["compare", "s.json", "--output", "s.json"],
      "error: s.json: output would overwrite the input s.json", 1),
+    # --- one rule for every output (issue 27): not an input, not another output, not in an input folder
+    ("issues-file-in-corpus", both(made(lambda f: ner_uk(f / "ner")), files(**{"ner__data__train_doc.tok.ann": b""})),
+     ["convert", "ner-uk", "ner", "out", "--issues-file", "ner/data/train_doc.tok.ann"],
+     "error: ner/data/train_doc.tok.ann: output would be written inside the input folder ner, which the "
+     "command reads", 1),
+    ("issues-file-is-the-output", files(**{"a.conll": CONLL}),
+     ["convert", "conll", "a.conll", "o.spacy", "--issues-file", "o.spacy"],
+     "error: o.spacy: output would overwrite another output of the same run, o.spacy", 1),
+    ("issues-file-is-nemo-labels", made(lambda f: docbin(f / "in.spacy")),
+     ["convert", "to-nemo", "in.spacy", "out", "--issues-file", "out/labels.txt"],
+     "error: out/labels.txt: output would overwrite another output of the same run, out/labels.txt", 1),
+    ("nemo-issues-file-is-the-output", files(**{"t.txt": b"a\n", "l.txt": b"O\n"}),
+     ["convert", "nemo", "t.txt", "l.txt", "o.spacy", "--issues-file", "./o.spacy"],
+     "error: o.spacy: output would overwrite another output of the same run, o.spacy", 1),
+    ("pretrain-text-report-is-the-output", both(files(**{"raw/b.txt": UTF8}), made(lambda f: ner_uk(f / "ner"))),
+     ["pretrain-text", "raw", "ner", "out.txt", "--report", "out.txt"],
+     "error: out.txt: output would overwrite another output of the same run, out.txt", 1),
+    ("hf-out-in-dataset-folder", files(**{"ds/train.jsonl": b'{"tokens": ["a"], "ner_tags": ["O"]}\n'}),
+     ["convert", "hf", "ds", "ds/out"],
+     "error: ds/out/train.spacy: output would be written inside the input folder ds, which the command reads", 1),
+    ("agreement-out-in-corpus", made(lambda f: ner_uk(f / "ner")),
+     ["ner-uk-agreement", "ner", "--output", "ner/agreement.md"],
+     "error: ner/agreement.md: output would be written inside the input folder ner, which the command reads", 1),
+    ("annotate-out-in-input-folder", files(**{"d/a.txt": UTF8}),
+     ["annotate", "model", "d", "d/o.jsonl"],
+     "error: d/o.jsonl: output would be written inside the input folder d, which the command reads", 1),
+    ("report-out-in-model", both(made(lambda f: docbin(f / "d.spacy")), with_model("m")),
+     ["report", "--model", "m", "--data", "d.spacy", "--output", "m", "--name", "x"],
+     "error: m/report_x.md: output would be written inside the input folder m, which the command reads", 1),
+    ("compare-decoding-out-is-data", both(made(lambda f: docbin(f / "d.spacy")), with_model("m")),
+     ["compare-decoding", "--model", "m", "--data", "d.spacy", "--output", "d.spacy"],
+     "error: d.spacy: output would overwrite the input d.spacy", 1),
+    ("lexicon-coverage-out-is-list", both(files(**{"geo.txt": UTF8}), made(lambda f: docbin(f / "d.spacy"))),
+     ["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "none", "--output", "geo.txt"],
+     "error: geo.txt: output would overwrite the input geo.txt", 1),
+    ("char-lm-checkpoint-is-the-text", files(**{"lm.pt.ckpt": UTF8}),
+     ["train-char-lm", "lm.pt.ckpt", "lm.pt", "--max-steps", "1"],
+     "error: lm.pt.ckpt: output would overwrite the input lm.pt.ckpt", 1),
+    ("build-lexicons-out-is-the-dict", files(**{"lt.dict": b"x"}),
+     ["build-lexicons", "lt.dict", "--sources", "lingotweaker", "--lt-dict", "lt.dict"],
+     "error: lt.dict: output would overwrite the input lt.dict", 1),
+    ("vectors-import-floret-is-the-text", files(**{"t.txt": UTF8}),
+     ["vectors-import", "local", "vec", "--text", "t.txt", "--floret", "t.txt"],
+     "error: t.txt: output would overwrite the input t.txt", 1),
+    ("vectors-import-record-is-the-source", files(**{"v.vec": b"a 1 2\n"}),
+     ["vectors-import", "v.vec", "vec", "--record", "v.vec"],
+     "error: v.vec: output would overwrite the input v.vec", 1),
+    ("vectors-import-out-is-the-source", files(**{"v.vec": b"a 1 2\n"}),
+     ["vectors-import", "v.vec", "v.vec"],
+     "error: v.vec: output would overwrite the input v.vec", 1),
+    ("vectors-import-record-is-floret", files(**{"t.txt": UTF8}),
+     ["vectors-import", "local", "vec", "--text", "t.txt", "--floret", "v.floret", "--record", "v.floret"],
+     "error: v.floret: output would overwrite another output of the same run, v.floret", 1),
+    # --- brat offsets and ner-uk 2.0 (issue 27)
+    ("ner-uk-v2-label-outside", made(lambda f: ner_uk_v2(f / "ner", "T1\tLCO\t0\t4\tКиїв")),
+     ["convert", "ner-uk", "ner", "out", "--version", "2.0"],
+     f"error: ner/v2.0/data/bruk/d1.ann:1: unknown label 'LCO' (expected one of {V2_LABELS})", 1),
+    ("ner-uk-v2-label-lowercase", made(lambda f: ner_uk_v2(f / "ner", "T1\tloc\t0\t4\tКиїв")),
+     ["convert", "ner-uk", "ner", "out", "--version", "2.0"],
+     f"error: ner/v2.0/data/bruk/d1.ann:1: unknown label 'loc' (expected one of {V2_LABELS})", 1),
+    ("ner-uk-v2-offset-superscript", made(lambda f: ner_uk_v2(f / "ner", "T1\tLOC\t0\t4²\tКиїв")),
+     ["convert", "ner-uk", "ner", "out", "--version", "2.0"],
+     "error: ner/v2.0/data/bruk/d1.ann:1: offsets '0 4²' are not numbers (at most 9 digits 0-9 each)", 1),
+    ("ner-uk-v1-offset-5000-digits", both(made(lambda f: ner_uk(f / "ner")), files(**{
+        "ner__data__train_doc.tok.ann": ("T1\tLOC 0 " + "9" * 5000 + "\tКиїв\n").encode(),
+        "ner__data__test_doc.tok.ann": b""})),
+     ["convert", "ner-uk", "ner", "out"],
+     f"error: ner/data/train_doc.tok.ann:1: offsets '0 {'9' * 38}...' are "
+     "not numbers (at most 9 digits 0-9 each)", 1),
+    ("agreement-offset-superscript", both(made(lambda f: ner_uk(f / "ner" / "v1.0")), files(**{
+        "ner__v1.0__data__train_doc.tok.ann": "T1\tLOC 0 11²\tКиїв\n".encode(),
+        "ner__v1.0__data__test_doc.tok.ann": b""}), made(lambda f: ner_uk_v2(f / "ner", "T1\tLOC\t0\t4\tКиїв"))),
+     ["ner-uk-agreement", "ner"],
+     "error: ner/v1.0/data/train_doc.tok.ann:1: offsets '0 11²' are not numbers (at most 9 digits 0-9 each)", 1),
+    ("ner-uk-v2-same-id-in-both-sources", made(lambda f: ner_uk_v2(f / "ner", "T1\tLOC\t0\t4\tКиїв", {
+        "ng/d1.txt": "Київ .\n", "ng/d1.ann": ""})),
+     ["convert", "ner-uk", "ner", "out", "--version", "2.0"],
+     "error: ner/v2.0/data/bruk/d1.ann: document 'd1' is in two sources: also ner/v2.0/data/ng/d1.ann", 1),
+    ("ner-uk-v2-missing-txt", made(lambda f: ner_uk_v2(f / "ner", "T1\tLOC\t0\t4\tКиїв", {"ng/d2.ann": ""})),
+     ["convert", "ner-uk", "ner", "out", "--version", "2.0"],
+     "error: ner/v2.0/data/dev-test-split.txt:3: document 'd2' has no .txt file beside "
+     "ner/v2.0/data/ng/d2.ann", 1),
+    ("ner-uk-v2-missing-ann", made(lambda f: ner_uk_v2(f / "ner", "T1\tLOC\t0\t4\tКиїв", {"ng/d2.txt": "x\n"})),
+     ["convert", "ner-uk", "ner", "out", "--version", "2.0"],
+     "error: ner/v2.0/data/dev-test-split.txt:3: document 'd2' has no .ann file beside "
+     "ner/v2.0/data/ng/d2.txt", 1),
+    ("ner-uk-v2-label-map-twice", made(lambda f: ner_uk_v2(f / "ner", "T1\tLOC\t0\t4\tКиїв")),
+     ["convert", "ner-uk", "ner", "out", "--version", "2.0", "--label-map", "LOC=MISC,LOC=ORG"],
+     "Error: Invalid value for --label-map: 'LOC' is mapped twice (LOC=MISC, LOC=ORG): map each label once", 1),
     # --- wrong data, wrong encoding
     ("to-nemo-label-with-space", made(lambda f: docbin(f / "in.spacy", "GEO LOC")),
      ["convert", "to-nemo", "in.spacy", "out"],
@@ -137,6 +246,16 @@ CASES = [
      "separated by spaces); rename it", 1),
     ("vectors-cp1251", files(**{"t.txt": CP1251}), ["vectors", "t.txt", "v.floret"],
      "error: t.txt: not UTF-8 (byte 0xca at offset 0)", 1),
+    ("vectors-no-word-reaches-min-count", files(**{"t.txt": b"a b c\nd e f\ng h i\n"}),
+     ["vectors", "t.txt", "v.floret", "--min-count", "2", "--epoch", "1", "--dim", "4", "--bucket", "10"],
+     "error: t.txt: no word occurs --min-count 2 times: no vectors to train (lower --min-count or give "
+     "more text)", 1),
+    ("vectors-import-bad-row-after-header", files(**{"v.vec": b"3 2\na 1 2\nb 1 2\nc 1\n"}),
+     ["vectors-import", "v.vec", "vec"],
+     "error: v.vec:4: not a vectors text file (expected a word and 2 numbers, found 1)", 1),
+    ("vectors-import-bad-number", files(**{"v.vec": b"a 1 2\nb 1 2\nc 1 x\n"}),
+     ["vectors-import", "v.vec", "vec"],
+     "error: v.vec:3: not a vectors text file (a value is not a number)", 1),
     ("vectors-output-is-folder", files(**{"t.txt": UTF8, "d/x": b""}), ["vectors", "t.txt", "d"],
      "error: d: is a folder, expected a file name to write", 1),
     ("char-lm-cp1251", files(**{"t.txt": CP1251}), ["train-char-lm", "t.txt", "lm.pt", "--max-steps", "1"],
@@ -216,15 +335,38 @@ CASES = [
     ("annotate-blank-pipeline", both(files(**{"in.txt": UTF8}), made(lambda f: spacy.blank("uk").to_disk(f / "b"))),
      ["annotate", "b", "in.txt", "o.jsonl"],
      "error: b: the pipeline has no components: it would find no entities", 1),
+    ("annotate-output-is-a-folder", files(**{"in.txt": UTF8, "o.jsonl/x": b""}),
+     ["annotate", "nope", "in.txt", "o.jsonl"],  # checked before the model loads
+     "error: o.jsonl: is a folder, expected a file name to write", 1),
+    ("annotate-json-array", files(**{"in.json": b'[{"text": "a"},\n {"text": "b"}]\n'}),
+     ["annotate", "model", "in.json", "o.jsonl"],
+     'error: in.json:1: a .json input is read as JSON lines (one {"text": ...} object per line), but '
+     "this line is not one (invalid JSON (Expecting value, column 16)); write one object per line, or "
+     "rename the file to .txt to annotate it as plain text", 1),
+    ("annotate-json-nested-too-deep", files(**{"in.jsonl": b"[" * 100_000 + b"]" * 100_000 + b"\n"}),
+     ["annotate", "model", "in.jsonl", "o.jsonl"],
+     "error: in.jsonl:1: JSON nested too deeply to be read (--skip-bad-lines skips such lines)", 1),
     # --- found by probing wider
     ("vectors-min-count-too-high", files(**{"t.txt": UTF8}),
      ["vectors", "t.txt", "v.floret", "--min-count", "1000", "--epoch", "1", "--dim", "4", "--bucket", "10"],
      "error: t.txt: floret cannot train on it (...", 1),
+    ("compare-empty-scores", files(**{"s.json": b"{}"}), ["compare", "s.json"],
+     "error: s.json: holds no entity scores (no ents_p, ents_r, ents_f or ents_per_type): expected the "
+     "JSON of `spacy evaluate --output` or of `report`", 1),
+    ("compare-null-scores", files(**{"a.json": b'{"ents_f": 0.5}', "b.json": b'{"ents_p": null, "speed": 9}'}),
+     ["compare", "a.json", "b.json"],
+     "error: b.json: holds no entity scores (no ents_p, ents_r, ents_f or ents_per_type): expected the "
+     "JSON of `spacy evaluate --output` or of `report`", 1),
     ("compare-nan", files(**{"s.json": b'{"ents_f": NaN}'}), ["compare", "s.json"],
      "error: s.json: 'ents_f' is nan, expected a number", 1),
     ("report-speed-not-a-number", both(files(**{"s.json": b'{"speed": "fast"}'}), made(lambda f: docbin(f / "d.spacy"))),
      ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x", "--scores", "s.json"],
      "error: s.json: 'speed' is 'fast', expected a number", 1),
+    ("report-bad-log-line", both(files(**{"l.jsonl": b'{"step": 1, "losses": {}}\n{"step": "x"}\n'}),
+                                 made(lambda f: docbin(f / "d.spacy"))),
+     ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x", "--log", "l.jsonl"],
+     "error: l.jsonl: not a spaCy ConsoleLogger.v3 training log (ValueError: invalid literal for int() "
+     "with base 10: 'x')", 1),
     ("report-name-with-folder", made(lambda f: docbin(f / "d.spacy")),
      ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "../x"],
      "Error: Invalid value for --name: '../x': a plain name for the file names (no folder)", 1),
@@ -291,7 +433,26 @@ def test_bad_input_gives_one_line(setup, argv, message, status, tmp_path, model_
         assert lines[-1] == message, err
     for path, data in before.items():  # nothing a user gave is changed
         assert path.read_bytes() == data, path
-    assert not [p for p in tmp_path.rglob(".*.tmp")]
+    after = {p for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == set(before), after - set(before)  # nothing written, no temporary file
+
+
+# ------------------------------------------------------------ outputs as a plain open() makes them
+
+
+def test_outputs_get_the_mode_of_a_plain_open(tmp_path, capsys, monkeypatch):
+    import stat
+
+    (tmp_path / "a.conll").write_bytes(CONLL)
+    old = os.umask(0o022)
+    try:
+        status, err = run_cli(["convert", "conll", "a.conll", "o.spacy", "--issues-file", "i.tsv"],
+                              tmp_path, capsys, monkeypatch)
+    finally:
+        os.umask(old)
+    assert status == 0, err
+    for name in ("o.spacy", "i.tsv"):  # not mkstemp's 0600: other users can read them
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
 
 
 # ------------------------------------------------------------ no hang, nothing lost
@@ -404,6 +565,176 @@ def test_sigterm_removes_the_temporary_output(tmp_path, model_dir):
     assert not list(tmp_path.glob(".*.tmp")) and not (tmp_path / "o.jsonl").exists()
 
 
+def floret_children(marker: str) -> List[str]:
+    """Process ids whose command line holds ``marker`` (the floret child of a test)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker.encode() in cmdline.read_bytes():
+                found.append(cmdline.parent.name)
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_vectors_stop_at_once_and_leave_nothing(tmp_path, signum):
+    if importlib.util.find_spec("floret") is None:
+        pytest.skip("floret is not installed")
+    words = [f"w{i}" for i in range(300)]
+    lines = [" ".join(words[(i * 7) % 290:(i * 7) % 290 + 10]) for i in range(3000)]
+    (tmp_path / "t.txt").write_text("\n".join(lines) + "\n", encoding="utf8")
+    temp = tmp_path / "tmp"  # the system temp folder of the command: its shuffled copy goes there
+    temp.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "spacy_rnn_ner", "vectors", "t.txt", "v.floret", "--seed", "1",
+                             "--epoch", "1000", "--dim", "50", "--bucket", "2000"],
+                            cwd=tmp_path, env=dict(env(), TMPDIR=str(temp)), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 90
+    while not floret_children(str(tmp_path)) and time.time() < deadline:
+        time.sleep(0.2)
+    assert floret_children(str(tmp_path)), "floret never started"
+    assert list(temp.rglob("*")) and list(tmp_path.glob(".v.floret.*.tmp"))
+    time.sleep(1)
+    sent = time.time()
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert time.time() - sent < 10, "the command waited for floret"
+    assert proc.returncode == 128 + signum, err
+    assert err.strip().splitlines() == [f"error: stopped by signal {int(signum)}"]
+    assert not list(temp.iterdir()), "the shuffled copy of the text is left behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.txt", "tmp"]  # no .floret, whole or half
+    time.sleep(0.5)
+    assert not floret_children(str(tmp_path)), "floret still runs"
+
+
+def test_annotate_reads_json_lines_named_json(tmp_path, model_dir, capsys, monkeypatch):
+    (tmp_path / "in.json").write_text(json.dumps({"text": TEXT, "id": 3}) + "\n", encoding="utf8")
+    status, err = run_cli(["annotate", str(model_dir), "in.json", "o.jsonl"], tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    (row,) = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text("utf8").splitlines()]
+    assert row["text"] == TEXT and row["id"] == 3  # the object's text, not its braces
+
+
+def test_annotate_skips_a_line_nested_too_deep(tmp_path, model_dir, capsys, monkeypatch):
+    (tmp_path / "in.jsonl").write_bytes(json.dumps({"text": TEXT}).encode() + b"\n" + b"[" * 100_000
+                                        + b"]" * 100_000 + b"\n" + json.dumps({"text": TEXT}).encode() + b"\n")
+    status, err = run_cli(["annotate", str(model_dir), "in.jsonl", "o.jsonl", "--skip-bad-lines"],
+                          tmp_path, capsys, monkeypatch)
+    assert status == 0 and "Traceback" not in err, err
+    assert "in.jsonl:2: JSON nested too deeply to be read (skipped)" in err.splitlines()
+    assert len((tmp_path / "o.jsonl").read_text("utf8").splitlines()) == 2
+
+
+def test_annotate_gives_back_metadata_and_user_data(tmp_path, model_dir, capsys, monkeypatch):
+    from spacy_rnn_ner.io import read_docbin
+
+    if not Doc.has_extension("topic"):
+        Doc.set_extension("topic", default=None)
+    (tmp_path / "in.jsonl").write_text(json.dumps({"text": TEXT, "id": 7, "src": "web"}) + "\n",
+                                       encoding="utf8")
+    nlp = spacy.blank("uk")
+    doc = nlp(TEXT)
+    doc.user_data.update({"name": "doc-1", "source": "ng"})
+    doc._.topic = "history"
+    DocBin(docs=[doc], store_user_data=True).to_disk(tmp_path / "in.spacy")
+    for src, out in (("in.jsonl", "a.spacy"), ("in.spacy", "b.spacy"), ("in.spacy", "c.jsonl")):
+        status, err = run_cli(["annotate", str(model_dir), src, out], tmp_path, capsys, monkeypatch)
+        assert status == 0, err
+        if out == "c.jsonl":  # JSON holds no tuple keys: said so, the rest comes back
+            assert "in.spacy#0: user_data entries with non-string keys (extension attributes) are kept " \
+                   "only in a .spacy output" in err
+    (a,) = read_docbin(tmp_path / "a.spacy")
+    assert a.user_data == {"id": 7, "src": "web"}
+    (b,) = read_docbin(tmp_path / "b.spacy")
+    assert b.user_data["name"] == "doc-1" and b.user_data["source"] == "ng" and b._.topic == "history"
+    (c,) = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text("utf8").splitlines()]
+    assert c["name"] == "doc-1" and c["source"] == "ng" and c["text"] == TEXT
+
+
+def process_group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("signum,to_group", [(signal.SIGTERM, False), (signal.SIGTERM, True), (signal.SIGINT, True)],
+                         ids=["SIGTERM-parent", "SIGTERM-group", "SIGINT-group"])
+def test_annotate_workers_stop_quietly(tmp_path, model_dir, signum, to_group):
+    (tmp_path / "in.txt").write_text((TEXT + "\n") * 200_000, encoding="utf8")
+    proc = subprocess.Popen([sys.executable, "-m", "spacy_rnn_ner", "annotate", str(model_dir), "in.txt", "o.jsonl",
+                             "--n-process", "2", "--batch-size", "8"], cwd=tmp_path, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 90
+    while not list(tmp_path.glob(".o.jsonl.*.tmp")) and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # the workers run
+    if to_group:  # as Ctrl-C in a terminal, or a service manager, does
+        os.killpg(proc.pid, signum)
+    else:
+        proc.send_signal(signum)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("annotate hangs after the signal")
+    assert proc.returncode == 128 + signum, err
+    assert err.strip().splitlines() == ["interrupted: no output written"]  # no traceback per worker
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+    time.sleep(0.5)
+    assert not process_group_alive(proc.pid), "a worker is left running"
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_bad_brat_offsets_are_skipped_with_their_line(version, tmp_path, capsys, monkeypatch):
+    if version == "1.0":
+        ner_uk(tmp_path / "ner")
+        ann = tmp_path / "ner" / "data" / "train_doc.tok.ann"
+        ann.write_text("T1\tLOC 0 4\tКиїв\nT2\tLOC 11² 15\tx\n", encoding="utf8")
+        (tmp_path / "ner" / "data" / "test_doc.tok.ann").write_text("", encoding="utf8")
+        shown = "ner/data/train_doc.tok.ann"
+    else:
+        ner_uk_v2(tmp_path / "ner", "T1\tLOC\t0\t4\tКиїв\nT2\tLOC\t11²\t15\tx")
+        shown = "ner/v2.0/data/bruk/d1.ann"
+    status, err = run_cli(["convert", "ner-uk", "ner", "out", "--version", version, "--skip-malformed",
+                           "--issues-file", "issues.tsv"], tmp_path, capsys, monkeypatch)
+    assert status == 0 and "Traceback" not in err, err
+    issues = (tmp_path / "issues.tsv").read_text("utf8").splitlines()[1:]
+    assert [line.split("\t") for line in issues] == [
+        ["skipped", "malformed line", "", shown, "2", "offsets '11² 15' are not numbers (at most 9 digits "
+                                                        "0-9 each)"]]
+    docs = read_docbin(tmp_path / "out" / "train.spacy")
+    assert [(e.text, e.label_) for d in docs for e in d.ents] == [("Київ", "LOC")]
+
+
+def test_empty_v2_document_is_skipped_and_reported_as_in_1_0(tmp_path, capsys, monkeypatch):
+    ner_uk_v2(tmp_path / "ner", "T1\tLOC\t0\t4\tКиїв", {"ng/e1.txt": " \n", "ng/e1.ann": ""})
+    status, err = run_cli(["convert", "ner-uk", "ner", "out", "--version", "2.0", "--dev-fraction", "0",
+                           "--issues-file", "issues.tsv"], tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    issues = [line.split("\t") for line in (tmp_path / "issues.tsv").read_text("utf8").splitlines()[1:]]
+    assert [i[:2] + i[3:] for i in issues] == [
+        ["skipped", "empty document", "ner/v2.0/data/ng/e1.txt", "", "(train) the text has no tokens; e1.ann not read"]]
+    assert [d.user_data["name"] for d in read_docbin(tmp_path / "out" / "train.spacy")] == ["d1"]
+    # 1.0 says the same of its empty documents
+    ner_uk(tmp_path / "v1")
+    (tmp_path / "v1" / "data" / "train_doc.tok.txt").write_text(" \n", encoding="utf8")
+    for name in ("train_doc", "test_doc"):
+        (tmp_path / "v1" / "data" / f"{name}.tok.ann").write_text("", encoding="utf8")
+    status, err = run_cli(["convert", "ner-uk", "v1", "out1", "--dev-fraction", "0", "--issues-file", "i1.tsv"],
+                          tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    (v1,) = [line.split("\t") for line in (tmp_path / "i1.tsv").read_text("utf8").splitlines()[1:]]
+    assert v1[:2] + v1[4:] == ["skipped", "empty document", "", "(train) the text has no tokens; "
+                                                               "train_doc.tok.ann not read"]
+
+
 # ------------------------------------------------------------ BOM everywhere
 
 
@@ -482,6 +813,36 @@ def test_spacy_train_prints_config_errors_without_traceback(tmp_path):
     assert "Traceback" not in out and "'depth' must be a positive integer, got 0" in out
 
 
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("config", ["rnn_ner.cfg", "spacy_ner.cfg"])
+def test_spacy_train_writes_its_log_inside_the_output_folder(config, tmp_path, monkeypatch):
+    from spacy.cli.train import train
+
+    nlp = spacy.blank("uk")
+    db = DocBin()
+    for text, spans in TRAIN_DATA:
+        doc = nlp.make_doc(text)
+        doc.ents = [doc.char_span(s, e, label) for s, e, label in spans]
+        db.add(doc)
+    db.to_disk(tmp_path / "train.spacy")
+    monkeypatch.chdir(tmp_path)
+    overrides = {"paths.train": "train.spacy", "paths.dev": "train.spacy", "paths.vectors": None,
+                 "training.max_steps": 2, "training.eval_frequency": 1}
+    if config == "rnn_ner.cfg":
+        overrides.update({"paths.lexicon": str(ROOT / "tests" / "data" / "lexicon"),
+                          "components.rnn_ner.model.tok2vec.include_static_vectors": False,
+                          "components.rnn_ner.model.tok2vec.extra_features": None})
+    for run in ("a", "b"):  # two trainings as the README shows them: a log each, in its folder
+        train(ROOT / "configs" / config, tmp_path / run, overrides=overrides)
+        assert [json.loads(line)["step"] for line in (tmp_path / run / "log.jsonl").read_text().splitlines()] \
+            == [0, 1, 2]
+    assert not (tmp_path / "training").exists()  # nothing outside --output
+    train(ROOT / "configs" / config, None, overrides=overrides)  # no --output: no log
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "train.spacy"]
+    train(ROOT / "configs" / config, tmp_path / "c", overrides=dict(overrides, **{"paths.log": "logs/c.jsonl"}))
+    assert (tmp_path / "logs" / "c.jsonl").is_file() and not (tmp_path / "c" / "log.jsonl").exists()
+
+
 # ------------------------------------------------------------ interrupted runs
 
 
@@ -509,3 +870,71 @@ def test_missing_corpus_is_a_config_error(tmp_path):
     with pytest.raises(ConfigValidationError) as caught:
         create_corpus_reader(tmp_path / "nope.spacy", name="corpora.dev")
     assert caught.value.title == f"corpora.dev.path: {tmp_path / 'nope.spacy'}: no such file or folder"
+
+
+# ------------------------------------------------------------ gold labels the model cannot predict
+
+
+def gold_and_pred(labels_gold, labels_pred):
+    nlp = spacy.blank("uk")
+    words = ["a", "b", "c", "d"]
+    gold, pred = Doc(nlp.vocab, words=words), Doc(nlp.vocab, words=words)
+    gold.ents = [Span(gold, i, i + 1, label) for i, label in enumerate(labels_gold)]
+    pred.ents = [Span(pred, i, i + 1, label) for i, label in enumerate(labels_pred)]
+    return gold, pred
+
+
+def test_scorer_macro_over_the_model_labels_warns_once_about_the_others():
+    from spacy.training import Example
+
+    from spacy_rnn_ner import scorer
+
+    scorer._WARNED.clear()
+    gold, pred = gold_and_pred(["PERS", "LOC", "DATE"], ["PERS", "ORG"])
+    examples = [Example(pred, gold)]
+    with pytest.warns(UserWarning) as caught:
+        scores = scorer.score_ents(examples, labels=("LOC", "MISC", "ORG", "PERS"))
+    assert [str(w.message) for w in caught] == [
+        "the gold entities have labels the model cannot predict: DATE (model labels: LOC, MISC, ORG, "
+        "PERS); ents_macro_p/r/f average over the model's labels only, ents_macro_all_p/r/f over every "
+        "type (these count 0)"]
+    per_type = scores["ents_per_type"]
+    assert set(per_type) == {"PERS", "LOC", "ORG", "DATE"}
+    assert scores["ents_macro_f"] == pytest.approx((1 + 0 + 0) / 3)  # PERS, LOC, ORG
+    assert scores["ents_macro_all_f"] == pytest.approx((1 + 0 + 0 + 0) / 4)  # and DATE
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once is enough
+        scorer.score_ents(examples, labels=("LOC", "MISC", "ORG", "PERS"))
+    # without the model's labels (or when it has them all) both averages agree
+    unlabelled = scorer.score_ents(examples)
+    assert unlabelled["ents_macro_f"] == unlabelled["ents_macro_all_f"] == scores["ents_macro_all_f"]
+
+
+def test_evaluate_with_a_model_lacking_gold_labels_warns(model_dir):
+    from spacy.training import Example
+
+    from spacy_rnn_ner import scorer
+
+    scorer._WARNED.clear()
+    nlp = spacy.load(model_dir)
+    doc = nlp.make_doc("Київ 2024 року")
+    doc.ents = [Span(doc, 0, 1, "LOC"), Span(doc, 1, 3, "DATE")]
+    with pytest.warns(UserWarning, match="labels the model cannot predict: DATE"):
+        scores = nlp.evaluate([Example(nlp.make_doc(doc.text), doc)])
+    assert "DATE" in scores["ents_per_type"]
+    assert {"ents_macro_f", "ents_macro_all_f"} <= set(scores)
+
+
+def test_report_says_what_its_macro_is_over():
+    from spacy_rnn_ner.report.writer import build_report, render_markdown
+
+    gold, pred = gold_and_pred(["PERS", "DATE"], ["PERS"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = build_report([gold], [pred], labels=["PERS", "LOC"])
+    assert report["macro_types"] == ["PERS"] and report["ents_macro_f"] == pytest.approx(1.0)
+    assert report["ents_macro_all_f"] == pytest.approx(0.5)
+    text = render_markdown(dict(report, n_docs=1), "x", {}, {})
+    assert "macro is the unweighted mean over the 1 types the model can predict" in text
+    assert "Left out: DATE, gold types the model cannot predict; over all 2 types (`ents_macro_all_f`) " \
+           "macro F1 is 50.00." in text

@@ -39,7 +39,7 @@ def v2_docs() -> Dict[str, Tuple[str, str, List[str]]]:
     s, e = off(BREAK_TEXT, "вул.\nШевченка")
     docs = {
         "aa01": ("bruk", BREAK_TEXT, [f"T1\tLOC\t{s}\t{e}\tвул.", "Шевченка",
-                                      t2(2, "NUM", BREAK_TEXT, "5")]),
+                                      t2(2, "QUANT", BREAK_TEXT, "5")]),
         "bb02": ("ng", NESTED_TEXT, [t2(1, "PERIOD", NESTED_TEXT, "З 2011 до 2012 року"),
                                      t2(2, "DATE", NESTED_TEXT, "2011"),
                                      t2(3, "DATE", NESTED_TEXT, "2012 року"),
@@ -94,7 +94,7 @@ def test_v2_line_break_nested_sources_and_span_group(tmp_path: Path):
     assert {k: len(v) for k, v in docs.items()} == {"train": 8, "dev": 0, "test": 2}
     named = by_name(docs)
     brk, nested = named["aa01"], named["bb02"]
-    assert ents(brk) == [("вул. Шевченка", "LOC"), ("5", "NUM")]
+    assert ents(brk) == [("вул. Шевченка", "LOC"), ("5", "QUANT")]
     # the two lines stay one sentence: the entity does not cross a sentence start
     assert [t.is_sent_start for t in brk if t.text == "Шевченка"] == [False]
     assert len(list(brk.sents)) == 1
@@ -136,8 +136,8 @@ def test_v2_label_map_to_the_1_0_scheme(tmp_path: Path):
     # PERIOD and DATE dropped by the map before the layer is chosen; ART -> MISC
     assert ents(nested) == [("Укртрансгаз", "ORG"), ("Мона Ліза", "MISC")]
     assert report.relabelled == Counter({("ART", "MISC"): 1})
-    assert report.dropped_ents() == Counter({"DATE": 2, "PERIOD": 1})
-    assert report.count("dropped", "label map") == 3
+    assert report.dropped_ents() == Counter({"DATE": 2, "PERIOD": 1, "QUANT": 1})
+    assert report.count("dropped", "label map") == 4
     assert "ART->MISC 1" in report.format()
     assert_balanced(report, docs)
 

@@ -1,4 +1,7 @@
 """spacy_rnn_ner.io: the one module that reads and writes files."""
+import os
+import stat
+
 import pytest
 import spacy
 from spacy.tokens import Span
@@ -6,6 +9,8 @@ from spacy.tokens import Span
 from spacy_rnn_ner.errors import InputError
 from spacy_rnn_ner.io import (
     AtomicFile,
+    atomic_path,
+    check_outputs,
     load_docbin,
     parse_json_line,
     read_docbin,
@@ -90,3 +95,64 @@ def test_read_json_wants_an_object(tmp_path):
     path.write_text("[1]", encoding="utf8")
     with pytest.raises(InputError, match=r"s\.json: expected a JSON object"):
         read_json(path)
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_atomic_files_get_the_mode_of_a_plain_open(tmp_path, umask):
+    existing = tmp_path / "existing.bin"
+    existing.write_bytes(b"old")
+    os.chmod(existing, 0o640)
+    old = os.umask(umask)
+    try:
+        with open(tmp_path / "plain.bin", "wb") as f:
+            f.write(b"x")
+        with AtomicFile(tmp_path / "new.bin") as f:
+            f.write(b"x")
+        with AtomicFile(existing) as f:
+            f.write(b"new")
+        with atomic_path(tmp_path / "by_name.bin") as tmp:  # a library writes to the name
+            tmp.unlink()
+            tmp.write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert mode(tmp_path / "plain.bin") == 0o666 & ~umask
+    assert mode(tmp_path / "new.bin") == mode(tmp_path / "by_name.bin") == 0o666 & ~umask
+    assert mode(existing) == 0o640 and existing.read_bytes() == b"new"  # as open() keeps it
+
+
+def test_atomic_path_leaves_nothing_when_interrupted(tmp_path):
+    out = tmp_path / "v.floret"
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(out) as tmp:
+            tmp.write_bytes(b"400000 100\nhalf")
+            raise KeyboardInterrupt
+    assert os.listdir(tmp_path) == []
+
+
+def test_check_outputs_one_rule(tmp_path, monkeypatch):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "in.txt").write_text("x", encoding="utf8")
+    os.link(tmp_path / "in.txt", tmp_path / "link.txt")
+    monkeypatch.chdir(tmp_path)
+    assert check_outputs(["out.txt", None, "report.md"], ["in.txt", None]) == \
+        [type(tmp_path)("out.txt"), type(tmp_path)("report.md")]
+    for outputs, inputs, folders, message in [
+        (["link.txt"], ["in.txt"], [], "link.txt: output would overwrite the input in.txt"),
+        (["corpus/x.ann"], ["corpus"], [], "corpus/x.ann: output would be written inside the "
+                                           "input folder corpus, which the command reads"),
+        (["a.tsv", "./a.tsv"], [], [], "a.tsv: output would overwrite another output of the "
+                                       "same run, a.tsv"),
+        ([], ["in.txt"], ["in.txt"], "in.txt: output would overwrite the input in.txt"),
+        (["vec"], [], ["vec"], "vec: output would overwrite another output of the same run, vec"),
+        (["corpus"], [], [], "corpus: is a folder, expected a file name to write"),
+        (["in.txt/x"], [], [], "in.txt: is a file, expected a folder"),
+        ([], [], ["in.txt"], "in.txt: is a file, expected a folder"),
+    ]:
+        with pytest.raises(InputError) as caught:
+            check_outputs(outputs, inputs, folders)
+        assert str(caught.value) == message
+    assert not (tmp_path / "out.txt").exists() and not (tmp_path / "vec").exists()  # creates nothing

@@ -2,28 +2,35 @@
 ``nlp.pipe``, write JSONL, DocBin or Parquet atomically, and count what was done.
 
 Inputs (by path): a directory of ``.txt`` files (one document per file), ``.jsonl``
-(``{"text": ...}`` per line, other keys kept as metadata), ``.spacy`` (DocBin; its
-tokenization and sentence boundaries are kept, its entities are not), ``.parquet``
-(a ``text`` column, other columns kept), anything else: text, one document per line.
+(``{"text": ...}`` per line, other keys kept as metadata; ``.json`` too when its first
+line is such an object, else it is refused), ``.spacy`` (DocBin; its tokenization,
+sentence boundaries and ``user_data`` are kept, its entities are not), ``.parquet`` (a
+``text`` column, other columns kept), anything else: text, one document per line.
 Outputs (by extension): ``.jsonl`` (metadata + ``text`` + ``entities`` with character
-offsets, label and confidence), ``.spacy`` (DocBin) or ``.parquet``.
+offsets, label and confidence), ``.spacy`` (DocBin; the metadata in ``user_data``) or
+``.parquet``. What a user gave comes back: metadata, a DocBin's ``user_data`` (entries
+with non-string keys, extension attributes, only in a ``.spacy`` output: reported).
 """
 import codecs
 import dataclasses
 import io
 import json
+import os
+import signal
 import sys
 import time
+import warnings
+from contextlib import contextmanager
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import IO, Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from ..errors import InputError, import_optional
-from ..io import AtomicFile, check_not_input, docbin_from_bytes, files_with_suffix, parse_json_line
+from ..io import AtomicFile, check_outputs, docbin_from_bytes, files_with_suffix, parse_json_line
 
 OUTPUT_SUFFIXES = (".jsonl", ".spacy", ".parquet")
 PARQUET_ROWS = 1000  # rows per Parquet row group (memory bound of the writer)
@@ -47,6 +54,9 @@ class Record:
     sent_starts: Optional[List[Optional[bool]]] = None
     meta: Dict[str, Any] = field(default_factory=dict)
     error: Optional[str] = None
+    #: a DocBin document's ``user_data`` entries whose keys are not strings (extension
+    #: attributes: tuple keys, here lists, so that the record stays JSON)
+    extensions: List[Tuple[Any, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False, default=str)
@@ -56,8 +66,14 @@ class Record:
         return cls(**json.loads(text))
 
     def light(self) -> "Record":
-        """Without the token lists (they travel as the Doc)."""
-        return dataclasses.replace(self, words=None, spaces=None, sent_starts=None)
+        """Without the token lists and extension values (they travel in the Doc)."""
+        return dataclasses.replace(self, words=None, spaces=None, sent_starts=None,
+                                   extensions=[])
+
+    def user_data(self) -> Dict[Any, Any]:
+        """The Doc's ``user_data``: the metadata and the extension values."""
+        return {**self.meta, **{tuple(k) if isinstance(k, list) else k: v
+                                for k, v in self.extensions}}
 
 
 @dataclass
@@ -101,12 +117,37 @@ class Summary:
 
 
 def input_kind(path: Union[str, Path]) -> str:
-    """``dir``, ``jsonl``, ``docbin``, ``parquet`` or ``text``."""
+    """``dir``, ``jsonl``, ``docbin``, ``parquet`` or ``text``. A ``.json`` file is JSON
+    lines when its first non-blank line is a JSON object (:func:`check_json_lines`)."""
     path = Path(path)
     if path.is_dir():
         return "dir"
     suffix = path.suffix.lower()
+    if suffix == ".json":
+        return check_json_lines(path)
     return {".jsonl": "jsonl", ".ndjson": "jsonl", ".spacy": "docbin", ".parquet": "parquet"}.get(suffix, "text")
+
+
+def check_json_lines(path: Path) -> str:
+    """``"jsonl"`` for a ``.json`` file whose first non-blank line is a JSON object (JSON
+    lines under another name); anything else (one JSON document over several lines, an
+    array) is an :class:`AnnotateError` naming the file and the fix, never plain text."""
+    if not path.is_file():
+        return "jsonl"  # input_files reports it
+    with open(path, "rb") as fh:
+        for lineno, raw in _lines(fh):
+            if not raw.strip():
+                continue
+            try:
+                parse_json_line(raw)
+                return "jsonl"
+            except InputError as err:
+                raise AnnotateError(
+                    f"{path}:{lineno}: a .json input is read as JSON lines (one "
+                    f'{{"text": ...}} object per line), but this line is not one '
+                    f"({err.message}); write one object per line, or rename the file "
+                    f"to .txt to annotate it as plain text") from None
+    return "jsonl"
 
 
 def input_files(path: Union[str, Path]) -> List[Path]:
@@ -202,13 +243,18 @@ def read_txt_file(data: bytes, name: str, relative: str) -> Record:
 
 
 def read_docbin_records(fh: BinaryIO, name: str) -> Iterator[Record]:
-    """The DocBin's documents (the format is one blob: it is read whole), tokenization and
-    sentence starts kept; their entities are not (they would mix with the predictions)."""
+    """The DocBin's documents (the format is one blob: it is read whole), tokenization,
+    sentence starts and ``user_data`` kept (string keys as metadata, the others as
+    extension values); their entities are not (they would mix with the predictions)."""
     docbin = docbin_from_bytes(fh.read(), name)
     for i, doc in enumerate(docbin.get_docs(Vocab())):
         sent_starts = [t.is_sent_start for t in doc] if doc.has_annotation("SENT_START") else None
-        yield Record(f"{name}#{i}", words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc],
-                     sent_starts=sent_starts)
+        meta = {k: v for k, v in doc.user_data.items() if isinstance(k, str)}
+        extensions = [(list(k) if isinstance(k, tuple) else k, v)
+                      for k, v in doc.user_data.items() if not isinstance(k, str)]
+        yield checked_meta(Record(f"{name}#{i}", words=[t.text for t in doc],
+                                  spaces=[bool(t.whitespace_) for t in doc],
+                                  sent_starts=sent_starts, meta=meta, extensions=extensions))
 
 
 def read_parquet(fh: BinaryIO, name: str) -> Iterator[Record]:
@@ -270,10 +316,12 @@ def screen(records: Iterable[Record], summary: Summary, skip_bad_lines: bool,
 
 
 def to_input(record: Record, vocab: Vocab) -> Union[str, Doc]:
-    """Text, or a Doc with the record's tokens and sentence starts."""
+    """Text, or a Doc with the record's tokens, sentence starts and ``user_data``."""
     if record.words is None:
         return record.text
-    return Doc(vocab, words=record.words, spaces=record.spaces, sent_starts=record.sent_starts)
+    doc = Doc(vocab, words=record.words, spaces=record.spaces, sent_starts=record.sent_starts)
+    doc.user_data.update(record.user_data())
+    return doc
 
 
 # ---------------------------------------------------------------- annotating
@@ -330,9 +378,14 @@ def pipe_records(nlp: Language, records: Iterable[Record], batch_size: int = 64,
 # ---------------------------------------------------------------- writing
 
 
+def metadata(out: Dict[str, Any]) -> Dict[str, Any]:
+    """The metadata of an output record: all but ``text`` and ``entities``."""
+    return {k: v for k, v in out.items() if k not in ("text", "entities")}
+
+
 class JsonlSink:
     def __init__(self, path: Path):
-        self.file = AtomicFile(path, "w")
+        self.file = AtomicFile(path, "w", create_folder=True)
 
     def write(self, doc: Optional[Doc], out: Dict[str, Any]) -> None:
         self.file.fh.write(json.dumps(out, ensure_ascii=False, default=str) + "\n")
@@ -345,19 +398,20 @@ class JsonlSink:
 
 
 class DocBinSink:
-    """Docs with their entities and the scored span group. A DocBin is one blob: its
-    serialized docs stay in memory until ``commit`` (use JSONL/Parquet for huge corpora)."""
+    """Docs with their entities, the scored span group and ``user_data`` (an input
+    DocBin's, and the metadata of other inputs). A DocBin is one blob: its serialized
+    docs stay in memory until ``commit`` (use JSONL/Parquet for huge corpora)."""
 
     def __init__(self, path: Path):
         self.path = path
-        AtomicFile(path).abort()  # fail early on a missing folder
         self.docbin = DocBin(store_user_data=True)
 
     def write(self, doc: Optional[Doc], out: Dict[str, Any]) -> None:
+        doc.user_data.update(metadata(out))
         self.docbin.add(doc)
 
     def commit(self) -> None:
-        file = AtomicFile(self.path)
+        file = AtomicFile(self.path, create_folder=True)
         try:
             file.fh.write(self.docbin.to_bytes())
             file.commit()
@@ -388,15 +442,14 @@ class ParquetSink:
 
     def __init__(self, path: Path):
         pq = import_parquet()
-        self.file = AtomicFile(path)
+        self.file = AtomicFile(path, create_folder=True)
         self.schema = parquet_schema()
         self.writer = pq.ParquetWriter(self.file.fh, self.schema)
         self.rows: List[Dict[str, Any]] = []
 
     def write(self, doc: Optional[Doc], out: Dict[str, Any]) -> None:
-        meta = {k: v for k, v in out.items() if k not in ("text", "entities")}
         self.rows.append({"text": out["text"], "entities": out["entities"],
-                          "meta": json.dumps(meta, ensure_ascii=False, default=str)})
+                          "meta": json.dumps(metadata(out), ensure_ascii=False, default=str)})
         if len(self.rows) >= PARQUET_ROWS:
             self._flush()
 
@@ -420,13 +473,27 @@ class ParquetSink:
         self.file.abort()
 
 
+SINKS = {".jsonl": JsonlSink, ".spacy": DocBinSink, ".parquet": ParquetSink}
+
+
+def check_paths(input_path: Union[str, Path], output_path: Union[str, Path]) -> str:
+    """Check before any work (before the model loads): the input exists (and a ``.json``
+    input is JSON lines), the output has a known extension and may be written
+    (:func:`~spacy_rnn_ner.io.check_outputs`: a file, not the input, not inside an input
+    folder). Returns the input's kind (:func:`input_kind`)."""
+    input_files(input_path)
+    if Path(output_path).suffix.lower() not in SINKS:
+        raise AnnotateError(f"{output_path}: output must end in {', '.join(OUTPUT_SUFFIXES)}")
+    check_outputs([output_path], [input_path])
+    return input_kind(input_path)
+
+
 def open_sink(path: Union[str, Path]):
     """JSONL, DocBin or Parquet sink by the extension of ``path``."""
     path = Path(path)
-    sinks = {".jsonl": JsonlSink, ".spacy": DocBinSink, ".parquet": ParquetSink}
-    if path.suffix.lower() not in sinks:
+    if path.suffix.lower() not in SINKS:
         raise AnnotateError(f"{path}: output must end in {', '.join(OUTPUT_SUFFIXES)}")
-    return sinks[path.suffix.lower()](path)
+    return SINKS[path.suffix.lower()](path)
 
 
 def progress_bar(stream: Optional[IO] = None, enabled: Optional[bool] = None):
@@ -454,18 +521,110 @@ def annotate_file(
 ) -> Summary:
     """Annotate ``input_path`` into ``output_path`` in one pass (constant memory in the
     number of documents, except for DocBin input/output); the output appears only complete."""
-    check_not_input(output_path, [input_path])
-    input_files(input_path)  # fail before starting on a missing input
+    check_paths(input_path, output_path)  # fail before starting
     summary = Summary()
     spans_key = find_spans_key(nlp)
     records = screen(read_records(input_path), summary, skip_bad_lines, report, nlp.max_length)
+    if Path(output_path).suffix.lower() != ".spacy":
+        records = extensions_reported(records, report)
     sink = open_sink(output_path)
 
     def annotated() -> Iterator[Annotated]:
         for doc, record in pipe_records(nlp, records, batch_size=batch_size, n_process=n_process):
             yield (doc, output_record(doc, record, spans_key), *doc_counts(doc))
 
-    return write_annotated(sink, annotated(), summary, progress)
+    with quiet_workers(n_process > 1):
+        return write_annotated(sink, annotated(), summary, progress)
+
+
+def extensions_reported(records: Iterable[Record], report: Callable[[str], None]) -> Iterator[Record]:
+    """The records; the first one holding extension values (``user_data`` entries with
+    non-string keys, which JSON cannot hold) is reported: only a ``.spacy`` output keeps
+    them."""
+    reported = False
+    for record in records:
+        if record.extensions and not reported:
+            reported = True
+            report(f"{record.where}: user_data entries with non-string keys (extension "
+                   f"attributes) are kept only in a .spacy output")
+        yield record
+
+
+#: signals that interrupt a run (the command line makes SIGTERM and SIGHUP interrupts)
+INTERRUPTS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                   if hasattr(signal, name))
+_QUIET_WORKERS = False
+
+
+def _quiet_worker_signals() -> None:
+    """In a process forked while :func:`quiet_workers` is on (an ``nlp.pipe`` worker):
+    a signal ends it at once, without a traceback; Ctrl-C is the parent's to handle."""
+    if _QUIET_WORKERS:
+        for signum in INTERRUPTS:
+            signal.signal(signum, signal.SIG_IGN if signum == signal.SIGINT else signal.SIG_DFL)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_quiet_worker_signals)
+
+
+def stop_workers(known: Set[int]) -> None:
+    """End the child processes not in ``known`` (the ``nlp.pipe`` workers) and let the
+    process exit without flushing multiprocessing queues: nobody reads them any more, and
+    a full one would block the exit."""
+    import gc
+    import multiprocessing
+    import multiprocessing.queues
+
+    for child in multiprocessing.active_children():
+        if child.pid not in known:
+            child.kill()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # some objects warn when looked at (torch)
+        queues = [obj for obj in gc.get_objects() if isinstance(obj, multiprocessing.queues.Queue)]
+    for queue in queues:
+        queue.cancel_join_thread()
+
+
+@contextmanager
+def quiet_workers(enabled: bool = True) -> Iterator[None]:
+    """While the block runs, worker processes of ``nlp.pipe(n_process=N)`` stop on an
+    interrupt without a traceback each: they ignore Ctrl-C and die on SIGTERM, and an
+    interrupt of this process ends them first (spaCy would wait for them, and they for
+    it), then goes to the handler there was before."""
+    global _QUIET_WORKERS
+    if not enabled:
+        yield
+        return
+    import multiprocessing
+
+    known = {child.pid for child in multiprocessing.active_children()}
+    previous: Dict[int, Any] = {}
+
+    def interrupted(signum: int, frame: Any) -> None:
+        stop_workers(known)
+        handler = previous[signum]
+        if callable(handler):
+            handler(signum, frame)
+        else:  # the default action
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    for signum in INTERRUPTS:
+        try:
+            if signal.getsignal(signum) != signal.SIG_IGN:
+                previous[signum] = signal.signal(signum, interrupted)
+        except ValueError:  # not the main thread
+            break
+    was, _QUIET_WORKERS = _QUIET_WORKERS, True
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"\[W127\]")  # workers ended here
+            yield
+    finally:
+        _QUIET_WORKERS = was
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 #: one annotated document: (Doc or None, output record, tokens, words)
@@ -487,6 +646,9 @@ def write_annotated(sink, annotated: Iterable[Annotated], summary: Summary,
             bar.update(1)
         sink.commit()
     except BaseException:
+        close = getattr(annotated, "close", None)
+        if close is not None:  # a generator: its clean-up (nlp.pipe's workers) runs now
+            close()
         sink.abort()
         raise
     finally:

@@ -19,10 +19,11 @@ from .local import (
     Record,
     Annotated,
     Summary,
+    check_paths,
     doc_counts,
+    extensions_reported,
     find_spans_key,
     input_files,
-    input_kind,
     open_sink,
     output_record,
     pipe_records,
@@ -30,7 +31,6 @@ from .local import (
     screen,
     write_annotated,
 )
-from ..io import check_not_input
 
 
 class PipelineActor:
@@ -63,7 +63,7 @@ class PipelineActor:
                 out["output"].append(result)
                 out["tokens"].append(n_tokens)
                 out["words"].append(n_words)
-                out["doc"].append(doc.to_bytes(exclude=["tensor", "user_data"]) if self.keep_docs else b"")
+                out["doc"].append(doc.to_bytes(exclude=["tensor"]) if self.keep_docs else b"")
             else:
                 out["output"].append("")
                 out["tokens"].append(0)
@@ -104,8 +104,7 @@ def annotate_file_ray(
     from spacy.tokens import Doc
     from spacy.vocab import Vocab
 
-    check_not_input(output_path, [input_path])
-    kind = input_kind(input_path)
+    kind = check_paths(input_path, output_path)
     files = input_files(input_path)
     names = {str(f.resolve()): (str(f), f.relative_to(input_path).as_posix() if kind == "dir" else None)
              for f in files}
@@ -135,7 +134,8 @@ def annotate_file_ray(
             num_gpus=num_gpus,
         )
         vocab = Vocab()
-        for record in screen(_rows_as_records(dataset), summary, skip_bad_lines, report):
+        records = screen(_rows_as_records(dataset), summary, skip_bad_lines, report)
+        for record in records if keep_docs else extensions_reported(records, report):
             row = record.row  # type: ignore[attr-defined]
             doc = Doc(vocab).from_bytes(row["doc"]) if keep_docs else None
             yield doc, json.loads(row["output"]), int(row["tokens"]), int(row["words"])

@@ -11,7 +11,9 @@ Errors: a command raises :class:`~spacy_rnn_ner.errors.UserError` (``InputError`
 prints ``error: MESSAGE`` on one line (the message names the file and what is wrong) and
 exits with status 1, without a traceback. Usage errors (unknown command or option, bad
 value) also exit with 1. SIGTERM (and SIGHUP) interrupt a command as Ctrl-C does, so
-the clean-up of a half-written output runs; the status is then 128 + the signal number.
+the clean-up of a half-written output runs; any of them prints ``error: stopped by signal
+N`` and the status is 128 + N. Long calls into native code (floret) run in a child
+process, so that an interrupt stops them at once.
 """
 import signal
 import sys
@@ -76,13 +78,6 @@ def signals_interrupt() -> Any:
     return signal_handler(_raise_terminated)
 
 
-def signals_default() -> Any:
-    """SIGTERM and SIGHUP end the process at once, as by default: for long calls into
-    native code (floret training), during which Python could not run the handler of
-    :func:`signals_interrupt` until the call returns."""
-    return signal_handler(signal.SIG_DFL)
-
-
 def check_lang(lang: str) -> str:
     """``lang`` if spaCy has that language, else an :class:`InputError` (typer callback
     of every ``--lang`` option)."""
@@ -128,9 +123,10 @@ class Group(TyperGroup):
         try:
             with signals_interrupt():
                 return super().invoke(ctx)
-        except Terminated as err:
-            typer.echo(f"error: stopped by signal {err.signum}", err=True)
-            raise typer.Exit(128 + err.signum)
+        except KeyboardInterrupt as err:  # Ctrl-C, or Terminated (SIGTERM, SIGHUP)
+            signum = int(getattr(err, "signum", signal.SIGINT))
+            typer.echo(f"error: stopped by signal {signum}", err=True)
+            raise typer.Exit(128 + signum)
         except UsageError as err:
             err.exit_code = 1
             raise

@@ -6,7 +6,7 @@ from typing import Optional
 import typer
 from wasabi import msg
 
-from ..annotate.local import Summary, annotate_file
+from ..annotate.local import Summary, annotate_file, check_paths
 from ..io import load_pipeline, require_gpu
 from ._util import app, fail
 
@@ -32,6 +32,7 @@ def annotate_cli(
     """Annotate documents from files with a trained pipeline; prints a summary."""
     if engine not in ("spacy", "ray"):
         fail(f"--engine must be spacy or ray, not {engine!r}")
+    check_paths(input_path, output_path)  # before the model loads
     try:
         if engine == "ray":
             from ..annotate.ray import annotate_file_ray

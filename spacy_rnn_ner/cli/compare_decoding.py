@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from ..io import check_not_input, check_writable
+from ..io import check_outputs, write_text
 from ._util import Opt, app
 
 
@@ -20,11 +20,8 @@ def compare_decoding_cli(
     probable tag; an I-X that does not continue an X entity is read as O)."""
     from ..report.decoding import compare_decoding, format_decoding
 
-    if output is not None:
-        check_not_input(output, [model, data], read_suffixes=())
-        check_writable(output)
+    check_outputs([output], [model, data])
     results = compare_decoding(model, data)
     typer.echo(format_decoding(results))
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(results, indent=2), encoding="utf8")
+        write_text(output, json.dumps(results, indent=2))

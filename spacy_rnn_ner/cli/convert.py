@@ -22,7 +22,7 @@ from typing import Callable, Optional, Sequence
 import typer
 
 from ..converters.report import ConversionReport
-from ..io import check_exists, check_not_input, check_writable
+from ..io import check_exists, check_outputs
 from ._util import Arg, Group, Opt, app, lang_option
 
 convert_cli = typer.Typer(name="convert", cls=Group, no_args_is_help=True,
@@ -52,12 +52,9 @@ def _fraction(value: float) -> float:
 def run_conversion(convert: Callable[[], ConversionReport], show_issues: int,
                    issues_file: Optional[Path], inputs: Sequence[Optional[Path]] = (),
                    outputs: Sequence[Path] = ()) -> None:
-    """Check that no output (nor the issues file) would overwrite an input and that the
-    issues file can be written, convert, print the summary, write the issues."""
-    for output in [*outputs, *([issues_file] if issues_file is not None else [])]:
-        check_not_input(output, inputs)
-    if issues_file is not None:
-        check_writable(issues_file)
+    """Check the outputs and the issues file (:func:`~spacy_rnn_ner.io.check_outputs`),
+    convert, print the summary, write the issues."""
+    check_outputs([*outputs, issues_file], inputs)
     report = convert()
     typer.echo(report.format(max_issues=show_issues))
     if issues_file is not None:
@@ -175,7 +172,7 @@ def hf_cli(
     run_conversion(lambda: convert_hf(source, out_dir, splits, lang, tokens_column,
                                       tags_column, names, n_sents, skip_malformed, cache_dir),
                    show_issues, issues_file, [Path(source)],
-                   [out_dir / f"{target}.spacy" for target in set(splits.values()) if target])
+                   [out_dir / f"{target}.spacy" for target in dict.fromkeys(splits.values()) if target])
 
 
 @convert_cli.command("nemo")
@@ -224,7 +221,5 @@ def ner_uk_agreement_cli(
     dropped) with 1.0 on the documents both annotate: strict span + type, per type."""
     from ..converters.ner_uk_agreement import write_agreement
 
-    if output is not None:
-        check_not_input(output, [corpus])
-        check_writable(output)
+    check_outputs([output], [corpus])
     typer.echo("\n".join(write_agreement(corpus, output)))

@@ -6,7 +6,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import InputError
-from ..io import check_exists, check_not_input, check_writable, read_docbin
+from ..io import check_exists, check_outputs, read_docbin, write_text
 from ._util import Arg, Opt, app, lang_option
 
 
@@ -74,14 +74,11 @@ def lexicon_coverage_cli(
         check_grammemes(names, lang)
     check_exists(data, "file")
     gazetteers = parse_gazetteer_args(lists)
-    if output is not None:
-        check_not_input(output, [data, *(p for paths in gazetteers.values() for p in paths)])
-        check_writable(output)
+    check_outputs([output], [data, *(p for paths in gazetteers.values() for p in paths)])
     docs = read_docbin(data, spacy.blank(lang).vocab)
     if not docs:
         raise InputError("holds no documents", data)
     table = format_coverage(*coverage(docs, gazetteers, names, morphology, lang))
     typer.echo(table)
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(table + "\n", encoding="utf8")
+        write_text(output, table + "\n")

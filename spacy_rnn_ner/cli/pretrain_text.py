@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from ..io import check_exists, check_not_input, check_writable
+from ..io import check_exists, check_outputs, write_text
 from ._util import Arg, Opt, app, lang_option
 
 
@@ -35,9 +35,7 @@ def pretrain_text_cli(
     check_exists(ner_uk_dir, "dir")
     if "brown-uk" in names:
         check_exists(raw_dir, "dir")
-    for written in [output] + ([report] if report is not None else []):
-        check_not_input(written, [raw_dir if "brown-uk" in names else None, ner_uk_dir])
-        check_writable(written)
+    check_outputs([output, report], [raw_dir if "brown-uk" in names else None, ner_uk_dir])
     reports = build_pretraining_text_from_sources(names, ner_uk_dir, output, raw_dir, lang,
                                                   max_shared, version)
     table = format_report(reports)
@@ -47,6 +45,5 @@ def pretrain_text_cli(
     for line in dropped:
         typer.echo(f"  dropped ({line})")
     if report is not None:
-        report.parent.mkdir(parents=True, exist_ok=True)
         listing = "\n".join(f"- {line}" for line in dropped) or "(none)"
-        report.write_text(f"{table}\n\nDropped (overlap with ner-uk TEST documents):\n{listing}\n", encoding="utf8")
+        write_text(report, f"{table}\n\nDropped (overlap with ner-uk TEST documents):\n{listing}\n")

@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from ..io import check_not_input
+from ..io import check_outputs
 from ._util import Opt, app
 
 
@@ -26,14 +26,12 @@ def report_cli(
     examples in OUTPUT: report_NAME.{md,json}, confusion_NAME.png, curves_NAME.png,
     examples_NAME.html."""
     from ..report.metrics import per_type_table, source_tables
-    from ..report.writer import write_report
+    from ..report.writer import report_files, write_report
 
     if not name or any(c in name for c in "/\\\0") or name in (".", ".."):
         raise typer.BadParameter(f"{name!r}: a plain name for the file names (no folder)",
                                  param_hint="--name")
-    for written in (f"report_{name}.md", f"report_{name}.json", f"confusion_{name}.png",
-                    f"curves_{name}.png", f"examples_{name}.html"):
-        check_not_input(output / written, [model, data, scores, log], read_suffixes=())
+    check_outputs([output / written for written in report_files(name)], [model, data, scores, log])
     report = write_report(model, data, output, name, scores, log, examples, gpu_id)
     typer.echo(per_type_table(report))
     if report.get("by_source"):

@@ -8,7 +8,8 @@ import typer
 
 from ..resources.pretrained_vectors import DEFAULT_PRUNE, DEFAULT_TRUNCATE
 from ..resources.vectors import DEFAULT_THREADS
-from ._util import Arg, Opt, app, signals_default
+from ..io import check_outputs, write_text
+from ._util import Arg, Opt, app
 
 
 @app.command("vectors")
@@ -28,9 +29,8 @@ def vectors_cli(
     from ..resources.vectors import train_floret_vectors
 
     start = time.time()
-    with signals_default():  # floret trains in native code: SIGTERM must not wait for it
-        train_floret_vectors(text, output, dim=dim, epoch=epoch, bucket=bucket,
-                             min_count=min_count, threads=threads, seed=seed)
+    train_floret_vectors(text, output, dim=dim, epoch=epoch, bucket=bucket,
+                         min_count=min_count, threads=threads, seed=seed)
     typer.echo(f"wrote {output} ({dim}-d floret vectors) in {time.time() - start:.0f} s")
 
 
@@ -53,18 +53,21 @@ def vectors_import_cli(
     """Build the spaCy vectors table from local floret vectors or from pretrained ones."""
     import srsly
 
-    from ..resources.pretrained_vectors import LOCAL, describe_source, import_pretrained_vectors, init_vectors
+    from ..resources.pretrained_vectors import LOCAL, NAMED_SOURCES, describe_source, import_pretrained_vectors, init_vectors
     from ..resources.vectors import train_floret_vectors
 
     start = time.time()
-    if source == LOCAL:
-        with signals_default():
-            train_floret_vectors(text, floret_file, epoch=epoch, threads=threads, seed=seed)
+    local = source == LOCAL
+    source_file = None if local else Path(NAMED_SOURCES[source][0]) if source in NAMED_SOURCES \
+        else Path(source)
+    check_outputs([floret_file if local else None, record],
+                  [text if local else None, source_file], folders=[output])
+    if local:
+        train_floret_vectors(text, floret_file, epoch=epoch, threads=threads, seed=seed)
         init_vectors(lang, floret_file, output, mode="floret")
         info = describe_source(LOCAL, epoch=epoch, threads=threads, seed=seed)
     else:
         info = import_pretrained_vectors(source, output, lang, prune=prune, truncate=truncate)
     if record is not None:
-        record.parent.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(record, info)
+        write_text(record, srsly.json_dumps(info, indent=2) + "\n")
     typer.echo(f"wrote {output} from {source} vectors in {time.time() - start:.0f} s")

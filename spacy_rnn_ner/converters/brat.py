@@ -16,9 +16,10 @@ Policies (every case is counted in the :class:`ConversionReport`, with file and 
 
 * Non-entity lines (``#`` notes, ``A``/``M`` attributes, ``R`` relations, ``E``
   events, ``N`` normalizations, ``*`` equivalences) carry no entity: *ignored*.
-* A line that is none of these or cannot be parsed (fields, offsets outside the text,
-  ``start >= end``), or an entity id used twice in one file, is *malformed*:
-  :class:`ConversionError`, or with ``skip_malformed`` *skipped*.
+* A line that is none of these or cannot be parsed (fields, offsets that are not
+  numbers of at most 9 digits 0-9, offsets outside the text, ``start >= end``), an entity
+  id used twice in one file, or (when the corpus names its labels) an unknown label, is
+  *malformed*: :class:`ConversionError`, or with ``skip_malformed`` *skipped*.
 * A span crossing a line break has its surface written over several ``.ann`` lines by
   brat; the continuation lines are joined to it (*note*).
 * Discontinuous spans (``s1 e1;s2 e2``): merged into ``s1..e_last`` when only whitespace
@@ -46,7 +47,7 @@ import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Collection, Dict, List, Optional, Sequence, Tuple
 
 import spacy
 from spacy.attrs import SENT_START
@@ -65,7 +66,11 @@ MAX_SHIFT = 5
 _IGNORED_RE = re.compile(r"^(?:#\d*|[AMREN]\d+|\*)\t")  # brat ids of non-entity lines
 _ENTITY_ID_RE = re.compile(r"^T\d+$")
 SPLITS = ("train", "dev", "test")
-_OFFSETS_RE = re.compile(r"^\d+ \d+(;\d+ \d+)*$")
+MAX_OFFSET_DIGITS = 9  # offsets below 10^9 characters: int() never sees a huge number
+_OFFSET = f"[0-9]{{1,{MAX_OFFSET_DIGITS}}}"
+_OFFSETS_RE = re.compile(f"^{_OFFSET} {_OFFSET}(;{_OFFSET} {_OFFSET})*$")
+# the shape of offsets, whatever the characters: "11² 15" is offsets, and bad ones
+_OFFSETS_SHAPE_RE = re.compile(r"^\S+ \S+(;\S+ \S+)*$")
 
 
 @dataclass
@@ -101,27 +106,49 @@ def _norm(text: str) -> str:
 
 def _parse_entity_line(fields: List[str]) -> Optional[Tuple[str, str, str]]:
     """``(label, offsets, surface)`` of a ``T`` line in either layout (v1.0
-    ``T1\tLABEL S E\tSURFACE``, v2.0 ``T1\tLABEL\tS\tE\tSURFACE``), else ``None``."""
+    ``T1\tLABEL S E\tSURFACE``, v2.0 ``T1\tLABEL\tS\tE\tSURFACE``), else ``None``.
+    The offsets are not checked to be numbers (:func:`parse_offsets`)."""
     if not _ENTITY_ID_RE.match(fields[0]):
         return None
     if len(fields) >= 3:
         head = fields[1].split(" ", 1)
-        if len(head) == 2 and head[0] and _OFFSETS_RE.match(head[1]):
+        if len(head) == 2 and head[0] and _OFFSETS_SHAPE_RE.match(head[1]):
             return head[0], head[1], "\t".join(fields[2:])
     if len(fields) >= 5 and fields[1] and " " not in fields[1] \
-            and fields[2].isdigit() and fields[3].isdigit():
+            and _OFFSETS_SHAPE_RE.match(f"{fields[2]} {fields[3]}"):
         return fields[1], f"{fields[2]} {fields[3]}", "\t".join(fields[4:])
     return None
 
 
+def parse_offsets(offsets: str) -> Optional[List[Tuple[int, int]]]:
+    """``[(start, end), ...]`` of brat offsets ``"S E;S E"``, or ``None`` when one is not
+    a number of at most :data:`MAX_OFFSET_DIGITS` digits 0-9 (``"11²"`` passes
+    ``str.isdigit`` but not ``int``; 5,000 digits pass neither limit nor reason)."""
+    if not _OFFSETS_RE.match(offsets):
+        return None
+    return [(int(s), int(e)) for s, e in (frag.split() for frag in offsets.split(";"))]
+
+
+def empty_document(txt: Path, ann: Path, split: str, report: ConversionReport) -> bool:
+    """Whether the text of a listed document has no tokens; such a document is reported
+    as skipped (``empty document``), its ``.ann`` not read (both versions alike)."""
+    if read_text(txt).strip():
+        return False
+    report.issue("skipped", "empty document", f"({split}) the text has no tokens; {ann.name} "
+                 f"not read", txt)
+    return True
+
+
 def read_ann(path: PathLike, text: str, report: ConversionReport,
              skip_malformed: bool = False, strict_surface: bool = False,
-             label_map: Optional[Dict[str, str]] = None) -> List[BratEntity]:
+             label_map: Optional[Dict[str, str]] = None,
+             labels: Optional[Collection[str]] = None) -> List[BratEntity]:
     """Entities of a brat ``.ann`` file over ``text`` (policies: module docstring).
     Every ``T`` line is counted in ``report.read_ents``. ``strict_surface``: a surface
     text that does not match the offsets is malformed (v2.0) instead of being shifted or
     noted. ``label_map``: labels renamed (counted in ``report.relabelled``) or, mapped to
-    ``""``, dropped (reported)."""
+    ``""``, dropped (reported). ``labels``: the corpus's labels; another one is
+    malformed."""
     path = Path(path)
     lines = read_text(path).split("\n")
     entities: List[BratEntity] = []
@@ -144,7 +171,17 @@ def read_ann(path: PathLike, text: str, report: ConversionReport,
                              skip_malformed)
             continue
         label, offsets, surface = parsed
-        fragments = [tuple(int(x) for x in frag.split()) for frag in offsets.split(";")]
+        fragments = parse_offsets(offsets)
+        if fragments is None:
+            shown = offsets if len(offsets) <= 40 else offsets[:40] + "..."
+            report.malformed(f"offsets {shown!r} are not numbers (at most "
+                             f"{MAX_OFFSET_DIGITS} digits 0-9 each)", path, line_no,
+                             skip_malformed)
+            continue
+        if labels is not None and label not in labels:
+            report.malformed(f"unknown label {label!r} (expected one of {', '.join(labels)})",
+                             path, line_no, skip_malformed)
+            continue
         if any(not 0 <= s < e <= len(text) for s, e in fragments):
             report.malformed(f"offsets {offsets} outside the text ({len(text)} characters) "
                              f"or empty", path, line_no, skip_malformed)
@@ -293,14 +330,15 @@ def brat_tok_to_doc(txt_path: PathLike, ann_path: PathLike, vocab: Vocab,
                     skip_malformed: bool = False, tokenizer: Optional[Tokenizer] = None,
                     layer: str = "outer", spans_key: Optional[str] = None,
                     label_map: Optional[Dict[str, str]] = None,
-                    strict_surface: bool = False, join_sentences: bool = False) -> Doc:
+                    strict_surface: bool = False, join_sentences: bool = False,
+                    labels: Optional[Collection[str]] = None) -> Doc:
     """A Doc from a tokenized ``.tok.txt`` + ``.tok.ann`` pair: the file's tokens, a
     sentence per non-empty line, entities on token boundaries. With ``tokenizer``
     (v2.0, whose text leaves some punctuation attached), each line is split further by
     it and an entity off token boundaries is expanded to the tokens it touches
     (reported). ``join_sentences``: an entity crossing a line break keeps its lines in
     one sentence (reported) instead of crossing a sentence start. ``layer``,
-    ``spans_key``: :func:`set_entities`; ``label_map``, ``strict_surface``:
+    ``spans_key``: :func:`set_entities`; ``label_map``, ``strict_surface``, ``labels``:
     :func:`read_ann`."""
     report = report if report is not None else ConversionReport()
     txt_path = Path(txt_path)
@@ -334,7 +372,8 @@ def brat_tok_to_doc(txt_path: PathLike, ann_path: PathLike, vocab: Vocab,
     starts = {s: i for i, (s, _) in enumerate(bounds)}
     ends = {e: i for i, (_, e) in enumerate(bounds)}
     aligned: List[Tuple[int, int, BratEntity]] = []
-    for ent in read_ann(ann_path, text, report, skip_malformed, strict_surface, label_map):
+    for ent in read_ann(ann_path, text, report, skip_malformed, strict_surface, label_map,
+                        labels):
         i, j = starts.get(ent.start), ends.get(ent.end)
         if (i is None or j is None) and tokenizer is not None:
             touched = [k for k, (s, e) in enumerate(bounds) if s < ent.end and ent.start < e]
@@ -510,9 +549,7 @@ def load_ner_uk_v1(path: PathLike, variant: str, dev_fraction: float, seed: int,
                 report.issue("skipped", "missing document",
                              f"({split}) no {' or '.join(missing)} file", root / "data" / name)
                 continue
-            if not read_text(txt).strip():
-                report.issue("skipped", "empty document", f"({split}) the text has no "
-                             f"tokens; {ann.name} not read", txt)
+            if empty_document(txt, ann, split, report):
                 continue
             if variant == "tok":
                 docs.append(brat_tok_to_doc(txt, ann, nlp.vocab, report, skip_malformed))

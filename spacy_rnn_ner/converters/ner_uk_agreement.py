@@ -8,12 +8,12 @@ compared as character ranges of the text without whitespace, so the two versions
 different tokenizations do not matter.
 """
 from collections import Counter
-from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from spacy.tokens import Doc
 
 from ..errors import InputError
+from ..io import write_text
 from .ner_uk import load_ner_uk
 from .ner_uk_v2 import V1_LABEL_MAP
 from .report import ConversionReport, PathLike
@@ -102,6 +102,5 @@ def write_agreement(path: PathLike, output: Optional[PathLike] = None) -> List[s
     """Compute, print-ready lines; written to ``output`` (Markdown) when given."""
     text = format_agreement(version_agreement(path))
     if output is not None:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(text + "\n", encoding="utf-8")
+        write_text(output, text + "\n")
     return text.split("\n")

@@ -17,7 +17,7 @@ from spacy.tokens import Doc
 
 from .. import io
 from ..errors import InputError, PathLike, where
-from ..io import check_writable
+from ..io import atomic_output, check_writable
 
 #: Issue actions. ``dropped``/``adjusted`` concern entities, ``skipped`` malformed lines or
 #: missing documents, ``ignored`` input lines that carry no entity (brat notes,
@@ -213,11 +213,11 @@ class ConversionReport:
         return "\n".join(out)
 
     def write_issues(self, path: PathLike) -> None:
-        """All issues as TSV: action, kind, label, path, line, message. A path that
-        cannot be written is an :class:`InputError` naming it."""
+        """All issues as TSV: action, kind, label, path, line, message, written
+        atomically. A path that cannot be written is an :class:`InputError` naming it."""
         path = check_writable(path)
         try:
-            with path.open("w", encoding="utf-8") as f:
+            with atomic_output(path) as f:
                 f.write("action\tkind\tlabel\tpath\tline\tmessage\n")
                 for i in self.issues:
                     f.write(f"{i.action}\t{i.kind}\t{i.label or ''}\t{i.path or ''}\t"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..errors import InputError
-from ..io import check_not_input, check_writable, read_json
+from ..io import check_outputs, read_json, write_text
 from ..scorer import macro_average
 from .metrics import fmt_pct, fmt_speed, markdown_table
 
@@ -41,6 +41,17 @@ def checked_scores(scores: Dict[str, Any], path: Path) -> Dict[str, Any]:
         for key in ("p", "r", "f"):
             number(values.get(key), f"ents_per_type -> {label} -> {key}")
     return scores
+
+
+def with_entity_scores(scores: Dict[str, Any], path: Path) -> Dict[str, Any]:
+    """``scores`` if it holds an entity score (a number in ``ents_p/r/f``,
+    ``ents_macro_f`` or a type in ``ents_per_type``); else (``{}``, another JSON, an
+    evaluation without entities) an :class:`InputError`: its row would be all dashes."""
+    if any(scores.get(key) is not None for key in SCORE_KEYS if key != "speed") \
+            or scores.get("ents_per_type"):
+        return scores
+    raise InputError("holds no entity scores (no ents_p, ents_r, ents_f or ents_per_type): "
+                     "expected the JSON of `spacy evaluate --output` or of `report`", path)
 
 
 def macro_f(scores: Dict[str, Any]) -> Optional[float]:
@@ -127,21 +138,18 @@ def write_compare(scores: Sequence[Path], names: Optional[Sequence[str]] = None,
         if len(same) > 1 and not seeds:
             raise InputError(f"{len(same)} systems named {name!r} ({', '.join(same)}); give "
                              "distinct names with --names, or --seeds for runs of one system")
-    if output is not None:
-        check_not_input(output, scores)
-        check_writable(output)
+    check_outputs([output], scores)
     systems: Dict[str, List[Dict[str, Any]]] = {}
     for name, path in zip(names, scores):
-        systems.setdefault(name, []).append(checked_scores(read_json(path), path))
+        systems.setdefault(name, []).append(with_entity_scores(checked_scores(read_json(path), path), path))
     table = compare_table(systems)
     if by_type:
         table += "\n" + type_prf_table(systems)
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(
+        write_text(
+            output,
             "# NER systems compared\n\nScores in % (P, R, F1: micro over all entities; macro F1: unweighted "
             "mean over the entity types; with several runs of a system: mean ± sample standard "
             "deviation).\n\n" + table,
-            encoding="utf-8",
         )
     return table

@@ -31,7 +31,7 @@ from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from ..scorer import macro_average
+from ..scorer import macro_scores
 
 MISSED = "missed"
 SPURIOUS = "spurious"
@@ -59,12 +59,15 @@ def count_support(gold_docs: Iterable[Doc]) -> Dict[str, int]:
     return dict(Counter(ent.label_ for doc in gold_docs for ent in doc.ents))
 
 
-def ner_scores(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]) -> Dict[str, Any]:
+def ner_scores(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc],
+               labels: Optional[Iterable[str]] = None) -> Dict[str, Any]:
     """Micro, macro and per-type P/R/F (spaCy scorer) plus gold support per type.
 
     Returns keys compatible with ``spacy evaluate`` output (``ents_p``,
     ``ents_r``, ``ents_f``, ``ents_per_type`` with ``p``/``r``/``f``) and
-    additionally ``ents_macro_p/r/f`` and ``support`` inside each per-type dict.
+    additionally ``ents_macro_p/r/f`` (over the model's ``labels``, as
+    :func:`~spacy_rnn_ner.scorer.macro_scores`), ``ents_macro_all_p/r/f`` and
+    ``support`` inside each per-type dict.
     """
     scores = get_ner_prf(make_examples(gold_docs, pred_docs))
     per_type: Dict[str, Dict[str, Any]] = {
@@ -76,14 +79,11 @@ def ner_scores(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]) -> Dict[str, 
     for label, values in per_type.items():
         values["support"] = support.get(label, 0)
     per_type = dict(sorted(per_type.items()))
-    macro = macro_average(per_type)
     return {
         "ents_p": scores["ents_p"],
         "ents_r": scores["ents_r"],
         "ents_f": scores["ents_f"],
-        "ents_macro_p": macro["p"],
-        "ents_macro_r": macro["r"],
-        "ents_macro_f": macro["f"],
+        **macro_scores(per_type, support, labels),
         "ents_per_type": per_type,
         "n_gold": sum(support.values()),
         "n_pred": sum(len(doc.ents) for doc in pred_docs),
@@ -91,7 +91,8 @@ def ner_scores(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc]) -> Dict[str, 
 
 
 def scores_by_source(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc],
-                     key: str = "source") -> Dict[str, Dict[str, Any]]:
+                     key: str = "source",
+                     labels: Optional[Iterable[str]] = None) -> Dict[str, Dict[str, Any]]:
     """:func:`ner_scores` (plus ``n_docs``) per value of the gold docs'
     ``user_data[key]`` (e.g. ner-uk 2.0's ``bruk`` / ``ng``), sorted; a doc without it
     counts under ``"-"``. Empty when no doc carries the key."""
@@ -102,7 +103,7 @@ def scores_by_source(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc],
     out: Dict[str, Dict[str, Any]] = {}
     for source in sorted({s or "-" for s in sources}):
         chosen = [i for i, s in enumerate(sources) if (s or "-") == source]
-        scores = ner_scores([gold_docs[i] for i in chosen], [pred_docs[i] for i in chosen])
+        scores = ner_scores([gold_docs[i] for i in chosen], [pred_docs[i] for i in chosen], labels)
         scores["n_docs"] = len(chosen)
         out[source] = scores
     return out

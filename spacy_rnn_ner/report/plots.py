@@ -8,7 +8,7 @@ in ``scores`` are already multiplied by 100 (except ``speed``) and ``score``
 is the weighted overall dev score as a fraction 0..1.
 """
 from pathlib import Path
-from typing import Any, Dict, List, Tuple, Union
+from typing import Any, BinaryIO, Dict, List, Tuple, Union
 
 import matplotlib
 
@@ -50,8 +50,10 @@ def training_series(
     return steps, losses, scores
 
 
-def plot_curves(records: List[Dict[str, Any]], path: Union[str, Path], title: str = "") -> Path:
-    """Loss per component (left) and dev scores (right) against training steps, saved as PNG."""
+def plot_curves(records: List[Dict[str, Any]], path: Union[str, Path, BinaryIO],
+                title: str = "") -> Union[str, Path, BinaryIO]:
+    """Loss per component (left) and dev scores (right) against training steps, saved as PNG
+    (to a file name or a binary file object)."""
     steps, losses, scores = training_series(records)
     fig = Figure(figsize=(11, 4), layout="constrained")
     ax_loss, ax_score = fig.subplots(1, 2)
@@ -67,11 +69,12 @@ def plot_curves(records: List[Dict[str, Any]], path: Union[str, Path], title: st
             ax.legend()
     if title:
         fig.suptitle(title)
-    fig.savefig(path, dpi=100)
-    return Path(path)
+    fig.savefig(path, dpi=100, format="png")
+    return path
 
 
-def plot_confusion(confusion: Confusion, path: Union[str, Path], title: str = "") -> Path:
+def plot_confusion(confusion: Confusion, path: Union[str, Path, BinaryIO],
+                   title: str = "") -> Union[str, Path, BinaryIO]:
     """Heat map of the entity-type confusion matrix, saved as PNG. Cells show counts (zero
     cells stay blank); the colour is the cell's share of its row, so the confusions of a
     rare type are as visible as those of a frequent one. Row labels carry the row total
@@ -104,5 +107,5 @@ def plot_confusion(confusion: Confusion, path: Union[str, Path], title: str = ""
     ax.set(xlabel="predicted", ylabel="gold (row total)", title=title or "Entity-type confusion")
     bar = fig.colorbar(image, ax=ax, shrink=0.6, pad=0.02)
     bar.set_label("share of the row")
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    return Path(path)
+    fig.savefig(path, dpi=110, bbox_inches="tight", format="png")
+    return path

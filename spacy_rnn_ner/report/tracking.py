@@ -5,6 +5,7 @@ files logged to the same MLflow run after ``evaluate``/``report``.
 ``mlflow`` (or ``mlflow-skinny`` plus ``sqlalchemy`` and ``alembic`` for a SQLite store) and
 ``spacy-loggers`` are only imported when tracking is on: ``pip install spacy-rnn-ner[tracking]``.
 """
+import sys
 import time
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -53,11 +54,36 @@ def use_store(tracking_uri: str, experiment_name: str) -> str:
     return client.create_experiment(experiment_name, artifact_location=artifact_location(tracking_uri))
 
 
+def training_output_dir() -> Optional[Path]:
+    """The output folder of the ``spacy train`` run that is setting up its logger (the
+    ``output_path`` of :func:`spacy.training.loop.train`, which calls the logger's setup
+    with no such argument), or ``None`` (no ``--output``, or not called from there)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "train" and frame.f_globals.get("__name__") == "spacy.training.loop":
+            output_path = frame.f_locals.get("output_path")
+            return None if output_path is None else Path(output_path)
+        frame = frame.f_back
+    return None
+
+
+def resolve_log_file(output_file: Optional[str], default_output_file: Optional[str]
+                     ) -> Optional[Path]:
+    """Where the training log goes: ``output_file`` as given (relative to the working
+    folder, as spaCy has it); when it is null, ``default_output_file`` inside the training
+    output folder (``spacy train --output DIR``); nowhere without either."""
+    if output_file:
+        return Path(output_file)
+    output_dir = training_output_dir() if default_output_file else None
+    return None if output_dir is None else output_dir / default_output_file
+
+
 @registry.loggers("spacy_rnn_ner.TrackingLogger.v1")
 def make_tracking_logger(
     progress_bar: Optional[str] = None,
     console_output: bool = True,
     output_file: Optional[str] = None,
+    default_output_file: Optional[str] = None,
     tracking: bool = False,
     tracking_uri: str = DEFAULT_TRACKING_URI,
     experiment_name: str = DEFAULT_EXPERIMENT,
@@ -71,12 +97,17 @@ def make_tracking_logger(
     ``spacy.MLflowLogger.v2`` when ``tracking`` is true: the run records the resolved
     config as params, ``loss_*``, ``score`` and every dev score per evaluation, and the
     best model (``best``). ``run_id_file`` receives the run id so that ``track`` logs the
-    test scores to the same run; with tracking off a stale file is removed."""
+    test scores to the same run; with tracking off a stale file is removed.
+    ``default_output_file``: the log's file name inside the training output folder when
+    ``output_file`` is null (:func:`resolve_log_file`), so that a log never lands outside
+    ``spacy train --output DIR`` unless it is asked for."""
     from spacy.training.loggers import console_logger_v3
 
-    console = console_logger_v3(
-        progress_bar=progress_bar, console_output=console_output, output_file=output_file
-    )
+    def console(nlp: Language, stdout: IO, stderr: IO):
+        log_file = resolve_log_file(output_file, default_output_file)
+        return console_logger_v3(progress_bar=progress_bar, console_output=console_output,
+                                 output_file=log_file)(nlp, stdout, stderr)
+
     if not tracking:
         if run_id_file and Path(run_id_file).exists():
             Path(run_id_file).unlink()

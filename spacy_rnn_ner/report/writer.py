@@ -4,12 +4,15 @@
 ``report_<name>.md`` (per-type table, micro/macro, confusion, links),
 ``report_<name>.json`` (all computed metrics), ``confusion_<name>.png``,
 ``curves_<name>.png`` (with a training log) and ``examples_<name>.html``. Every input is
-read and checked before the model is loaded, so a bad file is reported at once, by name.
+read and checked before the model is loaded, so a bad file is reported at once, by name;
+every file is made in memory first and all are written (each atomically) at the end, so
+an error leaves none behind.
 """
+import io
 import json
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, BinaryIO, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from spacy import displacy
 from spacy.tokens import Doc
@@ -35,30 +38,43 @@ from .metrics import (
 )
 
 from ..errors import InputError, import_optional
-from ..io import check_exists, load_docbin, load_pipeline, read_json, read_jsonl, require_gpu
+from ..io import atomic_output, check_exists, load_docbin, load_pipeline, read_json, read_jsonl, require_gpu
 
 DESCRIPTION = "Evaluation report (Markdown, JSON, PNG plots, displaCy HTML) of one NER pipeline on a gold DocBin."
 
 
 def build_report(
-    gold_docs: Sequence[Doc], pred_docs: Sequence[Doc], evaluate_scores: Optional[Dict[str, Any]] = None
+    gold_docs: Sequence[Doc], pred_docs: Sequence[Doc], evaluate_scores: Optional[Dict[str, Any]] = None,
+    labels: Optional[Iterable[str]] = None,
 ) -> Dict[str, Any]:
     """All metrics of the report as a JSON-serialisable dict (``ents_*`` keys as in ``spacy evaluate``).
 
     ``evaluate_scores`` is the JSON of ``spacy evaluate --output``; its ``speed``
     is copied over and its micro scores are kept under ``evaluate`` for reference.
+    ``labels``: the model's entity labels (:func:`entity_labels`): the macro average is
+    over those, as in ``spacy evaluate`` with our scorer.
     """
-    report = ner_scores(gold_docs, pred_docs)
+    report = ner_scores(gold_docs, pred_docs, labels)
+    known = None if labels is None else set(labels)
+    report["macro_types"] = [label for label in report["ents_per_type"] if known is None or label in known]
     report["n_docs"] = len(gold_docs)
     report["confusion"] = entity_confusion(gold_docs, pred_docs).to_dict()
     report["error_kinds"] = error_kinds(gold_docs, pred_docs)
-    by_source = scores_by_source(gold_docs, pred_docs)
+    by_source = scores_by_source(gold_docs, pred_docs, labels=labels)
     if by_source:
         report["by_source"] = by_source
     if evaluate_scores:
         report["speed"] = evaluate_scores.get("speed")
         report["evaluate"] = {key: evaluate_scores.get(key) for key in ("ents_p", "ents_r", "ents_f")}
     return report
+
+
+def entity_labels(nlp: Any) -> Optional[List[str]]:
+    """The entity labels the pipeline's components that set ``doc.ents`` can predict, or
+    ``None`` when none says."""
+    labels = {label for name, pipe in nlp.pipeline if "doc.ents" in nlp.get_pipe_meta(name).assigns
+              for label in getattr(pipe, "labels", ())}
+    return sorted(labels) or None
 
 
 def render_examples(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc], indices: Sequence[int]) -> str:
@@ -97,8 +113,7 @@ def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], so
         per_type_table(report),
         "Precision, recall and F1 in %, computed with spaCy's scorer (`spacy.scorer.get_ner_prf`): "
         "an entity counts as correct only with exact boundaries and type. Support = number of gold entities. "
-        f"Micro pools all entities; macro is the unweighted mean over the {len(report['ents_per_type'])} types "
-        "listed (a type that is only predicted, never gold, counts with 0).",
+        f"Micro pools all entities; {macro_note(report)}",
         "",
     ]
     if report.get("by_source"):
@@ -145,6 +160,57 @@ def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], so
     return "\n".join(lines) + "\n"
 
 
+def report_files(name: str) -> Tuple[str, ...]:
+    """The names of the files :func:`write_report` may write for system ``name``."""
+    return (f"report_{name}.md", f"report_{name}.json", f"confusion_{name}.png",
+            f"curves_{name}.png", f"examples_{name}.html")
+
+
+def checked_log(log: Path) -> List[Dict[str, Any]]:
+    """The records of a ``spacy.ConsoleLogger.v3`` training log, checked to give the
+    curves; anything else is an :class:`InputError` naming the file."""
+    from .plots import training_series
+
+    records = read_jsonl(log)
+    if not records:
+        raise InputError("the training log holds no records", log)
+    try:
+        training_series(records)
+    except BAD_LOG_ERRORS as err:
+        raise bad_log(log, err) from None
+    return records
+
+
+#: what reading the curves out of a record that is not a training log raises
+BAD_LOG_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
+
+
+def bad_log(log: Path, err: Exception) -> InputError:
+    """The error for a training log whose records give no curves."""
+    return InputError(f"not a spaCy ConsoleLogger.v3 training log ({type(err).__name__}: "
+                      f"{err})", log)
+
+
+def _png(draw: Callable[[BinaryIO], Any]) -> bytes:
+    """The PNG bytes that ``draw(file)`` saves."""
+    buffer = io.BytesIO()
+    draw(buffer)
+    return buffer.getvalue()
+
+
+def macro_note(report: Dict[str, Any]) -> str:
+    """What the macro average of the report is taken over, in a sentence."""
+    types = report.get("macro_types", list(report["ents_per_type"]))
+    note = (f"macro is the unweighted mean over the {len(types)} types the model can predict "
+            "(a type that is only predicted, never gold, counts with 0).")
+    others = [label for label in report["ents_per_type"] if label not in types]
+    if others:
+        note += (f" Left out: {', '.join(others)}, gold types the model cannot predict; over all "
+                 f"{len(report['ents_per_type'])} types (`ents_macro_all_f`) macro F1 is "
+                 f"{fmt_pct(report.get('ents_macro_all_f'))}.")
+    return note
+
+
 def _plots() -> Any:
     import_optional("matplotlib", "report", "the report's plots")
     from . import plots
@@ -163,38 +229,36 @@ def write_report(model: Path, data: Path, output: Path, name: str,
 
     check_exists(model, "dir")
     evaluate_scores = checked_scores(read_json(scores), scores) if scores is not None else None
-    records = read_jsonl(log) if log is not None else None
-    if records is not None and not records:
-        raise InputError("the training log holds no records", log)
+    plots = _plots()
+    records = checked_log(log) if log is not None else None
     gold = load_docbin(data)  # a bad file is named before the model loads
     if not len(gold):
         raise InputError("holds no documents", data)
-    plots = _plots()
     if gpu_id >= 0:
         require_gpu(gpu_id)
     nlp = load_pipeline(model)
     gold_docs = list(gold.get_docs(nlp.vocab))
     pred_docs = list(nlp.pipe(doc.text for doc in gold_docs))
-    report = build_report(gold_docs, pred_docs, evaluate_scores)
+    report = build_report(gold_docs, pred_docs, evaluate_scores, entity_labels(nlp))
 
-    output.mkdir(parents=True, exist_ok=True)
-    files = {"confusion": f"confusion_{name}.png"}
-    plots.plot_confusion(Confusion.from_dict(report["confusion"]), output / files["confusion"],
-                         f"Entity-type confusion: {name}")
+    markdown, json_name, confusion, curves, html = report_files(name)
+    files = {"confusion": confusion}
+    made: Dict[str, Any] = {confusion: _png(lambda out: plots.plot_confusion(
+        Confusion.from_dict(report["confusion"]), out, f"Entity-type confusion: {name}"))}
     if records is not None:
-        files["curves"] = f"curves_{name}.png"
+        files["curves"] = curves
         try:
-            plots.plot_curves(records, output / files["curves"], f"Training: {name}")
-        except (KeyError, TypeError, ValueError) as err:
-            raise InputError(f"not a spaCy ConsoleLogger.v3 training log ({type(err).__name__}: "
-                             f"{err})", log) from None
-    files["examples"] = f"examples_{name}.html"
+            made[curves] = _png(lambda out: plots.plot_curves(records, out, f"Training: {name}"))
+        except BAD_LOG_ERRORS as err:
+            raise bad_log(log, err) from None
+    files["examples"] = html
     indices = select_examples(gold_docs, pred_docs, examples)
-    (output / files["examples"]).write_text(render_examples(gold_docs, pred_docs, indices), encoding="utf-8")
-    files["metrics"] = f"report_{name}.json"
+    made[html] = render_examples(gold_docs, pred_docs, indices)
+    files["metrics"] = json_name
     report.update(name=name, model=str(model), data=str(data), files=files)
-    (output / files["metrics"]).write_text(json.dumps(report, indent=2), encoding="utf-8")
-    sources = {"Model": str(model), "Data": str(data)}
-    markdown = render_markdown(report, name, files, sources)
-    (output / f"report_{name}.md").write_text(markdown, encoding="utf-8")
+    made[json_name] = json.dumps(report, indent=2)
+    made[markdown] = render_markdown(report, name, files, {"Model": str(model), "Data": str(data)})
+    for file_name, content in made.items():
+        with atomic_output(output / file_name, "wb" if isinstance(content, bytes) else "w") as out:
+            out.write(content)
     return report

@@ -23,7 +23,7 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import InputError
-from ..io import AtomicFile, check_not_input, check_writable, read_text
+from ..io import AtomicFile, check_outputs, read_text
 from ..layers.char_lm_model import DIRECTIONS, CharLanguageModel, LSTMState, vocab_from_text
 
 CHECKPOINT_FORMAT = "spacy_rnn_ner.char_lm.checkpoint.v1"
@@ -154,9 +154,7 @@ def train(text_path: Path, output: Path, config: TrainConfig, resume: bool = Fal
     text_path, output = Path(text_path), Path(output)
     if not text_path.exists():
         raise FileNotFoundError(f"text file not found: {text_path}")
-    for written in (output, checkpoint_path(output)):
-        check_not_input(written, [text_path])
-        check_writable(written)
+    check_outputs([output, checkpoint_path(output)], [text_path])
     text = read_text(text_path)
     text_id = _text_id(text_path, text)
     ckpt_file = checkpoint_path(output)

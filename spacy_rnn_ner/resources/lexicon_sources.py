@@ -27,6 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 from ..errors import InputError, import_optional
+from ..io import check_outputs, write_text
 
 PathLike = Union[str, Path]
 Entries = Iterator[Tuple[str, str]]  # (list name, word)
@@ -155,13 +156,13 @@ def collect_lists(entries: Iterable[Tuple[str, str]]) -> Dict[str, Set[str]]:
 
 
 def write_lists(lists: Dict[str, Set[str]], output_dir: PathLike) -> Dict[str, int]:
-    """Write ``<list>.txt`` (sorted, one word a line) per list; returns the sizes."""
+    """Write ``<list>.txt`` (sorted, one word a line; each file atomically) per list;
+    returns the sizes."""
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     sizes = {}
     for name in sorted(lists):
         words = sorted(lists[name])
-        (output_dir / f"{name}.txt").write_text("".join(w + "\n" for w in words), encoding="utf8")
+        write_text(output_dir / f"{name}.txt", "".join(w + "\n" for w in words))
         sizes[name] = len(words)
     return sizes
 
@@ -177,6 +178,8 @@ def build_lexicons(output_dir: PathLike, sources: Sequence[str] = tuple(SOURCES)
     if unknown:
         raise InputError(f"unknown lexicon source(s) {', '.join(unknown)}; "
                          f"valid: {', '.join(SOURCES)}")
+    check_outputs([], [lt_dict, iso_locale_dir if "iso-codes" in sources else None],
+                  folders=[output_dir])
     merged: Dict[str, Set[str]] = defaultdict(set)
     sizes: Dict[str, Dict[str, int]] = {}
     for source in sources:

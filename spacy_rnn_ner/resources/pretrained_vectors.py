@@ -8,11 +8,12 @@ training text is not filtered against ner-uk TEST documents, so :func:`describe_
 says so in ``metrics/vectors.json``.
 """
 import gzip
+import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, Iterator, Optional, Tuple
 
 from ..errors import InputError, import_optional
 from ..io import check_exists
@@ -40,18 +41,34 @@ def resolve_source(source: str) -> Path:
     return check_exists(source, "file")
 
 
+_SIZE_RE = re.compile(r"[0-9]{1,12}")
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """The lines of a vectors text file, gzipped or not."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        yield from f
+
+
+def has_header(first_line: str) -> bool:
+    """Whether a vectors text file's first line is its ``ROWS WIDTH`` header."""
+    fields = first_line.split()
+    return len(fields) == 2 and all(_SIZE_RE.fullmatch(x) for x in fields)
+
+
 def check_text_vectors(path: Path) -> int:
     """The width of a word2vec/fastText text file (``.vec``, optionally gzipped), read from
     its first lines; a file that is not one is an :class:`InputError` naming it and the
     line."""
-    opener = gzip.open if path.name.endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding="utf-8") as f:
-            first = f.readline().split()
-            second = f.readline().split()
+        lines = _lines(path)
+        first_line = next(lines, "")
+        first, second = first_line.split(), next(lines, "").split()
+        lines.close()
     except (OSError, EOFError, UnicodeDecodeError) as err:
         raise InputError(f"not a vectors text file ({err})", path) from None
-    if len(first) == 2 and all(x.isdigit() for x in first):  # "ROWS WIDTH" header
+    if has_header(first_line):  # "ROWS WIDTH" header
         width, line, row = int(first[1]), 2, second
     else:
         width, line, row = len(first) - 1, 1, first
@@ -63,6 +80,31 @@ def check_text_vectors(path: Path) -> int:
     except ValueError:
         raise InputError("not a vectors text file (a value is not a number)", path, line) from None
     return width
+
+
+def find_bad_row(path: Path, width: int, max_rows: int = 0) -> Optional[Tuple[int, str]]:
+    """``(line number, reason)`` of the first row of a vectors text file that spaCy cannot
+    read as a word and ``width`` numbers (among the first ``max_rows`` rows, 0: all), or
+    ``None``. Run only after ``spacy init vectors`` failed, to name the line: spaCy's
+    message counts rows from 0 and leaves out the header."""
+    rows = line_no = 0
+    try:
+        for line_no, line in enumerate(_lines(path), start=1):
+            if line_no == 1 and has_header(line):
+                continue
+            values = line.rstrip().rsplit(" ", width)[1:]
+            if len(values) != width:
+                return line_no, f"expected a word and {width} numbers, found {len(values)}"
+            try:
+                [float(x) for x in values]
+            except ValueError:
+                return line_no, "a value is not a number"
+            rows += 1
+            if rows == max_rows:
+                break
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        return line_no, f"cannot be read ({err})"
+    return None
 
 
 def bin_to_text(path: Path, output: Path, max_rows: int = 0) -> Path:
@@ -115,7 +157,13 @@ def import_pretrained_vectors(source: str, output: Path, lang: str, prune: int =
             raise InputError(f"unknown vectors format (expected {', '.join(TEXT_SUFFIXES)} "
                              f"or .bin)", path)
         width = check_text_vectors(text)
-        init_vectors(lang, text, output, prune=prune, truncate=truncate)
+        try:
+            init_vectors(lang, text, output, prune=prune, truncate=truncate)
+        except InputError:
+            bad = find_bad_row(text, width, truncate)
+            if bad is None:
+                raise
+            raise InputError(f"not a vectors text file ({bad[1]})", text, bad[0]) from None
     return describe_source(source, path, width=width, prune=prune, truncate=truncate)
 
 

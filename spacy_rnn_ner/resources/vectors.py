@@ -8,19 +8,47 @@ between runs; with one thread (the default) it is the same bytes every run. flor
 ``train_unsupervised`` takes no seed (its random state is fixed inside), so ``seed``
 shuffles the order of the text's lines instead: the same seed gives the same vectors,
 another seed other vectors of the same quality.
+
+
+Interrupts: floret trains and saves in native code, which would not return to Python
+until it is done, so it runs in a child process (:data:`FLORET_JOB`): Ctrl-C and SIGTERM
+stop the parent at once, which ends the child and removes the temporary files (the
+shuffled copy of the text, the half-written ``.floret``, written atomically).
 """
 import codecs
+import json
 import random
 import shutil
+import subprocess
+import sys
 import tempfile
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Dict, Iterator, Optional
 
 from ..errors import InputError, import_optional
-from ..io import check_exists, check_not_input, check_utf8_file, check_writable, has_bom
+from ..io import atomic_path, check_exists, check_outputs, check_utf8_file, has_bom
 
 DEFAULT_THREADS = 1
+#: exit statuses of :data:`FLORET_JOB`: floret refused the text / trained no word
+EXIT_REFUSED, EXIT_NO_WORD = 3, 4
+#: the child process: train on ``job["text"]`` with ``job["settings"]``, save the
+#: vectors to ``job["output"]``; settings as JSON in ``argv[1]``. Ctrl-C is the parent's
+#: to handle (it ends the child).
+FLORET_JOB = f"""
+import json, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+job = json.loads(sys.argv[1])
+import floret
+try:
+    model = floret.train_unsupervised(job["text"], **job["settings"])
+except ValueError as err:
+    sys.stderr.write(str(err))
+    sys.exit({EXIT_REFUSED})
+if not [word for word in model.get_words() if word != "</s>"]:
+    sys.exit({EXIT_NO_WORD})
+model.save_floret_vectors(job["output"])
+"""
 
 
 def train_floret_vectors(
@@ -28,10 +56,11 @@ def train_floret_vectors(
     minn: int = 3, maxn: int = 5, min_count: int = 2, threads: int = DEFAULT_THREADS,
     seed: Optional[int] = None,
 ) -> None:
-    """Train CBOW floret vectors on a tokenized text file (one line per sentence).
-    With ``threads=1`` the result is deterministic; ``seed`` (``None``: the file's order)
-    shuffles the lines first. Sizes below 1 (``dim``, ``epoch``, ``bucket``,
-    ``min_count``, ``threads``; ``minn > maxn``) and an empty text file are an
+    """Train CBOW floret vectors on a tokenized text file (one line per sentence) and
+    write them to ``output`` atomically. With ``threads=1`` the result is deterministic;
+    ``seed`` (``None``: the file's order) shuffles the lines first. Sizes below 1
+    (``dim``, ``epoch``, ``bucket``, ``min_count``, ``threads``; ``minn > maxn``), an empty
+    text file and a text where no word occurs ``min_count`` times are an
     :class:`InputError`."""
     for name, value in (("dim", dim), ("epoch", epoch), ("bucket", bucket),
                         ("min_count", min_count), ("threads", threads)):
@@ -42,27 +71,42 @@ def train_floret_vectors(
     if check_exists(text, "file").stat().st_size == 0:
         raise InputError("the pretraining text is empty", text)
     check_utf8_file(text)
-    check_not_input(output, [text])
-    check_writable(output)
-    floret = import_optional("floret", "vectors", "training vectors")
-    source = text
-    files = ExitStack()  # floret reads the file itself: without the BOM, in seed's order
-    text = files.enter_context(without_bom(text))
-    if seed is not None:
-        tmp = Path(files.enter_context(tempfile.TemporaryDirectory()))
-        text = shuffled_lines(text, tmp / "text.txt", seed)
+    check_outputs([output], [text])
+    import_optional("floret", "vectors", "training vectors")
+    settings = dict(model="cbow", mode="floret", hashCount=2, bucket=bucket, minn=minn,
+                    maxn=maxn, dim=dim, epoch=epoch, minCount=min_count, thread=threads,
+                    verbose=0)
+    with ExitStack() as files:  # floret reads the file itself: without the BOM, in seed's order
+        read = files.enter_context(without_bom(text))
+        if seed is not None:
+            tmp = Path(files.enter_context(tempfile.TemporaryDirectory()))
+            read = shuffled_lines(read, tmp / "text.txt", seed)
+        written = files.enter_context(atomic_path(output))
+        run_floret({"text": str(read), "output": str(written), "settings": settings}, text)
+
+
+def run_floret(job: Dict[str, Any], text: Path) -> None:
+    """Run :data:`FLORET_JOB` and wait for it; an interrupt of this process ends it.
+    floret's refusals are an :class:`InputError` naming ``text``."""
+    process = subprocess.Popen([sys.executable, "-c", FLORET_JOB, json.dumps(job)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        model = floret.train_unsupervised(
-            str(text), model="cbow", mode="floret", hashCount=2, bucket=bucket, minn=minn,
-            maxn=maxn, dim=dim, epoch=epoch, minCount=min_count, thread=threads, verbose=0,
-        )
-    except ValueError as err:  # floret: "Empty vocabulary. Try a smaller -minCount value."
-        raise InputError(f"floret cannot train on it ({err}; --min-count is {min_count})",
-                         source) from None
+        _, err = process.communicate()
     finally:
-        files.close()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    model.save_floret_vectors(str(output))
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    min_count = job["settings"]["minCount"]
+    if process.returncode == EXIT_REFUSED:  # "Empty vocabulary. Try a smaller -minCount value."
+        raise InputError(f"floret cannot train on it ({err.strip()}; --min-count is "
+                         f"{min_count})", text)
+    if process.returncode == EXIT_NO_WORD:
+        raise InputError(f"no word occurs --min-count {min_count} times: no vectors to "
+                         "train (lower --min-count or give more text)", text)
+    if process.returncode != 0:
+        lines = err.strip().splitlines()
+        raise InputError(f"floret failed (status {process.returncode}"
+                         f"{': ' + lines[-1] if lines else ''})", text)
 
 
 def shuffled_lines(text: Path, output: Path, seed: int) -> Path:
