@@ -41,10 +41,11 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
 
 class DocPrediction(NamedTuple):
-    """Decoded BIO tag ids of one document and the probability of each chosen tag."""
+    """Decoded BIO tag ids of one document and the probability of each chosen tag
+    (None when the component has no ``spans_key``: confidences are not computed)."""
 
     tag_ids: numpy.ndarray
-    tag_probs: numpy.ndarray
+    tag_probs: Optional[numpy.ndarray]
 
 
 @Language.factory(
@@ -188,20 +189,21 @@ class RNNEntityRecognizer(TrainablePipe):
         """Decode the best valid BIO tag sequence of each document (the model's
         ``decode``: constrained Viterbi per sentence segment, with the CRF's learned
         transitions when the model has one, so no entity crosses a sentence start).
-        Whitespace tokens are always ``O`` (as in spaCy's ``ner``)."""
+        Whitespace tokens are always ``O`` (as in spaCy's ``ner``). The confidence of
+        each tag is computed only for the span group of ``spans_key``."""
         docs = list(docs)
+        confidences = bool(self.spans_key)
         if not any(len(doc) for doc in docs):
-            return [DocPrediction(numpy.zeros((0,), "int64"), numpy.zeros((0,), "f")) for _ in docs]
-        return self._decode(docs, self.model.predict(docs))
+            no_probs = numpy.zeros((0,), "f") if confidences else None
+            return [DocPrediction(numpy.zeros((0,), "int64"), no_probs) for _ in docs]
+        return self._decode(docs, self.model.predict(docs), confidences)
 
-    def _decode(self, docs: List[Doc], scores: TagScores) -> List[DocPrediction]:
+    def _decode(self, docs: List[Doc], scores: TagScores, confidences: bool = True) -> List[DocPrediction]:
         outside_only = numpy.concatenate([doc.to_array(IS_SPACE) for doc in docs]).astype(bool)
-        tag_ids, tag_probs = self.model.attrs["decode"](self.model, scores, outside_only)
+        tag_ids, tag_probs = self.model.attrs["decode"](self.model, scores, outside_only, confidences)
         splits = numpy.cumsum([len(doc) for doc in docs])[:-1]
-        return [
-            DocPrediction(ids, ps)
-            for ids, ps in zip(numpy.split(tag_ids, splits), numpy.split(tag_probs, splits))
-        ]
+        probs = numpy.split(tag_probs, splits) if tag_probs is not None else [None] * len(docs)
+        return [DocPrediction(ids, ps) for ids, ps in zip(numpy.split(tag_ids, splits), probs)]
 
     def set_annotations(self, docs: Iterable[Doc], predictions: List[DocPrediction]) -> None:
         """Write ``doc.ents`` (respecting ``overwrite_ents``) and the scored span group."""
@@ -209,12 +211,14 @@ class RNNEntityRecognizer(TrainablePipe):
             docs = [docs]
         spans_key = self.spans_key
         for doc, prediction in zip(docs, predictions):
-            spans, scores = [], []
-            for start, end, label in tag_ids_to_spans(prediction.tag_ids, self.labels):
-                spans.append(Span(doc, start, end, label=label))
-                scores.append(float(prediction.tag_probs[start:end].mean()))
+            spans = [Span(doc, start, end, label=label)
+                     for start, end, label in tag_ids_to_spans(prediction.tag_ids, self.labels)]
             doc.ents = self._merge_with_existing(doc, spans)
             if spans_key:
+                if prediction.tag_probs is None:
+                    raise ValueError(f"[{self.name}] spans_key is set but the predictions have no "
+                                     "confidences: predict() with the same spans_key.")
+                scores = [float(prediction.tag_probs[span.start : span.end].mean()) for span in spans]
                 group = SpanGroup(doc, name=spans_key, spans=spans)
                 group.attrs["scores"] = numpy.asarray(scores, dtype="f")
                 doc.spans[spans_key] = group

@@ -3,7 +3,7 @@ the location of the ner-uk corpus (the one place tests take it from)."""
 import os
 import random
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy
 import pytest
@@ -124,6 +124,7 @@ def make_shipped_resources(directory: Path) -> Dict[str, str]:
         strings=vectors_nlp.vocab.strings, data=rng.normal(size=(64, 12)).astype("f"), mode="floret",
         minn=3, maxn=5, hash_count=2,
     )
+    directory.mkdir(parents=True, exist_ok=True)
     vectors_nlp.to_disk(directory / "vectors")
     lexicons = directory / "lexicons"
     lexicons.mkdir(parents=True, exist_ok=True)
@@ -135,19 +136,20 @@ def make_shipped_resources(directory: Path) -> Dict[str, str]:
     return {"paths.vectors": str(directory / "vectors"), "paths.lexicon": str(lexicons)}
 
 
-def shipped_nlp(directory: Path, **overrides) -> Language:
+def shipped_nlp(directory: Path, overrides: Optional[Dict[str, object]] = None) -> Language:
     """``configs/rnn_ner.cfg`` as shipped (floret vectors, word lists, char CNN, CRF,
-    sentencizer), with tiny resources made in ``directory``; not initialized."""
-    settings = dict(make_shipped_resources(directory), **overrides)
+    sentencizer), with tiny resources made in ``directory`` and config ``overrides``
+    (dotted keys); not initialized."""
+    settings = dict(make_shipped_resources(directory), **(overrides or {}))
     config = spacy.util.load_config(SHIPPED_CONFIG, overrides=settings, interpolate=False)
     seed_everything()
     return spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
 
 
-def train_shipped(nlp: Language, n_iter: int, learn_rate: float = 0.01) -> List[float]:
+def train_shipped(nlp: Language, n_iter: int, learn_rate: float = 0.01, drop: float = 0.0) -> List[float]:
     """Initialize ``nlp`` (with its [initialize] block: vectors, word lists) on
     TRAIN_DATA and update it ``n_iter`` times; the losses."""
     examples = make_examples(nlp)
     optimizer = nlp.initialize(lambda: examples)
     optimizer.learn_rate = learn_rate
-    return [nlp.update(examples, sgd=optimizer, drop=0.1)["rnn_ner"] for _ in range(n_iter)]
+    return [nlp.update(examples, sgd=optimizer, drop=drop)["rnn_ner"] for _ in range(n_iter)]

@@ -13,12 +13,11 @@ from spacy_rnn_ner.layers.crf import (
     crf_layer,
     crf_loss,
     log_partition,
-    make_packing,
     marginals,
     masked_scores,
     nll,
+    padding_of,
     resized_crf_layer,
-    viterbi,
 )
 
 N_LABELS = 2
@@ -87,6 +86,12 @@ def t64(*arrays, grad=False):
     return [torch.tensor(a, dtype=torch.float64, requires_grad=grad) for a in arrays]
 
 
+def flat_marginals(E, lengths, scores):
+    """The forward-backward marginals of flat emissions, as flat rows."""
+    padding = padding_of(lengths, E.device)
+    return padding.unpad(marginals(padding.pad(E), padding.batch_sizes, scores))
+
+
 def node(trans, start, end):
     """A crf node holding the given (float32) params."""
     layer = crf_layer(len(start))
@@ -100,15 +105,14 @@ def node(trans, start, end):
 def test_log_partition_matches_brute_force(seed):
     emissions, lengths, gold, trans, start, end = random_case(seed, unknown=0.4)
     E, A, s, e = t64(emissions, trans, start, end)
-    nonempty = lengths[lengths > 0]
-    packing = make_packing(nonempty, "cpu")
+    padding = padding_of(lengths, "cpu")
     scores = masked_scores(N_TAGS, A, s, e, dtype=torch.float64)
     clamp = (torch.tensor(gold)[:, None] >= 0) & (torch.arange(N_TAGS) != torch.tensor(gold)[:, None])
-    log_z = log_partition(E, packing, scores).numpy()
-    log_z_gold = log_partition(E.masked_fill(clamp, -1e30), packing, scores).numpy()
-    order = numpy.argsort(-nonempty, kind="stable")  # packed order: longest first
-    ems = [em for em in split(emissions, lengths) if len(em)]
-    golds = [g for g in split(gold, lengths) if len(g)]
+    log_z = log_partition(padding.pad(E), padding.batch_sizes, scores).numpy()
+    log_z_gold = log_partition(padding.pad(E.masked_fill(clamp, -1e30)), padding.batch_sizes, scores).numpy()
+    ems, golds = split(emissions, lengths), split(gold, lengths)
+    order = padding.sorted_indices.tolist()  # rows: longest first, empty sequences left out
+    assert sorted(order) == [i for i, n in enumerate(lengths) if n]
     for rank, i in enumerate(order):
         assert log_z[rank] == pytest.approx(brute_log_z(ems[i], trans, start, end), abs=1e-9)
         assert log_z_gold[rank] == pytest.approx(brute_log_z(ems[i], trans, start, end, golds[i]), abs=1e-9)
@@ -163,7 +167,7 @@ def test_invalid_paths_are_excluded():
     # the marginals of forbidden tags at a sequence start are zero
     tags, probs = crf_decode(node(trans2, start2, end), emissions.astype("f"), lengths)
     scores = masked_scores(N_TAGS, *t64(trans2, start2, end), dtype=torch.float64)
-    m = marginals(*t64(emissions), make_packing(lengths[lengths > 0], "cpu"), scores).numpy()
+    m = flat_marginals(*t64(emissions), lengths, scores).numpy()
     starts = (numpy.cumsum(lengths) - lengths)[lengths > 0]
     assert (m[starts][:, ~allowed_start] == 0).all()
 
@@ -171,7 +175,7 @@ def test_invalid_paths_are_excluded():
 def test_marginals_match_brute_force():
     emissions, lengths, gold, trans, start, end = random_case(2, lengths=(4, 2))
     scores = masked_scores(N_TAGS, *t64(trans, start, end), dtype=torch.float64)
-    got = marginals(*t64(emissions), make_packing(lengths, "cpu"), scores).numpy()
+    got = flat_marginals(*t64(emissions), lengths, scores).numpy()
     for offset, em in zip((0, 4), split(emissions, lengths)):
         paths = list(allowed_paths(len(em)))
         probs = numpy.exp([path_score(em, p, trans, start, end) for p in paths])
@@ -187,7 +191,7 @@ def test_fully_known_gradients_are_expected_minus_gold_counts():
     E = t64(emissions, grad=True)[0]
     (d_E,) = torch.autograd.grad(nll(E, lengths, torch.tensor(gold), *t64(trans, start, end)), [E])
     scores = masked_scores(N_TAGS, *t64(trans, start, end), dtype=torch.float64)
-    m = marginals(E, make_packing(lengths[lengths > 0], "cpu"), scores).numpy()
+    m = flat_marginals(E.detach(), lengths, scores).numpy()
     numpy.testing.assert_allclose(d_E.numpy(), m - numpy.eye(N_TAGS)[gold], atol=1e-9)
 
 
@@ -402,3 +406,36 @@ def test_empty_input():
         assert loss == 0 and d_em.shape == (0, N_TAGS)
         tags, probs = crf_decode(layer, emissions, lengths)
         assert tags.shape == probs.shape == (0,)
+
+
+def test_confidences_only_when_asked(monkeypatch):
+    """Without ``confidences`` decoding is Viterbi alone: the forward-backward pass does
+    not run; with them the tags are the same."""
+    from spacy_rnn_ner.layers import crf as crf_module
+
+    emissions, lengths, _, trans, start, end = random_case(6)
+    layer = node(trans, start, end)
+    calls = []
+    real = crf_module.marginals
+    monkeypatch.setattr(crf_module, "marginals", lambda *args: calls.append(1) or real(*args))
+    tags, probs = crf_decode(layer, emissions.astype("f"), lengths, confidences=False)
+    assert probs is None and calls == []
+    tags_too, probs = crf_decode(layer, emissions.astype("f"), lengths)
+    assert calls == [1] and tags_too.tolist() == tags.tolist()
+    assert ((probs > 0) & (probs <= 1)).all()
+
+
+def test_marginals_need_no_autograd_and_stay_exact_on_a_long_sequence():
+    """Forward-backward in float64 without autograd (it runs under inference mode); on
+    a 20,000-token sequence with large scores every position's marginals sum to one."""
+    rng = numpy.random.default_rng(2)
+    lengths = numpy.asarray([20000, 3])
+    emissions = (rng.normal(size=(int(lengths.sum()), N_TAGS)) * 20).astype("f")
+    layer = node(rng.normal(size=(N_TAGS, N_TAGS)) * 5, rng.normal(size=N_TAGS), rng.normal(size=N_TAGS))
+    with torch.inference_mode():
+        tags, probs = crf_decode(layer, emissions, lengths)
+        scores = masked_scores(N_TAGS, *[torch.tensor(layer.get_param(n)) for n in ("transitions", "start", "end")],
+                               dtype=torch.float64)
+        m = flat_marginals(torch.tensor(emissions), lengths, scores).numpy()
+    numpy.testing.assert_allclose(m.sum(axis=1), 1.0, atol=1e-9)
+    numpy.testing.assert_allclose(probs, m[numpy.arange(len(tags)), tags], atol=1e-6)

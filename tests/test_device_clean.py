@@ -33,7 +33,7 @@ def test_the_guard_refuses_numpy_on_device_arrays():
 def test_shipped_config_trains_predicts_and_loads_on_device_ops(tmp_path):
     with device_ops():
         nlp = shipped_nlp(tmp_path)
-        losses = train_shipped(nlp, n_iter=3)
+        losses = train_shipped(nlp, n_iter=3, drop=0.1)
         assert numpy.isfinite(losses).all()
         ner = nlp.get_pipe("rnn_ner")
         assert isinstance(ner.model.ops, DeviceOps)
