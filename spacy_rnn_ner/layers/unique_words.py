@@ -90,7 +90,7 @@ def token_features_forward(model: Model, docs: List[Doc], is_train: bool) -> Tup
 def static_vectors_forward(model: Model[List[Doc], Ragged], docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
     """spaCy's ``StaticVectors`` forward, computed per distinct key."""
     if not sum(len(doc) for doc in docs):
-        return Ragged(model.ops.alloc2f(0, model.get_dim("nO")), model.ops.alloc1i(0)), _no_gradient
+        return Ragged(model.ops.alloc2f(0, model.get_dim("nO")), model.ops.alloc1i(0)), no_gradient
     ops = model.ops
     vectors = docs[0].vocab.vectors
     keys, inverse = unique_keys(docs, getattr(vectors, "attr", ORTH))
@@ -100,7 +100,7 @@ def static_vectors_forward(model: Model[List[Doc], Ragged], docs: List[Doc], is_
         rows = vectors.find(keys=keys)
         V = ops.as_contig(ops.asarray(vectors.data)[ops.asarray1i(rows)])
     else:
-        cache = transient(model, "_vector_cache", vectors, lambda: VectorCache(vectors, ops))
+        cache = transient(model, "_vector_cache", vectors, lambda: VectorCache(vectors, ops, VECTOR_CACHE_ROWS))
         V = cache.get(keys)
     projected = ops.gemm(V, W, trans2=True)
     if rows is not None:
@@ -130,7 +130,7 @@ class VectorCache:
     the vectors' device: at most ``max_rows``, the least recently used replaced first.
     Thread-safe (one lock around each lookup)."""
 
-    def __init__(self, vectors, ops: Ops, max_rows: int = VECTOR_CACHE_ROWS) -> None:
+    def __init__(self, vectors, ops: Ops, max_rows: int) -> None:
         self.vectors = vectors
         self.ops = ops
         self.max_rows = max_rows
@@ -170,7 +170,8 @@ class VectorCache:
         return new + [self.rows.popitem(last=False)[1] for _ in range(n - len(new))]
 
 
-def _no_gradient(d_output: Ragged) -> List[Doc]:
+def no_gradient(d_output) -> List[Doc]:
+    """The backprop of a layer that reads docs and learns nothing: no gradient to pass on."""
     return []
 
 
