@@ -18,7 +18,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
-from .layers.rnn_tagger import TagScores
+from .layers.rnn_tagger import TagScores, config_attrs_kept
 
 from .bio import biluo_to_bio, make_tag_names, tag_ids_to_spans
 from .label_weights import WEIGHTING_SCHEMES, label_weights
@@ -235,6 +235,20 @@ class RNNEntityRecognizer(TrainablePipe):
             taken[span.start : span.end] = True
         kept = [span for span in second if not taken[span.start : span.end].any()]
         return sorted(first + kept, key=lambda span: span.start)
+
+    # Serialization ----------------------------------------------------------------
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "RNNEntityRecognizer":
+        """Load the learned state; settings that come from the config (``sentence_level``)
+        keep the values this component was built with, so overrides at ``spacy.load``
+        apply."""
+        with config_attrs_kept(self.model):
+            return super().from_bytes(bytes_data, exclude=exclude)
+
+    def from_disk(self, path, *, exclude: Iterable[str] = tuple()) -> "RNNEntityRecognizer":
+        """As :meth:`from_bytes`, from a folder."""
+        with config_attrs_kept(self.model):
+            return super().from_disk(path, exclude=exclude)
 
     # Training -----------------------------------------------------------------
 

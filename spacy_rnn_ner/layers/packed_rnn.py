@@ -99,7 +99,7 @@ class PackedRNN(nn.Module):
         self.layers = nn.ModuleList()
         if nI is not None:
             self.set_input_width(nI)
-        self._register_load_state_dict_pre_hook(_load_hook, with_module=True)
+        self.register_load_state_dict_pre_hook(_load_hook)
 
     @property
     def input_width(self) -> Optional[int]:

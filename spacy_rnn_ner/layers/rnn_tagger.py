@@ -10,7 +10,8 @@ The component uses the model only through its ``attrs``: ``get_loss``, ``decode`
 ``resize_output`` (module-level functions taking the model first, as spaCy's
 ``resize_output``; they pickle by name).
 """
-from typing import Callable, List, NamedTuple, Optional, Tuple
+from contextlib import contextmanager
+from typing import Callable, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy
 from spacy.attrs import SENT_START
@@ -24,6 +25,9 @@ from .packed_rnn import set_rnn_input_width
 
 OUTPUTS = ("softmax", "crf")
 LOG_EPSILON = 1e-8
+# settings from the config that layers keep in their attrs, which thinc also saves: a
+# pipeline loaded with other values (spacy.load(path, config=...)) keeps those
+CONFIG_ATTRS = ("sentence_level", "batch_chars")
 
 
 class TagScores(NamedTuple):
@@ -33,6 +37,16 @@ class TagScores(NamedTuple):
 
     scores: Floats2d
     lengths: numpy.ndarray
+
+
+@contextmanager
+def config_attrs_kept(model: Model) -> Iterator[None]:
+    """Put back the :data:`CONFIG_ATTRS` of every node after the block (a
+    ``from_bytes``, which would set the saved values)."""
+    kept = [(node, name, node.attrs[name]) for node in model.walk() for name in CONFIG_ATTRS if name in node.attrs]
+    yield
+    for node, name, value in kept:
+        node.attrs[name] = value
 
 
 def sentence_lengths(doc: Doc) -> List[int]:
