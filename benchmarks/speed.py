@@ -55,21 +55,16 @@ print(json.dumps({"words": n_words, "seconds": seconds}))
 LONG_DOC_SCRIPT = """
 import json, sys, time, torch, spacy
 from spacy.tokens import Doc
+from spacy_rnn_ner.report.memory import extra_peak_rss
 torch.set_num_threads(1)
 nlp = spacy.load(sys.argv[1])
 words = json.loads(open(sys.argv[2], encoding="utf8").read())
 nlp(Doc(nlp.vocab, words=words[:2000]))  # warm up
-def status(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field):
-            return int(line.split()[1])
-open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to the current RSS
-before = status("VmRSS:")
-start = time.perf_counter()
-doc = nlp(Doc(nlp.vocab, words=words))
-seconds = time.perf_counter() - start
-after = status("VmHWM:")
-print(json.dumps({"seconds": seconds, "extra_peak_rss_mib": (after - before) / 1024, "ents": len(doc.ents)}))
+with extra_peak_rss() as peak:
+    start = time.perf_counter()
+    doc = nlp(Doc(nlp.vocab, words=words))
+    seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "extra_peak_rss_mib": peak["mib"], "ents": len(doc.ents)}))
 """
 
 

@@ -153,18 +153,13 @@ def test_50k_token_document(trained_lstm):
 RSS_SCRIPT = """
 import sys, spacy
 from spacy.tokens import Doc
+from spacy_rnn_ner.report.memory import extra_peak_rss
 nlp = spacy.load(sys.argv[1])
 words = ("Тарас Шевченко народився в Моринцях . Київ є столицею України .".split() * 5000)[:int(sys.argv[2])]
 nlp(Doc(nlp.vocab, words=words[:50]))  # warm up: libraries loaded, caches filled
-def status(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field):
-            return int(line.split()[1])
-open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to the current RSS
-before = status("VmRSS:")
-doc = nlp(Doc(nlp.vocab, words=words))
-after = status("VmHWM:")
-print(len(doc), len(doc.ents), (after - before) / 1024)
+with extra_peak_rss() as peak:
+    doc = nlp(Doc(nlp.vocab, words=words))
+print(len(doc), len(doc.ents), peak["mib"])
 """
 
 

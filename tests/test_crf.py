@@ -24,7 +24,7 @@ N_LABELS = 2
 N_TAGS = 1 + 2 * N_LABELS
 
 
-def random_case(seed, lengths=(3, 1, 5, 0, 2, 4), unknown=0.0):
+def random_case(seed, lengths=(3, 1, 5, 2, 4), unknown=0.0):
     """Emissions, lengths, valid gold (with a share of unknown tokens), parameters."""
     rng = numpy.random.default_rng(seed)
     n = sum(lengths)
@@ -111,8 +111,8 @@ def test_log_partition_matches_brute_force(seed):
     log_z = log_partition(padding.pad(E), padding.batch_sizes, scores).numpy()
     log_z_gold = log_partition(padding.pad(E.masked_fill(clamp, -1e30)), padding.batch_sizes, scores).numpy()
     ems, golds = split(emissions, lengths), split(gold, lengths)
-    order = padding.sorted_indices.tolist()  # rows: longest first, empty sequences left out
-    assert sorted(order) == [i for i, n in enumerate(lengths) if n]
+    order = padding.sorted_indices.tolist()  # rows: longest first
+    assert sorted(order) == list(range(len(lengths))) and lengths[order].tolist() == sorted(lengths, reverse=True)
     for rank, i in enumerate(order):
         assert log_z[rank] == pytest.approx(brute_log_z(ems[i], trans, start, end), abs=1e-9)
         assert log_z_gold[rank] == pytest.approx(brute_log_z(ems[i], trans, start, end, golds[i]), abs=1e-9)
@@ -233,7 +233,7 @@ def test_weights_scale_each_sequence():
 
 @pytest.mark.parametrize("seed", range(10))
 def test_viterbi_with_learned_scores_is_best_allowed_path(seed):
-    emissions, lengths, _, trans, start, end = random_case(seed, lengths=(5, 1, 0, 3, 4, 2))
+    emissions, lengths, _, trans, start, end = random_case(seed, lengths=(5, 1, 3, 4, 2))
     trans, start, end = trans * 3, start * 3, end * 3
     tags, _ = crf_decode(node(trans, start, end), emissions.astype("f"), lengths)
     assert len(tags) == len(emissions)
@@ -398,14 +398,16 @@ def test_gradient_descent_learns_transitions():
     assert trans[1, 0] > trans[1, 3] and trans[0, 3] > trans[0, 0]
 
 
-def test_empty_input():
+def test_empty_input_and_empty_sequences():
     layer = node(numpy.zeros((N_TAGS, N_TAGS)), numpy.zeros(N_TAGS), numpy.zeros(N_TAGS))
     emissions = numpy.zeros((0, N_TAGS), dtype="f")
-    for lengths in ([], [0, 0]):
-        loss, d_em = crf_loss(layer, emissions, lengths, numpy.zeros((0,), "int64"))
-        assert loss == 0 and d_em.shape == (0, N_TAGS)
-        tags, probs = crf_decode(layer, emissions, lengths)
-        assert tags.shape == probs.shape == (0,)
+    loss, d_em = crf_loss(layer, emissions, [], numpy.zeros((0,), "int64"))
+    assert loss == 0 and d_em.shape == (0, N_TAGS)
+    tags, probs = crf_decode(layer, emissions, [])
+    assert tags.shape == probs.shape == (0,)
+    # the model's segments are never empty: an empty one is an error, not skipped
+    with pytest.raises(ValueError, match="positive"):
+        crf_decode(layer, numpy.zeros((3, N_TAGS), "f"), [3, 0])
 
 
 def test_confidences_only_when_asked(monkeypatch):

@@ -47,10 +47,9 @@ class Padding(NamedTuple):
 
 
 def padding_of(lengths: numpy.ndarray, device) -> Padding:
-    """The padded layout of sequences of ``lengths`` (host ints; empty ones are left out)."""
+    """The padded layout of sequences of ``lengths`` (host, positive)."""
     lengths = numpy.asarray(lengths, dtype="int64")
     order = numpy.argsort(-lengths, kind="stable")
-    order = order[lengths[order] > 0]
     starts = (numpy.cumsum(lengths) - lengths)[order]
     sorted_lengths = lengths[order]
     steps = numpy.arange(sorted_lengths[0] if len(order) else 0)
@@ -273,9 +272,12 @@ def marginals(E: torch.Tensor, batch_sizes: List[int], scores: CRFScores) -> tor
 
 
 def check_lengths(lengths: Sequence[int], n_tokens: int) -> numpy.ndarray:
+    """The sequence lengths as host ints: positive (the model's segments are sentences
+    or non-empty docs), summing to ``n_tokens``."""
     lengths_np = numpy.asarray(lengths, dtype="int64").reshape(-1)
-    if (lengths_np < 0).any() or int(lengths_np.sum()) != n_tokens:
-        raise ValueError(f"crf: sequence lengths sum to {int(lengths_np.sum())}, expected {n_tokens} tokens.")
+    if (lengths_np < 1).any() or int(lengths_np.sum()) != n_tokens:
+        raise ValueError(f"crf: sequence lengths must be positive and sum to {n_tokens} tokens, "
+                         f"got {lengths_np.tolist()[:10]}.")
     return lengths_np
 
 
