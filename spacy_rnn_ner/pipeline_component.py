@@ -211,16 +211,19 @@ class RNNEntityRecognizer(TrainablePipe):
             docs = [docs]
         spans_key = self.spans_key
         for doc, prediction in zip(docs, predictions):
-            spans = [Span(doc, start, end, label=label)
-                     for start, end, label in tag_ids_to_spans(prediction.tag_ids, self.labels)]
+            found = tag_ids_to_spans(prediction.tag_ids, self.labels)
+            spans = [Span(doc, start, end, label=label) for start, end, label in found]
             doc.ents = self._merge_with_existing(doc, spans)
             if spans_key:
                 if prediction.tag_probs is None:
                     raise ValueError(f"[{self.name}] spans_key is set but the predictions have no "
                                      "confidences: predict() with the same spans_key.")
-                scores = [float(prediction.tag_probs[span.start : span.end].mean()) for span in spans]
+                # the mean probability of each entity's tags
+                sums = numpy.concatenate([[0.0], numpy.cumsum(prediction.tag_probs, dtype="float64")])
+                bounds = numpy.asarray([(start, end) for start, end, _ in found], dtype="int64").reshape(-1, 2)
+                scores = (sums[bounds[:, 1]] - sums[bounds[:, 0]]) / (bounds[:, 1] - bounds[:, 0])
                 group = SpanGroup(doc, name=spans_key, spans=spans)
-                group.attrs["scores"] = numpy.asarray(scores, dtype="f")
+                group.attrs["scores"] = scores.astype("f")
                 doc.spans[spans_key] = group
 
     def _merge_with_existing(self, doc: Doc, predicted: List[Span]) -> List[Span]:

@@ -106,12 +106,12 @@ def test_word_lookup_is_bounded_and_thread_safe(monkeypatch):
     layer.initialize()
     lookup = WordLookup(layer, max_words=10)
     words = ["Тарас", "Київ", "ООН", "стіл"] + [f"слово{i}" for i in range(100)]
-    expected = {word: WordLookup(layer, max_words=1000)(word) for word in words}
+    expected = dict(zip(words, WordLookup(layer, max_words=1000)(words)))
 
     def work(i):
         for _ in range(20):
             for word in words[i::3]:
-                assert lookup(word) == expected[word]
+                assert lookup([word, "Київ"]) == [expected[word], expected["Київ"]]
 
     assert run_threads(work) == []
     assert len(lookup.cache) <= 10

@@ -8,7 +8,7 @@
 """
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Hashable, Optional, TypeVar
+from typing import Any, Callable, Hashable, List, Optional, Sequence, TypeVar
 
 from thinc.api import Model
 
@@ -69,19 +69,29 @@ class LRUCache:
         return len(self.entries)
 
     def get(self, key: Hashable) -> Optional[Any]:
+        return self.get_many([key])[0]
+
+    def get_many(self, keys: Sequence[Hashable]) -> List[Optional[Any]]:
+        """The value of each key (None where there is none), under one lock."""
         with self._lock:
-            found = self.entries.get(key)
-            if found is not None:
-                self.entries.move_to_end(key)
+            entries = self.entries
+            found = [entries.get(key) for key in keys]
+            for key, value in zip(keys, found):
+                if value is not None:
+                    entries.move_to_end(key)
             return found
 
     def put(self, key: Hashable, value: Any) -> None:
-        size = self.size(value)
+        self.put_many([key], [value])
+
+    def put_many(self, keys: Sequence[Hashable], values: Sequence[Any]) -> None:
         with self._lock:
-            if size > self.capacity or key in self.entries:
-                return
-            self.entries[key] = value
-            self.used += size
+            for key, value in zip(keys, values):
+                size = self.size(value)
+                if size > self.capacity or key in self.entries:
+                    continue
+                self.entries[key] = value
+                self.used += size
             while self.used > self.capacity:
                 _, dropped = self.entries.popitem(last=False)
                 self.used -= self.size(dropped)

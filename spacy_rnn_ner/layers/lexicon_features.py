@@ -108,19 +108,24 @@ class WordLookup:
         self.parse = _load_analyzer(model.attrs["morphology"], model.attrs["lang"])
         self.cache = LRUCache(max_words)
 
-    def __call__(self, word: str) -> List[int]:
-        found = self.cache.get(word)
-        if found is None:
-            forms = {word.lower()}
-            tags = set()
-            if self.parse is not None:
-                for parse in self.parse(word):
-                    forms.add(parse.normal_form)
-                    tags.update(parse.tag.grammemes)
-            found = [i for i, words in self.sets if not forms.isdisjoint(words)]
-            found += [i for i, grammeme in self.grammemes if grammeme in tags]
-            self.cache.put(word, found)
+    def __call__(self, words: List[str]) -> List[List[int]]:
+        """The feature indices of each word."""
+        found = self.cache.get_many(words)
+        missing = [i for i, features in enumerate(found) if features is None]
+        for i in missing:
+            found[i] = self._features(words[i])
+        self.cache.put_many([words[i] for i in missing], [found[i] for i in missing])
         return found
+
+    def _features(self, word: str) -> List[int]:
+        forms = {word.lower()}
+        tags = set()
+        if self.parse is not None:
+            for parse in self.parse(word):
+                forms.add(parse.normal_form)
+                tags.update(parse.tag.grammemes)
+        found = [i for i, words in self.sets if not forms.isdisjoint(words)]
+        return found + [i for i, grammeme in self.grammemes if grammeme in tags]
 
 
 def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
@@ -131,8 +136,9 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats
     unique, inverse = unique_keys(docs)
     table = numpy.zeros((len(unique), n_features), dtype="float32")
     strings = docs[0].vocab.strings if docs else None
-    for row, orth in enumerate(unique.tolist()):
-        table[row, lookup(strings[orth])] = 1.0
+    found = lookup([strings[orth] for orth in unique.tolist()])
+    rows = numpy.repeat(numpy.arange(len(found)), [len(features) for features in found])
+    table[rows, [i for features in found for i in features]] = 1.0
     features = model.ops.asarray2f(table[inverse])
     outputs = model.ops.unflatten(features, [len(doc) for doc in docs]) if docs else []
     return outputs, no_gradient
