@@ -238,34 +238,47 @@ def viterbi(E: torch.Tensor, batch_sizes: List[int], scores: CRFScores) -> torch
     backpointers = []
     for t, size in enumerate(batch_sizes[1:], start=1):
         step, previous = (best[:size, :, None] + scores.transitions).max(dim=1)
-        best = torch.cat([step + E[:size, t], best[size:]])  # ended sequences keep theirs
+        best[:size] = step + E[:size, t]  # ended sequences keep theirs
         backpointers.append(previous)
-    last = (best + scores.end).argmax(dim=1)
+    # back from each sequence's last tag (a row is first written at its last step)
+    tag = (best + scores.end).argmax(dim=1)
     path = torch.zeros(E.shape[:2], dtype=torch.int64, device=E.device)
-    tag = last.clone()
-    for t in range(len(batch_sizes) - 1, -1, -1):
-        size, going_on = batch_sizes[t], batch_sizes[t + 1] if t + 1 < len(batch_sizes) else 0
-        tag[going_on:size] = last[going_on:size]  # the sequences that end at t
+    for t in range(len(batch_sizes) - 1, 0, -1):
+        size = batch_sizes[t]
         path[:size, t] = tag[:size]
-        if t > 0:
-            tag[:size] = backpointers[t - 1].gather(1, tag[:size, None])[:, 0]
+        tag[:size] = backpointers[t - 1].gather(1, tag[:size, None])[:, 0]
+    path[:, 0] = tag
     return path
 
 
 def marginals(E: torch.Tensor, batch_sizes: List[int], scores: CRFScores) -> torch.Tensor:
-    """Posterior probability of each tag at each position, ``(batch, time, n_tags)``,
-    by a forward-backward pass in ``scores``' dtype (float64: exact for long docs)."""
-    E = E.to(scores.transitions.dtype)
-    alpha = torch.zeros_like(E)  # log-sum of the paths up to t, ending in each tag
-    beta = scores.end.expand_as(E).clone()  # of the paths from t on; at a last position: end
-    alpha[:, 0] = scores.start + E[:, 0]
+    """Posterior probability of each tag at each position, ``(batch, time, n_tags)``
+    (garbage past a sequence's end), by a forward-backward pass in ``scores``' dtype
+    (float64 for long docs). It runs in probabilities, each step's forward messages
+    normalised to sum to one (Rabiner's scaling), so ``alpha * beta`` is the marginal."""
+    dtype = scores.transitions.dtype
+    weights = torch.exp(scores.transitions)  # forbidden transitions: 0
+    P = torch.exp(E.to(dtype) - E.to(dtype).max(dim=-1, keepdim=True).values)  # emissions, shifted
+    alpha = torch.zeros_like(P)  # the paths up to t ending in each tag, normalised at each t
+    norms = torch.ones(P.shape[:2], dtype=dtype, device=P.device)
+    alpha[:, 0] = torch.exp(scores.start) * P[:, 0]
+    norms[:, 0] = alpha[:, 0].sum(dim=-1)
+    alpha[:, 0] /= norms[:, 0, None]
     for t, size in enumerate(batch_sizes[1:], start=1):
-        alpha[:size, t] = torch.logsumexp(alpha[:size, t - 1, :, None] + scores.transitions, dim=1) + E[:size, t]
+        step = (alpha[:size, t - 1] @ weights) * P[:size, t]
+        norms[:size, t] = step.sum(dim=-1)
+        alpha[:size, t] = step / norms[:size, t, None]
+    # the paths from t on, over the same norms; at a sequence's last position the end
+    # scores over their total with alpha there (the partition function over the norms)
+    ends = torch.exp(scores.end)
+    rows = torch.arange(P.shape[0], device=P.device)
+    lengths = (rows[:, None] < torch.as_tensor(batch_sizes, device=P.device)).sum(dim=1)
+    total = (alpha[rows, lengths - 1] * ends).sum(dim=-1)
+    beta = (ends / total[:, None])[:, None, :].expand_as(P).clone()
     for t in range(len(batch_sizes) - 2, -1, -1):
         size = batch_sizes[t + 1]  # sequences going on after t
-        beta[:size, t] = torch.logsumexp(scores.transitions + (E[:size, t + 1] + beta[:size, t + 1])[:, None, :], dim=2)
-    log_z = torch.logsumexp(alpha[:, 0] + beta[:, 0], dim=1)
-    return torch.exp(alpha + beta - log_z[:, None, None])
+        beta[:size, t] = ((P[:size, t + 1] * beta[:size, t + 1]) @ weights.T) / norms[:size, t + 1, None]
+    return alpha * beta
 
 
 # Checks ---------------------------------------------------------------------------
