@@ -34,6 +34,7 @@ class Padding(NamedTuple):
     mask: torch.Tensor  # (batch, time): positions inside their sequence
     sorted_indices: torch.Tensor  # (batch,): which sequence (of ``lengths``) each row is
     batch_sizes: List[int]  # per time step, the rows still going (the first ones)
+    n_tokens: int
 
     def pad(self, flat: torch.Tensor) -> torch.Tensor:
         """``(..., n_tokens, n)`` flat rows as ``(..., batch, time, n)``."""
@@ -41,7 +42,7 @@ class Padding(NamedTuple):
 
     def unpad(self, padded: torch.Tensor) -> torch.Tensor:
         """``(batch, time, ...)`` back to the flat rows ``(n_tokens, ...)``."""
-        flat = padded.new_empty((int(self.mask.sum()),) + padded.shape[2:])
+        flat = padded.new_empty((self.n_tokens,) + padded.shape[2:])
         flat[self.index[self.mask]] = padded[self.mask]
         return flat
 
@@ -57,7 +58,7 @@ def padding_of(lengths: numpy.ndarray, device) -> Padding:
     index = numpy.where(mask, starts[:, None] + steps[None, :], 0)
     return Padding(
         torch.as_tensor(index, device=device), torch.as_tensor(mask, device=device),
-        torch.as_tensor(order, device=device), mask.sum(axis=0).tolist(),
+        torch.as_tensor(order, device=device), mask.sum(axis=0).tolist(), int(lengths.sum()),
     )
 
 
@@ -168,7 +169,7 @@ def crf_decode(
         if outside_only is not None and outside_only.any():
             E = E.clone()
             E[torch.as_tensor(outside_only, device=device), 1:] = NEG_INF
-        params = [xp2torch(crf.get_param(name), device=device) for name in PARAMS] if crf else []
+        params = [xp2torch(crf.get_param(name), device=device) for name in PARAMS] if crf is not None else []
         padding = padding_of(lengths, device)
         E_padded = padding.pad(E)
         tags = padding.unpad(viterbi(E_padded, padding.batch_sizes, masked_scores(E.shape[1], *params, device=device)))
