@@ -478,6 +478,7 @@ def test_static_vectors_per_distinct_word_equal_spacy(mode):
     ours.set_param("W", reference.get_param("W").copy())
     Y_ref, backprop_ref = reference.begin_update(docs)
     Y, backprop = ours.begin_update(docs)
+    assert ours is not reference and ("_vector_cache" in ours.attrs) == (mode == "floret")  # our layer
     numpy.testing.assert_allclose(Y.data, Y_ref.data, atol=1e-6)
     numpy.testing.assert_array_equal(Y.lengths, Y_ref.lengths)
     dY = type(Y)(rng.normal(size=Y.data.shape).astype("f"), Y.lengths)
@@ -607,3 +608,32 @@ def test_static_vectors_predict_from_threads_as_alone(monkeypatch):
     assert run_threads(work) == []
     for got, want in zip(results, alone):
         numpy.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_caches_are_not_pickled_or_copied_with_the_model():
+    """A pickled (spawn worker) or copied static-vectors layer carries no cached rows and
+    builds them again; an LRUCache pickles empty with its bounds."""
+    import copy
+    import pickle
+
+    from spacy.ml.staticvectors import StaticVectors
+
+    from spacy_rnn_ner.layers.caches import LRUCache
+    from spacy_rnn_ner.layers.unique_words import dedupe_static_vectors
+
+    nlp = spacy.blank("uk")
+    nlp.vocab.vectors = floret_vectors(nlp)
+    docs = [nlp.make_doc("Київ є столицею України .")]
+    layer = dedupe_static_vectors(StaticVectors(4, dropout=0.0))
+    layer.initialize(X=docs)
+    expected = layer.predict(docs).data.copy()
+    assert len(layer.attrs["_vector_cache"].value.rows) == 5
+    for other in (pickle.loads(pickle.dumps(layer)), copy.deepcopy(layer)):
+        holder = other.attrs.get("_vector_cache")
+        assert holder is None or holder.value is None
+        numpy.testing.assert_allclose(other.predict(docs).data, expected, atol=1e-6)
+    cache = LRUCache(10, size=len)
+    cache.put("a", [1, 2, 3])
+    restored = pickle.loads(pickle.dumps(cache))
+    assert len(restored) == 0 and restored.capacity == 10 and restored.size is len
+    assert restored.get("a") is None and cache.get("a") == [1, 2, 3]

@@ -210,9 +210,15 @@ def _init_static_vectors(model: Model, X: Optional[List[Doc]] = None, Y: Optiona
 
 
 def dedupe_static_vectors(model: Model) -> Model:
-    """Replace every ``static_vectors`` node of ``model`` by :func:`static_vectors_layer`."""
+    """``model`` with every ``static_vectors`` node replaced by :func:`static_vectors_layer`
+    (the node itself when ``model`` is one)."""
+
+    def replacement(node: Model) -> Model:
+        return static_vectors_layer(node.maybe_get_dim("nO"), node.maybe_get_dim("nM"), node.attrs.get("dropout_rate"))
+
+    if model.name == "static_vectors":
+        return replacement(model)
     for node in list(model.walk()):
         if node.name == "static_vectors":
-            new = static_vectors_layer(node.maybe_get_dim("nO"), node.maybe_get_dim("nM"), node.attrs.get("dropout_rate"))
-            model.replace_node(node, new)
+            model.replace_node(node, replacement(node))
     return model
