@@ -172,13 +172,18 @@ def test_invalid_paths_are_excluded():
     assert (m[starts][:, ~allowed_start] == 0).all()
 
 
-def test_marginals_match_brute_force():
+@pytest.mark.parametrize("scale", [1.0, 40.0])
+def test_marginals_match_brute_force(scale):
+    """Also with scores beyond float32's exp range (the forward-backward runs in
+    float64 probabilities, shifted by the maxima)."""
     emissions, lengths, gold, trans, start, end = random_case(2, lengths=(4, 2))
+    emissions, trans, start, end = (x * scale for x in (emissions, trans, start, end))
     scores = masked_scores(N_TAGS, *t64(trans, start, end), dtype=torch.float64)
     got = flat_marginals(*t64(emissions), lengths, scores).numpy()
     for offset, em in zip((0, 4), split(emissions, lengths)):
         paths = list(allowed_paths(len(em)))
-        probs = numpy.exp([path_score(em, p, trans, start, end) for p in paths])
+        path_scores = numpy.asarray([path_score(em, p, trans, start, end) for p in paths])
+        probs = numpy.exp(path_scores - path_scores.max())
         probs /= probs.sum()
         expected = numpy.zeros((len(em), N_TAGS))
         for p, prob in zip(paths, probs):

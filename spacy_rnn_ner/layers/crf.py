@@ -255,14 +255,19 @@ def viterbi(E: torch.Tensor, batch_sizes: List[int], scores: CRFScores) -> torch
 def marginals(E: torch.Tensor, batch_sizes: List[int], scores: CRFScores) -> torch.Tensor:
     """Posterior probability of each tag at each position, ``(batch, time, n_tags)``
     (garbage past a sequence's end), by a forward-backward pass in ``scores``' dtype
-    (float64 for long docs). It runs in probabilities, each step's forward messages
-    normalised to sum to one (Rabiner's scaling), so ``alpha * beta`` is the marginal."""
+    (float64 for long docs). It runs in probabilities, the scores shifted by their
+    maxima and each step's forward messages normalised to sum to one (Rabiner's
+    scaling), so ``alpha * beta`` is the marginal; in float64 exact while the scores
+    of one step differ by less than about 700."""
+    def exp(x: torch.Tensor) -> torch.Tensor:  # shifted by the maximum (a factor the norms absorb)
+        return torch.exp(x - x.max(dim=-1, keepdim=True).values)
+
     dtype = scores.transitions.dtype
-    weights = torch.exp(scores.transitions)  # forbidden transitions: 0
-    P = torch.exp(E.to(dtype) - E.to(dtype).max(dim=-1, keepdim=True).values)  # emissions, shifted
+    weights = exp(scores.transitions.flatten()).view_as(scores.transitions)  # forbidden: 0
+    P = exp(E.to(dtype))
     alpha = torch.zeros_like(P)  # the paths up to t ending in each tag, normalised at each t
     norms = torch.ones(P.shape[:2], dtype=dtype, device=P.device)
-    alpha[:, 0] = torch.exp(scores.start) * P[:, 0]
+    alpha[:, 0] = exp(scores.start) * P[:, 0]
     norms[:, 0] = alpha[:, 0].sum(dim=-1)
     alpha[:, 0] /= norms[:, 0, None]
     for t, size in enumerate(batch_sizes[1:], start=1):
@@ -271,7 +276,7 @@ def marginals(E: torch.Tensor, batch_sizes: List[int], scores: CRFScores) -> tor
         alpha[:size, t] = step / norms[:size, t, None]
     # the paths from t on, over the same norms; at a sequence's last position the end
     # scores over their total with alpha there (the partition function over the norms)
-    ends = torch.exp(scores.end)
+    ends = exp(scores.end)
     rows = torch.arange(P.shape[0], device=P.device)
     lengths = (rows[:, None] < torch.as_tensor(batch_sizes, device=P.device)).sum(dim=1)
     total = (alpha[rows, lengths - 1] * ends).sum(dim=-1)
