@@ -9,7 +9,8 @@
    ``--steps``, no evaluation in between), peak GPU memory (torch's allocator, which
    also serves CuPy with ``gpu_allocator = "pytorch"``) and the dev scores at the end;
 3. inference words/s of the fp32-trained pipeline on the TEST texts at batch sizes
-   64, 256 and 1,024 (after a warm-up pass);
+   64, 256 and 1,024 (after a warm-up pass), with its parts recorded (vectors table,
+   word lists, output: the shipped config has floret vectors, word lists and a CRF);
 4. that pipeline loaded in a process that cannot see the GPU: its entities on the TEST
    texts compared with the GPU's.
 
@@ -153,7 +154,20 @@ def infer(opts) -> Dict[str, Any]:
         result[f"words_per_s_batch_{batch_size}"] = round(n_words / seconds)
     result["words"] = n_words
     result["peak_gpu_mib"] = peak_gpu_mib(opts.gpu_id)
+    result["model"] = model_parts(nlp)
     return result
+
+
+def model_parts(nlp) -> Dict[str, Any]:
+    """What the checked model holds: its vectors table, word lists and output layer."""
+    ner = nlp.get_pipe("rnn_ner")
+    lexicons = [node for node in ner.model.walk() if node.name == "lexicon_features"]
+    return {
+        "vectors": list(nlp.vocab.vectors.shape),
+        "vectors_mode": nlp.vocab.vectors.mode,
+        "word_lists": sum(len(node.attrs["entries"]) for node in lexicons),
+        "output": "crf" if ner.model.has_ref("crf") else "softmax",
+    }
 
 
 def cpu_load(opts) -> Dict[str, Any]:
@@ -246,6 +260,7 @@ def main() -> None:
         report["loaded_on_cpu"] = run_json(["cpu_load"] + common + ["--model", model], env=hidden)
         for run in report["train"].values():
             run.pop("model")
+        report["model"] = report["inference"].pop("model")
     report["total_seconds"] = round(time.perf_counter() - started, 1)
     Path(opts.output).parent.mkdir(parents=True, exist_ok=True)
     Path(opts.output).write_text(json.dumps(report, indent=1), encoding="utf8")

@@ -4,18 +4,23 @@
         [--warmup corpus/dev.spacy] [--spacy-config configs/spacy_ner.cfg] [--tokens 250000]
         [--rounds 2] [--output FILE]
 
-- words/s of ``nlp.pipe`` over ONE pass of a long stream of paragraphs (at least
-  ``--tokens`` tokens) of raw text (``*.txt`` under ``--text``, e.g. brown-uk), files in a
-  fixed shuffled order, one paragraph (line) per text. With ``--ner-uk``, files that
-  share text with an ner-uk TEST document are left out (the pretraining-text filter);
-  give it unless the copy is filtered already.
+- words/s over ONE pass of a long stream of paragraphs (at least ``--tokens`` tokens) of
+  raw text (``*.txt`` under ``--text``, e.g. brown-uk), files in a fixed shuffled order,
+  one paragraph (line) per text. With ``--ner-uk``, files that share text with an ner-uk
+  TEST document are left out (the pretraining-text filter); give it unless the copy is
+  filtered already.
 - Each pass runs in a fresh process (so no cache of a pass carries over to the next), one
-  thread, after a warm-up on ``--warmup`` texts (e.g. the dev set); rnn_ner (MODEL) and
+  thread, after a warm-up on ``--warmup`` texts (e.g. the dev set). Three pipelines, each
+  with a ``sentencizer`` first, in the same run, the order rotated each round: rnn_ner
+  (MODEL) as saved, rnn_ner with ``spans_key = null`` (no confidences: Viterbi alone) and
   spaCy's built-in ``ner`` (the pipeline of ``--spacy-config``, initialized on the warm-up
-  docs: its speed does not depend on training), both with a ``sentencizer`` first, in
-  the same run, alternating which goes first; the median over ``--rounds`` is reported.
-- one document of the stream's first 50,000 tokens: seconds and peak RSS over the RSS
-  before it (VmHWM), in a fresh process (tracemalloc cannot see torch's allocator).
+  docs: its speed does not depend on training). The median over ``--rounds`` is reported.
+- The pass runs the components one after the other over all texts in batches of 64 (the
+  work of ``nlp.pipe``), so each component's own time per 1,000 words is reported too.
+- One document of the stream's first ``--long-doc`` tokens, with the pipeline as saved
+  (sentencizer first: the RNN runs per sentence) and without the sentencizer (one
+  50,000-token segment), each with and without confidences: seconds and peak RSS over
+  the RSS before it, in a fresh process (tracemalloc cannot see torch's allocator).
 """
 import argparse
 import json
@@ -26,50 +31,56 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-PASS_SCRIPT = """
+PIPELINES = ("rnn_ner", "rnn_ner_no_spans", "spacy_ner")
+
+LOAD = """
 import json, sys, time, torch, spacy
-from spacy.tokens import DocBin
+from spacy.tokens import Doc, DocBin
 torch.set_num_threads(1)
+def load(which, model):
+    if which == "spacy_ner":
+        nlp = spacy.util.load_model_from_config(spacy.util.load_config(model), auto_fill=True)
+        if "sentencizer" not in nlp.pipe_names:
+            nlp.add_pipe("sentencizer", first=True)
+        return nlp
+    spans = {} if which == "rnn_ner" else {"components": {"rnn_ner": {"spans_key": None}}}
+    return spacy.load(model, config=spans)
+"""
+
+PASS_SCRIPT = LOAD + """
 which, model, warmup, texts_file = sys.argv[1:5]
-if which == "rnn_ner":
-    nlp = spacy.load(model)
-else:
-    from spacy.training import Example
-    nlp = spacy.util.load_model_from_config(spacy.util.load_config(model), auto_fill=True)
-    if "sentencizer" not in nlp.pipe_names:
-        nlp.add_pipe("sentencizer", first=True)
+nlp = load(which, model)
 warm = [doc.text for doc in DocBin().from_disk(warmup).get_docs(nlp.vocab)]
-if which != "rnn_ner":
+if which == "spacy_ner":
+    from spacy.training import Example
     nlp.initialize(lambda: [Example(nlp.make_doc(t), nlp.make_doc(t)) for t in warm[:50]])
 for _ in nlp.pipe(warm, batch_size=64):
     pass
 texts = json.loads(open(texts_file, encoding="utf8").read())
-n_words = 0
+times = {}
 start = time.perf_counter()
-for doc in nlp.pipe(texts, batch_size=64):
-    n_words += len(doc)
-seconds = time.perf_counter() - start
-print(json.dumps({"words": n_words, "seconds": seconds}))
+docs = [nlp.make_doc(text) for text in texts]
+times["tokenizer"] = time.perf_counter() - start
+for name, proc in nlp.pipeline:
+    start = time.perf_counter()
+    docs = list(proc.pipe(docs, batch_size=64))
+    times[name] = time.perf_counter() - start
+print(json.dumps({"words": sum(len(doc) for doc in docs), "seconds": sum(times.values()), "components": times}))
 """
 
-LONG_DOC_SCRIPT = """
-import json, sys, time, torch, spacy
-from spacy.tokens import Doc
-torch.set_num_threads(1)
-nlp = spacy.load(sys.argv[1])
-words = json.loads(open(sys.argv[2], encoding="utf8").read())
+LONG_DOC_SCRIPT = LOAD + """
+from spacy_rnn_ner.report.memory import extra_peak_rss
+which, model, words_file, sentencizer = sys.argv[1:5]
+nlp = load(which, model)
+if sentencizer == "no":
+    nlp.disable_pipe("sentencizer")
+words = json.loads(open(words_file, encoding="utf8").read())
 nlp(Doc(nlp.vocab, words=words[:2000]))  # warm up
-def status(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field):
-            return int(line.split()[1])
-open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to the current RSS
-before = status("VmRSS:")
-start = time.perf_counter()
-doc = nlp(Doc(nlp.vocab, words=words))
-seconds = time.perf_counter() - start
-after = status("VmHWM:")
-print(json.dumps({"seconds": seconds, "extra_peak_rss_mib": (after - before) / 1024, "ents": len(doc.ents)}))
+with extra_peak_rss() as peak:
+    start = time.perf_counter()
+    doc = nlp(Doc(nlp.vocab, words=words))
+    seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "extra_peak_rss_mib": peak["mib"], "ents": len(doc.ents)}))
 """
 
 
@@ -130,34 +141,44 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="speed_") as work:
         texts_file = Path(work) / "texts.json"
         texts_file.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf8")
-        pipelines = {"rnn_ner": str(args.model), "spacy_ner": str(args.spacy_config)}
-        passes = {name: [] for name in pipelines}
+        sources = {"rnn_ner": str(args.model), "rnn_ner_no_spans": str(args.model), "spacy_ner": str(args.spacy_config)}
+        passes = {name: [] for name in PIPELINES}
         for round_ in range(args.rounds):
-            order = list(pipelines) if round_ % 2 == 0 else list(pipelines)[::-1]
-            for name in order:
-                passes[name].append(run(PASS_SCRIPT, name, pipelines[name], str(args.warmup), str(texts_file)))
+            shift = round_ % len(PIPELINES)
+            for name in PIPELINES[shift:] + PIPELINES[:shift]:
+                passes[name].append(run(PASS_SCRIPT, name, sources[name], str(args.warmup), str(texts_file)))
         import spacy
 
         tokenizer = spacy.blank("uk").tokenizer
         words = [t.text for text in texts for t in tokenizer(text)][: args.long_doc]
         words_file = Path(work) / "words.json"
         words_file.write_text(json.dumps(words, ensure_ascii=False), encoding="utf8")
-        long_doc = run(LONG_DOC_SCRIPT, str(args.model), str(words_file))
+        long_doc = {
+            f"{which}{'' if sentencizer == 'yes' else '_without_sentencizer'}":
+                run(LONG_DOC_SCRIPT, which, str(args.model), str(words_file), sentencizer)
+            for sentencizer in ("yes", "no") for which in ("rnn_ner", "rnn_ner_no_spans")
+        }
     wps = {name: [p["words"] / p["seconds"] for p in runs] for name, runs in passes.items()}
-    ours, theirs = statistics.median(wps["rnn_ner"]), statistics.median(wps["spacy_ner"])
+    median = {name: statistics.median(values) for name, values in wps.items()}
+    n_words = passes["rnn_ner"][0]["words"]
     report = {
         "text": str(args.text),
         "texts": len(texts),
-        "words": passes["rnn_ner"][0]["words"],
+        "words": n_words,
         "rounds": args.rounds,
-        "rnn_ner_words_per_s": round(ours),
-        "spacy_ner_words_per_s": round(theirs),
-        "rnn_ner_passes": [round(x) for x in wps["rnn_ner"]],
-        "spacy_ner_passes": [round(x) for x in wps["spacy_ner"]],
-        "ratio": round(ours / theirs, 2),
+        "words_per_s": {name: round(value) for name, value in median.items()},
+        "passes_words_per_s": {name: [round(x) for x in values] for name, values in wps.items()},
+        "ratio": round(median["rnn_ner"] / median["spacy_ner"], 2),
+        "ratio_no_spans": round(median["rnn_ner_no_spans"] / median["spacy_ner"], 2),
+        # each component's own time, median over the rounds
+        "ms_per_1000_words": {
+            name: {part: round(1000 * statistics.median(p["components"][part] for p in runs) / n_words * 1000, 1)
+                   for part in runs[0]["components"]}
+            for name, runs in passes.items()
+        },
         "long_doc_tokens": len(words),
-        "long_doc_seconds": round(long_doc["seconds"], 2),
-        "long_doc_extra_peak_rss_mib": round(long_doc["extra_peak_rss_mib"]),
+        "long_doc": {name: {"seconds": round(r["seconds"], 2), "extra_peak_rss_mib": round(r["extra_peak_rss_mib"])}
+                     for name, r in long_doc.items()},
     }
     print(json.dumps(report, indent=1))
     if args.output:

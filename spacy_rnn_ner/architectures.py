@@ -9,11 +9,15 @@
 """
 from typing import Any, Dict, List, Optional
 
+from spacy.attrs import (
+    IS_ALPHA, IS_ASCII, IS_BRACKET, IS_CURRENCY, IS_DIGIT, IS_LEFT_PUNCT, IS_LOWER, IS_PUNCT, IS_QUOTE,
+    IS_RIGHT_PUNCT, IS_SPACE, IS_STOP, IS_TITLE, IS_UPPER, LENGTH, LIKE_EMAIL, LIKE_NUM, LIKE_URL, LOWER,
+    NORM, ORTH, PREFIX, SHAPE, SUFFIX, intify_attr,
+)
 from spacy.ml.models.tok2vec import MultiHashEmbed
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Model, get_current_ops
-from thinc.layers.concatenate import forward as concatenate_forward
 from thinc.types import Floats2d
 
 from .errors import config_error
@@ -26,6 +30,15 @@ from .layers.rnn_tagger import OUTPUTS, make_output_layer, rnn_tagger_model
 from .layers.unique_words import dedupe_static_vectors, token_features_forward
 
 DEFAULT_ATTRS = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+# attributes of the word itself (its lexeme, and the token's norm, which distinct_words
+# keeps): the same for every occurrence of a word
+WORD_ATTRS = {
+    ORTH, LOWER, NORM, SHAPE, PREFIX, SUFFIX, LENGTH, IS_ALPHA, IS_ASCII, IS_DIGIT, IS_LOWER, IS_UPPER,
+    IS_TITLE, IS_PUNCT, IS_SPACE, IS_STOP, IS_BRACKET, IS_QUOTE, IS_LEFT_PUNCT, IS_RIGHT_PUNCT,
+    IS_CURRENCY, LIKE_URL, LIKE_NUM, LIKE_EMAIL,
+}
+
+
 def _check_positive(arch: str, **settings: int) -> None:
     for name, value in settings.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -171,10 +184,13 @@ def build_token_features(
     char_encoder: Optional[Model[List[Doc], List[Floats2d]]] = None,
     extra_features: Optional[Model[List[Doc], List[Floats2d]]] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
-    """Context-free token vectors: spaCy's ``MultiHashEmbed`` of lexical attributes
-    (with static vectors when ``include_static_vectors``), concatenated with a
-    character encoder and any extra per-token features (e.g. a lexicon lookup;
-    several can be combined with thinc's ``concatenate.v1``).
+    """Token vectors: spaCy's ``MultiHashEmbed`` of token attributes (with static
+    vectors when ``include_static_vectors``), concatenated with a character encoder and
+    any extra per-token features (e.g. a lexicon lookup; several can be combined with
+    thinc's ``concatenate.v1``). Features of the word alone (attributes of its lexeme
+    and its norm, the vectors, the characters, word lists) are computed once per
+    distinct word of a batch; attributes set on tokens (``LEMMA``, ``TAG``, ``POS``,
+    ``ENT_TYPE``...) are read per token.
     """
     arch = "spacy_rnn_ner.TokenFeatures.v1"
     _check_positive(arch, width=width, **{f"rows[{i}]": r for i, r in enumerate(rows)})
@@ -182,36 +198,45 @@ def build_token_features(
         raise config_error(arch, "rows", f"{arch}: 'attrs' ({len(attrs)}) and 'rows' ({len(rows)}) differ in length.")
     embed = dedupe_static_vectors(MultiHashEmbed(width, attrs, rows, include_static_vectors))
     embed.set_dim("nO", width)
-    # lexical attributes and vectors of the word: computed per distinct word of a batch
-    embed.attrs["context_free"] = True
-    parts = [embed]
-    parts.extend(p for p in (char_encoder, extra_features) if p is not None)
+    # lexical attributes and vectors of the word: computed once per distinct word of a
+    # batch; attributes that depend on the token (LEMMA, TAG, ENT_TYPE...) are read per token
+    embed.attrs["context_free"] = all(intify_attr(attr) in WORD_ATTRS for attr in attrs)
+    parts = [embed] + [p for p in (char_encoder, extra_features) if p is not None]
     for part in parts[1:]:
-        # thinc's concatenate.v1 of feature layers: its width is the sum of theirs
-        if part._func is concatenate_forward and part.maybe_get_dim("nO") is None \
+        # a combination of context-free layers (thinc's concatenate.v1 of word lists...)
+        if part.layers and all(layer.attrs.get("context_free") for layer in part.layers):
+            part.attrs["context_free"] = True
+        if part.maybe_get_dim("nO") is None and _is_concatenate(part) \
                 and all(layer.maybe_get_dim("nO") for layer in part.layers):
             part.set_dim("nO", sum(layer.get_dim("nO") for layer in part.layers))
-        if not part.has_dim("nO") or part.get_dim("nO") is None:
-            raise ValueError(f"{arch}: feature layer {part.name!r} must declare its width (nO).")
-        if part.layers and all(layer.attrs.get("context_free") for layer in part.layers) \
-                and part._func is concatenate_forward:
-            part.attrs["context_free"] = True
     if len(parts) == 1:
         return embed
+    widths = [part.maybe_get_dim("nO") for part in parts]
     # thinc's ``concatenate``, with the context-free layers run once per distinct word
     # of a batch, and an init that does not ask Docs for a width
     return Model(
         "token_features",
         token_features_forward,
-        init=_init_sublayers,
-        dims={"nO": sum(p.get_dim("nO") for p in parts)},
+        init=_init_token_features,
+        dims={"nO": sum(widths) if None not in widths else None},  # else known at initialize
         layers=parts,
     )
 
 
-def _init_sublayers(model: Model, X: Optional[List[Doc]] = None, Y: Any = None) -> None:
+def _is_concatenate(model: Model) -> bool:
+    """Whether ``model`` is thinc's ``concatenate`` of its layers (named ``a|b|...``)."""
+    return len(model.layers) > 1 and model.name == "|".join(layer.name for layer in model.layers)
+
+
+def _init_token_features(model: Model, X: Optional[List[Doc]] = None, Y: Any = None) -> None:
     for layer in model.layers:
         layer.initialize(X=X)
+    widths = [layer.maybe_get_dim("nO") for layer in model.layers]
+    if None in widths:
+        unknown = [layer.name for layer, width in zip(model.layers, widths) if width is None]
+        raise ValueError(f"spacy_rnn_ner.TokenFeatures.v1: the width (nO) of the feature layers {unknown} "
+                         "is unknown after initialize; give it in the config.")
+    model.set_dim("nO", sum(widths), force=True)
 
 
 @registry.architectures("spacy_rnn_ner.CharCNN.v1")

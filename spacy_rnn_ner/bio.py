@@ -43,17 +43,28 @@ def allowed_transitions(n_labels: int) -> Tuple[numpy.ndarray, numpy.ndarray]:
     return trans, start
 
 
-def repair_bio(gold, lengths: Sequence[int]) -> Tuple[numpy.ndarray, int]:
-    """Gold tag ids with every ``I-X`` that cannot follow its predecessor (a sequence
-    start, or a known tag other than ``B-X``/``I-X``) turned into ``B-X``; and how many
-    were changed. Unknown (-1) predecessors are left alone: the CRF can fill them in."""
+def breaks_bio(gold, lengths: Sequence[int]) -> numpy.ndarray:
+    """Per gold tag id (``-1``: unknown): whether it cannot follow what precedes it in its
+    sequence (:func:`allowed_transitions`: an ``I-X`` at a sequence start or after a
+    known tag other than ``B-X``/``I-X``). An unknown predecessor may be anything."""
     g = numpy.asarray(gold, dtype="int64").reshape(-1)
     lengths_np = numpy.asarray(lengths, dtype="int64").reshape(-1)
-    prev = numpy.concatenate([[-1], g[:-1]])
-    starts = numpy.cumsum(lengths_np) - lengths_np
-    prev[starts[lengths_np > 0]] = -2  # a sequence start: nothing may continue into it
-    inside = (g > 0) & (g % 2 == 0)
-    bad = inside & (prev != -1) & (prev != g) & (prev != g - 1)
+    allowed, allowed_start = allowed_transitions(int(g.max(initial=0)) // 2 + 1)
+    first = numpy.zeros(g.shape, dtype=bool)
+    first[(numpy.cumsum(lengths_np) - lengths_np)[lengths_np > 0]] = True
+    known = g >= 0
+    tag = numpy.where(known, g, 0)
+    prev = numpy.concatenate([[0], tag[:-1]])
+    after_known = numpy.concatenate([[False], known[:-1]]) & ~first
+    return known & ((first & ~allowed_start[tag]) | (after_known & ~allowed[prev, tag]))
+
+
+def repair_bio(gold, lengths: Sequence[int]) -> Tuple[numpy.ndarray, int]:
+    """Gold tag ids with every ``I-X`` that breaks BIO (:func:`breaks_bio`) turned into
+    ``B-X``; and how many were changed. Unknown (-1) predecessors are left alone: the
+    CRF can fill them in."""
+    g = numpy.asarray(gold, dtype="int64").reshape(-1)
+    bad = breaks_bio(g, lengths)
     return numpy.where(bad, g - 1, g), int(bad.sum())
 
 

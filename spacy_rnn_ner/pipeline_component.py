@@ -18,7 +18,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
-from .layers.rnn_tagger import TagScores
+from .layers.rnn_tagger import TagScores, config_attrs_kept
 
 from .bio import biluo_to_bio, make_tag_names, tag_ids_to_spans
 from .label_weights import WEIGHTING_SCHEMES, label_weights
@@ -41,10 +41,11 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
 
 class DocPrediction(NamedTuple):
-    """Decoded BIO tag ids of one document and the probability of each chosen tag."""
+    """Decoded BIO tag ids of one document and the probability of each chosen tag
+    (None when the component has no ``spans_key``: confidences are not computed)."""
 
     tag_ids: numpy.ndarray
-    tag_probs: numpy.ndarray
+    tag_probs: Optional[numpy.ndarray]
 
 
 @Language.factory(
@@ -188,20 +189,21 @@ class RNNEntityRecognizer(TrainablePipe):
         """Decode the best valid BIO tag sequence of each document (the model's
         ``decode``: constrained Viterbi per sentence segment, with the CRF's learned
         transitions when the model has one, so no entity crosses a sentence start).
-        Whitespace tokens are always ``O`` (as in spaCy's ``ner``)."""
+        Whitespace tokens are always ``O`` (as in spaCy's ``ner``). The confidence of
+        each tag is computed only for the span group of ``spans_key``."""
         docs = list(docs)
+        confidences = bool(self.spans_key)
         if not any(len(doc) for doc in docs):
-            return [DocPrediction(numpy.zeros((0,), "int64"), numpy.zeros((0,), "f")) for _ in docs]
-        return self._decode(docs, self.model.predict(docs))
+            no_probs = numpy.zeros((0,), "f") if confidences else None
+            return [DocPrediction(numpy.zeros((0,), "int64"), no_probs) for _ in docs]
+        return self._decode(docs, self.model.predict(docs), confidences)
 
-    def _decode(self, docs: List[Doc], scores: TagScores) -> List[DocPrediction]:
+    def _decode(self, docs: List[Doc], scores: TagScores, confidences: bool = True) -> List[DocPrediction]:
         outside_only = numpy.concatenate([doc.to_array(IS_SPACE) for doc in docs]).astype(bool)
-        tag_ids, tag_probs = self.model.attrs["decode"](self.model, scores, outside_only)
+        tag_ids, tag_probs = self.model.attrs["decode"](self.model, scores, outside_only, confidences)
         splits = numpy.cumsum([len(doc) for doc in docs])[:-1]
-        return [
-            DocPrediction(ids, ps)
-            for ids, ps in zip(numpy.split(tag_ids, splits), numpy.split(tag_probs, splits))
-        ]
+        probs = numpy.split(tag_probs, splits) if tag_probs is not None else [None] * len(docs)
+        return [DocPrediction(ids, ps) for ids, ps in zip(numpy.split(tag_ids, splits), probs)]
 
     def set_annotations(self, docs: Iterable[Doc], predictions: List[DocPrediction]) -> None:
         """Write ``doc.ents`` (respecting ``overwrite_ents``) and the scored span group."""
@@ -209,14 +211,19 @@ class RNNEntityRecognizer(TrainablePipe):
             docs = [docs]
         spans_key = self.spans_key
         for doc, prediction in zip(docs, predictions):
-            spans, scores = [], []
-            for start, end, label in tag_ids_to_spans(prediction.tag_ids, self.labels):
-                spans.append(Span(doc, start, end, label=label))
-                scores.append(float(prediction.tag_probs[start:end].mean()))
+            found = tag_ids_to_spans(prediction.tag_ids, self.labels)
+            spans = [Span(doc, start, end, label=label) for start, end, label in found]
             doc.ents = self._merge_with_existing(doc, spans)
             if spans_key:
+                if prediction.tag_probs is None:
+                    raise ValueError(f"[{self.name}] spans_key is set but the predictions have no "
+                                     "confidences: predict() with the same spans_key.")
+                # the mean probability of each entity's tags
+                sums = numpy.concatenate([[0.0], numpy.cumsum(prediction.tag_probs, dtype="float64")])
+                bounds = numpy.asarray([(start, end) for start, end, _ in found], dtype="int64").reshape(-1, 2)
+                scores = (sums[bounds[:, 1]] - sums[bounds[:, 0]]) / (bounds[:, 1] - bounds[:, 0])
                 group = SpanGroup(doc, name=spans_key, spans=spans)
-                group.attrs["scores"] = numpy.asarray(scores, dtype="f")
+                group.attrs["scores"] = scores.astype("f")
                 doc.spans[spans_key] = group
 
     def _merge_with_existing(self, doc: Doc, predicted: List[Span]) -> List[Span]:
@@ -231,6 +238,20 @@ class RNNEntityRecognizer(TrainablePipe):
             taken[span.start : span.end] = True
         kept = [span for span in second if not taken[span.start : span.end].any()]
         return sorted(first + kept, key=lambda span: span.start)
+
+    # Serialization ----------------------------------------------------------------
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "RNNEntityRecognizer":
+        """Load the learned state; settings that come from the config (``sentence_level``)
+        keep the values this component was built with, so overrides at ``spacy.load``
+        apply."""
+        with config_attrs_kept(self.model):
+            return super().from_bytes(bytes_data, exclude=exclude)
+
+    def from_disk(self, path, *, exclude: Iterable[str] = tuple()) -> "RNNEntityRecognizer":
+        """As :meth:`from_bytes`, from a folder."""
+        with config_attrs_kept(self.model):
+            return super().from_disk(path, exclude=exclude)
 
     # Training -----------------------------------------------------------------
 

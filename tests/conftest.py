@@ -3,7 +3,7 @@ the location of the ner-uk corpus (the one place tests take it from)."""
 import os
 import random
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy
 import pytest
@@ -106,3 +106,50 @@ def ents_of(doc) -> List[Tuple[str, str]]:
 @pytest.fixture(scope="session")
 def trained_lstm() -> Language:
     return train_nlp("lstm")
+
+
+SHIPPED_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "rnn_ner.cfg"
+
+
+def make_shipped_resources(directory: Path) -> Dict[str, str]:
+    """Tiny stand-ins for the resources ``configs/rnn_ner.cfg`` reads: a floret vectors
+    table (a pipeline folder, as ``init-vectors`` writes it) and every word list it names.
+    Returns the ``paths`` overrides that point the config at them."""
+    from spacy.vectors import Vectors
+
+    config = spacy.util.load_config(SHIPPED_CONFIG, interpolate=False)
+    vectors_nlp = spacy.blank("uk")
+    rng = numpy.random.default_rng(0)
+    vectors_nlp.vocab.vectors = Vectors(
+        strings=vectors_nlp.vocab.strings, data=rng.normal(size=(64, 12)).astype("f"), mode="floret",
+        minn=3, maxn=5, hash_count=2,
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    vectors_nlp.to_disk(directory / "vectors")
+    lexicons = directory / "lexicons"
+    lexicons.mkdir(parents=True, exist_ok=True)
+    words = ["тарас", "олена", "шевченко", "київ", "україна", "львів", "рада"]
+    gazetteers = config["components"]["rnn_ner"]["model"]["tok2vec"]["extra_features"]["gazetteers"]
+    for i, files in enumerate(gazetteers.values()):
+        for name in files:
+            (lexicons / name).write_text("\n".join(words[i % 3 :: 2]) + "\n", encoding="utf8")
+    return {"paths.vectors": str(directory / "vectors"), "paths.lexicon": str(lexicons)}
+
+
+def shipped_nlp(directory: Path, overrides: Optional[Dict[str, object]] = None) -> Language:
+    """``configs/rnn_ner.cfg`` as shipped (floret vectors, word lists, char CNN, CRF,
+    sentencizer), with tiny resources made in ``directory`` and config ``overrides``
+    (dotted keys); not initialized."""
+    settings = dict(make_shipped_resources(directory), **(overrides or {}))
+    config = spacy.util.load_config(SHIPPED_CONFIG, overrides=settings, interpolate=False)
+    seed_everything()
+    return spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+
+
+def train_shipped(nlp: Language, n_iter: int, learn_rate: float = 0.01, drop: float = 0.0) -> List[float]:
+    """Initialize ``nlp`` (with its [initialize] block: vectors, word lists) on
+    TRAIN_DATA and update it ``n_iter`` times; the losses."""
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    optimizer.learn_rate = learn_rate
+    return [nlp.update(examples, sgd=optimizer, drop=drop)["rnn_ner"] for _ in range(n_iter)]

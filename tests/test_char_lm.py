@@ -232,7 +232,7 @@ def test_state_cache_is_used_and_bounded(lm_files):
     net = layer.shims[0]._model
     first = layer.predict(docs)
     assert list(net.cache.entries) == [" ".join(t.text for t in docs[1]).encode("utf-32-le")]
-    assert net.cache.n_tokens == 4  # 3 + 4 tokens do not fit in 5: the older sentence is dropped
+    assert net.cache.used == 4  # 3 + 4 tokens do not fit in 5: the older sentence is dropped
     net.cache.entries[next(iter(net.cache.entries))][:] = 0  # prove the next call reads the cache
     second = layer.predict(docs)
     numpy.testing.assert_array_equal(second[0], first[0])
@@ -240,7 +240,7 @@ def test_state_cache_is_used_and_bounded(lm_files):
     uncached = features(lm_files, width=12, cache_tokens=0)
     uncached.from_bytes(layer.to_bytes())
     numpy.testing.assert_array_equal(uncached.predict(docs)[0], first[0])
-    assert uncached.shims[0]._model.cache.n_tokens == 0
+    assert uncached.shims[0]._model.cache.used == 0
     assert len(pickle.loads(pickle.dumps(layer)).shims[0]._model.cache.entries) == 0
 
 

@@ -1,7 +1,7 @@
 """compare-decoding scores Viterbi and greedy decoding of the same model."""
 from spacy.tokens import DocBin
 
-from conftest import make_examples
+from conftest import TRAIN_DATA, make_examples
 from spacy_rnn_ner.__main__ import main
 from spacy_rnn_ner.report.decoding import compare_decoding
 
@@ -48,3 +48,37 @@ def test_greedy_is_per_token_argmax_and_viterbi_the_pipeline(tmp_path):
     expected_viterbi = score_ents([Example(p, g) for p, g in zip(nlp.pipe([g.text for g in gold]), gold)])
     assert results["greedy"]["ents_f"] == expected_greedy["ents_f"] < 1.0
     assert results["viterbi"]["ents_f"] == expected_viterbi["ents_f"] < 1.0
+
+
+def test_greedy_reads_the_crf_marginals_not_its_emission_scores(tmp_path):
+    """With a CRF output the greedy comparison uses the CRF's marginals: transitions
+    that forbid every entity tag in practice leave greedy with no entity, where the
+    argmax of the emission scores (what greedy read before) finds several."""
+    from pathlib import Path
+
+    import numpy
+    import spacy
+
+    from spacy_rnn_ner.bio import tag_ids_to_spans
+    from spacy_rnn_ner.report.decoding import greedy_decode
+
+    nlp = spacy.load(Path(__file__).parent / "data" / "legacy_v2" / "model")
+    ner = nlp.get_pipe("rnn_ner")
+    crf = ner.model.get_ref("crf")
+    for name in ("start", "transitions"):
+        value = crf.get_param(name).copy()
+        value[..., 1:] -= 100.0  # entering an entity tag costs 100
+        crf.set_param(name, value)
+    docs = list(nlp.pipe([text for text, _ in TRAIN_DATA], disable=["rnn_ner"]))
+    emission_ents = sum(
+        len(tag_ids_to_spans(numpy.asarray(ner.model.predict([doc]).scores).argmax(axis=1), ner.labels))
+        for doc in docs
+    )
+    assert emission_ents >= 3
+    predictions = greedy_decode(ner, docs)
+    assert all((p.tag_ids == 0).all() for p in predictions)
+    assert all(((p.tag_probs > 0.99) & (p.tag_probs <= 1.0 + 1e-6)).all() for p in predictions)
+    nlp.to_disk(tmp_path / "model")
+    DocBin(docs=[eg.reference for eg in make_examples(nlp)]).to_disk(tmp_path / "gold.spacy")
+    results = compare_decoding(tmp_path / "model", tmp_path / "gold.spacy")
+    assert results["greedy"]["ents_p"] == 0.0 and results["greedy"]["ents_r"] == 0.0

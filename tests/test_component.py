@@ -153,18 +153,13 @@ def test_50k_token_document(trained_lstm):
 RSS_SCRIPT = """
 import sys, spacy
 from spacy.tokens import Doc
+from spacy_rnn_ner.report.memory import extra_peak_rss
 nlp = spacy.load(sys.argv[1])
 words = ("Тарас Шевченко народився в Моринцях . Київ є столицею України .".split() * 5000)[:int(sys.argv[2])]
 nlp(Doc(nlp.vocab, words=words[:50]))  # warm up: libraries loaded, caches filled
-def status(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field):
-            return int(line.split()[1])
-open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to the current RSS
-before = status("VmRSS:")
-doc = nlp(Doc(nlp.vocab, words=words))
-after = status("VmHWM:")
-print(len(doc), len(doc.ents), (after - before) / 1024)
+with extra_peak_rss() as peak:
+    doc = nlp(Doc(nlp.vocab, words=words))
+print(len(doc), len(doc.ents), peak["mib"])
 """
 
 
@@ -599,20 +594,15 @@ def test_get_loss_nan_raises(initialized):
         ner.get_loss(examples, tag_scores(examples, scores))
 
 
-def test_update_nan_scores_raises(monkeypatch):
+def test_update_nan_scores_raises():
     nlp = build_nlp()
     examples = make_examples(nlp)
     optimizer = nlp.initialize(lambda: examples)
-    ner = nlp.get_pipe("rnn_ner")
-    real_forward = ner.model._func
-
-    def nan_forward(model, docs, is_train):
-        scores, backprop = real_forward(model, docs, is_train)
-        scores.scores[0, 0] = numpy.nan
-        return scores, backprop
-
-    monkeypatch.setattr(ner.model, "_func", nan_forward)
-    with pytest.raises(ValueError, match="NaN"):
+    output_layer = nlp.get_pipe("rnn_ner").model.get_ref("output_layer")
+    W = output_layer.get_param("W").copy()
+    W[0, 0] = numpy.nan  # the scores of the first tag become NaN
+    output_layer.set_param("W", W)
+    with pytest.raises(ValueError, match="NaN scores"):
         nlp.update(examples, sgd=optimizer)
 
 
@@ -825,3 +815,25 @@ def test_model_gives_the_segments_it_ran_over(sentence_level):
     scores = ner.model.predict(docs)
     assert scores.scores.shape == (5, len(ner.tag_names))
     assert scores.lengths.tolist() == ([2, 3] if sentence_level else [5])
+
+
+@pytest.mark.parametrize("saved,loaded", [(True, False), (False, True)])
+def test_sentence_level_given_at_load_time_applies(tmp_path, saved, loaded):
+    """spacy.load(path, config=...) with another sentence_level: the model runs (and
+    decodes) over the segments the override asks for, not the saved setting; without an
+    override the saved config's value holds."""
+    nlp = spacy.blank("uk")
+    nlp.add_pipe("rnn_ner", config={"model": dict(SMALL_MODEL, sentence_level=saved)})
+    nlp.initialize(lambda: make_examples(nlp))
+    nlp.to_disk(tmp_path / "model")
+    words = ["Тарас", "Шевченко", "народився", "Київ", "."]
+    override = {"components": {"rnn_ner": {"model": {"sentence_level": loaded}}}}
+    for config, expected in (({}, saved), (override, loaded)):
+        reloaded = spacy.load(tmp_path / "model", config=config)
+        ner = reloaded.get_pipe("rnn_ner")
+        assert ner.model.attrs["sentence_level"] is expected
+        assert reloaded.config["components"]["rnn_ner"]["model"]["sentence_level"] is expected
+        doc = Doc(reloaded.vocab, words=words, sent_starts=[True, False, True, False, False])
+        assert ner.model.predict([doc]).lengths.tolist() == ([2, 3] if expected else [5])
+        ner.from_bytes(ner.to_bytes())  # also through bytes
+        assert ner.model.attrs["sentence_level"] is expected

@@ -13,19 +13,18 @@ from spacy_rnn_ner.layers.crf import (
     crf_layer,
     crf_loss,
     log_partition,
-    make_packing,
     marginals,
     masked_scores,
     nll,
+    padding_of,
     resized_crf_layer,
-    viterbi,
 )
 
 N_LABELS = 2
 N_TAGS = 1 + 2 * N_LABELS
 
 
-def random_case(seed, lengths=(3, 1, 5, 0, 2, 4), unknown=0.0):
+def random_case(seed, lengths=(3, 1, 5, 2, 4), unknown=0.0):
     """Emissions, lengths, valid gold (with a share of unknown tokens), parameters."""
     rng = numpy.random.default_rng(seed)
     n = sum(lengths)
@@ -87,6 +86,12 @@ def t64(*arrays, grad=False):
     return [torch.tensor(a, dtype=torch.float64, requires_grad=grad) for a in arrays]
 
 
+def flat_marginals(E, lengths, scores):
+    """The forward-backward marginals of flat emissions, as flat rows."""
+    padding = padding_of(lengths, E.device)
+    return padding.unpad(marginals(padding.pad(E), padding.batch_sizes, scores))
+
+
 def node(trans, start, end):
     """A crf node holding the given (float32) params."""
     layer = crf_layer(len(start))
@@ -100,15 +105,14 @@ def node(trans, start, end):
 def test_log_partition_matches_brute_force(seed):
     emissions, lengths, gold, trans, start, end = random_case(seed, unknown=0.4)
     E, A, s, e = t64(emissions, trans, start, end)
-    nonempty = lengths[lengths > 0]
-    packing = make_packing(nonempty, "cpu")
+    padding = padding_of(lengths, "cpu")
     scores = masked_scores(N_TAGS, A, s, e, dtype=torch.float64)
     clamp = (torch.tensor(gold)[:, None] >= 0) & (torch.arange(N_TAGS) != torch.tensor(gold)[:, None])
-    log_z = log_partition(E, packing, scores).numpy()
-    log_z_gold = log_partition(E.masked_fill(clamp, -1e30), packing, scores).numpy()
-    order = numpy.argsort(-nonempty, kind="stable")  # packed order: longest first
-    ems = [em for em in split(emissions, lengths) if len(em)]
-    golds = [g for g in split(gold, lengths) if len(g)]
+    log_z = log_partition(padding.pad(E), padding.batch_sizes, scores).numpy()
+    log_z_gold = log_partition(padding.pad(E.masked_fill(clamp, -1e30)), padding.batch_sizes, scores).numpy()
+    ems, golds = split(emissions, lengths), split(gold, lengths)
+    order = padding.sorted_indices.tolist()  # rows: longest first
+    assert sorted(order) == list(range(len(lengths))) and lengths[order].tolist() == sorted(lengths, reverse=True)
     for rank, i in enumerate(order):
         assert log_z[rank] == pytest.approx(brute_log_z(ems[i], trans, start, end), abs=1e-9)
         assert log_z_gold[rank] == pytest.approx(brute_log_z(ems[i], trans, start, end, golds[i]), abs=1e-9)
@@ -163,18 +167,23 @@ def test_invalid_paths_are_excluded():
     # the marginals of forbidden tags at a sequence start are zero
     tags, probs = crf_decode(node(trans2, start2, end), emissions.astype("f"), lengths)
     scores = masked_scores(N_TAGS, *t64(trans2, start2, end), dtype=torch.float64)
-    m = marginals(*t64(emissions), make_packing(lengths[lengths > 0], "cpu"), scores).numpy()
+    m = flat_marginals(*t64(emissions), lengths, scores).numpy()
     starts = (numpy.cumsum(lengths) - lengths)[lengths > 0]
     assert (m[starts][:, ~allowed_start] == 0).all()
 
 
-def test_marginals_match_brute_force():
+@pytest.mark.parametrize("scale", [1.0, 40.0])
+def test_marginals_match_brute_force(scale):
+    """Also with scores beyond float32's exp range (the forward-backward runs in
+    float64 probabilities, shifted by the maxima)."""
     emissions, lengths, gold, trans, start, end = random_case(2, lengths=(4, 2))
+    emissions, trans, start, end = (x * scale for x in (emissions, trans, start, end))
     scores = masked_scores(N_TAGS, *t64(trans, start, end), dtype=torch.float64)
-    got = marginals(*t64(emissions), make_packing(lengths, "cpu"), scores).numpy()
+    got = flat_marginals(*t64(emissions), lengths, scores).numpy()
     for offset, em in zip((0, 4), split(emissions, lengths)):
         paths = list(allowed_paths(len(em)))
-        probs = numpy.exp([path_score(em, p, trans, start, end) for p in paths])
+        path_scores = numpy.asarray([path_score(em, p, trans, start, end) for p in paths])
+        probs = numpy.exp(path_scores - path_scores.max())
         probs /= probs.sum()
         expected = numpy.zeros((len(em), N_TAGS))
         for p, prob in zip(paths, probs):
@@ -187,7 +196,7 @@ def test_fully_known_gradients_are_expected_minus_gold_counts():
     E = t64(emissions, grad=True)[0]
     (d_E,) = torch.autograd.grad(nll(E, lengths, torch.tensor(gold), *t64(trans, start, end)), [E])
     scores = masked_scores(N_TAGS, *t64(trans, start, end), dtype=torch.float64)
-    m = marginals(E, make_packing(lengths[lengths > 0], "cpu"), scores).numpy()
+    m = flat_marginals(E.detach(), lengths, scores).numpy()
     numpy.testing.assert_allclose(d_E.numpy(), m - numpy.eye(N_TAGS)[gold], atol=1e-9)
 
 
@@ -229,7 +238,7 @@ def test_weights_scale_each_sequence():
 
 @pytest.mark.parametrize("seed", range(10))
 def test_viterbi_with_learned_scores_is_best_allowed_path(seed):
-    emissions, lengths, _, trans, start, end = random_case(seed, lengths=(5, 1, 0, 3, 4, 2))
+    emissions, lengths, _, trans, start, end = random_case(seed, lengths=(5, 1, 3, 4, 2))
     trans, start, end = trans * 3, start * 3, end * 3
     tags, _ = crf_decode(node(trans, start, end), emissions.astype("f"), lengths)
     assert len(tags) == len(emissions)
@@ -394,11 +403,46 @@ def test_gradient_descent_learns_transitions():
     assert trans[1, 0] > trans[1, 3] and trans[0, 3] > trans[0, 0]
 
 
-def test_empty_input():
+def test_empty_input_and_empty_sequences():
     layer = node(numpy.zeros((N_TAGS, N_TAGS)), numpy.zeros(N_TAGS), numpy.zeros(N_TAGS))
     emissions = numpy.zeros((0, N_TAGS), dtype="f")
-    for lengths in ([], [0, 0]):
-        loss, d_em = crf_loss(layer, emissions, lengths, numpy.zeros((0,), "int64"))
-        assert loss == 0 and d_em.shape == (0, N_TAGS)
+    loss, d_em = crf_loss(layer, emissions, [], numpy.zeros((0,), "int64"))
+    assert loss == 0 and d_em.shape == (0, N_TAGS)
+    tags, probs = crf_decode(layer, emissions, [])
+    assert tags.shape == probs.shape == (0,)
+    # the model's segments are never empty: an empty one is an error, not skipped
+    with pytest.raises(ValueError, match="positive"):
+        crf_decode(layer, numpy.zeros((3, N_TAGS), "f"), [3, 0])
+
+
+def test_confidences_only_when_asked(monkeypatch):
+    """Without ``confidences`` decoding is Viterbi alone: the forward-backward pass does
+    not run; with them the tags are the same."""
+    from spacy_rnn_ner.layers import crf as crf_module
+
+    emissions, lengths, _, trans, start, end = random_case(6)
+    layer = node(trans, start, end)
+    calls = []
+    real = crf_module.marginals
+    monkeypatch.setattr(crf_module, "marginals", lambda *args: calls.append(1) or real(*args))
+    tags, probs = crf_decode(layer, emissions.astype("f"), lengths, confidences=False)
+    assert probs is None and calls == []
+    tags_too, probs = crf_decode(layer, emissions.astype("f"), lengths)
+    assert calls == [1] and tags_too.tolist() == tags.tolist()
+    assert ((probs > 0) & (probs <= 1)).all()
+
+
+def test_marginals_need_no_autograd_and_stay_exact_on_a_long_sequence():
+    """Forward-backward in float64 without autograd (it runs under inference mode); on
+    a 20,000-token sequence with large scores every position's marginals sum to one."""
+    rng = numpy.random.default_rng(2)
+    lengths = numpy.asarray([20000, 3])
+    emissions = (rng.normal(size=(int(lengths.sum()), N_TAGS)) * 20).astype("f")
+    layer = node(rng.normal(size=(N_TAGS, N_TAGS)) * 5, rng.normal(size=N_TAGS), rng.normal(size=N_TAGS))
+    with torch.inference_mode():
         tags, probs = crf_decode(layer, emissions, lengths)
-        assert tags.shape == probs.shape == (0,)
+        scores = masked_scores(N_TAGS, *[torch.tensor(layer.get_param(n)) for n in ("transitions", "start", "end")],
+                               dtype=torch.float64)
+        m = flat_marginals(torch.tensor(emissions), lengths, scores).numpy()
+    numpy.testing.assert_allclose(m.sum(axis=1), 1.0, atol=1e-9)
+    numpy.testing.assert_allclose(probs, m[numpy.arange(len(tags)), tags], atol=1e-6)

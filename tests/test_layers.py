@@ -478,6 +478,7 @@ def test_static_vectors_per_distinct_word_equal_spacy(mode):
     ours.set_param("W", reference.get_param("W").copy())
     Y_ref, backprop_ref = reference.begin_update(docs)
     Y, backprop = ours.begin_update(docs)
+    assert ours is not reference and ("_vector_cache" in ours.attrs) == (mode == "floret")  # our layer
     numpy.testing.assert_allclose(Y.data, Y_ref.data, atol=1e-6)
     numpy.testing.assert_array_equal(Y.lengths, Y_ref.lengths)
     dY = type(Y)(rng.normal(size=Y.data.shape).astype("f"), Y.lengths)
@@ -491,3 +492,148 @@ def test_static_vectors_per_distinct_word_equal_spacy(mode):
         mode=mode, **({"minn": 2, "maxn": 4, "hash_count": 2} if mode == "floret" else {"keys": words}),
     )
     numpy.testing.assert_allclose(ours.predict(docs).data, reference.predict(docs).data, atol=1e-6)
+
+
+def test_token_attributes_are_read_per_token_not_per_word():
+    """Attributes set on tokens (here TAG) are read per token: the same word with two
+    tags gets two vectors, equal to spaCy's MultiHashEmbed on the docs themselves; word
+    attributes alone are still computed once per distinct word."""
+    from spacy.ml.models.tok2vec import MultiHashEmbed
+    from spacy.tokens import Doc
+
+    from spacy_rnn_ner.architectures import build_char_cnn, build_token_features
+
+    nlp = spacy.blank("uk")
+    doc = Doc(nlp.vocab, words=["Київ", "і", "Київ"], tags=["PROPN", "CCONJ", "NOUN"])
+    char_cnn = build_char_cnn(width=4, embed_width=4, n_rows=64)
+    features = build_token_features(width=8, attrs=["NORM", "TAG"], rows=[50, 50], char_encoder=char_cnn)
+    assert not features.layers[0].attrs["context_free"]
+    features.initialize(X=[doc])
+    [Y] = features.predict([doc])
+    embed = features.layers[0]
+    reference = MultiHashEmbed(8, ["NORM", "TAG"], [50, 50], False)
+    reference.initialize(X=[doc])
+    for node, ref in zip(embed.walk(), reference.walk()):
+        for name in node.param_names:
+            if node.has_param(name):
+                ref.set_param(name, node.get_param(name))
+    [expected] = reference.predict([doc])
+    numpy.testing.assert_allclose(Y[:, :8], expected, atol=1e-6)
+    assert not numpy.allclose(Y[0, :8], Y[2, :8])  # the same word, two tags
+    words_only = build_token_features(width=8, attrs=["NORM", "SHAPE", "LOWER"], rows=[50, 50, 50], char_encoder=char_cnn)
+    assert words_only.layers[0].attrs["context_free"]
+
+
+def floret_vectors(nlp, n_rows=64, width=6):
+    from spacy.vectors import Vectors
+
+    data = numpy.random.default_rng(0).normal(size=(n_rows, width)).astype("f")
+    return Vectors(strings=nlp.vocab.strings, data=data, mode="floret", minn=2, maxn=4, hash_count=2)
+
+
+def run_threads(work, n_threads=8):
+    """Run ``work(i)`` in threads with a tiny switch interval (races show up); the errors."""
+    import sys
+    import threading
+
+    errors = []
+
+    def guarded(i):
+        try:
+            work(i)
+        except Exception as err:  # noqa: BLE001 - collected for the assertion
+            errors.append(err)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=guarded, args=(i,)) for i in range(n_threads)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    return errors
+
+
+def test_vector_cache_is_bounded_lru_and_thread_safe():
+    from thinc.api import NumpyOps
+
+    from spacy_rnn_ner.layers.unique_words import VectorCache
+
+    nlp = spacy.blank("uk")
+    vectors = floret_vectors(nlp)
+    keys = numpy.asarray([nlp.vocab.strings.add(f"слово{i}") for i in range(300)], dtype="uint64")
+    expected = {int(k): row for k, row in zip(keys, vectors.get_batch(keys))}
+    cache = VectorCache(vectors, NumpyOps(), max_rows=40)
+    rngs = [numpy.random.default_rng(i) for i in range(8)]
+
+    def work(i):
+        for _ in range(150):
+            batch = rngs[i].choice(keys, size=int(rngs[i].integers(1, 30)), replace=False)
+            numpy.testing.assert_allclose(cache.get(batch), [expected[int(k)] for k in batch], atol=1e-6)
+
+    assert run_threads(work) == []
+    assert len(cache.rows) <= 40 and cache.table.shape[0] <= 40
+    # least recently used go first: a key just read survives the next batch's misses
+    cache.get(keys[:1])
+    cache.get(keys[200:239])
+    assert int(keys[0]) in cache.rows and int(keys[200]) in cache.rows
+    numpy.testing.assert_allclose(cache.get(keys[:100]), [expected[int(k)] for k in keys[:100]], atol=1e-6)
+
+
+def test_static_vectors_predict_from_threads_as_alone(monkeypatch):
+    """nlp.pipe-style use from several threads with a cache smaller than the text:
+    every batch gets the rows it gets alone (no KeyError, no row of another key)."""
+    from spacy.ml.staticvectors import StaticVectors
+
+    from spacy_rnn_ner.layers import unique_words
+
+    monkeypatch.setattr(unique_words, "VECTOR_CACHE_ROWS", 16)
+    nlp = spacy.blank("uk")
+    nlp.vocab.vectors = floret_vectors(nlp)
+    rng = numpy.random.default_rng(1)
+    words = [f"слово{i}" for i in range(120)]
+    docs = [nlp.make_doc(" ".join(rng.choice(words, size=12))) for _ in range(40)]
+    layer = unique_words.dedupe_static_vectors(StaticVectors(4, dropout=0.0))
+    layer.initialize(X=docs)
+    alone = [layer.predict([doc]).data.copy() for doc in docs]
+    results = [None] * len(docs)
+
+    def work(i):
+        for j in range(i, len(docs), 8):
+            results[j] = layer.predict([docs[j]]).data.copy()
+
+    assert run_threads(work) == []
+    for got, want in zip(results, alone):
+        numpy.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_caches_are_not_pickled_or_copied_with_the_model():
+    """A pickled (spawn worker) or copied static-vectors layer carries no cached rows and
+    builds them again; an LRUCache pickles empty with its bounds."""
+    import copy
+    import pickle
+
+    from spacy.ml.staticvectors import StaticVectors
+
+    from spacy_rnn_ner.layers.caches import LRUCache
+    from spacy_rnn_ner.layers.unique_words import dedupe_static_vectors
+
+    nlp = spacy.blank("uk")
+    nlp.vocab.vectors = floret_vectors(nlp)
+    docs = [nlp.make_doc("Київ є столицею України .")]
+    layer = dedupe_static_vectors(StaticVectors(4, dropout=0.0))
+    layer.initialize(X=docs)
+    expected = layer.predict(docs).data.copy()
+    assert len(layer.attrs["_vector_cache"].value.rows) == 5
+    for other in (pickle.loads(pickle.dumps(layer)), copy.deepcopy(layer)):
+        holder = other.attrs.get("_vector_cache")
+        assert holder is None or holder.value is None
+        numpy.testing.assert_allclose(other.predict(docs).data, expected, atol=1e-6)
+    cache = LRUCache(10, size=len)
+    cache.put("a", [1, 2, 3])
+    restored = pickle.loads(pickle.dumps(cache))
+    assert len(restored) == 0 and restored.capacity == 10 and restored.size is len
+    assert restored.get("a") is None and cache.get("a") == [1, 2, 3]

@@ -94,3 +94,28 @@ def test_several_extra_feature_layers_through_concatenate():
     out = model.predict(docs)[0]
     assert out.shape == (3, 11)
     assert out[:, 8:].tolist() == [[1, 0, 0], [0, 0, 0], [0, 1, 0]]
+
+
+def test_word_lookup_is_bounded_and_thread_safe(monkeypatch):
+    from test_layers import run_threads
+
+    from spacy_rnn_ner.layers import lexicon_features
+    from spacy_rnn_ner.layers.lexicon_features import WordLookup
+
+    layer = build_lexicon_features(GAZETTEERS, directory=str(LEXICON_DIR))
+    layer.initialize()
+    lookup = WordLookup(layer, max_words=10)
+    words = ["Тарас", "Київ", "ООН", "стіл"] + [f"слово{i}" for i in range(100)]
+    expected = dict(zip(words, WordLookup(layer, max_words=1000)(words)))
+
+    def work(i):
+        for _ in range(20):
+            for word in words[i::3]:
+                assert lookup([word, "Київ"]) == [expected[word], expected["Київ"]]
+
+    assert run_threads(work) == []
+    assert len(lookup.cache) <= 10
+    # the layer's own lookup (built at the first predict) is bounded the same way
+    monkeypatch.setattr(lexicon_features, "LOOKUP_CACHE_WORDS", 7)
+    [Y] = layer.predict([make_doc(words)])
+    assert Y[:3].any(axis=1).all() and len(layer.attrs["_lookup"].value.cache) == 7

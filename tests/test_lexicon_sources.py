@@ -249,3 +249,22 @@ def test_real_lingotweaker_patronymics():
 
 def iter_decoded(entries):
     return list(entries)
+
+
+def test_read_mo_agrees_with_gettext(tmp_path):
+    """The .mo reader (no private gettext API) gives what gettext translates; a file
+    that is not a catalogue is an InputError naming it."""
+    import gettext
+
+    from spacy_rnn_ner.errors import InputError
+    from spacy_rnn_ner.resources.lexicon_sources import read_mo
+
+    catalog = {"": "Content-Type: text/plain; charset=UTF-8\n", "Ukraine": "Україна", "Kyiv": "Київ"}
+    write_mo(tmp_path / "t.mo", catalog)
+    assert read_mo(tmp_path / "t.mo") == catalog
+    with (tmp_path / "t.mo").open("rb") as file_:
+        translations = gettext.GNUTranslations(file_)
+    assert all(translations.gettext(k) == v for k, v in catalog.items() if k)
+    (tmp_path / "bad.mo").write_bytes(b"not a catalogue at all, no magic")
+    with pytest.raises(InputError, match="bad.mo"):
+        read_mo(tmp_path / "bad.mo")

@@ -13,13 +13,13 @@ from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2
 from thinc.shims import PyTorchShim
 from thinc.types import Floats2d, Ints2d
-from thinc.util import torch2xp, xp2torch
 from torch import nn
 from torch.nn import functional as F
 
 from .code_points import code_points
 from .fork_safety import ensure_torch_after_fork
-from .unique_words import unique_keys
+from .packed_rnn import convert_outputs
+from .unique_words import no_gradient, unique_keys
 
 PAD_ID = 0
 
@@ -87,27 +87,20 @@ def _convert_inputs(
         torch.as_tensor(inverse, device=shim.device),
         is_train,
     )
-    return ArgsKwargs(args=args, kwargs={}), _no_input_gradient
-
-
-def _no_input_gradient(d_inputs: ArgsKwargs) -> List[Doc]:
-    return []
+    return ArgsKwargs(args=args, kwargs={}), no_gradient
 
 
 def _convert_outputs(
     model: Model, inputs_outputs: Tuple[List[Doc], torch.Tensor], is_train: bool
 ) -> Tuple[List[Floats2d], Callable[[List[Floats2d]], ArgsKwargs]]:
-    shim = cast(PyTorchShim, model.shims[0])
-    docs, Ytorch = inputs_outputs
-    Y = cast(Floats2d, torch2xp(Ytorch))
+    docs = inputs_outputs[0]
+    Y, backprop_flat = convert_outputs(model, inputs_outputs, is_train)
     lengths = [len(doc) for doc in docs]
-    Ys = cast(List[Floats2d], model.ops.unflatten(Y, lengths)) if docs else []
 
     def backprop(dYs: List[Floats2d]) -> ArgsKwargs:
-        dY = xp2torch(model.ops.flatten(dYs), device=shim.device) if dYs else None
-        return ArgsKwargs(args=(Ytorch,), kwargs={"grad_tensors": dY})
+        return backprop_flat(model.ops.flatten(dYs) if dYs else None)
 
-    return Ys, backprop
+    return (cast(List[Floats2d], model.ops.unflatten(Y, lengths)) if docs else []), backprop
 
 
 def char_cnn_layer(

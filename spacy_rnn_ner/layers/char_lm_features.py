@@ -12,8 +12,6 @@ inside the model (the PyTorch shim's bytes), so a trained pipeline loads without
 files. Sentences are run in batches of similar length and long ones in time windows
 (the LSTM state carried over), so memory stays bounded whatever the doc's length.
 """
-import threading
-from collections import OrderedDict
 from io import BytesIO
 from typing import Any, Callable, Dict, List, Optional, Tuple, cast
 
@@ -31,8 +29,10 @@ from torch.nn import functional as F
 from .char_lm_model import CharLanguageModel, CharLM, CharVocab
 from .code_points import code_points
 from .fork_safety import ensure_torch_after_fork
-from .packed_rnn import torch_module
+from .caches import LRUCache
+from .packed_rnn import inverse_permutation, torch_module
 from .rnn_tagger import sentence_lengths
+from .unique_words import no_gradient
 
 FORMAT = "spacy_rnn_ner.char_lm_features.v1"
 START_MARKER = "\n"
@@ -59,7 +59,7 @@ class CharLMFeatureNet(nn.Module):
         self.lms = nn.ModuleList()
         self.vocabs: List[CharVocab] = []
         self.projection: Optional[nn.Linear] = None
-        self.cache = StateCache(cache_tokens)
+        self.cache = state_cache(cache_tokens)
 
     @property
     def loaded(self) -> bool:
@@ -79,7 +79,7 @@ class CharLMFeatureNet(nn.Module):
         for param in self.lms.parameters():
             param.requires_grad_(self.fine_tune)
         self.projection = nn.Linear(self.lm_width, width) if width is not None else None
-        self.cache = StateCache(self.cache_tokens)
+        self.cache = state_cache(self.cache_tokens)
 
     def lm_states(self, batches: List[Tuple[torch.Tensor, ...]], order: torch.Tensor) -> torch.Tensor:
         """``(n_tokens, lm_width)``: the forward ⊕ backward states at the word boundaries,
@@ -103,35 +103,9 @@ class CharLMFeatureNet(nn.Module):
         return self.projection(H) if self.projection is not None else H
 
 
-class StateCache:
-    """Least-recently-used LM states (float16 arrays) per sentence string, holding at
-    most ``max_tokens`` token rows. Thread-safe; pickled empty."""
-
-    def __init__(self, max_tokens: int) -> None:
-        self.max_tokens = max_tokens
-        self.entries: "OrderedDict[bytes, numpy.ndarray]" = OrderedDict()
-        self.n_tokens = 0
-        self._lock = threading.Lock()
-
-    def __reduce__(self):
-        return (StateCache, (self.max_tokens,))
-
-    def get(self, key: bytes) -> Optional[numpy.ndarray]:
-        with self._lock:
-            found = self.entries.get(key)
-            if found is not None:
-                self.entries.move_to_end(key)
-            return found
-
-    def put(self, key: bytes, states: numpy.ndarray) -> None:
-        with self._lock:
-            if len(states) > self.max_tokens or key in self.entries:
-                return
-            self.entries[key] = states
-            self.n_tokens += len(states)
-            while self.n_tokens > self.max_tokens:
-                _, dropped = self.entries.popitem(last=False)
-                self.n_tokens -= len(dropped)
+def state_cache(max_tokens: int) -> LRUCache:
+    """LM states (float16 arrays) per sentence string, at most ``max_tokens`` token rows."""
+    return LRUCache(max_tokens, size=len)
 
 
 def cached_lm_states(net: CharLMFeatureNet, segments: List[Segment], batch_chars: int,
@@ -170,10 +144,10 @@ def read_states(lm: CharLM, ids: torch.Tensor, rows: torch.Tensor, cols: torch.T
         if inside.numel():
             pieces.append(H[rows[inside], cols[inside] - start])
             found.append(inside)
-    positions = torch.cat(found)
-    inverse = torch.empty_like(positions)
-    inverse[positions] = torch.arange(n, device=positions.device)
-    return torch.cat(pieces)[inverse]
+    states = torch.cat(pieces)
+    ordered = states.new_empty((n, states.shape[1]))
+    ordered[torch.cat(found)] = states
+    return ordered
 
 
 def joined_tokens(doc: Doc) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
@@ -236,9 +210,7 @@ def make_batches(segments: List[Segment], batch_chars: int, device: torch.device
         token_ids.extend(numpy.arange(token_start[m], token_start[m] + n_tokens[m]) for m in members)
         i += size
     flat = numpy.concatenate(token_ids) if token_ids else numpy.zeros(0, dtype="int64")
-    order = numpy.empty_like(flat)
-    order[flat] = numpy.arange(len(flat))
-    return batches, torch.as_tensor(order, device=device)
+    return batches, torch.as_tensor(inverse_permutation(flat), device=device)
 
 
 def _pad_batch(segments: List[Segment], width: int, device: torch.device) -> Tuple[torch.Tensor, ...]:
@@ -342,7 +314,7 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats
     trainable = is_train and any(p.requires_grad for p in net.parameters())
     if not trainable:
         Ytorch = shim.predict(inputs)
-        return _split(model, Ytorch, lengths), _no_gradient
+        return _split(model, Ytorch, lengths), no_gradient
     Ytorch, torch_backprop = shim(inputs, is_train)
 
     def backprop(dYs: List[Floats2d]) -> List[Doc]:
@@ -351,10 +323,6 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats
         return []
 
     return _split(model, Ytorch, lengths), backprop
-
-
-def _no_gradient(dYs: List[Floats2d]) -> List[Doc]:
-    return []
 
 
 def _split(model: Model, Ytorch: torch.Tensor, lengths: List[int]) -> List[Floats2d]:

@@ -10,8 +10,9 @@ Emissions are one flat ``(n_tokens, n_tags)`` array cut into sequences (sentence
 segments, in order) by ``lengths``. A path ``y`` scores
 ``start[y0] + sum_t emissions[t, y_t] + sum_t transitions[y_{t-1}, y_t] + end[y_last]``;
 transitions and first tags that BIO forbids (:func:`bio.allowed_transitions`) score
-``NEG_INF``. The sequences run together in packed order (time-major, longest first, as
-a ``PackedSequence``): no padding, one step per position of the longest sequence.
+``NEG_INF``. As in flair's CRF, the sequences are padded into ``(batch, time, n_tags)``,
+longest first (the order kept once, in :class:`Padding`), and each step runs over the
+sequences still going. Sums over paths run in float64: long documents stay exact.
 """
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -21,18 +22,44 @@ from thinc.api import Model
 from thinc.types import Floats2d
 from thinc.util import torch2xp, xp2torch
 
-from ..bio import NEG_INF, allowed_transitions
-from .packed_rnn import packing_order
+from ..bio import NEG_INF, allowed_transitions, breaks_bio
 
 PARAMS = ("transitions", "start", "end")
 
 
-class Packing(NamedTuple):
-    """Where the flat rows of a batch of sequences go in packed (time-major) order."""
+class Padding(NamedTuple):
+    """Where the flat rows of the sequences go in a padded batch, longest first."""
 
-    perm: torch.Tensor  # flat[perm] is the packed data
-    unperm: torch.Tensor  # packed[unperm] is the flat data
-    batch_sizes: List[int]  # sequences active at each time step (longest first)
+    index: torch.Tensor  # (batch, time): flat row of each position (0 past the end)
+    mask: torch.Tensor  # (batch, time): positions inside their sequence
+    sorted_indices: torch.Tensor  # (batch,): which sequence (of ``lengths``) each row is
+    batch_sizes: List[int]  # per time step, the rows still going (the first ones)
+    n_tokens: int
+
+    def pad(self, flat: torch.Tensor) -> torch.Tensor:
+        """``(..., n_tokens, n)`` flat rows as ``(..., batch, time, n)``."""
+        return flat[..., self.index, :]
+
+    def unpad(self, padded: torch.Tensor) -> torch.Tensor:
+        """``(batch, time, ...)`` back to the flat rows ``(n_tokens, ...)``."""
+        flat = padded.new_empty((self.n_tokens,) + padded.shape[2:])
+        flat[self.index[self.mask]] = padded[self.mask]
+        return flat
+
+
+def padding_of(lengths: numpy.ndarray, device) -> Padding:
+    """The padded layout of sequences of ``lengths`` (host, positive)."""
+    lengths = numpy.asarray(lengths, dtype="int64")
+    order = numpy.argsort(-lengths, kind="stable")
+    starts = (numpy.cumsum(lengths) - lengths)[order]
+    sorted_lengths = lengths[order]
+    steps = numpy.arange(sorted_lengths[0] if len(order) else 0)
+    mask = steps[None, :] < sorted_lengths[:, None]
+    index = numpy.where(mask, starts[:, None] + steps[None, :], 0)
+    return Padding(
+        torch.as_tensor(index, device=device), torch.as_tensor(mask, device=device),
+        torch.as_tensor(order, device=device), mask.sum(axis=0).tolist(), int(lengths.sum()),
+    )
 
 
 class CRFScores(NamedTuple):
@@ -43,36 +70,41 @@ class CRFScores(NamedTuple):
     end: torch.Tensor
 
 
+def masked_scores(
+    n_tags: int, transitions=None, start=None, end=None, *, dtype=torch.float32, device=None
+) -> CRFScores:
+    """Learned scores (zeros where None) with BIO-forbidden entries set to ``NEG_INF``
+    (so they take no part in any sum and get no gradient)."""
+    allowed, allowed_start = (torch.as_tensor(m, device=device) for m in allowed_transitions((n_tags - 1) // 2))
+    zeros = torch.zeros((n_tags,), dtype=dtype, device=device)
+    A = torch.zeros((n_tags, n_tags), dtype=dtype, device=device) if transitions is None else transitions.to(dtype)
+    s = zeros if start is None else start.to(dtype)
+    e = zeros if end is None else end.to(dtype)
+    return CRFScores(A.masked_fill(~allowed, NEG_INF), s.masked_fill(~allowed_start, NEG_INF), e)
+
+
 # The thinc node ------------------------------------------------------------------
 
 
-def crf_layer(nO: Optional[int] = None) -> Model[List[Floats2d], List[Floats2d]]:
+def crf_layer(nO: Optional[int] = None) -> Model:
     """The node holding the CRF's learned scores for ``nO = 1 + 2 * n_labels`` BIO
-    tags, initialised to zero. Its forward is the identity: the tagger's loss and
-    decoding read its params (:func:`crf_loss`, :func:`crf_decode`)."""
-    return Model("crf", _identity, init=_init, dims={"nO": nO}, params={name: None for name in PARAMS})
+    tags, initialised to zero. The tagger's loss and decoding read its params
+    (:func:`crf_loss`, :func:`crf_decode`); it is never called."""
+    return Model("crf", no_forward, init=_init, dims={"nO": nO}, params={name: None for name in PARAMS})
+
+
+def no_forward(model: Model, X, is_train: bool):
+    """The forward of a node that only holds params or layers (never called)."""
+    raise NotImplementedError(f"{model.name} only holds params or layers; it has no forward.")
 
 
 def _init(model: Model, X=None, Y=None) -> None:
-    if not model.has_dim("nO"):
-        sample = Y if Y is not None else X
-        if not sample:
-            raise ValueError("crf layer: nO (number of BIO tags) is unset and there is no sample to infer it from.")
-        model.set_dim("nO", int(sample[0].shape[1]))
     n_tags = model.get_dim("nO")
     if n_tags < 1 or n_tags % 2 != 1:
         raise ValueError(f"crf layer: nO={n_tags} is not a BIO tag count (1 + 2 * n_labels).")
     model.set_param("transitions", model.ops.alloc2f(n_tags, n_tags))
     model.set_param("start", model.ops.alloc1f(n_tags))
     model.set_param("end", model.ops.alloc1f(n_tags))
-
-
-def _identity(model: Model, X, is_train: bool) -> Tuple[object, Callable]:
-    return X, _identity_backprop
-
-
-def _identity_backprop(dY):
-    return dY
 
 
 def resized_crf_layer(old: Model, n_tags: int) -> Model:
@@ -98,199 +130,173 @@ def crf_loss(
     crf: Model, emissions: Floats2d, lengths: Sequence[int], gold: numpy.ndarray,
     weights: Optional[numpy.ndarray] = None, scale: float = 1.0,
 ) -> Tuple[float, Floats2d]:
-    """Weighted negative log-likelihood of the gold tag ids (``-1``: unknown, summed
-    over) of the sequences of flat ``emissions``, times ``scale``. Adds the gradients
-    of ``crf``'s params (``inc_grad``) and returns ``(loss, d_emissions)``."""
+    """Weighted negative log-likelihood of the gold tag ids (host; ``-1``: unknown,
+    summed over) of the sequences of flat ``emissions``, times ``scale``. Adds the
+    gradients of ``crf``'s params (``inc_grad``) and returns ``(loss, d_emissions)``."""
     gold = numpy.asarray(gold, dtype="int64").reshape(-1)
-    lengths_np = check_lengths(lengths, emissions.shape[0])
-    check_gold(gold, lengths_np, emissions.shape[1])
-    device = _device(emissions)
-    E = xp2torch(emissions, requires_grad=True, device=device)
-    params = [xp2torch(crf.get_param(name), requires_grad=True, device=device) for name in PARAMS]
-    w = None if weights is None else torch.as_tensor(numpy.asarray(weights, "float32"), device=device)
+    lengths = check_lengths(lengths, emissions.shape[0])
+    check_gold(gold, lengths, emissions.shape[1])
+    E = xp2torch(emissions, requires_grad=True)
+    params = [xp2torch(crf.get_param(name), requires_grad=True, device=E.device) for name in PARAMS]
+    w = None if weights is None else torch.as_tensor(numpy.asarray(weights, "float32"), device=E.device)
     with torch.enable_grad():
-        loss = nll(E, lengths_np, torch.as_tensor(gold, device=device), *params, weights=w) * scale
-        grads = torch.autograd.grad(loss, [E] + params, allow_unused=True)
-    grads = [torch.zeros_like(x) if g is None else g for x, g in zip([E] + params, grads)]
+        loss = nll(E, lengths, torch.as_tensor(gold, device=E.device), *params, weights=w) * scale
+        grads = torch.autograd.grad(loss, [E] + params, allow_unused=True, materialize_grads=True)
     for name, grad in zip(PARAMS, grads[1:]):
         crf.inc_grad(name, torch2xp(grad))
     return float(loss.detach()), torch2xp(grads[0])
 
 
 def crf_decode(
-    crf: Optional[Model], emissions: Floats2d, lengths: Sequence[int], outside_only: Optional[numpy.ndarray] = None,
-) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """Best BIO path of each sequence of flat ``emissions`` (flat numpy tag ids) and the
-    posterior probability of each chosen tag (the CRF's marginals). With ``crf`` None the
-    emissions are tag probabilities: Viterbi over their logs under the BIO constraints
-    alone, and the chosen tags' probabilities. ``outside_only``: tokens forced to ``O``.
-    Runs on the emissions' device; one transfer of the results to the CPU."""
-    lengths_np = check_lengths(lengths, emissions.shape[0])
-    lengths_np = lengths_np[lengths_np > 0]
-    n_tags = emissions.shape[1]
+    crf: Optional[Model], emissions: Floats2d, lengths: Sequence[int],
+    outside_only: Optional[numpy.ndarray] = None, confidences: bool = True,
+) -> Tuple[numpy.ndarray, Optional[numpy.ndarray]]:
+    """Best BIO path of each sequence of flat ``emissions`` (flat host tag ids) and, with
+    ``confidences``, the posterior probability of each chosen tag (the CRF's marginals,
+    by forward-backward), else None. With ``crf`` None the emissions are tag
+    probabilities: Viterbi over their logs under the BIO constraints alone, and the
+    chosen tags' probabilities. ``outside_only``: tokens forced to ``O``. Runs on the
+    emissions' device; the results come to the host in one transfer each."""
+    lengths = check_lengths(lengths, emissions.shape[0])
     if emissions.shape[0] == 0:
-        return numpy.zeros((0,), "int64"), numpy.zeros((0,), "float32")
-    device = _device(emissions)
+        return numpy.zeros((0,), "int64"), (numpy.zeros((0,), "float32") if confidences else None)
     with torch.no_grad():
-        E = xp2torch(emissions, device=device).float()
+        E = xp2torch(emissions).float()
+        device = E.device
+        probs = E
         if crf is None:
-            probs = E
             E = torch.log(E + 1e-8)
-            params = [None, None, None]
-        else:
-            params = [xp2torch(crf.get_param(name), device=device) for name in PARAMS]
         if outside_only is not None and outside_only.any():
-            forced = torch.as_tensor(numpy.asarray(outside_only, dtype=bool), device=device)
             E = E.clone()
-            E[forced, 1:] = NEG_INF
-        scores = masked_scores(n_tags, *params, dtype=E.dtype, device=device)
-        packing = make_packing(lengths_np, device)
-        tags = viterbi(E, packing, scores)
-    if crf is not None:
-        probs = marginals(E, packing, scores)
-    chosen = probs.gather(1, tags[:, None])[:, 0]
+            E[torch.as_tensor(outside_only, device=device), 1:] = NEG_INF
+        params = [xp2torch(crf.get_param(name), device=device) for name in PARAMS] if crf is not None else []
+        padding = padding_of(lengths, device)
+        E_padded = padding.pad(E)
+        tags = padding.unpad(viterbi(E_padded, padding.batch_sizes, masked_scores(E.shape[1], *params, device=device)))
+        if not confidences:
+            return tags.cpu().numpy(), None
+        if crf is not None:
+            scores = masked_scores(E.shape[1], *params, dtype=torch.float64, device=device)
+            probs = padding.unpad(marginals(E_padded, padding.batch_sizes, scores))  # float64
+        chosen = probs.gather(1, tags[:, None])[:, 0]
     return tags.cpu().numpy(), chosen.float().cpu().numpy()
 
 
-def _device(array) -> torch.device:
-    """The torch device of a numpy (CPU) or cupy (its GPU) array."""
-    if isinstance(array, numpy.ndarray):
-        return torch.device("cpu")
-    return torch.device("cuda", array.device.id)
+def crf_marginals(crf: Optional[Model], emissions: Floats2d, lengths: Sequence[int]) -> numpy.ndarray:
+    """Probability of every tag at every token, ``(n_tokens, n_tags)`` on the host: the
+    CRF's marginals (forward-backward), or with ``crf`` None the emissions themselves
+    (tag probabilities)."""
+    lengths = check_lengths(lengths, emissions.shape[0])
+    with torch.no_grad():
+        E = xp2torch(emissions).float()
+        if crf is None or E.shape[0] == 0:
+            return E.cpu().numpy()
+        params = [xp2torch(crf.get_param(name), device=E.device) for name in PARAMS]
+        scores = masked_scores(E.shape[1], *params, dtype=torch.float64, device=E.device)
+        padding = padding_of(lengths, E.device)
+        return padding.unpad(marginals(padding.pad(E), padding.batch_sizes, scores)).float().cpu().numpy()
 
 
 # Torch computations ---------------------------------------------------------------
 
 
-def make_packing(lengths: numpy.ndarray, device) -> Packing:
-    """The packed order of sequences of ``lengths`` (all positive) on ``device``."""
-    perm, batch_sizes = packing_order(lengths)
-    unperm = numpy.empty_like(perm)
-    unperm[perm] = numpy.arange(len(perm))
-    return Packing(
-        torch.as_tensor(perm, device=device), torch.as_tensor(unperm, device=device), batch_sizes.tolist()
-    )
-
-
-def masked_scores(
-    n_tags: int, transitions=None, start=None, end=None, *, dtype=torch.float32, device=None
-) -> CRFScores:
-    """Learned scores (zeros where None) with BIO-forbidden entries set to ``NEG_INF``
-    (so they take no part in any sum and get no gradient)."""
-    allowed, allowed_start = (torch.as_tensor(m, device=device) for m in allowed_transitions((n_tags - 1) // 2))
-    zeros = torch.zeros((n_tags,), dtype=dtype, device=device)
-    A = torch.zeros((n_tags, n_tags), dtype=dtype, device=device) if transitions is None else transitions.to(dtype)
-    s = zeros if start is None else start.to(dtype)
-    e = zeros if end is None else end.to(dtype)
-    return CRFScores(A.masked_fill(~allowed, NEG_INF), s.masked_fill(~allowed_start, NEG_INF), e)
-
-
-def _steps(packed: torch.Tensor, batch_sizes: List[int]):
-    """Per time step: the packed rows of the step, its batch size and how many sequences
-    ended at the step before (they are the last ones of the previous step)."""
-    offset = 0
-    for t, size in enumerate(batch_sizes):
-        yield t, packed[..., offset : offset + size, :], size
-        offset += size
-
-
-def log_partition(E: torch.Tensor, packing: Packing, scores: CRFScores) -> torch.Tensor:
-    """Log-sum over all allowed paths per sequence, ``(..., n_sequences)`` float64 in
-    packed (longest first) order. ``E``: flat emissions ``(..., n_tokens, n_tags)``.
-    The forward messages are shifted by their maximum at every step (a constant for
-    autograd, added back in float64), so float32 is safe for long sequences."""
-    if not packing.batch_sizes:
-        return E.new_zeros(E.shape[:-2] + (0,), dtype=torch.float64) + 0.0 * E.sum()
-    packed = E[..., packing.perm, :]
-    finished, finished_norm = [], []
-    alpha = norm = None
-    for t, rows, size in _steps(packed, packing.batch_sizes):
-        if t == 0:
-            alpha = scores.start + rows
-        else:
-            if size < alpha.shape[-2]:
-                finished.append(alpha[..., size:, :])
-                finished_norm.append(norm[..., size:])
-                alpha, norm = alpha[..., :size, :], norm[..., :size]
-            alpha = torch.logsumexp(alpha[..., :, :, None] + scores.transitions, dim=-2) + rows
-        shift = alpha.detach().max(dim=-1, keepdim=True).values
-        alpha = alpha - shift
-        norm = shift[..., 0].double() if t == 0 else norm + shift[..., 0].double()
-    finished.append(alpha)
-    finished_norm.append(norm)
-    final = torch.cat(finished[::-1], dim=-2)  # ends of the longest sequences first
-    return torch.logsumexp(final + scores.end, dim=-1).double() + torch.cat(finished_norm[::-1], dim=-1)
+def log_partition(E: torch.Tensor, batch_sizes: List[int], scores: CRFScores) -> torch.Tensor:
+    """Log-sum over all allowed paths of each padded sequence: ``E`` ``(..., batch,
+    time, n_tags)`` -> ``(..., batch)``."""
+    alpha = scores.start + E[..., 0, :]
+    for t, size in enumerate(batch_sizes[1:], start=1):
+        step = torch.logsumexp(alpha[..., :size, :, None] + scores.transitions, dim=-2) + E[..., :size, t, :]
+        alpha = torch.cat([step, alpha[..., size:, :]], dim=-2)  # ended sequences keep theirs
+    return torch.logsumexp(alpha + scores.end, dim=-1)
 
 
 def nll(
     E: torch.Tensor, lengths: numpy.ndarray, gold: torch.Tensor, transitions, start, end,
     weights: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
-    """Summed (weighted per sequence) negative log-likelihood of the gold paths, where
-    a gold tag of ``-1`` is latent: the gold score sums over its allowed tags."""
+    """Summed (weighted per sequence) negative log-likelihood of the gold paths, from
+    flat emissions ``E``; a gold tag of ``-1`` is latent: the gold score sums over the
+    paths through any of its tags. float64."""
+    padding = padding_of(lengths, E.device)
+    if not padding.batch_sizes:
+        return E.sum().double() * 0.0
     n_tags = E.shape[-1]
-    scores = masked_scores(n_tags, transitions, start, end, dtype=E.dtype, device=E.device)
-    packing = make_packing(lengths[lengths > 0], E.device)
-    clamp = (gold[:, None] >= 0) & (torch.arange(n_tags, device=E.device) != gold[:, None])
-    both = torch.stack([E, E.masked_fill(clamp, NEG_INF)])
-    log_z, log_z_gold = log_partition(both, packing, scores)
-    per_sequence = log_z - log_z_gold  # packed order
-    if weights is None:
-        return per_sequence.sum()
-    nonempty = numpy.flatnonzero(lengths > 0)
-    order = nonempty[numpy.argsort(-lengths[nonempty], kind="stable")]
-    return (per_sequence * weights[torch.as_tensor(order, device=E.device)]).sum()
+    scores = masked_scores(n_tags, transitions, start, end, dtype=torch.float64, device=E.device)
+    E = E.double()
+    not_gold = (gold[:, None] >= 0) & (torch.arange(n_tags, device=E.device) != gold[:, None])
+    log_z, log_z_gold = log_partition(padding.pad(torch.stack([E, E.masked_fill(not_gold, NEG_INF)])),
+                                      padding.batch_sizes, scores)
+    per_sequence = log_z - log_z_gold
+    if weights is not None:
+        per_sequence = per_sequence * weights[padding.sorted_indices]
+    return per_sequence.sum()
 
 
-def marginals(E: torch.Tensor, packing: Packing, scores: CRFScores) -> torch.Tensor:
-    """Posterior probability of each tag at each token, ``(n_tokens, n_tags)``: the
-    gradient of the log partition with respect to the emissions."""
-    with torch.enable_grad():
-        E = E.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(log_partition(E, packing, scores).sum(), E)
-    return grad
-
-
-def viterbi(E: torch.Tensor, packing: Packing, scores: CRFScores) -> torch.Tensor:
-    """Best allowed path of each sequence, as flat tag ids ``(n_tokens,)`` on E's device."""
-    packed = E[packing.perm]
-    sizes = packing.batch_sizes
+def viterbi(E: torch.Tensor, batch_sizes: List[int], scores: CRFScores) -> torch.Tensor:
+    """Best allowed path of each padded sequence, ``(batch, time)`` tag ids (0 past
+    a sequence's end), from ``E`` ``(batch, time, n_tags)``."""
+    best = scores.start + E[:, 0]
     backpointers = []
-    finished = []
-    best = None
-    for t, rows, size in _steps(packed, sizes):
-        if t == 0:
-            best = scores.start + rows
-            continue
-        if size < best.shape[0]:
-            finished.append(best[size:])
-            best = best[:size]
-        best, prev = (best[:, :, None] + scores.transitions).max(dim=1)
-        best = best + rows
-        backpointers.append(prev)
-    finished.append(best)
-    last_tags = (torch.cat(finished[::-1]) + scores.end).argmax(dim=1)
-    path = torch.empty((packed.shape[0],), dtype=torch.int64, device=E.device)
-    offsets = numpy.concatenate([[0], numpy.cumsum(sizes)]).tolist()
-    current = last_tags.clone()
-    for t in range(len(sizes) - 1, -1, -1):
-        size = sizes[t]
-        ending = sizes[t + 1] if t + 1 < len(sizes) else 0
-        if ending < size:  # sequences whose last token is at t
-            current[ending:size] = last_tags[ending:size]
-        path[offsets[t] : offsets[t] + size] = current[:size]
-        if t > 0:
-            current[:size] = backpointers[t - 1].gather(1, current[:size, None])[:, 0]
-    return path[packing.unperm]
+    for t, size in enumerate(batch_sizes[1:], start=1):
+        step, previous = (best[:size, :, None] + scores.transitions).max(dim=1)
+        best[:size] = step + E[:size, t]  # ended sequences keep theirs
+        backpointers.append(previous)
+    # back from each sequence's last tag (a row is first written at its last step)
+    tag = (best + scores.end).argmax(dim=1)
+    path = torch.zeros(E.shape[:2], dtype=torch.int64, device=E.device)
+    for t in range(len(batch_sizes) - 1, 0, -1):
+        size = batch_sizes[t]
+        path[:size, t] = tag[:size]
+        tag[:size] = backpointers[t - 1].gather(1, tag[:size, None])[:, 0]
+    path[:, 0] = tag
+    return path
+
+
+def marginals(E: torch.Tensor, batch_sizes: List[int], scores: CRFScores) -> torch.Tensor:
+    """Posterior probability of each tag at each position, ``(batch, time, n_tags)``
+    (garbage past a sequence's end), by a forward-backward pass in ``scores``' dtype
+    (float64 for long docs). It runs in probabilities, the scores shifted by their
+    maxima and each step's forward messages normalised to sum to one (Rabiner's
+    scaling), so ``alpha * beta`` is the marginal; in float64 exact while the scores
+    of one step differ by less than about 700."""
+    def exp(x: torch.Tensor) -> torch.Tensor:  # shifted by the maximum (a factor the norms absorb)
+        return torch.exp(x - x.max(dim=-1, keepdim=True).values)
+
+    dtype = scores.transitions.dtype
+    weights = exp(scores.transitions.flatten()).view_as(scores.transitions)  # forbidden: 0
+    P = exp(E.to(dtype))
+    alpha = torch.zeros_like(P)  # the paths up to t ending in each tag, normalised at each t
+    norms = torch.ones(P.shape[:2], dtype=dtype, device=P.device)
+    alpha[:, 0] = exp(scores.start) * P[:, 0]
+    norms[:, 0] = alpha[:, 0].sum(dim=-1)
+    alpha[:, 0] /= norms[:, 0, None]
+    for t, size in enumerate(batch_sizes[1:], start=1):
+        step = (alpha[:size, t - 1] @ weights) * P[:size, t]
+        norms[:size, t] = step.sum(dim=-1)
+        alpha[:size, t] = step / norms[:size, t, None]
+    # the paths from t on, over the same norms; at a sequence's last position the end
+    # scores over their total with alpha there (the partition function over the norms)
+    ends = exp(scores.end)
+    rows = torch.arange(P.shape[0], device=P.device)
+    lengths = (rows[:, None] < torch.as_tensor(batch_sizes, device=P.device)).sum(dim=1)
+    total = (alpha[rows, lengths - 1] * ends).sum(dim=-1)
+    beta = (ends / total[:, None])[:, None, :].expand_as(P).clone()
+    for t in range(len(batch_sizes) - 2, -1, -1):
+        size = batch_sizes[t + 1]  # sequences going on after t
+        beta[:size, t] = ((P[:size, t + 1] * beta[:size, t + 1]) @ weights.T) / norms[:size, t + 1, None]
+    return alpha * beta
 
 
 # Checks ---------------------------------------------------------------------------
 
 
 def check_lengths(lengths: Sequence[int], n_tokens: int) -> numpy.ndarray:
+    """The sequence lengths as host ints: positive (the model's segments are sentences
+    or non-empty docs), summing to ``n_tokens``."""
     lengths_np = numpy.asarray(lengths, dtype="int64").reshape(-1)
-    if (lengths_np < 0).any() or int(lengths_np.sum()) != n_tokens:
-        raise ValueError(f"crf: sequence lengths sum to {int(lengths_np.sum())}, expected {n_tokens} tokens.")
+    if (lengths_np < 1).any() or int(lengths_np.sum()) != n_tokens:
+        raise ValueError(f"crf: sequence lengths must be positive and sum to {n_tokens} tokens, "
+                         f"got {lengths_np.tolist()[:10]}.")
     return lengths_np
 
 
@@ -300,20 +306,15 @@ def check_gold(gold: numpy.ndarray, lengths: numpy.ndarray, n_tags: int) -> None
         raise ValueError(f"crf: got {gold.shape[0]} gold tags for {int(lengths.sum())} tokens.")
     if len(gold) and (gold.min() < -1 or gold.max() >= n_tags):
         raise ValueError(f"crf: gold tag ids must lie in -1..{n_tags - 1}, got {gold.min()}..{gold.max()}.")
-    allowed, allowed_start = allowed_transitions((n_tags - 1) // 2)
-    starts = (numpy.cumsum(lengths) - lengths)[lengths > 0]
-    first = numpy.zeros((len(gold),), dtype=bool)
-    first[starts] = True
-    g = numpy.where(gold >= 0, gold, 0)
-    prev = numpy.concatenate([[0], g[:-1]])
-    known_pair = (gold >= 0) & numpy.concatenate([[False], gold[:-1] >= 0]) & ~first
-    bad = (known_pair & ~allowed[prev, g]) | (first & (gold >= 0) & ~allowed_start[g])
+    bad = breaks_bio(gold, lengths)
     if bad.any():
         t = int(numpy.flatnonzero(bad)[0])
-        seq = int(numpy.searchsorted(numpy.cumsum(lengths), t, side="right"))
-        what = "a sequence start" if first[t] else f"tag {int(gold[t - 1])}"
+        ends = numpy.cumsum(lengths)
+        seq = int(numpy.searchsorted(ends, t, side="right"))
+        start = int(ends[seq] - lengths[seq])
+        what = "a sequence start" if t == start else f"tag {int(gold[t - 1])}"
         raise ValueError(
-            f"crf: gold of sequence {seq}, token {t - int(starts[starts <= t][-1])} (tag {int(gold[t])}) "
+            f"crf: gold of sequence {seq}, token {t - start} (tag {int(gold[t])}) "
             f"cannot follow {what} under BIO ({int(bad.sum())} such tokens); "
             "fix the gold with bio.repair_bio or mark the tokens unknown (-1)."
         )

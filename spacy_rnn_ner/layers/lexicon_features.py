@@ -17,9 +17,11 @@ from thinc.types import Floats2d
 
 from ..errors import import_optional
 from ..io import read_text
-from .unique_words import unique_keys
+from .caches import LRUCache, transient
+from .unique_words import no_gradient, unique_keys
 
 MORPHOLOGIES = ("none", "pymorphy3")
+LOOKUP_CACHE_WORDS = 100_000
 
 
 def read_word_list(path: Path) -> List[str]:
@@ -90,66 +92,53 @@ def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
     model.attrs["entries"] = entries
 
 
-class _Lookup:
-    """Feature indices per word string, memoised for the word lists it was built from
-    (``entries``: a layer that loads other lists, e.g. by ``from_bytes``, gets a new
-    lookup). Not serialized: pickling keeps no cache (see ``__reduce__``)."""
+class WordLookup:
+    """Feature indices per word string for the word lists it was built from, memoised
+    for the most recently seen ``max_words`` words (bounded, thread-safe)."""
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, max_words: int) -> None:
         entries = model.attrs["entries"]
         if entries is None:
             raise ValueError("LexiconFeatures: the layer is not initialized (no word lists loaded).")
-        self.entries = entries
         self.sets: List[Tuple[int, FrozenSet[str]]] = [
             (i, frozenset(entries[name])) for i, name in enumerate(model.attrs["gazetteer_files"])
         ]
         offset = len(self.sets)
         self.grammemes = [(offset + i, g) for i, g in enumerate(model.attrs["grammemes"])]
         self.parse = _load_analyzer(model.attrs["morphology"], model.attrs["lang"])
-        self.cache: Dict[str, List[int]] = {}
+        self.cache = LRUCache(max_words)
 
-    def __call__(self, word: str) -> List[int]:
-        found = self.cache.get(word)
-        if found is None:
-            forms = {word.lower()}
-            tags = set()
-            if self.parse is not None:
-                for parse in self.parse(word):
-                    forms.add(parse.normal_form)
-                    tags.update(parse.tag.grammemes)
-            found = [i for i, words in self.sets if not forms.isdisjoint(words)]
-            found += [i for i, grammeme in self.grammemes if grammeme in tags]
-            self.cache[word] = found
+    def __call__(self, words: List[str]) -> List[List[int]]:
+        """The feature indices of each word."""
+        found = self.cache.get_many(words)
+        missing = [i for i, features in enumerate(found) if features is None]
+        for i in missing:
+            found[i] = self._features(words[i])
+        self.cache.put_many([words[i] for i in missing], [found[i] for i in missing])
         return found
 
-    def __reduce__(self):
-        return (_no_lookup, ())
-
-
-def _no_lookup() -> None:
-    return None
-
-
-def _get_lookup(model: Model) -> _Lookup:
-    lookup = model.attrs.get("_lookup")
-    if lookup is None or lookup.entries is not model.attrs["entries"]:
-        lookup = model.attrs["_lookup"] = _Lookup(model)
-    return lookup
+    def _features(self, word: str) -> List[int]:
+        forms = {word.lower()}
+        tags = set()
+        if self.parse is not None:
+            for parse in self.parse(word):
+                forms.add(parse.normal_form)
+                tags.update(parse.tag.grammemes)
+        found = [i for i, words in self.sets if not forms.isdisjoint(words)]
+        return found + [i for i, grammeme in self.grammemes if grammeme in tags]
 
 
 def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
     """One lookup per distinct word of the batch; rows gathered per token."""
-    lookup = _get_lookup(model)
+    # built again for other word lists (e.g. loaded by from_bytes); not pickled
+    lookup = transient(model, "_lookup", model.attrs["entries"], lambda: WordLookup(model, LOOKUP_CACHE_WORDS))
     n_features = model.get_dim("nO")
     unique, inverse = unique_keys(docs)
     table = numpy.zeros((len(unique), n_features), dtype="float32")
     strings = docs[0].vocab.strings if docs else None
-    for row, orth in enumerate(unique.tolist()):
-        table[row, lookup(strings[orth])] = 1.0
+    found = lookup([strings[orth] for orth in unique.tolist()])
+    rows = numpy.repeat(numpy.arange(len(found)), [len(features) for features in found])
+    table[rows, [i for features in found for i in features]] = 1.0
     features = model.ops.asarray2f(table[inverse])
     outputs = model.ops.unflatten(features, [len(doc) for doc in docs]) if docs else []
-    return outputs, _no_gradient
-
-
-def _no_gradient(d_outputs: List[Floats2d]) -> List[Doc]:
-    return []
+    return outputs, no_gradient

@@ -57,6 +57,13 @@ def packing_order(lengths: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]
     return perm, batch_sizes
 
 
+def inverse_permutation(perm: numpy.ndarray) -> numpy.ndarray:
+    """The permutation undoing ``perm``: ``x[perm][inverse_permutation(perm)] == x``."""
+    inverse = numpy.empty_like(perm)
+    inverse[perm] = numpy.arange(len(perm))
+    return inverse
+
+
 class PackedRNN(nn.Module):
     """Token dropout → dropout → (bi)directional RNN/GRU/LSTM → dropout.
 
@@ -92,7 +99,7 @@ class PackedRNN(nn.Module):
         self.layers = nn.ModuleList()
         if nI is not None:
             self.set_input_width(nI)
-        self._register_load_state_dict_pre_hook(_load_hook, with_module=True)
+        self.register_load_state_dict_pre_hook(_load_hook)
 
     @property
     def input_width(self) -> Optional[int]:
@@ -157,8 +164,7 @@ def _convert_inputs(
     shim = cast(PyTorchShim, model.shims[0])
     X, lengths = inputs
     perm, batch_sizes = packing_order(model.ops.to_numpy(lengths))
-    unperm = numpy.empty_like(perm)
-    unperm[perm] = numpy.arange(len(perm))
+    unperm = inverse_permutation(perm)
     device = shim.device
     Xt = xp2torch(X, requires_grad=is_train, device=device)
     args = (
@@ -175,15 +181,18 @@ def _convert_inputs(
     return ArgsKwargs(args=args, kwargs={}), backprop
 
 
-def _convert_outputs(
-    model: Model, inputs_outputs: Tuple[SegmentsInput, torch.Tensor], is_train: bool
-) -> Tuple[Floats2d, Callable[[Floats2d], ArgsKwargs]]:
+def convert_outputs(
+    model: Model, inputs_outputs: Tuple[object, torch.Tensor], is_train: bool
+) -> Tuple[Floats2d, Callable[[Optional[Floats2d]], ArgsKwargs]]:
+    """``convert_outputs`` of the package's ``PyTorchWrapper`` layers: the module's flat
+    output tensor as an array of the model's ops (on its device, no copy), and the
+    gradient back as a tensor on the shim's device."""
     shim = cast(PyTorchShim, model.shims[0])
     _, Ytorch = inputs_outputs
     Y = cast(Floats2d, torch2xp(Ytorch))
 
-    def backprop(dY: Floats2d) -> ArgsKwargs:
-        dYt = xp2torch(model.ops.as_contig(dY), device=shim.device)
+    def backprop(dY: Optional[Floats2d]) -> ArgsKwargs:
+        dYt = xp2torch(model.ops.as_contig(dY), device=shim.device) if dY is not None else None
         return ArgsKwargs(args=(Ytorch,), kwargs={"grad_tensors": dYt})
 
     return Y, backprop
@@ -205,7 +214,7 @@ def packed_rnn_layer(
     layer = PyTorchWrapper_v2(
         module,
         convert_inputs=_convert_inputs,
-        convert_outputs=_convert_outputs,
+        convert_outputs=convert_outputs,
         mixed_precision=mixed_precision,
     )
     layer.set_dim("nI", nI)

@@ -10,7 +10,8 @@ The component uses the model only through its ``attrs``: ``get_loss``, ``decode`
 ``resize_output`` (module-level functions taking the model first, as spaCy's
 ``resize_output``; they pickle by name).
 """
-from typing import Callable, List, NamedTuple, Optional, Tuple
+from contextlib import contextmanager
+from typing import Callable, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy
 from spacy.attrs import SENT_START
@@ -19,11 +20,14 @@ from thinc.api import Linear, Model, Softmax_v2
 from thinc.types import Floats2d
 
 from ..bio import repair_bio
-from .crf import crf_decode, crf_loss, resized_crf_layer
+from .crf import crf_decode, crf_loss, crf_marginals, no_forward, resized_crf_layer
 from .packed_rnn import set_rnn_input_width
 
 OUTPUTS = ("softmax", "crf")
 LOG_EPSILON = 1e-8
+# settings from the config that layers keep in their attrs, which thinc also saves: a
+# pipeline loaded with other values (spacy.load(path, config=...)) keeps those
+CONFIG_ATTRS = ("sentence_level", "batch_chars")
 
 
 class TagScores(NamedTuple):
@@ -33,6 +37,16 @@ class TagScores(NamedTuple):
 
     scores: Floats2d
     lengths: numpy.ndarray
+
+
+@contextmanager
+def config_attrs_kept(model: Model) -> Iterator[None]:
+    """Put back the :data:`CONFIG_ATTRS` of every node after the block (a
+    ``from_bytes``, which would set the saved values)."""
+    kept = [(node, name, node.attrs[name]) for node in model.walk() for name in CONFIG_ATTRS if name in node.attrs]
+    yield
+    for node, name, value in kept:
+        node.attrs[name] = value
 
 
 def sentence_lengths(doc: Doc) -> List[int]:
@@ -86,11 +100,11 @@ def rnn_tagger_model(
     """
     if legacy_layout:
         sentences = Model(
-            f"sentences({rnn.name})", _structural_forward, layers=[tok2vec, rnn],
+            f"sentences({rnn.name})", no_forward, layers=[tok2vec, rnn],
             dims={"nO": rnn.get_dim("nO")},
         )
         with_array = Model(
-            f"with_array({output_layer.name})", _structural_forward, layers=[output_layer],
+            f"with_array({output_layer.name})", no_forward, layers=[output_layer],
             dims={"nO": output_layer.maybe_get_dim("nO"), "nI": output_layer.maybe_get_dim("nI")},
             attrs={"pad": 0},
         )
@@ -113,14 +127,11 @@ def rnn_tagger_model(
             "sentence_level": sentence_level,
             "get_loss": tagger_loss,
             "decode": decode_tags,
+            "tag_probabilities": tag_probabilities,
             "resize_output": resize_output,
         },
         refs=refs,
     )
-
-
-def _structural_forward(model: Model, X, is_train: bool):
-    raise NotImplementedError(f"{model.name} only groups layers of an RNNTagger.v1 model.")
 
 
 def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
@@ -205,14 +216,23 @@ def tagger_loss(
 
 
 def decode_tags(
-    model: Model, scores: TagScores, outside_only: numpy.ndarray
-) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """Best valid BIO tag id per token (flat numpy) and the probability of each chosen
-    tag: constrained Viterbi per segment over the log-probabilities, or with a CRF over
-    the emission scores with the learned transitions (the probabilities are then the
-    CRF's marginals). ``outside_only``: tokens that must be ``O`` (e.g. whitespace)."""
+    model: Model, scores: TagScores, outside_only: numpy.ndarray, confidences: bool = True
+) -> Tuple[numpy.ndarray, Optional[numpy.ndarray]]:
+    """Best valid BIO tag id per token (flat, host) and, with ``confidences``, the
+    probability of each chosen tag (else None): constrained Viterbi per segment over the
+    log-probabilities, or with a CRF over the emission scores with the learned
+    transitions (the probabilities are then the CRF's marginals, from a forward-backward
+    pass that only runs when asked for). ``outside_only``: tokens that must be ``O``
+    (e.g. whitespace)."""
     crf = model.get_ref("crf") if model.has_ref("crf") else None
-    return crf_decode(crf, scores.scores, scores.lengths, outside_only)
+    return crf_decode(crf, scores.scores, scores.lengths, outside_only, confidences)
+
+
+def tag_probabilities(model: Model, scores: TagScores) -> numpy.ndarray:
+    """Probability of every tag at every token, ``(n_tokens, n_tags)`` on the host: the
+    softmax output, or the CRF's marginals (its emission scores are not probabilities)."""
+    crf = model.get_ref("crf") if model.has_ref("crf") else None
+    return crf_marginals(crf, scores.scores, scores.lengths)
 
 
 def resize_output(model: Model, n_tags: int) -> Model:

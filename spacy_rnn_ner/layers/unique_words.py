@@ -14,14 +14,20 @@ most of the rest. :func:`dedupe_static_vectors` replaces the ``static_vectors`` 
 of a built model (thinc's ``replace_node``) by :func:`static_vectors_layer`: same name,
 params and dims, so saved pipelines load as before.
 """
+import threading
+from collections import OrderedDict
 from typing import Callable, List, Optional, Tuple, cast
 
 import numpy
 from spacy.attrs import NORM, ORTH
 from spacy.tokens import Doc
 from spacy.vectors import Mode, Vectors
-from thinc.api import Model, glorot_uniform_init
+from thinc.api import Model, Ops, glorot_uniform_init
 from thinc.types import Floats2d, Ragged
+
+from .caches import transient
+
+VECTOR_CACHE_ROWS = 200_000
 
 
 def unique_keys(docs: List[Doc], attr: int = ORTH) -> Tuple[numpy.ndarray, numpy.ndarray]:
@@ -84,7 +90,7 @@ def token_features_forward(model: Model, docs: List[Doc], is_train: bool) -> Tup
 def static_vectors_forward(model: Model[List[Doc], Ragged], docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
     """spaCy's ``StaticVectors`` forward, computed per distinct key."""
     if not sum(len(doc) for doc in docs):
-        return Ragged(model.ops.alloc2f(0, model.get_dim("nO")), model.ops.alloc1i(0)), _no_gradient
+        return Ragged(model.ops.alloc2f(0, model.get_dim("nO")), model.ops.alloc1i(0)), no_gradient
     ops = model.ops
     vectors = docs[0].vocab.vectors
     keys, inverse = unique_keys(docs, getattr(vectors, "attr", ORTH))
@@ -94,7 +100,8 @@ def static_vectors_forward(model: Model[List[Doc], Ragged], docs: List[Doc], is_
         rows = vectors.find(keys=keys)
         V = ops.as_contig(ops.asarray(vectors.data)[ops.asarray1i(rows)])
     else:
-        V = ops.as_contig(ops.asarray(_vector_cache(model, vectors).get(keys)))
+        cache = transient(model, "_vector_cache", vectors, lambda: VectorCache(vectors, ops, VECTOR_CACHE_ROWS))
+        V = cache.get(keys)
     projected = ops.gemm(V, W, trans2=True)
     if rows is not None:
         projected[ops.asarray1i(rows) < 0] = 0
@@ -119,42 +126,52 @@ def static_vectors_forward(model: Model[List[Doc], Ragged], docs: List[Doc], is_
 
 class VectorCache:
     """Rows of a computed vectors table (floret: hashed subword n-grams, the costly
-    part) per key, kept across batches: running text repeats its words. Not pickled
-    or serialized (see ``__reduce__``); rebuilt when the vectors table changes."""
+    part) per key, kept across batches (running text repeats its words) in one table on
+    the vectors' device: at most ``max_rows``, the least recently used replaced first.
+    Thread-safe (one lock around each lookup)."""
 
-    def __init__(self, vectors, max_size: int = 200_000) -> None:
+    def __init__(self, vectors, ops: Ops, max_rows: int) -> None:
         self.vectors = vectors
-        self.max_size = max_size
-        self.rows: dict = {}
+        self.ops = ops
+        self.max_rows = max_rows
+        self.rows: "OrderedDict[int, int]" = OrderedDict()  # key -> row of table, oldest first
+        self.table = ops.alloc2f(0, vectors.shape[1])
+        self._lock = threading.Lock()
 
-    def get(self, keys: numpy.ndarray) -> numpy.ndarray:
-        rows = self.rows
-        missing = [key for key in keys.tolist() if key not in rows]
-        if missing:
-            if len(rows) + len(missing) > self.max_size:
-                rows.clear()
-            computed = numpy.asarray(self.vectors.get_batch(numpy.asarray(missing, dtype="uint64")))
-            rows.update(zip(missing, computed))
-        if not len(keys):
-            return numpy.zeros((0, self.vectors.shape[1]), dtype="float32")
-        return numpy.stack([rows[key] for key in keys.tolist()])
+    def get(self, keys: numpy.ndarray) -> Floats2d:
+        """The vectors of distinct ``keys`` (host uint64), on the device."""
+        ops = self.ops
+        if len(keys) > self.max_rows:  # more than the cache holds: computed, not kept
+            return ops.asarray2f(self.vectors.get_batch(keys))
+        with self._lock:
+            rows = self.rows
+            missing = []
+            for key in keys.tolist():
+                if key in rows:
+                    rows.move_to_end(key)
+                else:
+                    missing.append(key)
+            if missing:
+                free = self._free_rows(len(missing))
+                computed = self.vectors.get_batch(numpy.asarray(missing, dtype="uint64"))
+                self.table[ops.asarray1i(free)] = ops.asarray2f(computed)
+                rows.update(zip(missing, free))
+            return self.table[ops.asarray1i([rows[key] for key in keys.tolist()])]
 
-    def __reduce__(self):
-        return (_no_cache, ())
+    def _free_rows(self, n: int) -> List[int]:
+        """``n`` rows to fill: new ones while the table may grow, then those of the
+        least recently used keys."""
+        size = len(self.rows)
+        new = list(range(size, min(size + n, self.max_rows)))
+        if new and new[-1] >= self.table.shape[0]:  # grow (doubling) up to max_rows
+            grown = self.ops.alloc2f(min(max(2 * self.table.shape[0], new[-1] + 1), self.max_rows), self.table.shape[1])
+            grown[: self.table.shape[0]] = self.table
+            self.table = grown
+        return new + [self.rows.popitem(last=False)[1] for _ in range(n - len(new))]
 
 
-def _no_cache() -> None:
-    return None
-
-
-def _vector_cache(model: Model, vectors) -> VectorCache:
-    cache = model.attrs.get("_vector_cache")
-    if cache is None or cache.vectors is not vectors:
-        cache = model.attrs["_vector_cache"] = VectorCache(vectors)
-    return cache
-
-
-def _no_gradient(d_output: Ragged) -> List[Doc]:
+def no_gradient(d_output) -> List[Doc]:
+    """The backprop of a layer that reads docs and learns nothing: no gradient to pass on."""
     return []
 
 
@@ -193,9 +210,15 @@ def _init_static_vectors(model: Model, X: Optional[List[Doc]] = None, Y: Optiona
 
 
 def dedupe_static_vectors(model: Model) -> Model:
-    """Replace every ``static_vectors`` node of ``model`` by :func:`static_vectors_layer`."""
+    """``model`` with every ``static_vectors`` node replaced by :func:`static_vectors_layer`
+    (the node itself when ``model`` is one)."""
+
+    def replacement(node: Model) -> Model:
+        return static_vectors_layer(node.maybe_get_dim("nO"), node.maybe_get_dim("nM"), node.attrs.get("dropout_rate"))
+
+    if model.name == "static_vectors":
+        return replacement(model)
     for node in list(model.walk()):
         if node.name == "static_vectors":
-            new = static_vectors_layer(node.maybe_get_dim("nO"), node.maybe_get_dim("nM"), node.attrs.get("dropout_rate"))
-            model.replace_node(node, new)
+            model.replace_node(node, replacement(node))
     return model

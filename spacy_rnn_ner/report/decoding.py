@@ -1,8 +1,9 @@
 """Constrained Viterbi decoding against greedy per-token argmax, on one trained model.
 
 ``python -m spacy_rnn_ner compare-decoding --model DIR --data FILE.spacy`` prints the
-entity scores of both decodings (:func:`format_decoding`) (greedy: each token's most probable tag; an ``I-X`` that
-does not continue an ``X`` entity is read as ``O``).
+entity scores of both decodings (:func:`format_decoding`). Greedy: each token's most
+probable tag by the model's probabilities (with a CRF, its marginals); an ``I-X`` that
+does not continue an ``X`` entity is read as ``O``.
 """
 from pathlib import Path
 from typing import Dict, List
@@ -18,13 +19,15 @@ from ..scorer import score_ents
 
 
 def greedy_decode(ner: RNNEntityRecognizer, docs: List) -> List[DocPrediction]:
-    """Most probable tag per token, no transition constraints."""
-    flat = ner.model.ops.to_numpy(ner.model.predict(docs).scores)
-    predictions = []
-    for doc_probs in numpy.split(flat, numpy.cumsum([len(doc) for doc in docs])[:-1]):
-        tags = doc_probs.argmax(axis=1) if len(doc_probs) else numpy.zeros((0,), "int64")
-        predictions.append(DocPrediction(tags, doc_probs.max(axis=1) if len(doc_probs) else tags))
-    return predictions
+    """Most probable tag per token, no transition constraints. The probabilities are
+    the model's (its ``tag_probabilities``: softmax outputs, or a CRF's marginals, not
+    its emission scores)."""
+    model = ner.model
+    probs = model.attrs["tag_probabilities"](model, model.predict(docs))
+    tags = probs.argmax(axis=1) if len(probs) else numpy.zeros((0,), "int64")
+    chosen = probs.max(axis=1) if len(probs) else numpy.zeros((0,), "f")
+    splits = numpy.cumsum([len(doc) for doc in docs])[:-1]
+    return [DocPrediction(t, p) for t, p in zip(numpy.split(tags, splits), numpy.split(chosen, splits))]
 
 
 def compare_decoding(model: Path, data: Path, component: str = "rnn_ner") -> Dict[str, Dict]:

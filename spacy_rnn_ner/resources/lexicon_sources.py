@@ -22,7 +22,7 @@ A list gets the words of every selected source that provides it. Derived lists
 words whose lowercased form is also a dictionary word ("мене", "так": LexiconFeatures
 matches lowercased tokens, so these fire on common words).
 """
-import gettext
+import struct
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
@@ -130,12 +130,29 @@ def iso_codes_entries(locale_dir: PathLike = "/usr/share/locale", lang: str = "u
         if not path.exists():
             raise FileNotFoundError(f"iso-codes catalogue not found: {path} "
                                     "(apt-get install iso-codes, or pass --iso-locale-dir)")
-        with path.open("rb") as file_:
-            catalog = gettext.GNUTranslations(file_)._catalog  # msgid -> msgstr
-        for msgid, msgstr in catalog.items():
-            if msgid and isinstance(msgstr, str):
+        for msgid, msgstr in read_mo(path).items():
+            if msgid:
                 for word in name_words(msgstr):
                     yield list_name, word
+
+
+def read_mo(path: PathLike) -> Dict[str, str]:
+    """The translations of a GNU gettext ``.mo`` catalogue (UTF-8), msgid -> msgstr
+    (plural forms joined by newlines); the header is the empty msgid. The format:
+    a magic number giving the byte order, then the count and the offsets of two tables
+    of (length, offset) pairs, one for the originals and one for the translations."""
+    data = Path(path).read_bytes()
+    magic = struct.unpack("<I", data[:4])[0] if len(data) >= 28 else None
+    if magic not in (0x950412DE, 0xDE120495):
+        raise InputError("not a GNU gettext .mo file", path)
+    order = "<" if magic == 0x950412DE else ">"
+    count, originals, translations = struct.unpack(order + "3I", data[8:20])
+
+    def string(table: int, i: int) -> str:
+        length, offset = struct.unpack(order + "2I", data[table + 8 * i : table + 8 * i + 8])
+        return data[offset : offset + length].decode("utf-8").replace("\0", "\n")
+
+    return {string(originals, i): string(translations, i) for i in range(count)}
 
 
 SOURCES: Dict[str, Callable[..., Entries]] = {

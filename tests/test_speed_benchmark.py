@@ -1,0 +1,40 @@
+"""benchmarks/speed.py runs end to end on a tiny stream with the shipped config (about
+40 s: nine fresh processes)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from spacy.tokens import DocBin
+
+from conftest import TRAIN_DATA, make_examples, shipped_nlp, train_shipped
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.slow
+def test_speed_benchmark_reports_both_pipelines_components_and_the_long_doc(tmp_path):
+    nlp = shipped_nlp(tmp_path / "resources")
+    train_shipped(nlp, n_iter=2)
+    nlp.to_disk(tmp_path / "model")
+    text = tmp_path / "text"
+    text.mkdir()
+    for i in range(3):
+        (text / f"{i}.txt").write_text("\n".join(t for t, _ in TRAIN_DATA) + "\n", encoding="utf8")
+    DocBin(docs=[eg.reference for eg in make_examples(nlp)]).to_disk(tmp_path / "warmup.spacy")
+    output = tmp_path / "speed.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / "speed.py"), str(tmp_path / "model"), "--text", str(text),
+               "--warmup", str(tmp_path / "warmup.spacy"), "--spacy-config", str(ROOT / "configs" / "spacy_ner.cfg"),
+               "--tokens", "100", "--rounds", "1", "--long-doc", "300", "--output", str(output)]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(output.read_text(encoding="utf8"))
+    assert set(report["words_per_s"]) == {"rnn_ner", "rnn_ner_no_spans", "spacy_ner"}
+    assert all(value > 0 for value in report["words_per_s"].values())
+    assert report["ratio"] > 0 and report["ratio_no_spans"] > 0
+    assert set(report["ms_per_1000_words"]["rnn_ner"]) == {"tokenizer", "sentencizer", "rnn_ner"}
+    assert {"tok2vec", "ner"} <= set(report["ms_per_1000_words"]["spacy_ner"])
+    assert set(report["long_doc"]) == {"rnn_ner", "rnn_ner_no_spans", "rnn_ner_without_sentencizer",
+                                       "rnn_ner_no_spans_without_sentencizer"}
+    assert 0 < report["long_doc_tokens"] <= min(300, report["words"])
