@@ -387,7 +387,7 @@ CASES = [
      "error: d.spacy: holds no documents", 1),
     ("compare-same-names", files(**{"a/s.json": b'{"ents_f": 0.5}', "b/s.json": b'{"ents_f": 0.7}'}),
      ["compare", "a/s.json", "b/s.json"],
-     "error: 2 systems named 's' (a/s.json, b/s.json); give distinct names with --names", 1),
+     "error: 2 systems named 's' (a/s.json, b/s.json); give distinct names with --names, or --seeds for runs of one system", 1),
     ("to-nemo-suffix-with-folder", made(lambda f: docbin(f / "in.spacy")),
      ["convert", "to-nemo", "in.spacy", "out", "--suffix", "/../../x"],
      "Error: Invalid value for --suffix: '/../../x': part of a file name (no folder)", 1),
