@@ -11,6 +11,7 @@ them whole. This component keeps spaCy's rule and adds three exceptions after a 
   (an opening quote, bracket or dash before the next sentence's first word goes with it);
 - none after an initial: a single uppercase letter before the period ('Т. Шевченко');
 - none after an abbreviation of ``abbreviations`` ('м.', 'вул.', 'ім.', ...) whatever follows;
+- none inside « » quotes that close within a few words ('« Голос . Діти »');
 - with ``newline_starts``, a sentence starts at the first word after a line break (a
   heading without a final period does not run into the next paragraph).
 
@@ -40,6 +41,10 @@ UK_ABBREVIATIONS = (
 SENT_END_CHARS = Sentencizer.default_punct_chars
 # punctuation that opens the next sentence rather than closing the last one
 OPENERS = frozenset("«„([{—–-")
+OPEN_QUOTES = frozenset("«„")
+CLOSE_QUOTES = frozenset("»“")
+# a period inside quotes closed within this many tokens is part of a name or title
+QUOTE_WINDOW = 8
 
 
 def sentence_starts(
@@ -62,10 +67,16 @@ def sentence_starts(
     line_break = False
     opener: Optional[int] = None  # an opening quote, bracket or dash after the end
     last_word: Optional[str] = None
+    in_quote = False      # inside « ... » (or „ ... “) opened on this line
     for i, word in enumerate(words):
         if not word.strip():
             line_break = line_break or "\n" in word
+            in_quote = in_quote and not line_break
             continue
+        if word in OPEN_QUOTES:
+            in_quote = not end_seen  # after a sentence end it opens the next sentence
+        elif word in CLOSE_QUOTES:
+            in_quote = False
         if word in punct:
             if not end_seen:
                 kept = word == "." and last_word is not None and _binds_forward(last_word, abbrevs)
@@ -78,12 +89,24 @@ def sentence_starts(
             first = i if opener is None else opener
             if line_break and newline_starts:
                 starts[first] = True
-            elif end_seen and not kept and not word[0].islower():
+            elif end_seen and not kept and not word[0].islower() \
+                    and not (in_quote and _closes_soon(words, i)):
                 starts[first] = True
             end_seen = kept = line_break = False
             opener = None
             last_word = word
     return starts
+
+
+def _closes_soon(words: Sequence[str], i: int) -> bool:
+    """A closing quote within :data:`QUOTE_WINDOW` tokens from ``i``, before any line break:
+    the period was inside a short quoted name ('« Голос . Діти »'), not a sentence end."""
+    for word in words[i: i + QUOTE_WINDOW]:
+        if word in CLOSE_QUOTES:
+            return True
+        if "\n" in word:
+            return False
+    return False
 
 
 def _is_punct(word: str) -> bool:

@@ -93,3 +93,10 @@ def test_round_trip_and_score(tmp_path):
         token.is_sent_start = token.i in (0, 2)
     scores = loaded.evaluate([Example(loaded.make_doc(ref.text), ref)])
     assert scores["sents_f"] == 1.0
+
+
+def test_period_inside_a_short_quoted_name_is_no_sentence_end():
+    assert len(sentences("Шоу « Голос . Діти » почалося .")) == 1
+    # a long quotation still has its sentences
+    long = "Він сказав : « Я прийшов . Потім я довго сидів там і думав про все , що сталося того дня » ."
+    assert len(sentences(long)) == 2
