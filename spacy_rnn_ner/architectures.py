@@ -90,7 +90,8 @@ def build_rnn_tagger(
         sentence's likelihood, decoded by Viterbi with the learned transitions).
     nO: number of BIO tags; leave it null: it is set from the component's labels.
     """
-    return _rnn_tagger("spacy_rnn_ner.RNNTagger.v2", **locals(), doc_context=False, legacy_layout=False)
+    return _rnn_tagger("spacy_rnn_ner.RNNTagger.v2", **locals(), doc_context=False, context_depth=0,
+                       legacy_layout=False)
 
 
 @registry.architectures("spacy_rnn_ner.RNNTagger.v3")
@@ -106,13 +107,16 @@ def build_rnn_tagger_v3(
     sentence_level: bool = True,
     output: str = "crf",
     doc_context: bool = True,
+    context_depth: int = 0,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """``RNNTagger.v2`` with document context: ``doc_context`` appends to each token's
     RNN state the mean state of the other mentions of the same (capitalised, inflection-
     blind) word in its document and their count (:mod:`layers.doc_context`), before the
     output layer; train it on documents or multi-sentence pieces (the corpus reader's
-    ``max_length``), not single sentences. The output is a CRF by default."""
+    ``max_length``), not single sentences. ``context_depth``: RNN layers (of
+    ``hidden_width``) that read the states with their context before the output (0: the
+    output reads them directly). The output is a CRF by default."""
     return _rnn_tagger("spacy_rnn_ner.RNNTagger.v3", **locals(), legacy_layout=False)
 
 
@@ -132,7 +136,7 @@ def build_rnn_tagger_v1(
     """The model of ``RNNTagger.v2`` with the layer layout that v1 pipelines were saved
     with, so they load and predict as before. Use v2 for new pipelines."""
     return _rnn_tagger("spacy_rnn_ner.RNNTagger.v1", **locals(), output="softmax", doc_context=False,
-                       legacy_layout=True)
+                       context_depth=0, legacy_layout=True)
 
 
 def _rnn_tagger(
@@ -148,6 +152,7 @@ def _rnn_tagger(
     sentence_level: bool,
     output: str,
     doc_context: bool,
+    context_depth: int,
     nO: Optional[int],
     legacy_layout: bool,
 ) -> Model[List[Doc], List[Floats2d]]:
@@ -171,8 +176,16 @@ def _rnn_tagger(
     )
     crf = crf_layer(nO) if output == "crf" else None
     context = doc_context_layer(rnn.get_dim("nO")) if doc_context else None
-    output_layer = make_output_layer(output, nO, (context or rnn).get_dim("nO"))
-    return rnn_tagger_model(tok2vec, rnn, output_layer, sentence_level, legacy_layout, crf, context)
+    context_rnn = None
+    if context_depth:
+        _check_positive(arch, context_depth=context_depth)
+        context_rnn = packed_rnn_layer(
+            key, (context or rnn).get_dim("nO"), hidden_width, context_depth, bidirectional, dropout,
+            mixed_precision and _on_cuda(), 0.0,
+        )
+    output_layer = make_output_layer(output, nO, (context_rnn or context or rnn).get_dim("nO"))
+    return rnn_tagger_model(tok2vec, rnn, output_layer, sentence_level, legacy_layout, crf, context,
+                            context_rnn)
 
 
 @registry.architectures("spacy_rnn_ner.TokenFeatures.v1")

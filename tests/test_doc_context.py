@@ -106,3 +106,24 @@ def test_output_width_follows_the_context(context):
     model = nlp.get_pipe("rnn_ner").model
     rnn_width = model.get_ref("rnn").get_dim("nO")
     assert model.get_ref("output_layer").get_dim("nI") == (2 * rnn_width + 1 if context else rnn_width)
+    assert not model.has_ref("context_rnn")
+
+
+def test_context_rnn_reads_the_context_and_reloads(tmp_path):
+    nlp = build_v3(context_depth=1)
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    model = nlp.get_pipe("rnn_ner").model
+    context_rnn = model.get_ref("context_rnn")
+    assert context_rnn.get_dim("nI") == model.get_ref("doc_context").get_dim("nO")
+    assert model.get_ref("output_layer").get_dim("nI") == context_rnn.get_dim("nO")
+    optimizer.learn_rate = 0.01
+    for _ in range(40):
+        nlp.update(examples, sgd=optimizer, drop=0.0)
+    texts = [text for text, _ in TRAIN_DATA]
+    expected = [ents_of(d) for d in nlp.pipe(texts)]
+    assert expected[0] == [("Тарас Шевченко", "PERS"), ("Моринцях", "LOC")]
+    nlp.to_disk(tmp_path / "p")
+    assert [ents_of(d) for d in spacy.load(tmp_path / "p").pipe(texts)] == expected
+    with pytest.raises(ValueError, match="context_depth"):
+        build_v3(context_depth=-1)

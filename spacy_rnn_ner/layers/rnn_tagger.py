@@ -85,11 +85,13 @@ def rnn_tagger_model(
     legacy_layout: bool = False,
     crf: Optional[Model] = None,
     doc_context: Optional[Model] = None,
+    context_rnn: Optional[Model] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """``tok2vec`` per doc, ``rnn`` over the flat segments, ``output_layer`` per token.
 
     doc_context: a layer between the RNN and the output layer that adds each token's
-        document context to its RNN state (:mod:`layers.doc_context`).
+        document context to its RNN state (:mod:`layers.doc_context`); context_rnn: a
+        second packed RNN over the segments that reads the RNN states with their context.
 
     crf: a CRF node holding learned transition scores (:mod:`layers.crf`); the
         model's scores are then the CRF's emission scores.
@@ -110,13 +112,11 @@ def rnn_tagger_model(
         )
         layers = [sentences, with_array]
     else:
-        layers = [tok2vec, rnn] + ([doc_context] if doc_context is not None else []) + [output_layer]
-        layers += [crf] if crf is not None else []
-    refs = {"tok2vec": tok2vec, "rnn": rnn, "output_layer": output_layer}
-    if crf is not None:
-        refs["crf"] = crf
-    if doc_context is not None:
-        refs["doc_context"] = doc_context
+        layers = [tok2vec, rnn, doc_context, context_rnn, output_layer, crf]
+        layers = [layer for layer in layers if layer is not None]
+    refs = {"tok2vec": tok2vec, "rnn": rnn, "output_layer": output_layer, "crf": crf,
+            "doc_context": doc_context, "context_rnn": context_rnn}
+    refs = {name: layer for name, layer in refs.items() if layer is not None}
     return Model(
         "rnn_tagger",
         _forward,
@@ -146,6 +146,8 @@ def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
             )
         set_rnn_input_width(rnn, width)
     rnn.initialize()
+    if model.has_ref("context_rnn"):
+        model.get_ref("context_rnn").initialize()
     output_layer.initialize()
     if model.has_ref("crf"):
         model.get_ref("crf").initialize()
@@ -160,14 +162,20 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[TagScores, 
     X = ops.flatten(Xs) if Xs else ops.alloc2f(0, rnn.get_dim("nI"))
     lengths = segment_lengths(docs, model.attrs["sentence_level"])
     H, backprop_rnn = rnn((X, lengths), is_train)
-    backprop_context = None
+    backprops = [backprop_rnn]
     if model.has_ref("doc_context"):
         H, backprop_context = model.get_ref("doc_context")((H, docs), is_train)
+        backprops.append(backprop_context)
+    if model.has_ref("context_rnn"):
+        H, backprop_context_rnn = model.get_ref("context_rnn")((H, lengths), is_train)
+        backprops.append(backprop_context_rnn)
     P, backprop_output = output_layer(H, is_train)
+    backprops.append(backprop_output)
 
     def backprop(dP: Floats2d) -> List[Doc]:
-        dH = backprop_output(dP)
-        dX = backprop_rnn(backprop_context(dH) if backprop_context is not None else dH)
+        dX = dP
+        for backprop_layer in reversed(backprops):
+            dX = backprop_layer(dX)
         return backprop_tok2vec(ops.unflatten(dX, doc_lengths) if docs else [])
 
     return TagScores(P, lengths), backprop
