@@ -270,6 +270,18 @@ def test_compare_seeds_mean_sd_and_per_type(tmp_path, capsys):
     assert "| ORG | 40.00 / 40.00 / 40.00 | 10.00 / 10.00 / 10.00 | 7 |" in lines
 
 
+def test_compare_one_source_of_report_files(tmp_path, capsys):
+    def report(f_ng):
+        return {"ents_p": 0.6, "ents_r": 0.6, "ents_f": 0.6, "ents_per_type": {},
+                "by_source": {"ng": {"ents_p": f_ng, "ents_r": f_ng, "ents_f": f_ng,
+                                     "ents_per_type": {"ORG": {"p": f_ng, "r": f_ng, "f": f_ng}}}}}
+    a, b = write_json(tmp_path / "a.json", report(0.5)), write_json(tmp_path / "b.json", report(0.7))
+    assert main(["compare", str(a), str(b), "--names", "x", "x", "--seeds", "--source", "ng"]) == 0
+    assert "| x | 2 | 60.00 ± 14.14 | 60.00 ± 14.14 | 60.00 ± 14.14 |" in capsys.readouterr().out
+    assert main(["compare", str(a), "--source", "bruk"]) == 1
+    assert capsys.readouterr().err == f"error: {a}: no scores of source 'bruk' (a report JSON has them; sources here: ng)\n"
+
+
 def test_compare_errors(tmp_path, capsys):
     a = write_json(tmp_path / "a.json", {"ents_p": 1.0, "ents_r": 1.0, "ents_f": 1.0, "ents_per_type": {}})
     missing = tmp_path / "nope.json"

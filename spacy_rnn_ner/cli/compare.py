@@ -18,8 +18,10 @@ def compare_cli(
     seeds: bool = Opt(False, "--seeds", help="Files with the same name are runs (seeds) of one "
                       "system: one row of mean ± sample standard deviation."),
     by_type: bool = Opt(False, "--by-type", help="Also a table of P / R / F1 per entity type."),
+    source: Optional[str] = Opt(None, "--source", help="The scores of one source's documents "
+                                "(e.g. ng; from the by_source part of report_NAME.json files)."),
 ) -> None:
     """One row per system: micro P/R/F1, macro F1, F1 per type and words/s."""
     from ..report.compare import write_compare
 
-    typer.echo(write_compare(scores, names, output, seeds, by_type), nl=False)
+    typer.echo(write_compare(scores, names, output, seeds, by_type, source), nl=False)

@@ -124,12 +124,14 @@ def type_prf_table(systems: Dict[str, List[Dict[str, Any]]]) -> str:
 
 
 def write_compare(scores: Sequence[Path], names: Optional[Sequence[str]] = None,
-                  output: Optional[Path] = None, seeds: bool = False, by_type: bool = False) -> str:
+                  output: Optional[Path] = None, seeds: bool = False, by_type: bool = False,
+                  source: Optional[str] = None) -> str:
     """The table of the JSON score files ``scores`` (rows named by ``names``, default the
     file stems), also written to ``output`` as a Markdown page when given. ``seeds``: files
     of the same name are runs of one system (one row, mean ± sd). ``by_type``: a second
-    table with P / R / F1 per type. Every file is read before anything is written; a bad
-    one is an :class:`InputError` naming it."""
+    table with P / R / F1 per type. ``source``: the scores of that source's documents
+    (``by_source`` of a ``report`` JSON). Every file is read before anything is written; a
+    bad one is an :class:`InputError` naming it."""
     names = list(names) if names else [Path(path).stem for path in scores]
     if len(names) != len(scores):
         raise InputError(f"{len(scores)} score files but {len(names)} names")
@@ -141,7 +143,15 @@ def write_compare(scores: Sequence[Path], names: Optional[Sequence[str]] = None,
     check_outputs([output], scores)
     systems: Dict[str, List[Dict[str, Any]]] = {}
     for name, path in zip(names, scores):
-        systems.setdefault(name, []).append(with_entity_scores(checked_scores(read_json(path), path), path))
+        data = read_json(path)
+        if source is not None:
+            by_source = data.get("by_source") if isinstance(data, dict) else None
+            if not isinstance(by_source, dict) or source not in by_source:
+                known = ", ".join(sorted(by_source)) if isinstance(by_source, dict) else "none"
+                raise InputError(f"no scores of source {source!r} (a report JSON has them; "
+                                 f"sources here: {known})", path)
+            data = by_source[source]
+        systems.setdefault(name, []).append(with_entity_scores(checked_scores(data, path), path))
     table = compare_table(systems)
     if by_type:
         table += "\n" + type_prf_table(systems)
