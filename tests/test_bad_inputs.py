@@ -115,6 +115,30 @@ def with_model(name: str, damage: Optional[Callable[[Path], None]] = None) -> Se
     return lambda folder, model: model_copy(model, folder / name, damage or (lambda p: None))
 
 
+def fifo(name: str) -> Setup:
+    """A named pipe ``name`` (nobody writes to it: reading it would block)."""
+    return made(lambda f: os.mkfifo(f / name))
+
+
+def link(name: str, target: str) -> Setup:
+    """A symbolic link ``name`` -> ``target`` (relative to the link's folder)."""
+    def make(folder: Path, model: Path) -> None:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(target, folder / name)
+    return make
+
+
+def unannotated_docbin(path: Path) -> None:
+    """A DocBin of one document without NER annotation (no token has an entity tag)."""
+    nlp = spacy.blank("uk")
+    DocBin(docs=[nlp("Київ є містом")]).to_disk(path)
+
+
+UTF16LE = "Київ є містом\nЛьвів теж\n".encode("utf-16-le")  # no BOM: NUL after each ASCII byte
+CONLL_UTF16LE = "Київ B-LOC\nє O\n".encode("utf-16-le")
+RUN_ID = b"run123\n"
+
+
 UTF8 = TEXT.encode("utf8") + b"\n"
 CP1251 = "Київ є містом".encode("cp1251") + b"\n"
 CONLL = "Київ B-LOC\nє O\n".encode("utf8")
@@ -399,6 +423,142 @@ CASES = [
      "error: 'GEO=': no word list after '=' (NAME=FILE)", 1),
     ("track-empty-run-id", files(**{"rid.txt": b"\n"}), ["track", "rid.txt"],
      "error: rid.txt: holds no MLflow run id; train with tracking on first", 1),
+    # --- issue 28 (a new probe): outputs that are not regular files, output folders, links
+    ("conll-out-fifo", both(files(**{"a.conll": CONLL}), fifo("o.spacy")),
+     ["convert", "conll", "a.conll", "o.spacy"],
+     "error: o.spacy: is a named pipe, not a regular file: outputs are written to regular files only; "
+     "give a file name", 1),
+    ("conll-out-link-to-chardev", both(files(**{"a.conll": CONLL}), link("nulldev", "/dev/null")),
+     ["convert", "conll", "a.conll", "nulldev"],
+     "error: nulldev: is a character device (through a link), not a regular file: outputs are written "
+     "to regular files only; give a file name", 1),
+    ("compare-out-link-to-fifo", both(files(**{"s.json": b'{"ents_f": 0.5}'}), fifo("p"), link("out.md", "p")),
+     ["compare", "s.json", "--output", "out.md"],
+     "error: out.md: is a named pipe (through a link), not a regular file: outputs are written to regular "
+     "files only; give a file name", 1),
+    ("hf-cache-dir-inside-input", files(**{"ds/train.jsonl": b'{"tokens": ["a"], "ner_tags": ["O"]}\n'}),
+     ["convert", "hf", "ds", "out", "--cache-dir", "ds/cache"],
+     "error: ds/cache: output would be written inside the input folder ds, which the command reads", 1),
+    ("vectors-import-out-is-a-model", both(files(**{"v.vec": b"a 1 2\nb 1 2\n"}), with_model("m")),
+     ["vectors-import", "v.vec", "m"],
+     "error: m: holds files that are not an earlier output of vectors-import (config.cfg, meta.json, "
+     "rnn_ner, ...): the folder is replaced as a whole; give a new or empty folder", 1),
+    ("vectors-import-out-holds-the-source", files(**{"v.vec": b"a 1 2\nb 1 2\n", "config.cfg": b"[x]\n",
+                                                     "meta.json": b"{}"}),
+     ["vectors-import", "v.vec", "."],
+     "error: .: output folder would replace the input v.vec, which is inside it", 1),
+    ("vectors-import-out-holds-user-files", files(**{"v.vec": b"a 1 2\nb 1 2\n", "out__config.cfg": b"[x]\n",
+                                                     "out__meta.json": b"{}"}),
+     ["vectors-import", "v.vec", "out"],
+     "error: out: holds files that are not an earlier output of vectors-import (config.cfg, meta.json): "
+     "the folder is replaced as a whole; give a new or empty folder", 1),
+    ("build-lexicons-out-holds-user-files", files(**{"lt.dict": b"x", "out/notes.md": b"mine"}),
+     ["build-lexicons", "out", "--sources", "lingotweaker", "--lt-dict", "lt.dict"],
+     "error: out: holds files that are not an earlier output of build-lexicons (notes.md): the folder is "
+     "replaced as a whole; give a new or empty folder", 1),
+    ("pretrain-text-link-to-output", both(files(**{"raw/a.txt": UTF8, "out.txt": "СТАРИЙ ВИХІД\n".encode()}),
+                                          link("raw/prev.txt", "../out.txt"), made(lambda f: ner_uk(f / "ner"))),
+     ["pretrain-text", "raw", "ner", "out.txt", "--sources", "brown-uk"],
+     "error: out.txt: output would be read as an input: raw/prev.txt in the input folder raw leads to it", 1),
+    ("annotate-dir-link-to-output", both(files(**{"d/a.txt": UTF8, "o.jsonl": b'{"text": "x"}\n'}),
+                                         link("d/prev.txt", "../o.jsonl")),
+     ["annotate", "model", "d", "o.jsonl"],
+     "error: o.jsonl: output would be read as an input: d/prev.txt in the input folder d leads to it", 1),
+    ("annotate-dir-hard-link-to-output", both(files(**{"d/a.txt": UTF8, "o.jsonl": b'{"text": "x"}\n'}),
+                                              made(lambda f: os.link(f / "o.jsonl", f / "d" / "prev.txt"))),
+     ["annotate", "model", "d", "o.jsonl"],
+     "error: o.jsonl: output would be read as an input: d/prev.txt in the input folder d leads to it", 1),
+    # --- inputs that are not regular files, UTF-16 without a byte-order mark, non-finite numbers
+    ("conll-fifo-input", fifo("a.conll"), ["convert", "conll", "a.conll", "o.spacy"],
+     "error: a.conll: is a named pipe, not a regular file: save the data to a file and give its name", 1),
+    ("annotate-fifo-input", fifo("in.txt"), ["annotate", "model", "in.txt", "o.jsonl"],
+     "error: in.txt: is a named pipe, not a regular file: save the data to a file and give its name", 1),
+    ("conll-utf16le-nobom", files(**{"a.conll": CONLL_UTF16LE}), ["convert", "conll", "a.conll", "o.spacy"],
+     "error: a.conll: not UTF-8 text (a NUL byte at offset 9: UTF-16 or binary data)", 1),
+    ("annotate-utf16le-nobom", files(**{"in.txt": UTF16LE}), ["annotate", "model", "in.txt", "o.jsonl"],
+     "error: in.txt:1: not UTF-8 text (a NUL byte at byte 9: UTF-16 or binary data) (--skip-bad-lines "
+     "skips such lines)", 1),
+    ("annotate-dir-utf16le-nobom", files(**{"d/a.txt": UTF16LE}), ["annotate", "model", "d", "o.jsonl"],
+     "error: d/a.txt: not UTF-8 text (a NUL byte at byte 9: UTF-16 or binary data) (--skip-bad-lines "
+     "skips such lines)", 1),
+    ("vectors-utf16le-nobom", files(**{"t.txt": UTF16LE}), ["vectors", "t.txt", "v.floret"],
+     "error: t.txt: not UTF-8 text (a NUL byte at offset 9: UTF-16 or binary data)", 1),
+    ("pretrain-text-utf16le-nobom", both(files(**{"raw/b.txt": UTF16LE}), made(lambda f: ner_uk(f / "ner"))),
+     ["pretrain-text", "raw", "ner", "out.txt"],
+     "error: raw/b.txt: not UTF-8 text (a NUL byte at offset 9: UTF-16 or binary data)", 1),
+    ("annotate-jsonl-nan-meta", files(**{"in.jsonl": '{"text": "Київ є", "score": NaN}\n'.encode()}),
+     ["annotate", "model", "in.jsonl", "o.jsonl"],
+     "error: in.jsonl:1: 'score' is nan: not a JSON number (NaN, Infinity or beyond a double); write null "
+     "or a finite number (--skip-bad-lines skips such lines)", 1),
+    ("annotate-jsonl-huge-number-meta", files(**{"in.jsonl": '{"text": "Київ є", "m": {"big": [1e400]}}\n'.encode()}),
+     ["annotate", "model", "in.jsonl", "o.jsonl"],
+     "error: in.jsonl:1: 'm.big.0' is inf: not a JSON number (NaN, Infinity or beyond a double); write "
+     "null or a finite number (--skip-bad-lines skips such lines)", 1),
+    ("annotate-empty-input", files(**{"in.txt": b""}), ["annotate", "model", "in.txt", "o.jsonl"],
+     "error: in.txt: holds no documents to annotate", 1),
+    ("annotate-blank-jsonl", files(**{"in.jsonl": b"\n\n"}), ["annotate", "model", "in.jsonl", "o.jsonl"],
+     "error: in.jsonl: holds no documents to annotate", 1),
+    # --- values outside their range
+    ("compare-scores-outside-0-1", files(**{"s.json": b'{"ents_f": -0.5, "ents_p": 1.7, "ents_r": 0.2}'}),
+     ["compare", "s.json"],
+     "error: s.json: 'ents_p' is 1.7, expected a score between 0 and 1 (as `spacy evaluate` writes it, "
+     "not a percentage)", 1),
+    ("compare-negative-speed", files(**{"s.json": b'{"ents_f": 0.5, "speed": -3}'}), ["compare", "s.json"],
+     "error: s.json: 'speed' is -3, expected words per second (0 or above)", 1),
+    ("char-lm-learn-rate-nan", files(**{"t.txt": UTF8}),
+     ["train-char-lm", "t.txt", "lm.pt", "--learn-rate", "nan", "--max-steps", "5"],
+     "error: --learn-rate must be a finite number above 0, got nan", 1),
+    ("char-lm-learn-rate-negative", files(**{"t.txt": UTF8}),
+     ["train-char-lm", "t.txt", "lm.pt", "--learn-rate", "-0.1", "--max-steps", "5"],
+     "error: --learn-rate must be a finite number above 0, got -0.1", 1),
+    ("char-lm-sgd-learn-rate-negative", files(**{"t.txt": UTF8}),
+     ["train-char-lm", "t.txt", "lm.pt", "--optimizer", "sgd", "--learn-rate", "-1", "--max-steps", "5"],
+     "error: --learn-rate must be a finite number above 0, got -1.0", 1),
+    ("char-lm-max-minutes-nan", files(**{"t.txt": UTF8}),
+     ["train-char-lm", "t.txt", "lm.pt", "--max-minutes", "nan"],
+     "error: --max-minutes must be a finite number of at least 0, got nan", 1),
+    ("char-lm-grad-clip-inf", files(**{"t.txt": UTF8}),
+     ["train-char-lm", "t.txt", "lm.pt", "--grad-clip", "inf", "--max-steps", "5"],
+     "error: --grad-clip must be a finite number of at least 0, got inf", 1),
+    ("char-lm-anneal-factor-zero", files(**{"t.txt": UTF8}),
+     ["train-char-lm", "t.txt", "lm.pt", "--anneal-factor", "0", "--max-steps", "5"],
+     "error: --anneal-factor must be in (0, 1] (1: no annealing), got 0.0", 1),
+    # --- languages checked first
+    ("vectors-import-lang-zz", files(**{"v.vec": b"a 1 2\nb 1 2\n"}), ["vectors-import", "v.vec", "vec", "--lang", "zz"],
+     "error: --lang zz: not a language spaCy knows (e.g. uk, en, xx)", 1),
+    ("build-lexicons-lang-zz", files(), ["build-lexicons", "out", "--sources", "iso-codes", "--lang", "zz"],
+     "error: --lang zz: not a language spaCy knows (e.g. uk, en, xx)", 1),
+    ("build-lexicons-lingotweaker-lang-en", files(), ["build-lexicons", "out", "--sources", "lingotweaker", "--lang", "en"],
+     "error: --sources lingotweaker: its dictionary is for uk, not --lang en (or give --lt-dict)", 1),
+    ("build-lexicons-iso-codes-no-catalogue", made(lambda f: [
+        (f / "loc" / lang / "LC_MESSAGES").mkdir(parents=True) or (f / "loc" / lang / "LC_MESSAGES" / "iso_3166-1.mo")
+        .write_bytes(b"") for lang in ("uk", "de")]),
+     ["build-lexicons", "out", "--sources", "iso-codes", "--lang", "xx", "--iso-locale-dir", "loc"],
+     "error: loc/xx/LC_MESSAGES/iso_3166-1.mo: iso-codes has no iso_3166-1 catalogue for --lang xx (it has 2 "
+     "languages, e.g. de, uk)", 1),
+    # --- data the converters must not take silently
+    ("ner-uk-v1-label-outside", both(made(lambda f: ner_uk(f / "ner")), files(**{
+        "ner__data__train_doc.tok.ann": "T1\tPER 0 4\tКиїв\n".encode(), "ner__data__test_doc.tok.ann": b""})),
+     ["convert", "ner-uk", "ner", "out", "--dev-fraction", "0"],
+     "error: ner/data/train_doc.tok.ann:1: unknown label 'PER' (expected one of LOC, MISC, ORG, PERS)", 1),
+    ("to-nemo-no-ner-annotation", made(lambda f: unannotated_docbin(f / "in.spacy")),
+     ["convert", "to-nemo", "in.spacy", "out"],
+     "error: in.spacy: holds no NER annotation (no token has an entity tag, not even O): its labels would "
+     "all be O; give annotated documents", 1),
+    # --- track: checked before MLflow is asked (it would create a database, or retry for minutes)
+    ("track-no-database", files(**{"rid.txt": RUN_ID}), ["track", "rid.txt"],
+     "error: rid.txt: run run123 not found: no MLflow database at training/mlflow.db (--tracking-uri "
+     "sqlite:///training/mlflow.db)", 1),
+    ("track-server-unreachable", files(**{"rid.txt": RUN_ID}),
+     ["track", "rid.txt", "--tracking-uri", "http://127.0.0.1:9"],
+     "error: --tracking-uri http://127.0.0.1:9: the tracking server cannot be reached ([Errno 111] "
+     "Connection refused)", 1),
+    ("track-scores-nan", files(**{"rid.txt": RUN_ID, "s.json": b'{"ents_f": NaN, "ents_per_type": "x"}'}),
+     ["track", "rid.txt", "--scores", "s.json"],
+     "error: s.json: 'ents_f' is nan, expected a number", 1),
+    ("track-scores-per-type-not-an-object", files(**{"rid.txt": RUN_ID, "s.json": b'{"ents_f": 0.5, "ents_per_type": "x"}'}),
+     ["track", "rid.txt", "--scores", "s.json"],
+     "error: s.json: 'ents_per_type' is str, expected an object", 1),
 ]
 
 
@@ -935,6 +1095,7 @@ def test_report_says_what_its_macro_is_over():
     assert report["macro_types"] == ["PERS"] and report["ents_macro_f"] == pytest.approx(1.0)
     assert report["ents_macro_all_f"] == pytest.approx(0.5)
     text = render_markdown(dict(report, n_docs=1), "x", {}, {})
-    assert "macro is the unweighted mean over the 1 types the model can predict" in text
+    assert "macro is the unweighted mean over the 1 of the model's 2 types that occur in the gold data " \
+           "or the predictions" in text
     assert "Left out: DATE, gold types the model cannot predict; over all 2 types (`ents_macro_all_f`) " \
            "macro F1 is 50.00." in text

@@ -17,7 +17,7 @@ from spacy.tokens import Doc
 
 from ..errors import InputError
 from ..io import files_with_suffix
-from ..layers.lexicon_features import lexicon_features_layer
+from ..layers.lexicon_features import lexicon_features_layer, load_gazetteers
 
 OUTSIDE = "O"
 
@@ -33,7 +33,7 @@ def coverage(docs: Sequence[Doc], gazetteers: Dict[str, List[str]], grammemes: S
     """``(feature names, tokens per label, {feature: tokens firing it per label})``;
     gazetteer files are absolute paths or relative to the working directory (as given)."""
     layer = lexicon_features_layer(gazetteers, ".", list(grammemes), morphology, lang)
-    layer.initialize()
+    layer.attrs["entries"] = load_gazetteers(Path("."), gazetteers)  # errors name the file
     names = layer.attrs["feature_names"]
     per_label: Counter = Counter()
     fired: Dict[str, Counter] = {name: Counter() for name in names}

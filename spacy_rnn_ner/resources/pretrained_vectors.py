@@ -8,6 +8,8 @@ training text is not filtered against ner-uk TEST documents, so :func:`describe_
 says so in ``metrics/vectors.json``.
 """
 import gzip
+import json
+import os
 import re
 import subprocess
 import sys
@@ -165,6 +167,23 @@ def import_pretrained_vectors(source: str, output: Path, lang: str, prune: int =
                 raise
             raise InputError(f"not a vectors text file ({bad[1]})", text, bad[0]) from None
     return describe_source(source, path, width=width, prune=prune, truncate=truncate)
+
+
+#: what ``spacy init vectors`` writes into its output folder
+VECTORS_FOLDER_ENTRIES = ("config.cfg", "meta.json", "tokenizer", "vocab")
+
+
+def is_vectors_folder(path: Path) -> bool:
+    """Whether ``path`` holds what ``spacy init vectors`` wrote (an earlier output of
+    ``vectors-import``) and nothing else: a pipeline without components, with vectors."""
+    names = set(os.listdir(path))
+    if not names <= set(VECTORS_FOLDER_ENTRIES) or "meta.json" not in names:
+        return False
+    try:
+        meta = json.loads((Path(path) / "meta.json").read_text(encoding="utf8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and not meta.get("pipeline") and "vectors" in meta
 
 
 def describe_source(source: str, path: Optional[Path] = None, **sizes: object) -> Dict[str, object]:
