@@ -1099,3 +1099,231 @@ def test_report_says_what_its_macro_is_over():
            "or the predictions" in text
     assert "Left out: DATE, gold types the model cannot predict; over all 2 types (`ents_macro_all_f`) " \
            "macro F1 is 50.00." in text
+
+
+# ------------------------------------------------------------ issue 28: a new probe
+
+
+def test_annotate_gives_back_a_docbins_own_entities(tmp_path, model_dir, capsys, monkeypatch):
+    """A .spacy input's entities come back as ``input_entities``, as a JSON line's do."""
+    nlp = spacy.blank("uk")
+    doc = nlp("Київ є містом")
+    doc.ents = [Span(doc, 0, 1, "LOC")]
+    doc.user_data["id"] = 1
+    raw = nlp("Львів теж")  # no NER annotation: nothing to give back
+    DocBin(docs=[doc, raw], store_user_data=True).to_disk(tmp_path / "in.spacy")
+    status, err = run_cli(["annotate", str(model_dir), "in.spacy", "o.jsonl"], tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text("utf8").splitlines()]
+    assert rows[0]["input_entities"] == [{"start": 0, "end": 4, "label": "LOC", "text": "Київ"}]
+    assert rows[0]["id"] == 1 and isinstance(rows[0]["entities"], list)
+    assert "input_entities" not in rows[1]
+
+
+def test_report_on_data_without_gold_entities_warns(tmp_path, model_dir, capsys, monkeypatch):
+    nlp = spacy.blank("uk")
+    DocBin(docs=[Doc(nlp.vocab, words=["Київ", "є", "містом"], ents=["O", "O", "O"])]).to_disk(tmp_path / "d.spacy")
+    status, err = run_cli(["report", "--model", str(model_dir), "--data", "d.spacy", "--output", "rep", "--name", "x"],
+                          tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    assert err.strip().splitlines()[-1] == ("warning: d.spacy: the gold data holds no entities, so the scores "
+                                            "say nothing about the model (is the data annotated?)")
+    text = (tmp_path / "rep" / "report_x.md").read_text("utf8")
+    assert "the gold data holds no entities" in text
+    assert "of the model's 4 types" in text and "0 types the model can predict" not in text
+
+
+def test_ner_uk_split_file_without_test_and_unlisted_documents_are_reported(tmp_path, capsys, monkeypatch):
+    ner_uk(tmp_path / "ner")
+    (tmp_path / "ner" / "dev-test-split.txt").write_text("DEV\ntrain_doc.tok\n", encoding="utf8")
+    for name in ("train_doc", "test_doc"):
+        (tmp_path / "ner" / "data" / f"{name}.tok.ann").write_text("", encoding="utf8")
+    status, err = run_cli(["convert", "ner-uk", "ner", "out", "--dev-fraction", "0", "--issues-file", "i.tsv"],
+                          tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    issues = [line.split("\t") for line in (tmp_path / "i.tsv").read_text("utf8").splitlines()[1:]]
+    assert [[i[0], i[1], i[3], i[5]] for i in issues] == [
+        ["note", "empty split", "ner/dev-test-split.txt", "no TEST documents listed: test.spacy is empty"],
+        ["skipped", "not in split file", "ner/data/test_doc", "not listed in dev-test-split.txt: not read"]]
+
+
+def test_to_nemo_reports_tokens_without_an_entity_tag(tmp_path, capsys, monkeypatch):
+    nlp = spacy.blank("uk")
+    doc = nlp("Київ є містом")
+    doc.set_ents([Span(doc, 0, 1, "LOC")], default="unmodified")  # "є містом": unset, not O
+    DocBin(docs=[doc], store_user_data=True).to_disk(tmp_path / "in.spacy")
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["convert", "to-nemo", "in.spacy", "out"]) == 0
+    out = capsys.readouterr().out
+    assert "adjusted no NER annotation" in out and "2 token(s) without an entity tag (unset, not O) written as O" in out
+    assert (tmp_path / "out" / "labels.txt").read_text("utf8") == "B-LOC O O\n"
+
+
+def test_an_earlier_training_log_is_replaced_at_the_start_of_a_run(tmp_path):
+    """spaCy keeps an existing log file and logs nothing: a rerun into the same folder
+    paired a new model with the old log. Another file at the log path is left alone."""
+    import io
+
+    from spacy_rnn_ner.report.tracking import is_training_log, make_tracking_logger
+
+    nlp = spacy.blank("uk")
+    log = tmp_path / "log.jsonl"
+    log.write_text(json.dumps({"epoch": 0, "step": 3, "losses": {"rnn_ner": 1.0}}) + "\n", encoding="utf8")
+    other = tmp_path / "train.spacy"
+    other.write_bytes(b"not a log")
+    assert is_training_log(log) and not is_training_log(other)
+    for path, replaced in ((log, True), (other, False)):
+        stdout = io.StringIO()
+        log_step, finalize = make_tracking_logger(output_file=str(path), console_output=False)(nlp, stdout, stdout)
+        finalize()
+        assert ("Saving logs is disabled" in stdout.getvalue()) != replaced
+    assert log.read_text(encoding="utf8") == ""  # this run's (empty) log, not the old one
+    assert other.read_bytes() == b"not a log"
+
+
+BAD_SETTINGS_NOT_NUMBERS = [
+    ("dropout", "nan", "spacy_rnn_ner.RNNTagger.v2: 'dropout' must be in [0, 1), got 'nan'."),
+    ("token_dropout", "0.1", "spacy_rnn_ner.RNNTagger.v2: 'token_dropout' must be in [0, 1), got '0.1'."),
+]
+
+
+@pytest.mark.parametrize("name,value,message", BAD_SETTINGS_NOT_NUMBERS, ids=["str-nan", "str"])
+def test_a_rate_that_is_not_a_number_is_a_config_error(name, value, message):
+    from confection import ConfigValidationError
+
+    from spacy_rnn_ner.architectures import _check_rate
+
+    test_bad_model_setting_is_a_config_error(name, value, message)
+    with pytest.raises(ConfigValidationError, match="got nan"):  # a NaN (not JSON: not from a config file)
+        _check_rate("spacy_rnn_ner.RNNTagger.v2", "dropout", float("nan"))
+
+
+def lexicon_layer(directory: Path):
+    from spacy_rnn_ner.architectures import build_lexicon_features
+
+    return build_lexicon_features({"GEO": ["geo.txt"], "COUNTRY": ["countries.txt"]}, str(directory))
+
+
+@pytest.mark.parametrize("problem", ["missing-list", "folder-is-a-file", "not-utf8", "list-is-a-folder"])
+def test_word_list_problems_are_config_errors(problem, tmp_path):
+    from confection import ConfigValidationError
+
+    lex = tmp_path / "lex"
+    if problem == "folder-is-a-file":
+        lex.write_text("x", encoding="utf8")
+    else:
+        lex.mkdir()
+        (lex / "geo.txt").write_bytes("Київ\n".encode("cp1251" if problem == "not-utf8" else "utf8"))
+        if problem == "list-is-a-folder":
+            (lex / "countries.txt").mkdir()
+        elif problem == "not-utf8":
+            (lex / "countries.txt").write_text("україна\n", encoding="utf8")
+    arch = "spacy_rnn_ner.LexiconFeatures.v1"
+    expected = {
+        "missing-list": f"{arch}: {lex / 'countries.txt'}: word list of gazetteer 'COUNTRY' not found (make the "
+                        "lists with build-lexicons, or leave 'COUNTRY' out)",
+        "list-is-a-folder": f"{arch}: {lex / 'countries.txt'}: word list of gazetteer 'COUNTRY' is a folder (make "
+                            "the lists with build-lexicons, or leave 'COUNTRY' out)",
+        "folder-is-a-file": f"{arch}: {lex}: is a file, expected the folder of the word lists",
+        "not-utf8": f"{arch}: {lex / 'geo.txt'}: not UTF-8 (byte 0xca at offset 0)",
+    }[problem]
+    with pytest.raises(ConfigValidationError) as caught:
+        lexicon_layer(lex).initialize()
+    assert caught.value.title == expected
+
+
+def test_a_file_that_is_not_a_docbin_is_a_config_error(tmp_path):
+    from confection import ConfigValidationError
+
+    from spacy_rnn_ner.corpus import create_corpus_reader
+
+    (tmp_path / "train.spacy").write_bytes(bytes(range(256)) * 2)
+    with pytest.raises(ConfigValidationError) as caught:
+        create_corpus_reader(tmp_path / "train.spacy", name="corpora.train")
+    assert caught.value.title == f"corpora.train.path: {tmp_path / 'train.spacy'}: not a spaCy DocBin (.spacy) file"
+    DocBin().to_disk(tmp_path / "empty.spacy")  # an empty DocBin is one
+    create_corpus_reader(tmp_path / "empty.spacy")
+
+
+def test_missing_vectors_are_a_config_error(tmp_path):
+    from confection import ConfigValidationError
+
+    from spacy_rnn_ner.callbacks import make_torch_threads
+
+    nlp = spacy.blank("uk")
+    nlp.config["initialize"]["vectors"] = str(tmp_path / "nope")
+    with pytest.raises(ConfigValidationError) as caught:
+        make_torch_threads(0)(nlp)
+    assert caught.value.title == (f"initialize.vectors: {tmp_path / 'nope'}: no such folder or installed package "
+                                  "(make it with vectors-import, or give --paths.vectors null)")
+    nlp.config["initialize"]["vectors"] = None
+    make_torch_threads(0)(nlp)
+
+
+TRAIN_CONFIG_ERRORS = [
+    ("lexicon-missing-list", {"--paths.lexicon": "lex"}, "word list of gazetteer"),
+    ("dropout-nan", {"--components.rnn_ner.model.dropout": "nan"}, "'dropout' must be in [0, 1), got 'nan'"),
+    ("garbage-data", {"--paths.train": "garbage.spacy"}, "garbage.spacy: not a spaCy DocBin (.spacy) file"),
+    ("vectors-missing", {"--paths.vectors": "nope",
+                         "--components.rnn_ner.model.tok2vec.include_static_vectors": "true"},
+     "initialize.vectors: nope: no such folder or installed package"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("overrides,message", [c[1:] for c in TRAIN_CONFIG_ERRORS], ids=[c[0] for c in TRAIN_CONFIG_ERRORS])
+def test_spacy_train_prints_the_plugins_config_errors_without_traceback(overrides, message, tmp_path):
+    nlp = spacy.blank("uk")
+    db = DocBin()
+    for text, spans in TRAIN_DATA:
+        doc = nlp.make_doc(text)
+        doc.ents = [doc.char_span(s, e, label) for s, e, label in spans]
+        db.add(doc)
+    db.to_disk(tmp_path / "train.spacy")
+    (tmp_path / "garbage.spacy").write_bytes(bytes(range(256)) * 2)
+    (tmp_path / "lex").mkdir()
+    (tmp_path / "lex" / "geo.txt").write_text("київ\n", encoding="utf8")
+    args = {"--paths.train": "train.spacy", "--paths.dev": "train.spacy", "--paths.vectors": "null",
+            "--paths.lexicon": str(ROOT / "tests" / "data" / "lexicon"),
+            "--components.rnn_ner.model.tok2vec.include_static_vectors": "false", "--training.max_steps": "1",
+            **overrides}
+    done = subprocess.run([sys.executable, "-m", "spacy", "train", str(ROOT / "configs" / "rnn_ner.cfg"),
+                           *[x for pair in args.items() for x in pair]],
+                          cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=500)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "Traceback" not in out and message in out, out
+
+
+@pytest.mark.timeout(120)
+def test_ctrl_c_during_the_imports_is_one_line(tmp_path):
+    """The command's first seconds import torch and spaCy: Ctrl-C there ends it with the
+    same line as later, not a traceback through the imports."""
+    proc = subprocess.Popen([sys.executable, "-m", "spacy_rnn_ner", "convert", "ner-uk", "nope", "out"],
+                            cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    maps = Path(f"/proc/{proc.pid}/maps")
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if "libtorch" in maps.read_text():  # inside `import torch`, after the package's first line
+                break
+        except OSError:
+            pass
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["error: stopped by signal 2"]
+
+
+def test_process_substitution_is_named_as_a_pipe(tmp_path):
+    done = subprocess.run(["bash", "-c", f"{sys.executable} -m spacy_rnn_ner convert conll <(printf 'Київ B-LOC\\n') "
+                           "o.spacy"], cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: /dev/fd/") and last.endswith(
+        ": is a named pipe (through a link), not a regular file: save the data to a file and give its name"), last
+    assert not (tmp_path / "o.spacy").exists()
