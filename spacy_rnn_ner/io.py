@@ -340,11 +340,15 @@ def check_outputs(outputs: Iterable[Optional[PathLike]],
     corpus or model the command reads), and no link (or hard link) inside an input folder
     may lead to it (the command would read its own output). An output folder may not hold
     an input, and must be missing, empty, or an earlier output of the command
-    (:class:`OutputFolder`; a plain path: missing or empty). Each output file must be
+    (:class:`OutputFolder`; a plain path: missing or empty). An input that is a pipe,
+    device or socket is refused (commands read regular files). Each output file must be
     writable and a regular file if it exists (:func:`check_writable`). ``None`` entries
     are ignored. Every refusal is an :class:`InputError` naming both paths. Returns the
     output files."""
     given_inputs = [(Path(p), Path(p).resolve()) for p in inputs if p is not None]
+    for given, _ in given_inputs:
+        if file_kind(given):  # commands read regular files only
+            raise not_a_regular_file(given)
     files = [Path(p) for p in outputs if p is not None]
     whole = [f if isinstance(f, OutputFolder) else OutputFolder(Path(f))
              for f in folders if f is not None]

@@ -250,8 +250,15 @@ def test_clear_errors(lm_files, tmp_path):
                                projection=False).initialize()
     with pytest.raises(ValueError, match="forward_path must hold a forward LM"):
         build_char_lm_features(str(lm_files["backward"]), str(lm_files["forward"]), width=8).initialize()
-    with pytest.raises(FileNotFoundError, match="missing.pt"):
+    from confection import ConfigValidationError
+
+    with pytest.raises(ConfigValidationError) as caught:  # spacy train prints it without a traceback
         build_char_lm_features(str(tmp_path / "missing.pt"), str(lm_files["backward"])).initialize()
+    assert caught.value.title == (f"spacy_rnn_ner.CharLMFeatures.v1: forward_path {tmp_path / 'missing.pt'}: "
+                                  "no such file (train it with train-char-lm)")
+    (tmp_path / "damaged.pt").write_bytes(b"PK\x03\x04 not a model")
+    with pytest.raises(ConfigValidationError, match="damaged.pt: damaged or not a character language model"):
+        build_char_lm_features(str(lm_files["forward"]), str(tmp_path / "damaged.pt")).initialize()
     with pytest.raises(ValueError, match="not initialized"):
         build_char_lm_features("a", "b").predict([make_doc(["a"])])
     with pytest.raises(ValueError, match="dropout"):

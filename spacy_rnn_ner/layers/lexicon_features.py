@@ -16,7 +16,7 @@ from thinc.api import Model
 from thinc.types import Floats2d
 
 from ..errors import InputError, config_error, import_optional
-from ..io import read_text
+from ..io import file_kind, not_a_regular_file, read_text
 from .caches import LRUCache, transient
 from .unique_words import no_gradient, unique_keys
 
@@ -56,10 +56,10 @@ def lexicon_features_layer(
     gazetteers: feature name → word-list files (relative to ``directory``).
     """
     if morphology not in MORPHOLOGIES:
-        raise ValueError(f"LexiconFeatures: unknown morphology {morphology!r}; valid choices: "
-                         + ", ".join(repr(m) for m in MORPHOLOGIES))
+        raise config_error(ARCH, "morphology", f"LexiconFeatures: unknown morphology {morphology!r}; "
+                           "valid choices: " + ", ".join(repr(m) for m in MORPHOLOGIES))
     if grammemes and morphology == "none":
-        raise ValueError("LexiconFeatures: 'grammemes' need morphology = 'pymorphy3'.")
+        raise config_error(ARCH, "grammemes", "LexiconFeatures: 'grammemes' need morphology = 'pymorphy3'.")
     names = list(gazetteers) + [f"tag:{g}" for g in grammemes]
     return Model(
         "lexicon_features",
@@ -91,6 +91,8 @@ def load_gazetteers(directory: Path, gazetteer_files: Dict[str, List[str]]) -> D
         words = set()
         for file_name in files:
             path = directory / file_name
+            if file_kind(path):
+                raise not_a_regular_file(path)
             if not path.is_file():
                 found = "is a folder" if path.is_dir() else "not found"
                 raise InputError(f"word list of gazetteer '{name}' {found} (make the lists with "
