@@ -6,9 +6,7 @@ from typing import List, Optional
 def main(argv: Optional[List[str]] = None) -> int:
     """Run a command on ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     from .cli import run
-    from .startup import end_of_startup
 
-    end_of_startup()  # the imports are done (see spacy_rnn_ner.startup)
     return run(argv)
 
 

@@ -206,8 +206,13 @@ def check_exists(path: PathLike, kind: str = "any") -> Path:
     if kind == "file" and not path.is_file():
         raise InputError("is a folder, expected a file", path)
     if kind == "dir" and not path.is_dir():
-        raise InputError("is a file, expected a folder", path)
+        raise not_a_folder(path)
     return path
+
+
+def not_a_folder(path: PathLike) -> InputError:
+    """The error for a file (or pipe, device) given where a folder is expected."""
+    return InputError(f"is {file_kind(path) or 'a file'}, expected a folder", path)
 
 
 def check_writable(path: PathLike) -> Path:
@@ -227,7 +232,7 @@ def check_writable(path: PathLike) -> Path:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     if not folder.is_dir():
-        raise InputError("is a file, expected a folder", folder)
+        raise not_a_folder(folder)
     if not os.access(folder, os.W_OK):
         raise InputError("not writable (its folder cannot be written)", path)
     return path
@@ -278,7 +283,7 @@ def check_replaceable(folder: OutputFolder) -> None:
     if not os.path.lexists(path):
         return
     if not path.is_dir():
-        raise InputError("is a file, expected a folder", path)
+        raise not_a_folder(path)
     entries = _entries(path)
     if not entries or (folder.is_earlier_output is not None and folder.is_earlier_output(path)):
         return
@@ -385,7 +390,7 @@ def check_outputs(outputs: Iterable[Optional[PathLike]],
         check_replaceable(folder)
     for cache in caches:
         if cache.exists() and not cache.is_dir():
-            raise InputError("is a file, expected a folder", cache)
+            raise not_a_folder(cache)
     return files
 
 

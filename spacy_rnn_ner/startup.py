@@ -1,8 +1,9 @@
-"""Ctrl-C while ``python -m spacy_rnn_ner`` is still importing (torch and spaCy take
-seconds): one line, ``error: stopped by signal 2``, and status 130, as once a command runs
-(``cli/_util.py``), instead of a traceback through the imports. Only that command line is
-concerned: importing the package anywhere else leaves the signal handlers alone. Imports
-nothing heavy: the package imports it first.
+"""Ctrl-C while ``python -m spacy_rnn_ner`` (or ``python -m spacy rnn-ner``) is still
+importing (torch and spaCy take seconds): one line, ``error: stopped by signal 2``, and
+status 130, as once a command runs (``cli/_util.py``, which ends this when a command
+starts), instead of a traceback through the imports. Only that command line is concerned:
+importing the package anywhere else leaves the signal handlers alone. Imports nothing
+heavy: the package imports it first.
 """
 import os
 import signal
@@ -11,18 +12,24 @@ import threading
 from typing import Any
 
 COMMAND_MODULES = ("spacy_rnn_ner", "spacy_rnn_ner.__main__")
+#: ``python -m spacy rnn-ner ...``: spaCy's command line running this package's commands
+SPACY_GROUP = ("spacy", "rnn-ner")
 
 
 def is_command_line() -> bool:
-    """Whether this process is ``python [options] -m spacy_rnn_ner ...``."""
+    """Whether this process is ``python [options] -m spacy_rnn_ner ...`` (or ``-m spacy
+    rnn-ner ...``)."""
     argv = list(getattr(sys, "orig_argv", []))
-    for i, arg in enumerate(argv[1:], start=1):
-        if arg == "-m":
-            return i + 1 < len(argv) and argv[i + 1] in COMMAND_MODULES
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
         if arg.startswith("-m"):
-            return arg[2:] in COMMAND_MODULES
+            module, rest = (argv[i + 1: i + 2], argv[i + 2:]) if arg == "-m" else ([arg[2:]], argv[i + 1:])
+            return bool(module) and (module[0] in COMMAND_MODULES
+                                     or (module[0], rest[0] if rest else None) == SPACY_GROUP)
         if arg in ("-c", "-") or not arg.startswith("-"):
             return False  # a script or -c: not the command line
+        i += 2 if arg in ("-X", "-W") else 1  # options with a value
     return False
 
 

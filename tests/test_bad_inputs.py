@@ -498,6 +498,19 @@ CASES = [
      "error: in.txt: holds no documents to annotate", 1),
     ("annotate-blank-jsonl", files(**{"in.jsonl": b"\n\n"}), ["annotate", "model", "in.jsonl", "o.jsonl"],
      "error: in.jsonl: holds no documents to annotate", 1),
+    ("hf-jsonl-utf16le-nobom", files(**{"train.jsonl": '{"tokens": ["Київ"], "ner_tags": ["B-LOC"]}\n'.encode("utf-16-le")}),
+     ["convert", "hf", "train.jsonl", "out"],
+     "error: train.jsonl: not UTF-8 text (a NUL byte at offset 1: UTF-16 or binary data)", 1),
+    ("vectors-import-utf16le-nobom", files(**{"v.vec": "a 1 2\nb 3 4\n".encode("utf-16-le")}),
+     ["vectors-import", "v.vec", "vec"],
+     "error: v.vec:1: not UTF-8 text (a NUL byte: UTF-16 or binary data)", 1),
+    ("lexicon-coverage-list-fifo", both(made(lambda f: docbin(f / "d.spacy")), fifo("geo.txt")),
+     ["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "none"],
+     "error: geo.txt: is a named pipe, not a regular file: save the data to a file and give its name", 1),
+    ("to-nemo-out-dir-is-a-fifo", both(made(lambda f: docbin(f / "in.spacy")), fifo("out")),
+     ["convert", "to-nemo", "in.spacy", "out"], "error: out: is a named pipe, expected a folder", 1),
+    ("compare-decoding-empty-docbin", both(made(lambda f: DocBin().to_disk(f / "d.spacy")), with_model("m")),
+     ["compare-decoding", "--model", "m", "--data", "d.spacy"], "error: d.spacy: holds no documents", 1),
     # --- values outside their range
     ("compare-scores-outside-0-1", files(**{"s.json": b'{"ents_f": -0.5, "ents_p": 1.7, "ents_r": 0.2}'}),
      ["compare", "s.json"],
@@ -1147,6 +1160,14 @@ def test_ner_uk_split_file_without_test_and_unlisted_documents_are_reported(tmp_
         ["skipped", "not in split file", "ner/data/test_doc", "not listed in dev-test-split.txt: not read"]]
 
 
+def test_lexicon_coverage_warns_about_an_empty_word_list(tmp_path, capsys, monkeypatch):
+    docbin(tmp_path / "d.spacy")
+    (tmp_path / "geo.txt").write_bytes(b"")
+    status, err = run_cli(["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "none"], tmp_path, capsys,
+                          monkeypatch)
+    assert status == 0 and err.strip().splitlines() == ["warning: geo.txt: holds no words (gazetteer 'geo')"]
+
+
 def test_to_nemo_reports_tokens_without_an_entity_tag(tmp_path, capsys, monkeypatch):
     nlp = spacy.blank("uk")
     doc = nlp("Київ є містом")
@@ -1295,6 +1316,17 @@ def test_spacy_train_prints_the_plugins_config_errors_without_traceback(override
     out = done.stdout + done.stderr
     assert done.returncode == 1, out
     assert "Traceback" not in out and message in out, out
+
+
+def test_the_command_line_is_recognized_for_ctrl_c_during_imports(monkeypatch):
+    from spacy_rnn_ner import startup
+
+    for argv, expected in ((["py", "-m", "spacy_rnn_ner", "convert"], True), (["py", "-mspacy_rnn_ner"], True),
+                           (["py", "-X", "importtime", "-m", "spacy", "rnn-ner", "annotate"], True),
+                           (["py", "-m", "spacy", "train"], False), (["py", "script.py", "-m", "spacy_rnn_ner"], False),
+                           (["py", "-c", "import spacy_rnn_ner"], False)):
+        monkeypatch.setattr(sys, "orig_argv", argv)
+        assert startup.is_command_line() == expected, argv
 
 
 @pytest.mark.timeout(120)

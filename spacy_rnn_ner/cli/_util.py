@@ -27,6 +27,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from ..errors import InputError, UserError, describe_os_error
 from ..outputs import outputs_together
+from ..startup import end_of_startup
 
 # click's UsageError as typer raises it (recent typer versions vendor their own click)
 UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
@@ -123,6 +124,7 @@ class Group(TyperGroup):
             raise
 
     def invoke(self, ctx: Any) -> Any:
+        end_of_startup()  # Ctrl-C raises KeyboardInterrupt again, for the clean-ups below
         try:
             with signals_interrupt(), outputs_together():
                 return super().invoke(ctx)

@@ -78,7 +78,8 @@ def lexicon_coverage_cli(
     docs = read_docbin(data, spacy.blank(lang).vocab)
     if not docs:
         raise InputError("holds no documents", data)
-    table = format_coverage(*coverage(docs, gazetteers, names, morphology, lang))
+    table = format_coverage(*coverage(docs, gazetteers, names, morphology, lang,
+                                      warn=lambda message: typer.echo(f"warning: {message}", err=True)))
     typer.echo(table)
     if output is not None:
         write_text(output, table + "\n")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Dict, Iterator, Optional, Tuple
 
 from ..errors import InputError, import_optional
-from ..io import check_exists
+from ..io import NUL_REASON, check_exists
 
 LOCAL = "local"
 # name: (file under the project, where to download it)
@@ -65,11 +65,14 @@ def check_text_vectors(path: Path) -> int:
     line."""
     try:
         lines = _lines(path)
-        first_line = next(lines, "")
-        first, second = first_line.split(), next(lines, "").split()
+        first_line, second_line = next(lines, ""), next(lines, "")
         lines.close()
     except (OSError, EOFError, UnicodeDecodeError) as err:
         raise InputError(f"not a vectors text file ({err})", path) from None
+    for line_no, line in enumerate((first_line, second_line), start=1):
+        if "\0" in line:  # UTF-16 without a byte-order mark reads as UTF-8 with NULs
+            raise InputError(f"not UTF-8 text (a NUL byte: {NUL_REASON})", path, line_no)
+    first, second = first_line.split(), second_line.split()
     if has_header(first_line):  # "ROWS WIDTH" header
         width, line, row = int(first[1]), 2, second
     else:
