@@ -14,6 +14,7 @@
   :func:`outputs_one_by_one` opts out (checkpoints that must appear as they are made).
 - :func:`interrupts_held`: Ctrl-C, SIGTERM and SIGHUP wait until the moves are done.
 """
+import errno
 import os
 import shutil
 import signal
@@ -76,9 +77,17 @@ def _umask() -> int:
 
 def write_target(path: PathLike) -> Path:
     """Where writing ``path`` puts the data: the file a link at ``path`` leads to (as
-    ``open()`` writes through a link), else ``path``."""
+    ``open()`` writes through a link), else ``path``. A loop of links is an
+    :class:`InputError`."""
     path = Path(path)
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
+    if not path.is_symlink():
+        return path
+    try:
+        os.stat(path)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise InputError("is a loop of symbolic links", path) from None
+    return Path(os.path.realpath(path))
 
 
 # ------------------------------------------------------------------ held interrupts
@@ -289,7 +298,12 @@ class AtomicFolder(_Committable):
         if os.path.lexists(self.target):
             old = self.tmp + ".old"
             os.rename(self.target, old)
-        os.rename(self.tmp, self.target)
+        try:
+            os.rename(self.tmp, self.target)
+        except BaseException:
+            if old is not None:
+                os.rename(old, self.target)  # the earlier folder stays
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
 

@@ -428,6 +428,8 @@ CASES = [
      ["convert", "conll", "a.conll", "o.spacy"],
      "error: o.spacy: is a named pipe, not a regular file: outputs are written to regular files only; "
      "give a file name", 1),
+    ("conll-out-link-loop", both(files(**{"a.conll": CONLL}), link("o.spacy", "a"), link("a", "o.spacy")),
+     ["convert", "conll", "a.conll", "o.spacy"], "error: o.spacy: is a loop of symbolic links", 1),
     ("conll-out-link-to-chardev", both(files(**{"a.conll": CONLL}), link("nulldev", "/dev/null")),
      ["convert", "conll", "a.conll", "nulldev"],
      "error: nulldev: is a character device (through a link), not a regular file: outputs are written "

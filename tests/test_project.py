@@ -15,6 +15,7 @@ from spacy.util import load_config
 from weasel.util import load_project_config
 
 from test_converters import write_corpus
+from test_converters_ner_uk_v2 import write_v2
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -107,7 +108,7 @@ def test_ablation_overrides(project, step, char_encoder):
 
 @pytest.mark.slow  # three `spacy project run` subprocesses
 def test_project_runs_in_a_temporary_copy(tmp_path):
-    corpus = write_corpus(tmp_path / "ner-uk")
+    corpus = write_v2(write_corpus(tmp_path / "my ner-uk"))  # a space in a path variable (issue 28)
     copy = tmp_path / "project"
     copy.mkdir()
     shutil.copy(REPO / "project.yml", copy)
