@@ -5,9 +5,8 @@ Inputs (by path): a directory of ``.txt`` files (one document per file), ``.json
 (``{"text": ...}`` per line, other keys kept as metadata; ``.json`` too when its first
 line is such an object, else it is refused), ``.spacy`` (DocBin; its tokenization,
 sentence boundaries and ``user_data`` are kept, its entities come back as
-``input_entities``), ``.parquet`` (a
-``text`` column, other columns kept), anything else: text, one document per line. An
-input that holds no document is an error.
+``input_entities``), ``.parquet`` (a ``text`` column, other columns kept), anything
+else: text, one document per line. An input that holds no document is an error.
 Outputs (by extension): ``.jsonl`` (metadata + ``text`` + ``entities`` with character
 offsets, label and confidence), ``.spacy`` (DocBin; the metadata in ``user_data``) or
 ``.parquet``. What a user gave comes back: metadata, a DocBin's ``user_data`` (entries
@@ -33,6 +32,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from ..errors import InputError, import_optional
+from ..outputs import INTERRUPT_SIGNALS
 from ..io import (AtomicFile, check_exists, check_outputs, decode_text, describe_decode_error, docbin_from_bytes,
                   files_with_suffix, parse_json_line)
 
@@ -159,14 +159,12 @@ def input_files(path: Union[str, Path]) -> List[Path]:
     path = Path(path)
     if not path.exists():
         raise AnnotateError(f"{path}: no such file or directory")
-    if not path.is_dir():
-        check_exists(path, "file")  # a pipe or device is named as such
     if path.is_dir():
         files = files_with_suffix(path, (".txt",))
         if not files:
             raise AnnotateError(f"{path}: directory holds no .txt files")
         return files
-    return [path]
+    return [check_exists(path, "file")]  # a pipe or device is named as such
 
 
 def _lines(fh: BinaryIO) -> Iterator[Tuple[int, bytes]]:
@@ -587,8 +585,7 @@ def extensions_reported(records: Iterable[Record], report: Callable[[str], None]
 
 
 #: signals that interrupt a run (the command line makes SIGTERM and SIGHUP interrupts)
-INTERRUPTS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
-                   if hasattr(signal, name))
+INTERRUPTS = INTERRUPT_SIGNALS
 _QUIET_WORKERS = False
 
 
