@@ -14,7 +14,11 @@ by tests/test_layout.py):
   floret vectors, char-LM training)
 - ``cli/``: the typer commands of ``python -m spacy_rnn_ner`` (one module per command)
 """
-from .architectures import (
+from .startup import quiet_startup_interrupts
+
+quiet_startup_interrupts()  # python -m spacy_rnn_ner: Ctrl-C during the imports below is one line
+
+from .architectures import (  # noqa: E402
     build_char_cnn,
     build_lexicon_features,
     build_rnn_tagger,

@@ -46,7 +46,9 @@ def _check_positive(arch: str, **settings: int) -> None:
 
 
 def _check_rate(arch: str, name: str, value: float) -> None:
-    if not 0.0 <= value < 1.0:
+    """A rate in [0, 1): a number (not a string such as 'nan' from the command line, not
+    NaN), else a config error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
         raise config_error(arch, name, f"{arch}: '{name}' must be in [0, 1), got {value!r}.")
 
 

@@ -5,7 +5,8 @@ threads PyTorch uses in the training process. The floating-point sums of a train
 depend on it, so a config that fixes it trains the same model on a 2-core laptop and a
 64-core server (``spacy train`` with ``--system.seed`` is otherwise deterministic on
 CPU). It runs at ``initialize`` only: loading a trained pipeline leaves the user's torch
-settings alone.
+settings alone. Before spaCy loads ``[initialize] vectors``, a missing vectors folder is
+reported as a config error (spaCy's own error for it is a traceback).
 """
 from typing import Callable
 
@@ -27,6 +28,21 @@ def make_torch_threads(threads: int = 1) -> Callable[[Language], Language]:
     def set_threads(nlp: Language) -> Language:
         if threads:
             torch.set_num_threads(threads)
+        check_vectors_setting(nlp)
         return nlp
 
     return set_threads
+
+
+def check_vectors_setting(nlp: Language) -> None:
+    """A config error when ``[initialize] vectors`` names neither a folder nor an
+    installed package (``--paths.vectors``)."""
+    from pathlib import Path
+
+    from spacy.util import is_package
+
+    vectors = nlp.config.interpolate().get("initialize", {}).get("vectors")
+    if vectors and not Path(str(vectors)).exists() and not is_package(str(vectors)):
+        raise config_error("initialize", "vectors", f"initialize.vectors: {vectors}: no such folder "
+                           "or installed package (make it with vectors-import, or give "
+                           "--paths.vectors null)")

@@ -8,6 +8,7 @@ than ``max_length`` stays whole, in a piece that long), and warns once per pass 
 the counts, naming ``corpora.*.max_length``.
 """
 import warnings
+import zlib
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, List, Optional, Union
 
@@ -131,6 +132,18 @@ class CuttingCorpus(Corpus):
             )
 
 
+def looks_like_docbin(path: Path, head_size: int = 1 << 16) -> bool:
+    """Whether a file starts as a DocBin does (zlib-compressed msgpack map), read from its
+    first bytes only: garbage or another format is caught before training starts."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(head_size)
+        start = zlib.decompressobj().decompress(head, 1)
+    except (OSError, zlib.error):
+        return False
+    return bool(start) and (0x80 <= start[0] <= 0x8F or start[0] in (0xDE, 0xDF))
+
+
 @registry.readers("spacy_rnn_ner.Corpus.v1")
 def create_corpus_reader(
     path: Optional[Path],
@@ -151,6 +164,11 @@ def create_corpus_reader(
         raise config_error(name, "path", "spacy_rnn_ner.Corpus.v1: 'path' is not set (e.g. --paths.train).")
     if not Path(path).exists():  # a config error: spacy train prints it without a traceback
         raise config_error(name, "path", f"{name}.path: {path}: no such file or folder")
+    from spacy.training.corpus import walk_corpus
+
+    for file in walk_corpus(path, ".spacy"):
+        if not looks_like_docbin(file):
+            raise config_error(name, "path", f"{name}.path: {file}: not a spaCy DocBin (.spacy) file")
     return CuttingCorpus(
         path, gold_preproc=gold_preproc, max_length=max_length, limit=limit, augmenter=augmenter,
         name=name, pack_sentences=pack_sentences,

@@ -1,22 +1,36 @@
 """Every file the package reads or writes goes through here: UTF-8 text (a byte-order
-mark is allowed), JSON, JSON lines, spaCy DocBin (``.spacy``), atomic writes (a file
-appears complete or not at all), and the checks of paths before work starts. Every
-failure is an :class:`~spacy_rnn_ner.errors.InputError` naming the file (and the line or
-byte offset).
+mark is allowed, a NUL byte is not), JSON, JSON lines, spaCy DocBin (``.spacy``), atomic
+writes (:mod:`spacy_rnn_ner.outputs`: a file or folder appears complete or not at all,
+all outputs of a command together), and the checks of paths before work starts
+(:func:`check_outputs`). Every failure is an :class:`~spacy_rnn_ner.errors.InputError`
+naming the file (and the line or byte offset).
 """
 import codecs
 import json
 import os
 import stat
-import tempfile
-from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
 from .errors import InputError, PathLike, UserError
+from .outputs import (  # noqa: F401 (the writers of every output, used through this module)
+    AtomicFile,
+    AtomicFolder,
+    atomic_folder,
+    atomic_output,
+    atomic_path,
+    file_kind,
+    new_file_mode,
+    not_a_regular_file,
+    outputs_one_by_one,
+    outputs_together,
+    write_target,
+    written_path,
+)
 
 
 #: the reason given for JSON nested deeper than Python's recursion limit
@@ -24,11 +38,13 @@ TOO_DEEP = "JSON nested too deeply to be read"
 
 
 def read_bytes(path: PathLike) -> bytes:
-    """The bytes of a file; a missing file, a folder or an unreadable file is an
-    :class:`InputError` naming it."""
+    """The bytes of a file; a missing file, a folder, a pipe or device, or an unreadable
+    file is an :class:`InputError` naming it."""
     path = Path(path)
     if path.is_dir():
         raise InputError("is a folder, expected a file", path)
+    if file_kind(path):
+        raise not_a_regular_file(path)
     if not path.is_file():
         raise InputError("no such file", path)
     try:
@@ -37,16 +53,44 @@ def read_bytes(path: PathLike) -> bytes:
         raise InputError(f"cannot be read ({err.strerror or err})", path) from err
 
 
+#: why text holding a NUL byte is refused (UTF-16 without a byte-order mark looks like
+#: ASCII with a NUL byte after every Latin character, space and line end)
+NUL_REASON = "UTF-16 or binary data"
+
+
+def decode_text(data: bytes) -> str:
+    """``data`` decoded as UTF-8 text; invalid UTF-8 raises ``UnicodeDecodeError``, and so
+    does a NUL byte (``reason`` :data:`NUL_REASON`). The one check of every text reader
+    (whole files: :func:`decode_utf8`; lines: :func:`parse_json_line`, annotate's
+    readers); say what is wrong with :func:`describe_decode_error`."""
+    text = data.decode("utf-8")
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise UnicodeDecodeError("utf-8", data, nul, nul + 1, NUL_REASON)
+    return text
+
+
+def describe_decode_error(err: UnicodeDecodeError, offset: Optional[int] = None) -> str:
+    """What :func:`decode_text` refused: ``not UTF-8 (byte 0xd2 at offset N)`` (a file:
+    ``offset`` in it), ``not UTF-8 (invalid start byte at byte N)`` (a line), or ``not UTF-8
+    text (a NUL byte at offset N: UTF-16 or binary data)``."""
+    at = f"at offset {offset}" if offset is not None else f"at byte {err.start}"
+    if err.reason == NUL_REASON:
+        return f"not UTF-8 text (a NUL byte {at}: {NUL_REASON})"
+    if offset is not None:
+        return f"not UTF-8 (byte 0x{err.object[err.start]:02x} {at})"
+    return f"not UTF-8 ({err.reason} {at})"
+
+
 def decode_utf8(data: bytes, path: PathLike) -> str:
-    """``data`` decoded as UTF-8 without a leading byte-order mark; invalid bytes raise
-    ``PATH: not UTF-8 (byte 0xd2 at offset N)`` (offset in the file, in bytes)."""
+    """``data`` decoded as UTF-8 (:func:`decode_text`) without a leading byte-order mark;
+    anything else raises ``PATH: not UTF-8 (byte 0xd2 at offset N)`` (offset in the file,
+    in bytes) or ``PATH: not UTF-8 text (a NUL byte at offset N: ...)``."""
     start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
-        return data[start:].decode("utf-8")
+        return decode_text(data[start:])
     except UnicodeDecodeError as err:
-        offset = start + err.start
-        raise InputError(f"not UTF-8 (byte 0x{data[offset]:02x} at offset {offset})",
-                         path) from None
+        raise InputError(describe_decode_error(err, start + err.start), path) from None
 
 
 def has_bom(path: PathLike) -> bool:
@@ -86,9 +130,9 @@ def parse_json_line(line: Union[str, bytes]) -> Dict[str, Any]:
     adds the file and line)."""
     if isinstance(line, bytes):
         try:
-            line = line.decode("utf-8")
+            line = decode_text(line)
         except UnicodeDecodeError as err:
-            raise InputError(f"not UTF-8 ({err.reason} at byte {err.start})") from None
+            raise InputError(describe_decode_error(err)) from None
     try:
         record = json.loads(line)
     except json.JSONDecodeError as err:
@@ -151,103 +195,44 @@ def write_docbin(docs: Iterable[Doc], path: PathLike) -> Path:
     return Path(path)
 
 
-def new_file_mode(path: PathLike) -> int:
-    """The permission bits a plain ``open(path, "w")`` would leave: an existing file's
-    own, else ``0o666`` less the process's umask."""
-    try:
-        if os.path.isfile(path):
-            return stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        pass
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-class AtomicFile:
-    """A file written under a temporary name next to ``path`` and moved over it by
-    :meth:`commit` (``os.replace``, after ``fsync``); :meth:`abort` removes it, so an
-    interrupted run never leaves a half-written file. The file gets the mode a plain
-    ``open`` would give (:func:`new_file_mode`), not ``mkstemp``'s 0600. As a context
-    manager it commits on success and aborts on an exception. ``create_folder``: create
-    the parent folders (else a missing folder is an :class:`InputError`, before any work
-    is done). ``mode=None``: no file object; another writer (a library that takes a file
-    name) writes to :attr:`tmp`."""
-
-    def __init__(self, path: PathLike, mode: Optional[str] = "wb",
-                 create_folder: bool = False):
-        self.path = Path(path)
-        if create_folder:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        elif not self.path.parent.is_dir():
-            raise InputError("output folder does not exist", self.path.parent)
-        self.file_mode = new_file_mode(self.path)
-        fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
-                                        suffix=".tmp")
-        os.fchmod(fd, self.file_mode)
-        self.fh: Optional[IO] = None
-        if mode is None:
-            os.close(fd)
-        else:
-            self.fh = os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf8"}))
-
-    def write(self, data: Any) -> int:
-        return self.fh.write(data)
-
-    def commit(self) -> None:
-        if self.fh is not None:
-            self.fh.flush()
-            os.fsync(self.fh.fileno())
-            self.fh.close()
-        else:
-            with open(self.tmp, "rb+") as written:
-                os.fsync(written.fileno())
-            os.chmod(self.tmp, self.file_mode)  # in case the writer made a new file
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        if self.fh is not None:
-            self.fh.close()
-        if os.path.exists(self.tmp):
-            os.unlink(self.tmp)
-
-    def __enter__(self) -> "AtomicFile":
-        return self
-
-    def __exit__(self, error_type, error, traceback) -> None:
-        if error_type is None:
-            self.commit()
-        else:
-            self.abort()
-
-
 def check_exists(path: PathLike, kind: str = "any") -> Path:
     """``path`` if it exists (``kind``: ``"file"``, ``"dir"`` or ``"any"``), else an
-    :class:`InputError` naming it."""
+    :class:`InputError` naming it; a pipe or device given as a file is one too."""
     path = Path(path)
+    if kind == "file" and file_kind(path):
+        raise not_a_regular_file(path)
     if not path.exists():
         raise InputError("no such file or folder", path)
     if kind == "file" and not path.is_file():
         raise InputError("is a folder, expected a file", path)
     if kind == "dir" and not path.is_dir():
-        raise InputError("is a file, expected a folder", path)
+        raise not_a_folder(path)
     return path
+
+
+def not_a_folder(path: PathLike) -> InputError:
+    """The error for a file (or pipe, device) given where a folder is expected."""
+    return InputError(f"is {file_kind(path) or 'a file'}, expected a folder", path)
 
 
 def check_writable(path: PathLike) -> Path:
     """Make sure a file can be written at ``path`` before any work is done: not a folder,
-    under a folder (existing or to be created) that can be written; else an
-    :class:`InputError` naming it. Creates nothing."""
+    not a pipe, device or socket (also through a link: a link to a regular file is
+    written through), under a folder (existing or to be created) that can be written;
+    else an :class:`InputError` naming it. Creates nothing."""
     path = Path(path)
     if path.is_dir():
         raise InputError("is a folder, expected a file name to write", path)
-    if path.exists() and not os.access(path, os.W_OK):
+    if file_kind(path):
+        raise not_a_regular_file(path, "output")
+    target = write_target(path)
+    if target.exists() and not os.access(target, os.W_OK):
         raise InputError("not writable", path)
-    folder = path.parent
+    folder = target.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     if not folder.is_dir():
-        raise InputError("is a file, expected a folder", folder)
+        raise not_a_folder(folder)
     if not os.access(folder, os.W_OK):
         raise InputError("not writable (its folder cannot be written)", path)
     return path
@@ -272,19 +257,108 @@ def _same_path(a: Path, b: Path) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class OutputFolder:
+    """A folder a command fills and replaces as a whole (:func:`~spacy_rnn_ner.outputs.
+    atomic_folder`): ``command`` names the writer in messages, ``is_earlier_output`` tells
+    a folder it wrote before (which may be replaced); any other non-empty folder is
+    refused by :func:`check_outputs`, so a pipeline or the user's files are never lost."""
+
+    path: Path
+    command: str = "this command"
+    is_earlier_output: Optional[Callable[[Path], bool]] = None
+
+
+def _entries(folder: Path) -> List[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except OSError:
+        return []
+
+
+def check_replaceable(folder: OutputFolder) -> None:
+    """An :class:`InputError` unless ``folder.path`` is missing, empty or an earlier
+    output of ``folder.command``."""
+    path = Path(folder.path)
+    if not os.path.lexists(path):
+        return
+    if not path.is_dir():
+        raise not_a_folder(path)
+    entries = _entries(path)
+    if not entries or (folder.is_earlier_output is not None and folder.is_earlier_output(path)):
+        return
+    shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+    raise InputError(f"holds files that are not an earlier output of {folder.command} ({shown}): "
+                     "the folder is replaced as a whole; give a new or empty folder", path)
+
+
+#: at most this many entries of an input folder are looked at for links to an output
+MAX_SCANNED = 1_000_000
+
+
+def _link_to_outputs(folder: Path, targets: List[Tuple[Path, Path]]
+                     ) -> Optional[Tuple[Path, Path]]:
+    """``(entry, output)``: an entry under the input ``folder`` that is a symbolic link
+    leading to an output (or to a folder holding it), or a hard link of an output file;
+    ``None`` when there is none. ``targets``: ``(output as given, resolved)``."""
+    inodes = {}
+    for given, target in targets:
+        try:
+            info = os.stat(target)
+            if stat.S_ISREG(info.st_mode):
+                inodes[(info.st_dev, info.st_ino)] = given
+        except OSError:
+            pass
+    stack, seen = [folder], 0
+    while stack and seen < MAX_SCANNED:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            try:
+                if entry.is_symlink():
+                    real = Path(os.path.realpath(entry.path))
+                    for given, target in targets:
+                        if real == target or real in target.parents:
+                            return Path(entry.path), given
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                elif inodes and entry.is_file(follow_symlinks=False):
+                    info = entry.stat(follow_symlinks=False)
+                    if (info.st_dev, info.st_ino) in inodes:
+                        return Path(entry.path), inodes[(info.st_dev, info.st_ino)]
+            except OSError:
+                continue
+    return None
+
+
 def check_outputs(outputs: Iterable[Optional[PathLike]],
                   inputs: Iterable[Optional[PathLike]] = (),
-                  folders: Iterable[Optional[PathLike]] = ()) -> List[Path]:
+                  folders: Iterable[Optional[Union[PathLike, OutputFolder]]] = (),
+                  scratch: Iterable[Optional[PathLike]] = ()) -> List[Path]:
     """The one rule for the paths a command writes, checked before any work starts. An
-    output file (``outputs``) or output folder (``folders``, filled by the command) may
-    not be an input (the same file or folder), another output of the same run, or inside
-    an input folder (a corpus or model the command reads); each output file must be
-    writable (:func:`check_writable`), an output folder must not be a file. ``None``
-    entries are ignored. Every refusal is an :class:`InputError` naming both paths.
-    Returns the output files."""
+    output file (``outputs``), output folder (``folders``: filled and replaced as a whole)
+    or scratch folder (``scratch``: written into, e.g. a cache) may not be an input (the
+    same file or folder), another output of the same run, or inside an input folder (a
+    corpus or model the command reads), and no link (or hard link) inside an input folder
+    may lead to it (the command would read its own output). An output folder may not hold
+    an input, and must be missing, empty, or an earlier output of the command
+    (:class:`OutputFolder`; a plain path: missing or empty). An input that is a pipe,
+    device or socket is refused (commands read regular files). Each output file must be
+    writable and a regular file if it exists (:func:`check_writable`). ``None`` entries
+    are ignored. Every refusal is an :class:`InputError` naming both paths. Returns the
+    output files."""
     given_inputs = [(Path(p), Path(p).resolve()) for p in inputs if p is not None]
+    for given, _ in given_inputs:
+        if file_kind(given):  # commands read regular files only
+            raise not_a_regular_file(given)
     files = [Path(p) for p in outputs if p is not None]
-    written = [(p, p.resolve()) for p in [*files, *(Path(f) for f in folders if f is not None)]]
+    whole = [f if isinstance(f, OutputFolder) else OutputFolder(Path(f))
+             for f in folders if f is not None]
+    caches = [Path(p) for p in scratch if p is not None]
+    written = [(p, write_target(p).resolve()) for p in [*files, *(Path(f.path) for f in whole), *caches]]
     for i, (output, target) in enumerate(written):
         for given, source in given_inputs:
             if _same_path(target, source):
@@ -296,17 +370,34 @@ def check_outputs(outputs: Iterable[Optional[PathLike]],
             if _same_path(target, other_target):
                 raise InputError(f"output would overwrite another output of the same run, "
                                  f"{other}", output)
+    for folder in whole:
+        target = Path(folder.path).resolve()
+        for given, source in given_inputs:
+            if target in source.parents:
+                raise InputError(f"output folder would replace the input {given}, which is "
+                                 "inside it", folder.path)
+    for given, source in given_inputs:
+        if source.is_dir():
+            found = _link_to_outputs(source, written)
+            if found is not None:
+                link, output = found
+                shown = given / link.relative_to(source)
+                raise InputError(f"output would be read as an input: {shown} in the input "
+                                 f"folder {given} leads to it", output)
     for output in files:
         check_writable(output)
-    for folder in folders:
-        if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
-            raise InputError("is a file, expected a folder", folder)
+    for folder in whole:
+        check_replaceable(folder)
+    for cache in caches:
+        if cache.exists() and not cache.is_dir():
+            raise not_a_folder(cache)
     return files
 
 
 def check_utf8_file(path: PathLike, chunk_size: int = 1 << 20) -> Path:
-    """Check that a (possibly huge) file is UTF-8 without reading it whole; else an
-    :class:`InputError` naming it and the first bad byte's offset."""
+    """Check that a (possibly huge) file is UTF-8 text (:func:`decode_text`: no NUL byte)
+    without reading it whole; else an :class:`InputError` naming it and the first bad
+    byte's offset."""
     path = Path(check_exists(path, "file"))
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
@@ -318,9 +409,12 @@ def check_utf8_file(path: PathLike, chunk_size: int = 1 << 20) -> Path:
             except UnicodeDecodeError as err:
                 # err.start counts from the decoder's buffered bytes plus this chunk
                 buffered = len(err.object) - len(chunk)
-                at = offset - buffered + err.start
-                raise InputError(f"not UTF-8 (byte 0x{err.object[err.start]:02x} at offset "
-                                 f"{at})", path) from None
+                raise InputError(describe_decode_error(err, offset - buffered + err.start),
+                                 path) from None
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                err = UnicodeDecodeError("utf-8", chunk, nul, nul + 1, NUL_REASON)
+                raise InputError(describe_decode_error(err, offset + nul), path)
             if not chunk:
                 return path
             offset += len(chunk)
@@ -362,37 +456,8 @@ def require_gpu(gpu_id: int) -> None:
                          "for the CPU") from None
 
 
-@contextmanager
-def atomic_path(path: PathLike) -> Iterator[Path]:
-    """A temporary file name next to ``path`` for a writer that takes a file name (floret,
-    matplotlib): moved over ``path`` when the block ends, removed on an exception or
-    interrupt. Parent folders are created."""
-    file = AtomicFile(path, None, create_folder=True)
-    try:
-        yield Path(file.tmp)
-    except BaseException:
-        file.abort()
-        raise
-    file.commit()
-
-
 def write_text(path: PathLike, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically, creating its folders."""
     with atomic_output(path) as out:
         out.write(text)
     return Path(path)
-
-
-@contextmanager
-def atomic_output(path: PathLike, mode: str = "w") -> Iterator[IO]:
-    """A file object for writing ``path`` that appears there only complete: the data
-    goes to a hidden temporary file next to it, moved over ``path`` when the block ends;
-    an exception or interrupt (also SIGTERM under the command line) removes it. The
-    ``with`` form of :class:`AtomicFile` (parent folders created)."""
-    file = AtomicFile(path, mode, create_folder=True)
-    try:
-        yield file.fh
-    except BaseException:
-        file.abort()
-        raise
-    file.commit()

@@ -115,6 +115,30 @@ def with_model(name: str, damage: Optional[Callable[[Path], None]] = None) -> Se
     return lambda folder, model: model_copy(model, folder / name, damage or (lambda p: None))
 
 
+def fifo(name: str) -> Setup:
+    """A named pipe ``name`` (nobody writes to it: reading it would block)."""
+    return made(lambda f: os.mkfifo(f / name))
+
+
+def link(name: str, target: str) -> Setup:
+    """A symbolic link ``name`` -> ``target`` (relative to the link's folder)."""
+    def make(folder: Path, model: Path) -> None:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(target, folder / name)
+    return make
+
+
+def unannotated_docbin(path: Path) -> None:
+    """A DocBin of one document without NER annotation (no token has an entity tag)."""
+    nlp = spacy.blank("uk")
+    DocBin(docs=[nlp("Київ є містом")]).to_disk(path)
+
+
+UTF16LE = "Київ є містом\nЛьвів теж\n".encode("utf-16-le")  # no BOM: NUL after each ASCII byte
+CONLL_UTF16LE = "Київ B-LOC\nє O\n".encode("utf-16-le")
+RUN_ID = b"run123\n"
+
+
 UTF8 = TEXT.encode("utf8") + b"\n"
 CP1251 = "Київ є містом".encode("cp1251") + b"\n"
 CONLL = "Київ B-LOC\nє O\n".encode("utf8")
@@ -399,6 +423,157 @@ CASES = [
      "error: 'GEO=': no word list after '=' (NAME=FILE)", 1),
     ("track-empty-run-id", files(**{"rid.txt": b"\n"}), ["track", "rid.txt"],
      "error: rid.txt: holds no MLflow run id; train with tracking on first", 1),
+    # --- issue 28 (a new probe): outputs that are not regular files, output folders, links
+    ("conll-out-fifo", both(files(**{"a.conll": CONLL}), fifo("o.spacy")),
+     ["convert", "conll", "a.conll", "o.spacy"],
+     "error: o.spacy: is a named pipe, not a regular file: outputs are written to regular files only; "
+     "give a file name", 1),
+    ("conll-out-link-loop", both(files(**{"a.conll": CONLL}), link("o.spacy", "a"), link("a", "o.spacy")),
+     ["convert", "conll", "a.conll", "o.spacy"], "error: o.spacy: is a loop of symbolic links", 1),
+    ("conll-out-link-to-chardev", both(files(**{"a.conll": CONLL}), link("nulldev", "/dev/null")),
+     ["convert", "conll", "a.conll", "nulldev"],
+     "error: nulldev: is a character device (through a link), not a regular file: outputs are written "
+     "to regular files only; give a file name", 1),
+    ("compare-out-link-to-fifo", both(files(**{"s.json": b'{"ents_f": 0.5}'}), fifo("p"), link("out.md", "p")),
+     ["compare", "s.json", "--output", "out.md"],
+     "error: out.md: is a named pipe (through a link), not a regular file: outputs are written to regular "
+     "files only; give a file name", 1),
+    ("hf-cache-dir-inside-input", files(**{"ds/train.jsonl": b'{"tokens": ["a"], "ner_tags": ["O"]}\n'}),
+     ["convert", "hf", "ds", "out", "--cache-dir", "ds/cache"],
+     "error: ds/cache: output would be written inside the input folder ds, which the command reads", 1),
+    ("vectors-import-out-is-a-model", both(files(**{"v.vec": b"a 1 2\nb 1 2\n"}), with_model("m")),
+     ["vectors-import", "v.vec", "m"],
+     "error: m: holds files that are not an earlier output of vectors-import (config.cfg, meta.json, "
+     "rnn_ner, ...): the folder is replaced as a whole; give a new or empty folder", 1),
+    ("vectors-import-out-holds-the-source", files(**{"v.vec": b"a 1 2\nb 1 2\n", "config.cfg": b"[x]\n",
+                                                     "meta.json": b"{}"}),
+     ["vectors-import", "v.vec", "."],
+     "error: .: output folder would replace the input v.vec, which is inside it", 1),
+    ("vectors-import-out-holds-user-files", files(**{"v.vec": b"a 1 2\nb 1 2\n", "out__config.cfg": b"[x]\n",
+                                                     "out__meta.json": b"{}"}),
+     ["vectors-import", "v.vec", "out"],
+     "error: out: holds files that are not an earlier output of vectors-import (config.cfg, meta.json): "
+     "the folder is replaced as a whole; give a new or empty folder", 1),
+    ("build-lexicons-out-holds-user-files", files(**{"lt.dict": b"x", "out/notes.md": b"mine"}),
+     ["build-lexicons", "out", "--sources", "lingotweaker", "--lt-dict", "lt.dict"],
+     "error: out: holds files that are not an earlier output of build-lexicons (notes.md): the folder is "
+     "replaced as a whole; give a new or empty folder", 1),
+    ("pretrain-text-link-to-output", both(files(**{"raw/a.txt": UTF8, "out.txt": "СТАРИЙ ВИХІД\n".encode()}),
+                                          link("raw/prev.txt", "../out.txt"), made(lambda f: ner_uk(f / "ner"))),
+     ["pretrain-text", "raw", "ner", "out.txt", "--sources", "brown-uk"],
+     "error: out.txt: output would be read as an input: raw/prev.txt in the input folder raw leads to it", 1),
+    ("annotate-dir-link-to-output", both(files(**{"d/a.txt": UTF8, "o.jsonl": b'{"text": "x"}\n'}),
+                                         link("d/prev.txt", "../o.jsonl")),
+     ["annotate", "model", "d", "o.jsonl"],
+     "error: o.jsonl: output would be read as an input: d/prev.txt in the input folder d leads to it", 1),
+    ("annotate-dir-hard-link-to-output", both(files(**{"d/a.txt": UTF8, "o.jsonl": b'{"text": "x"}\n'}),
+                                              made(lambda f: os.link(f / "o.jsonl", f / "d" / "prev.txt"))),
+     ["annotate", "model", "d", "o.jsonl"],
+     "error: o.jsonl: output would be read as an input: d/prev.txt in the input folder d leads to it", 1),
+    # --- inputs that are not regular files, UTF-16 without a byte-order mark, non-finite numbers
+    ("conll-fifo-input", fifo("a.conll"), ["convert", "conll", "a.conll", "o.spacy"],
+     "error: a.conll: is a named pipe, not a regular file: save the data to a file and give its name", 1),
+    ("annotate-fifo-input", fifo("in.txt"), ["annotate", "model", "in.txt", "o.jsonl"],
+     "error: in.txt: is a named pipe, not a regular file: save the data to a file and give its name", 1),
+    ("conll-utf16le-nobom", files(**{"a.conll": CONLL_UTF16LE}), ["convert", "conll", "a.conll", "o.spacy"],
+     "error: a.conll: not UTF-8 text (a NUL byte at offset 9: UTF-16 or binary data)", 1),
+    ("annotate-utf16le-nobom", files(**{"in.txt": UTF16LE}), ["annotate", "model", "in.txt", "o.jsonl"],
+     "error: in.txt:1: not UTF-8 text (a NUL byte at byte 9: UTF-16 or binary data) (--skip-bad-lines "
+     "skips such lines)", 1),
+    ("annotate-dir-utf16le-nobom", files(**{"d/a.txt": UTF16LE}), ["annotate", "model", "d", "o.jsonl"],
+     "error: d/a.txt: not UTF-8 text (a NUL byte at byte 9: UTF-16 or binary data) (--skip-bad-lines "
+     "skips such lines)", 1),
+    ("vectors-utf16le-nobom", files(**{"t.txt": UTF16LE}), ["vectors", "t.txt", "v.floret"],
+     "error: t.txt: not UTF-8 text (a NUL byte at offset 9: UTF-16 or binary data)", 1),
+    ("pretrain-text-utf16le-nobom", both(files(**{"raw/b.txt": UTF16LE}), made(lambda f: ner_uk(f / "ner"))),
+     ["pretrain-text", "raw", "ner", "out.txt"],
+     "error: raw/b.txt: not UTF-8 text (a NUL byte at offset 9: UTF-16 or binary data)", 1),
+    ("annotate-jsonl-nan-meta", files(**{"in.jsonl": '{"text": "Київ є", "score": NaN}\n'.encode()}),
+     ["annotate", "model", "in.jsonl", "o.jsonl"],
+     "error: in.jsonl:1: 'score' is nan: not a JSON number (NaN, Infinity or beyond a double); write null "
+     "or a finite number (--skip-bad-lines skips such lines)", 1),
+    ("annotate-jsonl-huge-number-meta", files(**{"in.jsonl": '{"text": "Київ є", "m": {"big": [1e400]}}\n'.encode()}),
+     ["annotate", "model", "in.jsonl", "o.jsonl"],
+     "error: in.jsonl:1: 'm.big.0' is inf: not a JSON number (NaN, Infinity or beyond a double); write "
+     "null or a finite number (--skip-bad-lines skips such lines)", 1),
+    ("annotate-empty-input", files(**{"in.txt": b""}), ["annotate", "model", "in.txt", "o.jsonl"],
+     "error: in.txt: holds no documents to annotate", 1),
+    ("annotate-blank-jsonl", files(**{"in.jsonl": b"\n\n"}), ["annotate", "model", "in.jsonl", "o.jsonl"],
+     "error: in.jsonl: holds no documents to annotate", 1),
+    ("hf-jsonl-utf16le-nobom", files(**{"train.jsonl": '{"tokens": ["Київ"], "ner_tags": ["B-LOC"]}\n'.encode("utf-16-le")}),
+     ["convert", "hf", "train.jsonl", "out"],
+     "error: train.jsonl: not UTF-8 text (a NUL byte at offset 1: UTF-16 or binary data)", 1),
+    ("vectors-import-utf16le-nobom", files(**{"v.vec": "a 1 2\nb 3 4\n".encode("utf-16-le")}),
+     ["vectors-import", "v.vec", "vec"],
+     "error: v.vec:1: not UTF-8 text (a NUL byte: UTF-16 or binary data)", 1),
+    ("lexicon-coverage-list-fifo", both(made(lambda f: docbin(f / "d.spacy")), fifo("geo.txt")),
+     ["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "none"],
+     "error: geo.txt: is a named pipe, not a regular file: save the data to a file and give its name", 1),
+    ("to-nemo-out-dir-is-a-fifo", both(made(lambda f: docbin(f / "in.spacy")), fifo("out")),
+     ["convert", "to-nemo", "in.spacy", "out"], "error: out: is a named pipe, expected a folder", 1),
+    ("compare-decoding-empty-docbin", both(made(lambda f: DocBin().to_disk(f / "d.spacy")), with_model("m")),
+     ["compare-decoding", "--model", "m", "--data", "d.spacy"], "error: d.spacy: holds no documents", 1),
+    # --- values outside their range
+    ("compare-scores-outside-0-1", files(**{"s.json": b'{"ents_f": -0.5, "ents_p": 1.7, "ents_r": 0.2}'}),
+     ["compare", "s.json"],
+     "error: s.json: 'ents_p' is 1.7, expected a score between 0 and 1 (as `spacy evaluate` writes it, "
+     "not a percentage)", 1),
+    ("compare-negative-speed", files(**{"s.json": b'{"ents_f": 0.5, "speed": -3}'}), ["compare", "s.json"],
+     "error: s.json: 'speed' is -3, expected words per second (0 or above)", 1),
+    ("char-lm-learn-rate-nan", files(**{"t.txt": UTF8}),
+     ["train-char-lm", "t.txt", "lm.pt", "--learn-rate", "nan", "--max-steps", "5"],
+     "error: --learn-rate must be a finite number above 0, got nan", 1),
+    ("char-lm-learn-rate-negative", files(**{"t.txt": UTF8}),
+     ["train-char-lm", "t.txt", "lm.pt", "--learn-rate", "-0.1", "--max-steps", "5"],
+     "error: --learn-rate must be a finite number above 0, got -0.1", 1),
+    ("char-lm-sgd-learn-rate-negative", files(**{"t.txt": UTF8}),
+     ["train-char-lm", "t.txt", "lm.pt", "--optimizer", "sgd", "--learn-rate", "-1", "--max-steps", "5"],
+     "error: --learn-rate must be a finite number above 0, got -1.0", 1),
+    ("char-lm-max-minutes-nan", files(**{"t.txt": UTF8}),
+     ["train-char-lm", "t.txt", "lm.pt", "--max-minutes", "nan"],
+     "error: --max-minutes must be a finite number of at least 0, got nan", 1),
+    ("char-lm-grad-clip-inf", files(**{"t.txt": UTF8}),
+     ["train-char-lm", "t.txt", "lm.pt", "--grad-clip", "inf", "--max-steps", "5"],
+     "error: --grad-clip must be a finite number of at least 0, got inf", 1),
+    ("char-lm-anneal-factor-zero", files(**{"t.txt": UTF8}),
+     ["train-char-lm", "t.txt", "lm.pt", "--anneal-factor", "0", "--max-steps", "5"],
+     "error: --anneal-factor must be in (0, 1] (1: no annealing), got 0.0", 1),
+    # --- languages checked first
+    ("vectors-import-lang-zz", files(**{"v.vec": b"a 1 2\nb 1 2\n"}), ["vectors-import", "v.vec", "vec", "--lang", "zz"],
+     "error: --lang zz: not a language spaCy knows (e.g. uk, en, xx)", 1),
+    ("build-lexicons-lang-zz", files(), ["build-lexicons", "out", "--sources", "iso-codes", "--lang", "zz"],
+     "error: --lang zz: not a language spaCy knows (e.g. uk, en, xx)", 1),
+    ("build-lexicons-lingotweaker-lang-en", files(), ["build-lexicons", "out", "--sources", "lingotweaker", "--lang", "en"],
+     "error: --sources lingotweaker: its dictionary is for uk, not --lang en (or give --lt-dict)", 1),
+    ("build-lexicons-iso-codes-no-catalogue", made(lambda f: [
+        (f / "loc" / lang / "LC_MESSAGES").mkdir(parents=True) or (f / "loc" / lang / "LC_MESSAGES" / "iso_3166-1.mo")
+        .write_bytes(b"") for lang in ("uk", "de")]),
+     ["build-lexicons", "out", "--sources", "iso-codes", "--lang", "xx", "--iso-locale-dir", "loc"],
+     "error: loc/xx/LC_MESSAGES/iso_3166-1.mo: iso-codes has no iso_3166-1 catalogue for --lang xx (it has 2 "
+     "languages, e.g. de, uk)", 1),
+    # --- data the converters must not take silently
+    ("ner-uk-v1-label-outside", both(made(lambda f: ner_uk(f / "ner")), files(**{
+        "ner__data__train_doc.tok.ann": "T1\tPER 0 4\tКиїв\n".encode(), "ner__data__test_doc.tok.ann": b""})),
+     ["convert", "ner-uk", "ner", "out", "--dev-fraction", "0"],
+     "error: ner/data/train_doc.tok.ann:1: unknown label 'PER' (expected one of LOC, MISC, ORG, PERS)", 1),
+    ("to-nemo-no-ner-annotation", made(lambda f: unannotated_docbin(f / "in.spacy")),
+     ["convert", "to-nemo", "in.spacy", "out"],
+     "error: in.spacy: holds no NER annotation (no token has an entity tag, not even O): its labels would "
+     "all be O; give annotated documents", 1),
+    # --- track: checked before MLflow is asked (it would create a database, or retry for minutes)
+    ("track-no-database", files(**{"rid.txt": RUN_ID}), ["track", "rid.txt"],
+     "error: rid.txt: run run123 not found: no MLflow database at training/mlflow.db (--tracking-uri "
+     "sqlite:///training/mlflow.db)", 1),
+    ("track-server-unreachable", files(**{"rid.txt": RUN_ID}),
+     ["track", "rid.txt", "--tracking-uri", "http://127.0.0.1:9"],
+     "error: --tracking-uri http://127.0.0.1:9: the tracking server cannot be reached ([Errno 111] "
+     "Connection refused)", 1),
+    ("track-scores-nan", files(**{"rid.txt": RUN_ID, "s.json": b'{"ents_f": NaN, "ents_per_type": "x"}'}),
+     ["track", "rid.txt", "--scores", "s.json"],
+     "error: s.json: 'ents_f' is nan, expected a number", 1),
+    ("track-scores-per-type-not-an-object", files(**{"rid.txt": RUN_ID, "s.json": b'{"ents_f": 0.5, "ents_per_type": "x"}'}),
+     ["track", "rid.txt", "--scores", "s.json"],
+     "error: s.json: 'ents_per_type' is str, expected an object", 1),
 ]
 
 
@@ -935,6 +1110,254 @@ def test_report_says_what_its_macro_is_over():
     assert report["macro_types"] == ["PERS"] and report["ents_macro_f"] == pytest.approx(1.0)
     assert report["ents_macro_all_f"] == pytest.approx(0.5)
     text = render_markdown(dict(report, n_docs=1), "x", {}, {})
-    assert "macro is the unweighted mean over the 1 types the model can predict" in text
+    assert "macro is the unweighted mean over the 1 of the model's 2 types that occur in the gold data " \
+           "or the predictions" in text
     assert "Left out: DATE, gold types the model cannot predict; over all 2 types (`ents_macro_all_f`) " \
            "macro F1 is 50.00." in text
+
+
+# ------------------------------------------------------------ issue 28: a new probe
+
+
+def test_annotate_gives_back_a_docbins_own_entities(tmp_path, model_dir, capsys, monkeypatch):
+    """A .spacy input's entities come back as ``input_entities``, as a JSON line's do."""
+    nlp = spacy.blank("uk")
+    doc = nlp("Київ є містом")
+    doc.ents = [Span(doc, 0, 1, "LOC")]
+    doc.user_data["id"] = 1
+    raw = nlp("Львів теж")  # no NER annotation: nothing to give back
+    DocBin(docs=[doc, raw], store_user_data=True).to_disk(tmp_path / "in.spacy")
+    status, err = run_cli(["annotate", str(model_dir), "in.spacy", "o.jsonl"], tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text("utf8").splitlines()]
+    assert rows[0]["input_entities"] == [{"start": 0, "end": 4, "label": "LOC", "text": "Київ"}]
+    assert rows[0]["id"] == 1 and isinstance(rows[0]["entities"], list)
+    assert "input_entities" not in rows[1]
+
+
+def test_report_on_data_without_gold_entities_warns(tmp_path, model_dir, capsys, monkeypatch):
+    nlp = spacy.blank("uk")
+    DocBin(docs=[Doc(nlp.vocab, words=["Київ", "є", "містом"], ents=["O", "O", "O"])]).to_disk(tmp_path / "d.spacy")
+    status, err = run_cli(["report", "--model", str(model_dir), "--data", "d.spacy", "--output", "rep", "--name", "x"],
+                          tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    assert err.strip().splitlines()[-1] == ("warning: d.spacy: the gold data holds no entities, so the scores "
+                                            "say nothing about the model (is the data annotated?)")
+    text = (tmp_path / "rep" / "report_x.md").read_text("utf8")
+    assert "the gold data holds no entities" in text
+    assert "of the model's 4 types" in text and "0 types the model can predict" not in text
+
+
+def test_ner_uk_split_file_without_test_and_unlisted_documents_are_reported(tmp_path, capsys, monkeypatch):
+    ner_uk(tmp_path / "ner")
+    (tmp_path / "ner" / "dev-test-split.txt").write_text("DEV\ntrain_doc.tok\n", encoding="utf8")
+    for name in ("train_doc", "test_doc"):
+        (tmp_path / "ner" / "data" / f"{name}.tok.ann").write_text("", encoding="utf8")
+    status, err = run_cli(["convert", "ner-uk", "ner", "out", "--dev-fraction", "0", "--issues-file", "i.tsv"],
+                          tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    issues = [line.split("\t") for line in (tmp_path / "i.tsv").read_text("utf8").splitlines()[1:]]
+    assert [[i[0], i[1], i[3], i[5]] for i in issues] == [
+        ["note", "empty split", "ner/dev-test-split.txt", "no TEST documents listed: test.spacy is empty"],
+        ["skipped", "not in split file", "ner/data/test_doc", "not listed in dev-test-split.txt: not read"]]
+
+
+def test_lexicon_coverage_warns_about_an_empty_word_list(tmp_path, capsys, monkeypatch):
+    docbin(tmp_path / "d.spacy")
+    (tmp_path / "geo.txt").write_bytes(b"")
+    status, err = run_cli(["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "none"], tmp_path, capsys,
+                          monkeypatch)
+    assert status == 0 and err.strip().splitlines() == ["warning: geo.txt: holds no words (gazetteer 'geo')"]
+
+
+def test_to_nemo_reports_tokens_without_an_entity_tag(tmp_path, capsys, monkeypatch):
+    nlp = spacy.blank("uk")
+    doc = nlp("Київ є містом")
+    doc.set_ents([Span(doc, 0, 1, "LOC")], default="unmodified")  # "є містом": unset, not O
+    DocBin(docs=[doc], store_user_data=True).to_disk(tmp_path / "in.spacy")
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["convert", "to-nemo", "in.spacy", "out"]) == 0
+    out = capsys.readouterr().out
+    assert "adjusted no NER annotation" in out and "2 token(s) without an entity tag (unset, not O) written as O" in out
+    assert (tmp_path / "out" / "labels.txt").read_text("utf8") == "B-LOC O O\n"
+
+
+def test_an_earlier_training_log_is_replaced_at_the_start_of_a_run(tmp_path):
+    """spaCy keeps an existing log file and logs nothing: a rerun into the same folder
+    paired a new model with the old log. Another file at the log path is left alone."""
+    import io
+
+    from spacy_rnn_ner.report.tracking import is_training_log, make_tracking_logger
+
+    nlp = spacy.blank("uk")
+    log = tmp_path / "log.jsonl"
+    log.write_text(json.dumps({"epoch": 0, "step": 3, "losses": {"rnn_ner": 1.0}}) + "\n", encoding="utf8")
+    other = tmp_path / "train.spacy"
+    other.write_bytes(b"not a log")
+    assert is_training_log(log) and not is_training_log(other)
+    for path, replaced in ((log, True), (other, False)):
+        stdout = io.StringIO()
+        log_step, finalize = make_tracking_logger(output_file=str(path), console_output=False)(nlp, stdout, stdout)
+        finalize()
+        assert ("Saving logs is disabled" in stdout.getvalue()) != replaced
+    assert log.read_text(encoding="utf8") == ""  # this run's (empty) log, not the old one
+    assert other.read_bytes() == b"not a log"
+
+
+BAD_SETTINGS_NOT_NUMBERS = [
+    ("dropout", "nan", "spacy_rnn_ner.RNNTagger.v2: 'dropout' must be in [0, 1), got 'nan'."),
+    ("token_dropout", "0.1", "spacy_rnn_ner.RNNTagger.v2: 'token_dropout' must be in [0, 1), got '0.1'."),
+]
+
+
+@pytest.mark.parametrize("name,value,message", BAD_SETTINGS_NOT_NUMBERS, ids=["str-nan", "str"])
+def test_a_rate_that_is_not_a_number_is_a_config_error(name, value, message):
+    from confection import ConfigValidationError
+
+    from spacy_rnn_ner.architectures import _check_rate
+
+    test_bad_model_setting_is_a_config_error(name, value, message)
+    with pytest.raises(ConfigValidationError, match="got nan"):  # a NaN (not JSON: not from a config file)
+        _check_rate("spacy_rnn_ner.RNNTagger.v2", "dropout", float("nan"))
+
+
+def lexicon_layer(directory: Path):
+    from spacy_rnn_ner.architectures import build_lexicon_features
+
+    return build_lexicon_features({"GEO": ["geo.txt"], "COUNTRY": ["countries.txt"]}, str(directory))
+
+
+@pytest.mark.parametrize("problem", ["missing-list", "folder-is-a-file", "not-utf8", "list-is-a-folder"])
+def test_word_list_problems_are_config_errors(problem, tmp_path):
+    from confection import ConfigValidationError
+
+    lex = tmp_path / "lex"
+    if problem == "folder-is-a-file":
+        lex.write_text("x", encoding="utf8")
+    else:
+        lex.mkdir()
+        (lex / "geo.txt").write_bytes("Київ\n".encode("cp1251" if problem == "not-utf8" else "utf8"))
+        if problem == "list-is-a-folder":
+            (lex / "countries.txt").mkdir()
+        elif problem == "not-utf8":
+            (lex / "countries.txt").write_text("україна\n", encoding="utf8")
+    arch = "spacy_rnn_ner.LexiconFeatures.v1"
+    expected = {
+        "missing-list": f"{arch}: {lex / 'countries.txt'}: word list of gazetteer 'COUNTRY' not found (make the "
+                        "lists with build-lexicons, or leave 'COUNTRY' out)",
+        "list-is-a-folder": f"{arch}: {lex / 'countries.txt'}: word list of gazetteer 'COUNTRY' is a folder (make "
+                            "the lists with build-lexicons, or leave 'COUNTRY' out)",
+        "folder-is-a-file": f"{arch}: {lex}: is a file, expected the folder of the word lists",
+        "not-utf8": f"{arch}: {lex / 'geo.txt'}: not UTF-8 (byte 0xca at offset 0)",
+    }[problem]
+    with pytest.raises(ConfigValidationError) as caught:
+        lexicon_layer(lex).initialize()
+    assert caught.value.title == expected
+
+
+def test_a_file_that_is_not_a_docbin_is_a_config_error(tmp_path):
+    from confection import ConfigValidationError
+
+    from spacy_rnn_ner.corpus import create_corpus_reader
+
+    (tmp_path / "train.spacy").write_bytes(bytes(range(256)) * 2)
+    with pytest.raises(ConfigValidationError) as caught:
+        create_corpus_reader(tmp_path / "train.spacy", name="corpora.train")
+    assert caught.value.title == f"corpora.train.path: {tmp_path / 'train.spacy'}: not a spaCy DocBin (.spacy) file"
+    DocBin().to_disk(tmp_path / "empty.spacy")  # an empty DocBin is one
+    create_corpus_reader(tmp_path / "empty.spacy")
+
+
+def test_missing_vectors_are_a_config_error(tmp_path):
+    from confection import ConfigValidationError
+
+    from spacy_rnn_ner.callbacks import make_torch_threads
+
+    nlp = spacy.blank("uk")
+    nlp.config["initialize"]["vectors"] = str(tmp_path / "nope")
+    with pytest.raises(ConfigValidationError) as caught:
+        make_torch_threads(0)(nlp)
+    assert caught.value.title == (f"initialize.vectors: {tmp_path / 'nope'}: no such folder or installed package "
+                                  "(make it with vectors-import, or give --paths.vectors null)")
+    nlp.config["initialize"]["vectors"] = None
+    make_torch_threads(0)(nlp)
+
+
+TRAIN_CONFIG_ERRORS = [
+    ("lexicon-missing-list", {"--paths.lexicon": "lex"}, "word list of gazetteer"),
+    ("dropout-nan", {"--components.rnn_ner.model.dropout": "nan"}, "'dropout' must be in [0, 1), got 'nan'"),
+    ("garbage-data", {"--paths.train": "garbage.spacy"}, "garbage.spacy: not a spaCy DocBin (.spacy) file"),
+    ("vectors-missing", {"--paths.vectors": "nope",
+                         "--components.rnn_ner.model.tok2vec.include_static_vectors": "true"},
+     "initialize.vectors: nope: no such folder or installed package"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("overrides,message", [c[1:] for c in TRAIN_CONFIG_ERRORS], ids=[c[0] for c in TRAIN_CONFIG_ERRORS])
+def test_spacy_train_prints_the_plugins_config_errors_without_traceback(overrides, message, tmp_path):
+    nlp = spacy.blank("uk")
+    db = DocBin()
+    for text, spans in TRAIN_DATA:
+        doc = nlp.make_doc(text)
+        doc.ents = [doc.char_span(s, e, label) for s, e, label in spans]
+        db.add(doc)
+    db.to_disk(tmp_path / "train.spacy")
+    (tmp_path / "garbage.spacy").write_bytes(bytes(range(256)) * 2)
+    (tmp_path / "lex").mkdir()
+    (tmp_path / "lex" / "geo.txt").write_text("київ\n", encoding="utf8")
+    args = {"--paths.train": "train.spacy", "--paths.dev": "train.spacy", "--paths.vectors": "null",
+            "--paths.lexicon": str(ROOT / "tests" / "data" / "lexicon"),
+            "--components.rnn_ner.model.tok2vec.include_static_vectors": "false", "--training.max_steps": "1",
+            **overrides}
+    done = subprocess.run([sys.executable, "-m", "spacy", "train", str(ROOT / "configs" / "rnn_ner.cfg"),
+                           *[x for pair in args.items() for x in pair]],
+                          cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=500)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "Traceback" not in out and message in out, out
+
+
+def test_the_command_line_is_recognized_for_ctrl_c_during_imports(monkeypatch):
+    from spacy_rnn_ner import startup
+
+    for argv, expected in ((["py", "-m", "spacy_rnn_ner", "convert"], True), (["py", "-mspacy_rnn_ner"], True),
+                           (["py", "-X", "importtime", "-m", "spacy", "rnn-ner", "annotate"], True),
+                           (["py", "-m", "spacy", "train"], False), (["py", "script.py", "-m", "spacy_rnn_ner"], False),
+                           (["py", "-c", "import spacy_rnn_ner"], False)):
+        monkeypatch.setattr(sys, "orig_argv", argv)
+        assert startup.is_command_line() == expected, argv
+
+
+@pytest.mark.timeout(120)
+def test_ctrl_c_during_the_imports_is_one_line(tmp_path):
+    """The command's first seconds import torch and spaCy: Ctrl-C there ends it with the
+    same line as later, not a traceback through the imports."""
+    proc = subprocess.Popen([sys.executable, "-m", "spacy_rnn_ner", "convert", "ner-uk", "nope", "out"],
+                            cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    maps = Path(f"/proc/{proc.pid}/maps")
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if "libtorch" in maps.read_text():  # inside `import torch`, after the package's first line
+                break
+        except OSError:
+            pass
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["error: stopped by signal 2"]
+
+
+def test_process_substitution_is_named_as_a_pipe(tmp_path):
+    done = subprocess.run(["bash", "-c", f"{sys.executable} -m spacy_rnn_ner convert conll <(printf 'Київ B-LOC\\n') "
+                           "o.spacy"], cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: /dev/fd/") and last.endswith(
+        ": is a named pipe (through a link), not a regular file: save the data to a file and give its name"), last
+    assert not (tmp_path / "o.spacy").exists()

@@ -250,8 +250,15 @@ def test_clear_errors(lm_files, tmp_path):
                                projection=False).initialize()
     with pytest.raises(ValueError, match="forward_path must hold a forward LM"):
         build_char_lm_features(str(lm_files["backward"]), str(lm_files["forward"]), width=8).initialize()
-    with pytest.raises(FileNotFoundError, match="missing.pt"):
+    from confection import ConfigValidationError
+
+    with pytest.raises(ConfigValidationError) as caught:  # spacy train prints it without a traceback
         build_char_lm_features(str(tmp_path / "missing.pt"), str(lm_files["backward"])).initialize()
+    assert caught.value.title == (f"spacy_rnn_ner.CharLMFeatures.v1: forward_path {tmp_path / 'missing.pt'}: "
+                                  "no such file (train it with train-char-lm)")
+    (tmp_path / "damaged.pt").write_bytes(b"PK\x03\x04 not a model")
+    with pytest.raises(ConfigValidationError, match="damaged.pt: damaged or not a character language model"):
+        build_char_lm_features(str(lm_files["forward"]), str(tmp_path / "damaged.pt")).initialize()
     with pytest.raises(ValueError, match="not initialized"):
         build_char_lm_features("a", "b").predict([make_doc(["a"])])
     with pytest.raises(ValueError, match="dropout"):
@@ -319,3 +326,20 @@ def test_pipeline_trains_saves_and_loads_without_lm_files(lm_files, tmp_path, fi
     again = pickle.loads(pickle.dumps(loaded))
     numpy.testing.assert_allclose(
         again.get_pipe("rnn_ner").model.predict([again.make_doc(texts[0])])[0], probabilities, atol=FP16)
+
+
+def test_a_run_that_diverges_writes_no_model_and_says_so(tmp_path, capsys):
+    """Issue 28: a dev bpc that is never finite (NaN, inf) saves no model: an error, not
+    a last line naming a file that was not written."""
+    text = tmp_path / "text.txt"
+    text.write_text(synthetic_text(), encoding="utf8")
+    args = [str(text), str(tmp_path / "lm.pt"), "--hidden-width", "8", "--embed-width", "4", "--seq-length",
+            "20", "--batch-size", "4", "--dev-chars", "1000", "--learn-rate", "1e38", "--grad-clip", "0",
+            "--optimizer", "sgd", "--max-steps", "5"]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines()[-1].startswith(
+        "error: training diverged: the dev bpc was never a finite number (last ")
+    assert f"so no model was written to {tmp_path / 'lm.pt'}" in captured.err
+    assert "-> " + str(tmp_path / "lm.pt") not in captured.out
+    assert not (tmp_path / "lm.pt").exists()

@@ -37,7 +37,10 @@ def rnn_ner_lines(text: str) -> List[List[str]]:
     for line in text.splitlines():
         if "python -m spacy_rnn_ner " in line:
             rest = line.split("python -m spacy_rnn_ner ", 1)[1]
-            argv = shlex.split(rest.split("`")[0].rstrip('"'), comments=True)
+            rest = rest.split("`")[0]
+            if rest.count('"') % 2:  # the closing quote of a YAML or Markdown string around it
+                rest = rest.rstrip('"')
+            argv = shlex.split(rest, comments=True)
             if not {"...", "FORMAT", "COMMAND"} & set(argv):  # usage lines, not examples
                 out.append(argv)
     return out

@@ -168,6 +168,42 @@ def test_build_lexicons_from_a_morfologik_dictionary(lt_dict, tmp_path, capsys):
     assert "unknown lexicon source(s) wordnet" in capsys.readouterr().err
 
 
+def test_build_lexicons_replaces_its_lists_together_or_not_at_all(lt_dict, tmp_path, capsys, monkeypatch):
+    """Issue 28: an interrupted run leaves the earlier lists, never a mix of two runs; a
+    run replaces the earlier folder as a whole; a folder holding anything else is refused."""
+    from spacy_rnn_ner.resources import lexicon_sources
+
+    out = tmp_path / "lexicons"
+    assert cli_main(["build-lexicons", str(out), "--sources", "lingotweaker", "--lt-dict", str(lt_dict)]) == 0
+    (out / "countries.txt").write_text("україна\n", encoding="utf8")  # an earlier run's list
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real_write = lexicon_sources.write_text
+    written = []
+
+    def interrupted(path, text):
+        if len(written) == 3:
+            raise KeyboardInterrupt
+        written.append(path)
+        return real_write(path, text)
+
+    monkeypatch.setattr(lexicon_sources, "write_text", interrupted)
+    assert cli_main(["build-lexicons", str(out), "--sources", "lingotweaker", "--lt-dict", str(lt_dict),
+                     "--no-derived"]) == 130
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lexicons", "ukrainian.dict", "ukrainian.info"]  # no temporary folder
+    monkeypatch.setattr(lexicon_sources, "write_text", real_write)
+    assert cli_main(["build-lexicons", str(out), "--sources", "lingotweaker", "--lt-dict", str(lt_dict),
+                     "--no-derived"]) == 0
+    assert not (out / "countries.txt").exists() and not (out / "person_geo.txt").exists()  # this run's lists
+    (out / "notes.md").write_text("mine", encoding="utf8")
+    capsys.readouterr()
+    assert cli_main(["build-lexicons", str(out), "--sources", "lingotweaker", "--lt-dict", str(lt_dict)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: {out}: holds files that are not an earlier output of build-lexicons (abbr.txt, first_names.txt, "
+        "geo.txt, ...): the folder is replaced as a whole; give a new or empty folder")
+    assert (out / "notes.md").read_text(encoding="utf8") == "mine"
+
+
 def test_derive_lists_without_a_dictionary():
     lists = {"geo": {"львів", "марія"}, "first_names": {"марія"}}
     assert derive_lists(lists) == {"person_geo": {"марія"}, "geo_not_person": {"львів"}}

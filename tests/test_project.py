@@ -15,6 +15,7 @@ from spacy.util import load_config
 from weasel.util import load_project_config
 
 from test_converters import write_corpus
+from test_converters_ner_uk_v2 import write_v2
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -67,6 +68,30 @@ def test_declared_inputs_and_outputs(project):
         assert not all_outputs & set(cmds[step]["outputs"]), step
 
 
+#: the variables that name files or folders (a user's path may hold a space)
+PATH_VARS = ("ner_uk_dir", "brown_uk_dir", "iso_locale_dir", "config", "vectors", "tracking_uri")
+
+
+def test_path_variables_with_spaces_stay_one_argument(tmp_path):
+    """Issue 28: weasel splits a script line with shlex, so a path variable left unquoted
+    breaks at a space ('my corpus' became two arguments)."""
+    copy = tmp_path / "p"
+    copy.mkdir()
+    shutil.copy(REPO / "project.yml", copy)
+    spaced = {name: f"my {name} dir" for name in PATH_VARS}
+    project = load_project_config(copy, overrides={f"vars.{name}": value for name, value in spaced.items()})
+    seen = set()
+    for cmd in project["commands"]:
+        for line in cmd["script"]:
+            argv = shlex.split(line)
+            for name, value in spaced.items():
+                if value in line:
+                    seen.add(name)
+                    assert any(value in arg for arg in argv) and not any(
+                        arg in value.split() for arg in argv), (cmd["name"], name, line)
+    assert seen == set(PATH_VARS)
+
+
 @pytest.mark.parametrize("step,char_encoder", [("ablation-base", False), ("ablation-chars", True)])
 def test_ablation_overrides(project, step, char_encoder):
     assert not (REPO / "configs" / "ablation").exists()
@@ -83,7 +108,7 @@ def test_ablation_overrides(project, step, char_encoder):
 
 @pytest.mark.slow  # three `spacy project run` subprocesses
 def test_project_runs_in_a_temporary_copy(tmp_path):
-    corpus = write_corpus(tmp_path / "ner-uk")
+    corpus = write_v2(write_corpus(tmp_path / "my ner-uk"))  # a space in a path variable (issue 28)
     copy = tmp_path / "project"
     copy.mkdir()
     shutil.copy(REPO / "project.yml", copy)

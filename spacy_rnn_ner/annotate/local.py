@@ -4,8 +4,9 @@
 Inputs (by path): a directory of ``.txt`` files (one document per file), ``.jsonl``
 (``{"text": ...}`` per line, other keys kept as metadata; ``.json`` too when its first
 line is such an object, else it is refused), ``.spacy`` (DocBin; its tokenization,
-sentence boundaries and ``user_data`` are kept, its entities are not), ``.parquet`` (a
-``text`` column, other columns kept), anything else: text, one document per line.
+sentence boundaries and ``user_data`` are kept, its entities come back as
+``input_entities``), ``.parquet`` (a ``text`` column, other columns kept), anything
+else: text, one document per line. An input that holds no document is an error.
 Outputs (by extension): ``.jsonl`` (metadata + ``text`` + ``entities`` with character
 offsets, label and confidence), ``.spacy`` (DocBin; the metadata in ``user_data``) or
 ``.parquet``. What a user gave comes back: metadata, a DocBin's ``user_data`` (entries
@@ -15,6 +16,7 @@ import codecs
 import dataclasses
 import io
 import json
+import math
 import os
 import signal
 import sys
@@ -30,7 +32,9 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from ..errors import InputError, import_optional
-from ..io import AtomicFile, check_outputs, docbin_from_bytes, files_with_suffix, parse_json_line
+from ..outputs import INTERRUPT_SIGNALS
+from ..io import (AtomicFile, check_exists, check_outputs, decode_text, describe_decode_error, docbin_from_bytes,
+                  files_with_suffix, parse_json_line)
 
 OUTPUT_SUFFIXES = (".jsonl", ".spacy", ".parquet")
 PARQUET_ROWS = 1000  # rows per Parquet row group (memory bound of the writer)
@@ -160,7 +164,7 @@ def input_files(path: Union[str, Path]) -> List[Path]:
         if not files:
             raise AnnotateError(f"{path}: directory holds no .txt files")
         return files
-    return [path]
+    return [check_exists(path, "file")]  # a pipe or device is named as such
 
 
 def _lines(fh: BinaryIO) -> Iterator[Tuple[int, bytes]]:
@@ -176,9 +180,9 @@ def read_text_lines(fh: BinaryIO, name: str) -> Iterator[Record]:
     for lineno, raw in _lines(fh):
         where = f"{name}:{lineno}"
         try:
-            yield Record(where, text=raw.decode("utf8"))
+            yield Record(where, text=decode_text(raw))
         except UnicodeDecodeError as err:
-            yield Record(where, error=f"not UTF-8 ({err.reason} at byte {err.start})")
+            yield Record(where, error=describe_decode_error(err))
 
 
 def parse_jsonl_line(raw: bytes, where: str) -> Record:
@@ -209,9 +213,29 @@ def unencodable(text: str, meta: Dict[str, Any]) -> Optional[str]:
     return None
 
 
+def non_finite(value: Any, key: str = "") -> Optional[str]:
+    """``'KEY' is nan`` for the first NaN or infinite number in ``value`` (nested keys
+    joined by ``.``), which JSON cannot hold (a JSON line's ``NaN``, or ``1e400`` read as
+    infinity), or ``None``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{key!r} is {value}"
+    items = value.items() if isinstance(value, dict) else enumerate(value) \
+        if isinstance(value, (list, tuple)) else ()
+    for name, item in items:
+        found = non_finite(item, f"{key}.{name}" if key else str(name))
+        if found:
+            return found
+    return None
+
+
 def checked_meta(record: Record) -> Record:
     """The record with an input ``entities`` field kept as ``input_entities`` (the output's
-    ``entities`` are the predictions); an input holding both is an error."""
+    ``entities`` are the predictions); an input holding both is an error, and so is a NaN
+    or infinite number in the metadata (the JSON output could not hold it)."""
+    problem = non_finite(record.meta)
+    if problem:
+        return Record(record.where, error=f"{problem}: not a JSON number (NaN, Infinity or "
+                                          "beyond a double); write null or a finite number")
     if "entities" in record.meta:
         if INPUT_ENTITIES in record.meta:
             return Record(record.where, error=f'has both "entities" and "{INPUT_ENTITIES}" '
@@ -237,19 +261,29 @@ def read_txt_file(data: bytes, name: str, relative: str) -> Record:
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     try:
-        return Record(name, text=data.decode("utf8"), meta={"file": relative})
+        return Record(name, text=decode_text(data), meta={"file": relative})
     except UnicodeDecodeError as err:
-        return Record(name, error=f"not UTF-8 ({err.reason} at byte {err.start})")
+        return Record(name, error=describe_decode_error(err))
 
 
 def read_docbin_records(fh: BinaryIO, name: str) -> Iterator[Record]:
     """The DocBin's documents (the format is one blob: it is read whole), tokenization,
     sentence starts and ``user_data`` kept (string keys as metadata, the others as
-    extension values); their entities are not (they would mix with the predictions)."""
+    extension values); their entities (of a document with NER annotation) come back as
+    ``input_entities``, as a JSON line's ``entities`` do (in ``doc.ents`` they would mix
+    with the predictions)."""
     docbin = docbin_from_bytes(fh.read(), name)
     for i, doc in enumerate(docbin.get_docs(Vocab())):
         sent_starts = [t.is_sent_start for t in doc] if doc.has_annotation("SENT_START") else None
         meta = {k: v for k, v in doc.user_data.items() if isinstance(k, str)}
+        if doc.has_annotation("ENT_IOB"):
+            if "entities" in meta or INPUT_ENTITIES in meta:
+                yield Record(f"{name}#{i}", error=f'the document has entities and its user_data '
+                             f'an "entities" or "{INPUT_ENTITIES}" entry; the output keeps the '
+                             f'entities as "{INPUT_ENTITIES}"')
+                continue
+            meta[INPUT_ENTITIES] = [{"start": e.start_char, "end": e.end_char, "label": e.label_,
+                                     "text": e.text} for e in doc.ents]
         extensions = [(list(k) if isinstance(k, tuple) else k, v)
                       for k, v in doc.user_data.items() if not isinstance(k, str)]
         yield checked_meta(Record(f"{name}#{i}", words=[t.text for t in doc],
@@ -534,7 +568,7 @@ def annotate_file(
             yield (doc, output_record(doc, record, spans_key), *doc_counts(doc))
 
     with quiet_workers(n_process > 1):
-        return write_annotated(sink, annotated(), summary, progress)
+        return write_annotated(sink, annotated(), summary, progress, str(input_path))
 
 
 def extensions_reported(records: Iterable[Record], report: Callable[[str], None]) -> Iterator[Record]:
@@ -551,8 +585,7 @@ def extensions_reported(records: Iterable[Record], report: Callable[[str], None]
 
 
 #: signals that interrupt a run (the command line makes SIGTERM and SIGHUP interrupts)
-INTERRUPTS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
-                   if hasattr(signal, name))
+INTERRUPTS = INTERRUPT_SIGNALS
 _QUIET_WORKERS = False
 
 
@@ -632,11 +665,12 @@ Annotated = Tuple[Optional[Doc], Dict[str, Any], int, int]
 
 
 def write_annotated(sink, annotated: Iterable[Annotated], summary: Summary,
-                    progress: Optional[bool] = None) -> Summary:
+                    progress: Optional[bool] = None, source: str = "the input") -> Summary:
     """Write each annotated document to ``sink`` and count it in ``summary``, with a
     progress bar; the sink is committed at the end, or aborted on any error (also one
-    raised while ``annotated`` is produced, so the output appears only complete). The one
-    loop of every engine (this module's, :mod:`.ray`'s)."""
+    raised while ``annotated`` is produced, so the output appears only complete). An input
+    (``source``) that gave no document is an error, as for every command. The one loop of
+    every engine (this module's, :mod:`.ray`'s)."""
     start = time.perf_counter()
     bar = progress_bar(enabled=progress)
     try:
@@ -644,6 +678,9 @@ def write_annotated(sink, annotated: Iterable[Annotated], summary: Summary,
             sink.write(doc, out)
             summary.add(n_tokens, n_words, (e["label"] for e in out["entities"]))
             bar.update(1)
+        if not summary.documents:
+            skipped = f" ({summary.skipped:,} bad lines skipped)" if summary.skipped else ""
+            raise AnnotateError(f"{source}: holds no documents to annotate{skipped}")
         sink.commit()
     except BaseException:
         close = getattr(annotated, "close", None)

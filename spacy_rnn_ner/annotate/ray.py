@@ -140,7 +140,7 @@ def annotate_file_ray(
             doc = Doc(vocab).from_bytes(row["doc"]) if keep_docs else None
             yield doc, json.loads(row["output"]), int(row["tokens"]), int(row["words"])
 
-    return write_annotated(sink, annotated(), summary, progress)
+    return write_annotated(sink, annotated(), summary, progress, str(input_path))
 
 
 def _rows_as_records(dataset):

@@ -12,7 +12,9 @@ prints ``error: MESSAGE`` on one line (the message names the file and what is wr
 exits with status 1, without a traceback. Usage errors (unknown command or option, bad
 value) also exit with 1. SIGTERM (and SIGHUP) interrupt a command as Ctrl-C does, so
 the clean-up of a half-written output runs; any of them prints ``error: stopped by signal
-N`` and the status is 128 + N. Long calls into native code (floret) run in a child
+N`` and the status is 128 + N. The outputs of a command appear together when it succeeds
+(:func:`~spacy_rnn_ner.outputs.outputs_together`): a failed or interrupted command leaves
+the previous outputs as they were, never part of a new set. Long calls into native code (floret) run in a child
 process, so that an interrupt stops them at once.
 """
 import signal
@@ -24,6 +26,8 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from ..errors import InputError, UserError, describe_os_error
+from ..outputs import outputs_together
+from ..startup import end_of_startup
 
 # click's UsageError as typer raises it (recent typer versions vendor their own click)
 UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
@@ -120,8 +124,9 @@ class Group(TyperGroup):
             raise
 
     def invoke(self, ctx: Any) -> Any:
+        end_of_startup()  # Ctrl-C raises KeyboardInterrupt again, for the clean-ups below
         try:
-            with signals_interrupt():
+            with signals_interrupt(), outputs_together():
                 return super().invoke(ctx)
         except KeyboardInterrupt as err:  # Ctrl-C, or Terminated (SIGTERM, SIGHUP)
             signum = int(getattr(err, "signum", signal.SIGINT))

@@ -51,10 +51,11 @@ def _fraction(value: float) -> float:
 
 def run_conversion(convert: Callable[[], ConversionReport], show_issues: int,
                    issues_file: Optional[Path], inputs: Sequence[Optional[Path]] = (),
-                   outputs: Sequence[Path] = ()) -> None:
-    """Check the outputs and the issues file (:func:`~spacy_rnn_ner.io.check_outputs`),
-    convert, print the summary, write the issues."""
-    check_outputs([*outputs, issues_file], inputs)
+                   outputs: Sequence[Path] = (), scratch: Sequence[Optional[Path]] = ()) -> None:
+    """Check the outputs, the issues file and the ``scratch`` folders (a cache)
+    (:func:`~spacy_rnn_ner.io.check_outputs`), convert, print the summary, write the
+    issues."""
+    check_outputs([*outputs, issues_file], inputs, scratch=scratch)
     report = convert()
     typer.echo(report.format(max_issues=show_issues))
     if issues_file is not None:
@@ -172,7 +173,8 @@ def hf_cli(
     run_conversion(lambda: convert_hf(source, out_dir, splits, lang, tokens_column,
                                       tags_column, names, n_sents, skip_malformed, cache_dir),
                    show_issues, issues_file, [Path(source)],
-                   [out_dir / f"{target}.spacy" for target in dict.fromkeys(splits.values()) if target])
+                   [out_dir / f"{target}.spacy" for target in dict.fromkeys(splits.values()) if target],
+                   scratch=[cache_dir])
 
 
 @convert_cli.command("nemo")

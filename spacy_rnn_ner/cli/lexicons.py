@@ -15,7 +15,7 @@ def build_lexicons_cli(
     output_dir: Path = Arg(..., metavar="OUTPUT_DIR", help="Folder for the <list>.txt files."),
     sources: str = Opt("lingotweaker,pymorphy3,iso-codes", "--sources", help="Comma-separated "
                        "sources: lingotweaker, pymorphy3, iso-codes."),
-    lang: str = Opt("uk", "--lang"),
+    lang: str = lang_option("uk"),
     iso_locale_dir: str = Opt("/usr/share/locale", "--iso-locale-dir",
                               help="Folder holding <lang>/LC_MESSAGES/iso_3166-*.mo."),
     no_derived: bool = Opt(False, "--no-derived", help="Do not write person_geo, geo_not_person "
@@ -78,7 +78,8 @@ def lexicon_coverage_cli(
     docs = read_docbin(data, spacy.blank(lang).vocab)
     if not docs:
         raise InputError("holds no documents", data)
-    table = format_coverage(*coverage(docs, gazetteers, names, morphology, lang))
+    table = format_coverage(*coverage(docs, gazetteers, names, morphology, lang,
+                                      warn=lambda message: typer.echo(f"warning: {message}", err=True)))
     typer.echo(table)
     if output is not None:
         write_text(output, table + "\n")

@@ -26,7 +26,7 @@ def report_cli(
     examples in OUTPUT: report_NAME.{md,json}, confusion_NAME.png, curves_NAME.png,
     examples_NAME.html."""
     from ..report.metrics import per_type_table, source_tables
-    from ..report.writer import report_files, write_report
+    from ..report.writer import no_gold_warning, report_files, write_report
 
     if not name or any(c in name for c in "/\\\0") or name in (".", ".."):
         raise typer.BadParameter(f"{name!r}: a plain name for the file names (no folder)",
@@ -37,3 +37,6 @@ def report_cli(
     if report.get("by_source"):
         typer.echo(source_tables(report))
     typer.echo(f"Report written to {output / f'report_{name}.md'}")
+    warning = no_gold_warning(report, data)
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)

@@ -8,8 +8,8 @@ import typer
 
 from ..resources.pretrained_vectors import DEFAULT_PRUNE, DEFAULT_TRUNCATE
 from ..resources.vectors import DEFAULT_THREADS
-from ..io import check_outputs, write_text
-from ._util import Arg, Opt, app
+from ..io import OutputFolder, atomic_folder, check_outputs, write_text, written_path
+from ._util import Arg, Opt, app, lang_option
 
 
 @app.command("vectors")
@@ -39,7 +39,7 @@ def vectors_import_cli(
     source: str = Arg(..., metavar="SOURCE",
                       help="'local' (floret trained on --text), 'cc.uk.300' or a .vec/.vec.gz/.bin file."),
     output: Path = Arg(..., metavar="OUTPUT_DIR", help="spaCy vectors folder (for --paths.vectors)."),
-    lang: str = Opt("uk", "--lang", help="Language of the vectors' nlp object."),
+    lang: str = lang_option("uk"),
     prune: int = Opt(DEFAULT_PRUNE, "--prune", help="Pretrained: rows kept (others map to the nearest; -1: all)."),
     truncate: int = Opt(DEFAULT_TRUNCATE, "--truncate", min=0,
                         help="Pretrained: rows read from the file, most frequent first (0: all)."),
@@ -50,10 +50,12 @@ def vectors_import_cli(
     seed: Optional[int] = Opt(None, "--seed", help="local: shuffle the text's lines with this seed."),
     record: Optional[Path] = Opt(None, "--record", help="JSON file naming the vectors' source (metrics/vectors.json)."),
 ) -> None:
-    """Build the spaCy vectors table from local floret vectors or from pretrained ones."""
+    """Build the spaCy vectors table from local floret vectors or from pretrained ones.
+    OUTPUT_DIR is replaced as a whole: it must be new, empty or an earlier output."""
     import srsly
 
-    from ..resources.pretrained_vectors import LOCAL, NAMED_SOURCES, describe_source, import_pretrained_vectors, init_vectors
+    from ..resources.pretrained_vectors import (LOCAL, NAMED_SOURCES, describe_source, import_pretrained_vectors,
+                                                init_vectors, is_vectors_folder)
     from ..resources.vectors import train_floret_vectors
 
     start = time.time()
@@ -61,13 +63,15 @@ def vectors_import_cli(
     source_file = None if local else Path(NAMED_SOURCES[source][0]) if source in NAMED_SOURCES \
         else Path(source)
     check_outputs([floret_file if local else None, record],
-                  [text if local else None, source_file], folders=[output])
-    if local:
-        train_floret_vectors(text, floret_file, epoch=epoch, threads=threads, seed=seed)
-        init_vectors(lang, floret_file, output, mode="floret")
-        info = describe_source(LOCAL, epoch=epoch, threads=threads, seed=seed)
-    else:
-        info = import_pretrained_vectors(source, output, lang, prune=prune, truncate=truncate)
+                  [text if local else None, source_file],
+                  folders=[OutputFolder(output, "vectors-import", is_vectors_folder)])
+    with atomic_folder(output) as folder:
+        if local:
+            train_floret_vectors(text, floret_file, epoch=epoch, threads=threads, seed=seed)
+            init_vectors(lang, written_path(floret_file), folder, mode="floret")
+            info = describe_source(LOCAL, epoch=epoch, threads=threads, seed=seed)
+        else:
+            info = import_pretrained_vectors(source, folder, lang, prune=prune, truncate=truncate)
     if record is not None:
         write_text(record, srsly.json_dumps(info, indent=2) + "\n")
     typer.echo(f"wrote {output} from {source} vectors in {time.time() - start:.0f} s")

@@ -66,6 +66,8 @@ MAX_SHIFT = 5
 _IGNORED_RE = re.compile(r"^(?:#\d*|[AMREN]\d+|\*)\t")  # brat ids of non-entity lines
 _ENTITY_ID_RE = re.compile(r"^T\d+$")
 SPLITS = ("train", "dev", "test")
+#: the entity types of ner-uk 1.0 (another label is a malformed line, as in 2.0)
+LABELS = ("LOC", "MISC", "ORG", "PERS")
 MAX_OFFSET_DIGITS = 9  # offsets below 10^9 characters: int() never sees a huge number
 _OFFSET = f"[0-9]{{1,{MAX_OFFSET_DIGITS}}}"
 _OFFSETS_RE = re.compile(f"^{_OFFSET} {_OFFSET}(;{_OFFSET} {_OFFSET})*$")
@@ -416,9 +418,11 @@ def make_raw_nlp(lang: str = "uk") -> Language:
 
 def brat_raw_to_doc(txt_path: PathLike, ann_path: PathLike, nlp: Language,
                     report: Optional[ConversionReport] = None,
-                    skip_malformed: bool = False) -> Doc:
+                    skip_malformed: bool = False,
+                    labels: Optional[Collection[str]] = None) -> Doc:
     """A Doc from an untokenized ``.txt`` + ``.ann`` pair tokenized by ``nlp`` (see
-    :func:`make_raw_nlp`); entities aligned strictly, else expanded (reported)."""
+    :func:`make_raw_nlp`); entities aligned strictly, else expanded (reported).
+    ``labels``: as for :func:`read_ann`."""
     report = report if report is not None else ConversionReport()
     txt_path = Path(txt_path)
     text = read_doc_text(txt_path, report)
@@ -428,7 +432,7 @@ def brat_raw_to_doc(txt_path: PathLike, ann_path: PathLike, nlp: Language,
     report.read_tokens += len(doc)
     report.read_sents += sum(1 for t in doc if t.is_sent_start)
     spans = []
-    for ent in read_ann(ann_path, text, report, skip_malformed):
+    for ent in read_ann(ann_path, text, report, skip_malformed, labels=labels):
         span = doc.char_span(ent.start, ent.end, label=ent.label, alignment_mode="strict")
         if span is None:
             span = doc.char_span(ent.start, ent.end, label=ent.label, alignment_mode="expand")
@@ -505,6 +509,26 @@ def read_split_file(path: PathLike,
     return sections
 
 
+def report_unsplit(sections: Dict[str, List[str]], split_path: Path, data: Path,
+                   suffix: Tuple[str, str], report: ConversionReport) -> None:
+    """Report what the split file leaves out: an empty TEST (or DEV/TRAIN) section, and
+    each document of ``data`` (a ``suffix`` pair of files) it does not list (not read)."""
+    if not sections.get("TEST"):
+        report.issue("note", "empty split", "no TEST documents listed: test.spacy is empty",
+                     split_path)
+    if not sections.get("DEV") and not sections.get("TRAIN"):
+        report.issue("note", "empty split", "no DEV (or TRAIN) documents listed: train.spacy "
+                     "and dev.spacy are empty", split_path)
+    listed = {name for names in sections.values() for name in names}
+    for txt in sorted(data.glob(f"*{suffix[0]}")):
+        name = txt.name[: -len(suffix[0])]
+        if suffix[0] == ".txt" and name.endswith(".tok"):
+            continue  # the tok variant's file, beside the raw one
+        if name not in listed and (data / (name + suffix[1])).is_file():
+            report.issue("skipped", "not in split file", f"not listed in {split_path.name}: "
+                         "not read", data / name)
+
+
 def split_dev(names: Sequence[str], dev_fraction: float = 0.1,
               seed: int = 0) -> Tuple[List[str], List[str]]:
     """``(train, dev)``: a document-level hold-out of the DEV names. The sorted names are
@@ -539,6 +563,7 @@ def load_ner_uk_v1(path: PathLike, variant: str, dev_fraction: float, seed: int,
     names = {"train": train, "dev": dev, "test": sections.get("TEST", [])}
     nlp = make_raw_nlp(lang) if variant == "raw" else spacy.blank(lang)
     suffix = (".tok.txt", ".tok.ann") if variant == "tok" else (".txt", ".ann")
+    report_unsplit(sections, split_path, root / "data", suffix, report)
     out: Dict[str, List[Doc]] = {}
     for split in SPLITS:
         docs = out[split] = []
@@ -552,9 +577,10 @@ def load_ner_uk_v1(path: PathLike, variant: str, dev_fraction: float, seed: int,
             if empty_document(txt, ann, split, report):
                 continue
             if variant == "tok":
-                docs.append(brat_tok_to_doc(txt, ann, nlp.vocab, report, skip_malformed))
+                docs.append(brat_tok_to_doc(txt, ann, nlp.vocab, report, skip_malformed,
+                                            labels=LABELS))
             else:
-                docs.append(brat_raw_to_doc(txt, ann, nlp, report, skip_malformed))
+                docs.append(brat_raw_to_doc(txt, ann, nlp, report, skip_malformed, LABELS))
     if not any(out.values()):
         raise ConversionError(f"no documents found ({variant} variant)", root / "data")
     return out

@@ -26,6 +26,7 @@ from spacy.vocab import Vocab
 
 from .conll import Sentence, check_tag, group_sentences
 from ..errors import import_optional
+from ..io import check_utf8_file
 from .report import ConversionError, ConversionReport, PathLike, write_docbin
 
 DEFAULT_SPLIT_MAP = {"train": "train", "validation": "dev", "valid": "dev", "dev": "dev",
@@ -61,6 +62,9 @@ def load_hf(source: Union[str, Path, Any], cache_dir: Optional[PathLike] = None)
         if not files or None in kinds or len(kinds) != 1:
             raise ConversionError("not a saved dataset (save_to_disk folder) nor parquet/json/"
                                   "csv files of a single kind", path)
+        if kinds == {"json"} or kinds == {"csv"}:
+            for p in files:  # text files: UTF-8 (datasets' own error would not say so)
+                check_utf8_file(p)
         data_files: Dict[str, List[str]] = {}
         for p in files:
             data_files.setdefault(p.name.split(".")[0].split("-")[0], []).append(str(p))

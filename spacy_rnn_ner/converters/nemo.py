@@ -114,6 +114,10 @@ def write_nemo(docs: Iterable[Doc], out_dir: PathLike, suffix: str = "",
                              f"left out", doc.user_data.get("name"))
             for ent in doc.ents:
                 check_nemo_label(ent.label_, doc.user_data.get("name"))
+            n_unset = sum(1 for t in doc if t.ent_iob == 0 and t.text.strip())
+            if n_unset:
+                report.issue("adjusted", "no NER annotation", f"{n_unset} token(s) without "
+                             "an entity tag (unset, not O) written as O", doc.user_data.get("name"))
             sentences = doc_to_sentences(doc, report)
             stats.docs += 1
             for words, tags in sentences:
@@ -144,7 +148,9 @@ def convert_nemo(text_path: PathLike, labels_path: PathLike, output: PathLike,
 
 
 def convert_to_nemo(input_path: PathLike, out_dir: PathLike, suffix: str = "") -> ConversionReport:
-    """``input_path`` (.spacy) -> ``out_dir/text{suffix}.txt`` + ``labels{suffix}.txt``."""
+    """``input_path`` (.spacy) -> ``out_dir/text{suffix}.txt`` + ``labels{suffix}.txt``.
+    A DocBin without NER annotation is an error; tokens whose entity tag is unset in an
+    annotated one are written as ``O`` and reported."""
     report = ConversionReport(f"{input_path} to NeMo")
     docs = read_docbin(input_path)
     if not docs:
@@ -156,5 +162,8 @@ def convert_to_nemo(input_path: PathLike, out_dir: PathLike, suffix: str = "") -
         report.read_ents.update(e.label_ for e in doc.ents)
     for label in report.read_ents:
         check_nemo_label(label, input_path)
+    if not any(doc.has_annotation("ENT_IOB") for doc in docs):
+        raise ConversionError("holds no NER annotation (no token has an entity tag, not even "
+                              "O): its labels would all be O; give annotated documents", input_path)
     write_nemo(docs, out_dir, suffix, report)
     return report

@@ -13,6 +13,7 @@ files. Sentences are run in batches of similar length and long ones in time wind
 (the LSTM state carried over), so memory stays bounded whatever the doc's length.
 """
 from io import BytesIO
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple, cast
 
 import numpy
@@ -26,6 +27,7 @@ from thinc.util import torch2xp, xp2torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..errors import config_error
 from .char_lm_model import CharLanguageModel, CharLM, CharVocab
 from .code_points import code_points
 from .fork_safety import ensure_torch_after_fork
@@ -33,6 +35,8 @@ from .caches import LRUCache
 from .packed_rnn import inverse_permutation, torch_module
 from .rnn_tagger import sentence_lengths
 from .unique_words import no_gradient
+
+ARCH = "spacy_rnn_ner.CharLMFeatures.v1"
 
 FORMAT = "spacy_rnn_ner.char_lm_features.v1"
 START_MARKER = "\n"
@@ -72,8 +76,9 @@ class CharLMFeatureNet(nn.Module):
     def set_lms(self, forward_lm: CharLanguageModel, backward_lm: CharLanguageModel,
                 width: Optional[int]) -> None:
         if forward_lm.direction != "forward" or backward_lm.direction != "backward":
-            raise ValueError("CharLMFeatures: forward_path must hold a forward LM and backward_path "
-                             f"a backward LM (got {forward_lm.direction} and {backward_lm.direction})")
+            raise config_error(ARCH, "forward_path", "CharLMFeatures: forward_path must hold a forward LM "
+                               f"and backward_path a backward LM (got {forward_lm.direction} and "
+                               f"{backward_lm.direction})")
         self.lms = nn.ModuleList([forward_lm.net, backward_lm.net])
         self.vocabs = [forward_lm.vocab, backward_lm.vocab]
         for param in self.lms.parameters():
@@ -284,14 +289,27 @@ def _net(model: Model) -> CharLMFeatureNet:
     return cast(CharLMFeatureNet, torch_module(model))
 
 
+def _load_lm(model: Model, setting: str) -> CharLanguageModel:
+    """The language model of ``forward_path``/``backward_path``; a missing or damaged file
+    is a config error naming it (``spacy train`` prints it without a traceback)."""
+    path = model.attrs[setting]
+    if not Path(path).is_file():
+        raise config_error(ARCH, setting, f"{ARCH}: {setting} {path}: no such file (train it with "
+                           "train-char-lm)")
+    try:
+        return CharLanguageModel.load(path)
+    except (OSError, ValueError) as err:  # damaged, not a model (InputError is a ValueError)
+        raise config_error(ARCH, setting, f"{ARCH}: {setting}: {err}") from None
+
+
 def _init(model: Model, X: Optional[List[Doc]] = None, Y: Any = None) -> None:
-    forward_lm = CharLanguageModel.load(model.attrs["forward_path"])
-    backward_lm = CharLanguageModel.load(model.attrs["backward_path"])
+    forward_lm = _load_lm(model, "forward_path")
+    backward_lm = _load_lm(model, "backward_path")
     width = model.get_dim("nO")
     lm_width = forward_lm.net.hidden_width + backward_lm.net.hidden_width
     if not model.attrs["projection"] and width != lm_width:
-        raise ValueError(f"CharLMFeatures: width = {width} but the two LMs give {lm_width} features; "
-                         f"set width = {lm_width} or projection = true")
+        raise config_error(ARCH, "width", f"CharLMFeatures: width = {width} but the two LMs give "
+                           f"{lm_width} features; set width = {lm_width} or projection = true")
     net = _net(model)
     net.set_lms(forward_lm, backward_lm, width if model.attrs["projection"] else None)
     net.to(get_torch_default_device())

@@ -15,12 +15,13 @@ from spacy.tokens import Doc
 from thinc.api import Model
 from thinc.types import Floats2d
 
-from ..errors import import_optional
-from ..io import read_text
+from ..errors import InputError, config_error, import_optional
+from ..io import file_kind, not_a_regular_file, read_text
 from .caches import LRUCache, transient
 from .unique_words import no_gradient, unique_keys
 
 MORPHOLOGIES = ("none", "pymorphy3")
+ARCH = "spacy_rnn_ner.LexiconFeatures.v1"
 LOOKUP_CACHE_WORDS = 100_000
 
 
@@ -55,10 +56,10 @@ def lexicon_features_layer(
     gazetteers: feature name → word-list files (relative to ``directory``).
     """
     if morphology not in MORPHOLOGIES:
-        raise ValueError(f"LexiconFeatures: unknown morphology {morphology!r}; valid choices: "
-                         + ", ".join(repr(m) for m in MORPHOLOGIES))
+        raise config_error(ARCH, "morphology", f"LexiconFeatures: unknown morphology {morphology!r}; "
+                           "valid choices: " + ", ".join(repr(m) for m in MORPHOLOGIES))
     if grammemes and morphology == "none":
-        raise ValueError("LexiconFeatures: 'grammemes' need morphology = 'pymorphy3'.")
+        raise config_error(ARCH, "grammemes", "LexiconFeatures: 'grammemes' need morphology = 'pymorphy3'.")
     names = list(gazetteers) + [f"tag:{g}" for g in grammemes]
     return Model(
         "lexicon_features",
@@ -78,18 +79,36 @@ def lexicon_features_layer(
     )
 
 
-def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
-    directory = Path(model.attrs["directory"])
+def load_gazetteers(directory: Path, gazetteer_files: Dict[str, List[str]]) -> Dict[str, List[str]]:
+    """``{feature name: sorted words}`` of the word lists (paths relative to
+    ``directory``); a missing folder or list, or one that is not UTF-8 text, is an
+    :class:`InputError` naming it."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise InputError("is a file, expected the folder of the word lists", directory)
     entries = {}
-    for name, files in model.attrs["gazetteer_files"].items():
+    for name, files in gazetteer_files.items():
         words = set()
         for file_name in files:
             path = directory / file_name
-            if not path.exists():
-                raise FileNotFoundError(f"LexiconFeatures: gazetteer '{name}' file not found: {path}")
+            if file_kind(path):
+                raise not_a_regular_file(path)
+            if not path.is_file():
+                found = "is a folder" if path.is_dir() else "not found"
+                raise InputError(f"word list of gazetteer '{name}' {found} (make the lists with "
+                                 f"build-lexicons, or leave '{name}' out)", path)
             words.update(read_word_list(path))
         entries[name] = sorted(words)
-    model.attrs["entries"] = entries
+    return entries
+
+
+def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
+    """Read the word lists (:func:`load_gazetteers`); a bad one is a config error naming
+    it (``spacy train`` prints it without a traceback)."""
+    try:
+        model.attrs["entries"] = load_gazetteers(model.attrs["directory"], model.attrs["gazetteer_files"])
+    except InputError as err:
+        raise config_error(ARCH, "gazetteers", f"{ARCH}: {err}") from None
 
 
 class WordLookup:

@@ -21,12 +21,18 @@ SCORE_KEYS = ("ents_p", "ents_r", "ents_f", "ents_macro_f", "speed")
 
 
 def checked_scores(scores: Dict[str, Any], path: Path) -> Dict[str, Any]:
-    """``scores`` if the values the table shows are numbers (or missing/null); else an
-    :class:`InputError` naming the file and the key."""
+    """``scores`` if the values the table shows are numbers (or missing/null): scores
+    between 0 and 1, a speed of 0 or above; else an :class:`InputError` naming the file
+    and the key."""
     def number(value: Any, key: str) -> None:
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                   or not math.isfinite(value)):
             raise InputError(f"{key!r} is {value!r}, expected a number", path)
+        if value is not None and key == "speed" and value < 0:
+            raise InputError(f"'speed' is {value!r}, expected words per second (0 or above)", path)
+        if value is not None and key != "speed" and not 0 <= value <= 1:
+            raise InputError(f"{key!r} is {value!r}, expected a score between 0 and 1 (as "
+                             "`spacy evaluate` writes it, not a percentage)", path)
 
     for key in SCORE_KEYS:
         number(scores.get(key), key)

@@ -33,6 +33,8 @@ def greedy_decode(ner: RNNEntityRecognizer, docs: List) -> List[DocPrediction]:
 def compare_decoding(model: Path, data: Path, component: str = "rnn_ner") -> Dict[str, Dict]:
     check_exists(model, "dir")
     docbin = load_docbin(data)
+    if not len(docbin):
+        raise InputError("holds no documents", data)
     nlp = load_pipeline(model)
     if component not in nlp.pipe_names:
         raise InputError(f"the pipeline has no {component!r} component (it has "
@@ -54,12 +56,15 @@ def compare_decoding(model: Path, data: Path, component: str = "rnn_ner") -> Dic
 
 
 def format_decoding(results: Dict[str, Dict]) -> str:
-    """A small text table: micro and macro F1 and F1 per type of each decoding."""
-    types = sorted(results["viterbi"]["ents_per_type"])
+    """A small text table: micro and macro F1 and F1 per type of each decoding (``-``: no
+    score, e.g. no gold and no predicted entity)."""
+    def pct(value, width: int) -> str:
+        return f"{100 * value:{width}.2f}" if value is not None else "-".rjust(width)
+
+    types = sorted(results["viterbi"].get("ents_per_type") or {})
     lines = ["decoding  micro-F1  macro-F1  " + "  ".join(types)]
     for name, scores in results.items():
-        per_type = scores["ents_per_type"]
-        lines.append(f"{name:8}  {100 * scores['ents_f']:8.2f}  {100 * scores['ents_macro_f']:8.2f}  "
-                     + "  ".join(f"{100 * per_type[t]['f']:5.2f}" if t in per_type else "    -"
-                                 for t in types))
+        per_type = scores.get("ents_per_type") or {}
+        lines.append(f"{name:8}  {pct(scores.get('ents_f'), 8)}  {pct(scores.get('ents_macro_f'), 8)}  "
+                     + "  ".join(pct(per_type[t].get("f"), 5) if t in per_type else "    -" for t in types))
     return "\n".join(lines)

@@ -78,6 +78,27 @@ def resolve_log_file(output_file: Optional[str], default_output_file: Optional[s
     return None if output_dir is None else output_dir / default_output_file
 
 
+def is_training_log(path: Path) -> bool:
+    """Whether ``path`` is a training log of ``spacy.ConsoleLogger.v3`` (its first line a
+    JSON object with a ``step``) or an empty file."""
+    import json
+
+    if not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(1 << 20)
+    except OSError:
+        return False
+    if not first.strip():
+        return path.stat().st_size == 0
+    try:
+        record = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and "step" in record and "losses" in record
+
+
 @registry.loggers("spacy_rnn_ner.TrackingLogger.v1")
 def make_tracking_logger(
     progress_bar: Optional[str] = None,
@@ -100,11 +121,16 @@ def make_tracking_logger(
     test scores to the same run; with tracking off a stale file is removed.
     ``default_output_file``: the log's file name inside the training output folder when
     ``output_file`` is null (:func:`resolve_log_file`), so that a log never lands outside
-    ``spacy train --output DIR`` unless it is asked for."""
+    ``spacy train --output DIR`` unless it is asked for. An earlier training log there
+    is replaced at the start of the run (:func:`is_training_log`; spaCy would keep it and
+    log nothing, leaving a new model beside a stale log); any other file is left alone
+    (spaCy then saves no log, with a warning)."""
     from spacy.training.loggers import console_logger_v3
 
     def console(nlp: Language, stdout: IO, stderr: IO):
         log_file = resolve_log_file(output_file, default_output_file)
+        if log_file is not None and is_training_log(log_file):
+            log_file.unlink()  # an earlier run's: this run's log replaces it
         return console_logger_v3(progress_bar=progress_bar, console_output=console_output,
                                  output_file=log_file)(nlp, stdout, stderr)
 
@@ -162,14 +188,40 @@ def flat_scores(scores: Dict[str, Any], prefix: str = "test_") -> Dict[str, floa
     return flat
 
 
+def check_store(tracking_uri: str, run_id_file: Path, run_id: str, timeout: float = 10.0) -> None:
+    """Before MLflow is asked: a SQLite store must exist (MLflow would create an empty one
+    and then not find the run), an HTTP(S) server must answer within ``timeout`` seconds
+    (MLflow would retry for minutes, silently); else an :class:`InputError` saying so."""
+    from urllib.error import HTTPError
+    from urllib.request import urlopen
+
+    if tracking_uri.startswith("sqlite:///"):
+        db = Path(tracking_uri[len("sqlite:///"):])
+        if not db.is_file():
+            raise TrackingError(f"{run_id_file}: run {run_id} not found: no MLflow database at "
+                                f"{db} (--tracking-uri {tracking_uri})")
+    elif tracking_uri.split(":", 1)[0].lower() in ("http", "https"):
+        try:
+            urlopen(tracking_uri, timeout=timeout).close()
+        except HTTPError:
+            pass  # it answers (an error page is an answer)
+        except (OSError, ValueError) as err:
+            reason = getattr(err, "reason", err)
+            raise TrackingError(f"--tracking-uri {tracking_uri}: the tracking server cannot be "
+                                f"reached ({reason})") from None
+
+
 def log_results(
     run_id_file: Path,
     tracking_uri: str,
     scores_file: Optional[Path] = None,
     artifacts: Sequence[Path] = (),
 ) -> Tuple[str, int, int]:
-    """Log the test scores of ``scores_file`` (as ``test_*`` metrics) and ``artifacts`` to the
-    run recorded in ``run_id_file``; returns (run id, metrics logged, artifacts logged)."""
+    """Log the test scores of ``scores_file`` (as ``test_*`` metrics; checked as
+    ``compare`` checks them) and ``artifacts`` to the run recorded in ``run_id_file``;
+    returns (run id, metrics logged, artifacts logged)."""
+    from .compare import checked_scores, with_entity_scores
+
     if not Path(run_id_file).exists():
         raise TrackingError(f"{run_id_file}: no MLflow run recorded; train with tracking on first")
     run_id = read_text(run_id_file).strip()
@@ -179,6 +231,10 @@ def log_results(
                if not Path(path).exists()]
     if missing:
         raise TrackingError(f"missing file(s) to log: {', '.join(missing)}")
+    scores = None
+    if scores_file:
+        scores = with_entity_scores(checked_scores(read_json(scores_file), scores_file), scores_file)
+    check_store(tracking_uri, run_id_file, run_id)
     mlflow = _import_mlflow()
     try:
         mlflow.set_tracking_uri(tracking_uri)
@@ -190,10 +246,14 @@ def log_results(
     try:
         client.get_run(run_id)
     except Exception as err:
+        if getattr(err, "error_code", None) not in (None, "RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            reason = " ".join(str(err).split())[:200]
+            raise TrackingError(f"{run_id_file}: run {run_id} cannot be read from {tracking_uri} "
+                                f"({reason})") from err
         raise TrackingError(f"{run_id_file}: run {run_id} not found in {tracking_uri}") from err
     metrics: Dict[str, float] = {}
-    if scores_file:
-        metrics = flat_scores(read_json(scores_file))
+    if scores is not None:
+        metrics = flat_scores(scores)
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
@@ -203,4 +263,3 @@ def log_results(
     for path in artifacts:
         client.log_artifact(run_id, str(path), artifact_path="report")
     return run_id, len(metrics), len(artifacts)
-

@@ -57,6 +57,8 @@ def build_report(
     report = ner_scores(gold_docs, pred_docs, labels)
     known = None if labels is None else set(labels)
     report["macro_types"] = [label for label in report["ents_per_type"] if known is None or label in known]
+    if labels is not None:
+        report["model_labels"] = sorted(known)
     report["n_docs"] = len(gold_docs)
     report["confusion"] = entity_confusion(gold_docs, pred_docs).to_dict()
     report["error_kinds"] = error_kinds(gold_docs, pred_docs)
@@ -98,6 +100,9 @@ def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], so
     lines.append(
         f"- Documents: {report['n_docs']}, gold entities: {report['n_gold']}, predicted entities: {report['n_pred']}"
     )
+    warning = no_gold_warning(report, sources.get("Data", "the data"))
+    if warning:
+        lines.append(f"- **Warning**: {warning}")
     if report.get("speed") is not None:
         lines.append(f"- Speed (spacy evaluate): {fmt_speed(report['speed'])} words/s")
     evaluate = report.get("evaluate")
@@ -201,14 +206,30 @@ def _png(draw: Callable[[BinaryIO], Any]) -> bytes:
 def macro_note(report: Dict[str, Any]) -> str:
     """What the macro average of the report is taken over, in a sentence."""
     types = report.get("macro_types", list(report["ents_per_type"]))
-    note = (f"macro is the unweighted mean over the {len(types)} types the model can predict "
-            "(a type that is only predicted, never gold, counts with 0).")
+    model_labels = report.get("model_labels")
+    of_model = f" of the model's {len(model_labels)}" if model_labels is not None else ""
+    if not types:
+        none = f"none{of_model} types" if model_labels is not None else "no type"
+        note = f"there is no macro average: {none} occurs in the gold data or the predictions."
+    else:
+        note = (f"macro is the unweighted mean over the {len(types)}{of_model} types that occur "
+                "in the gold data or the predictions (a type that is only predicted, never gold, "
+                "counts with 0).")
     others = [label for label in report["ents_per_type"] if label not in types]
     if others:
         note += (f" Left out: {', '.join(others)}, gold types the model cannot predict; over all "
                  f"{len(report['ents_per_type'])} types (`ents_macro_all_f`) macro F1 is "
                  f"{fmt_pct(report.get('ents_macro_all_f'))}.")
     return note
+
+
+def no_gold_warning(report: Dict[str, Any], data: Any) -> Optional[str]:
+    """A warning when the gold data holds no entity: precision, recall and F1 are
+    undefined, every score is ``-``."""
+    if report.get("n_gold"):
+        return None
+    return (f"{data}: the gold data holds no entities, so the scores say nothing about the model "
+            "(is the data annotated?)")
 
 
 def _plots() -> Any:

@@ -23,7 +23,7 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import InputError
-from ..io import AtomicFile, check_outputs, read_text
+from ..io import AtomicFile, check_outputs, outputs_one_by_one, read_text
 from ..layers.char_lm_model import DIRECTIONS, CharLanguageModel, LSTMState, vocab_from_text
 
 CHECKPOINT_FORMAT = "spacy_rnn_ner.char_lm.checkpoint.v1"
@@ -63,6 +63,20 @@ class TrainConfig:
                 raise InputError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
             raise InputError(f"--dropout must be in [0, 1), got {self.dropout}")
+        # (option, lowest value, whether the lowest is allowed): NaN and infinity never are
+        for name, lowest, closed in (("learn_rate", 0.0, False), ("grad_clip", 0.0, True),
+                                     ("max_minutes", 0.0, True), ("checkpoint_minutes", 0.0, True),
+                                     ("log_seconds", 0.0, True)):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < lowest or (value == lowest and not closed):
+                raise InputError(f"--{name.replace('_', '-')} must be a finite number "
+                                 f"{'of at least' if closed else 'above'} {lowest:g}, got {value}")
+        if not (math.isfinite(self.anneal_factor) and 0.0 < self.anneal_factor <= 1.0):
+            raise InputError(f"--anneal-factor must be in (0, 1] (1: no annealing), got "
+                             f"{self.anneal_factor}")
+        for name in ("max_epochs", "max_steps", "checkpoint_steps"):
+            if getattr(self, name) < 0:
+                raise InputError(f"--{name.replace('_', '-')} must be 0 or above, got {getattr(self, name)}")
         if self.max_minutes <= 0 and self.max_epochs <= 0 and self.max_steps <= 0:
             raise InputError("give a stopping point: --max-minutes, --max-epochs or --max-steps")
 
@@ -150,6 +164,12 @@ def train(text_path: Path, output: Path, config: TrainConfig, resume: bool = Fal
     Returns a summary: steps, epochs, characters read, chars/s, dev bpc, wall seconds.
     """
     config.check()
+    with outputs_one_by_one():  # the best model and the checkpoint appear as they are made
+        return _train(text_path, output, config, resume, log)
+
+
+def _train(text_path: Path, output: Path, config: TrainConfig, resume: bool,
+           log: Callable[[str], None]) -> Dict[str, Any]:
     device = resolve_device(config.gpu_id)
     text_path, output = Path(text_path), Path(output)
     if not text_path.exists():
@@ -308,6 +328,10 @@ def train(text_path: Path, output: Path, config: TrainConfig, resume: bool = Fal
             last_ckpt = time.time()
     log(f"stopping: {reason}")
     evaluate_and_save()
+    if not math.isfinite(progress["best_dev_bpc"]):
+        raise InputError(f"training diverged: the dev bpc was never a finite number (last "
+                         f"{progress['last_dev_bpc']}), so no model was written to {output} "
+                         f"(the checkpoint {ckpt_file} was); lower --learn-rate or set --grad-clip")
     wall = time.time() - start
     summary = {"steps": progress["step"], "epochs": progress["step"] / steps_per_epoch,
                "chars": progress["chars"],

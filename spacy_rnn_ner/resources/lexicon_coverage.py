@@ -10,14 +10,14 @@ label; ``O`` = outside entities), and the share of each label's tokens that fire
 """
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Sequence, Tuple
 
 import numpy
 from spacy.tokens import Doc
 
 from ..errors import InputError
 from ..io import files_with_suffix
-from ..layers.lexicon_features import lexicon_features_layer
+from ..layers.lexicon_features import lexicon_features_layer, load_gazetteers
 
 OUTSIDE = "O"
 
@@ -28,12 +28,18 @@ def token_labels(doc: Doc) -> List[str]:
 
 
 def coverage(docs: Sequence[Doc], gazetteers: Dict[str, List[str]], grammemes: Sequence[str] = (),
-             morphology: str = "pymorphy3", lang: str = "uk"
+             morphology: str = "pymorphy3", lang: str = "uk",
+             warn: Callable[[str], None] = lambda message: None,
              ) -> Tuple[List[str], Counter, Dict[str, Counter]]:
     """``(feature names, tokens per label, {feature: tokens firing it per label})``;
-    gazetteer files are absolute paths or relative to the working directory (as given)."""
+    gazetteer files are absolute paths or relative to the working directory (as given).
+    A gazetteer without a word is passed to ``warn`` (its row would read as a list that
+    never fires)."""
     layer = lexicon_features_layer(gazetteers, ".", list(grammemes), morphology, lang)
-    layer.initialize()
+    layer.attrs["entries"] = load_gazetteers(Path("."), gazetteers)  # errors name the file
+    for name, words in layer.attrs["entries"].items():
+        if not words:
+            warn(f"{', '.join(gazetteers[name])}: holds no words (gazetteer '{name}')")
     names = layer.attrs["feature_names"]
     per_label: Counter = Counter()
     fired: Dict[str, Counter] = {name: Counter() for name in names}

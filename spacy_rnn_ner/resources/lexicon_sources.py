@@ -27,7 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 from ..errors import InputError, import_optional
-from ..io import check_outputs, write_text
+from ..io import OutputFolder, atomic_folder, check_outputs, write_text
 
 PathLike = Union[str, Path]
 Entries = Iterator[Tuple[str, str]]  # (list name, word)
@@ -41,6 +41,9 @@ LT_OTHER_PROPER = ("prop", "proper_other")
 PYMORPHY3_GRAMMEMES = {"Name": "first_names", "Surn": "surnames", "Patr": "patronymics",
                        "Abbr": "abbr", "Geox": "geo", "Orgn": "org"}
 ISO_DOMAINS = {"iso_3166-1": "countries", "iso_3166-3": "countries", "iso_3166-2": "regions"}
+#: the languages of a source's dictionary (lingotweaker: without --lt-dict); iso-codes has
+#: a catalogue per language
+SOURCE_LANGS = {"lingotweaker": ("uk",), "pymorphy3": ("ru", "uk")}
 
 
 def lt_lists_for_tag(tag: str) -> List[str]:
@@ -127,6 +130,10 @@ def iso_codes_entries(locale_dir: PathLike = "/usr/share/locale", lang: str = "u
     domains = dict(ISO_DOMAINS if domains is None else domains)
     for domain, list_name in domains.items():
         path = Path(locale_dir) / lang / "LC_MESSAGES" / f"{domain}.mo"
+        others = sorted(p.parent.parent.name for p in Path(locale_dir).glob(f"*/LC_MESSAGES/{domain}.mo"))
+        if not path.exists() and others:
+            raise InputError(f"iso-codes has no {domain} catalogue for --lang {lang} (it has "
+                             f"{len(others)} languages, e.g. {', '.join(others[:5])})", path)
         if not path.exists():
             raise FileNotFoundError(f"iso-codes catalogue not found: {path} "
                                     "(apt-get install iso-codes, or pass --iso-locale-dir)")
@@ -172,6 +179,21 @@ def collect_lists(entries: Iterable[Tuple[str, str]]) -> Dict[str, Set[str]]:
     return dict(lists)
 
 
+def list_names() -> Set[str]:
+    """Every list :func:`build_lexicons` can write (with the derived ones)."""
+    names = {name for _, name in LT_TAG_LISTS} | {LT_OTHER_PROPER[1]}
+    names |= set(PYMORPHY3_GRAMMEMES.values()) | set(ISO_DOMAINS.values())
+    names |= {"person_geo", "geo_not_person"}
+    return names | {f"{name}_strict" for name in names}
+
+
+def is_lexicon_folder(path: Path) -> bool:
+    """Whether ``path`` holds only word lists :func:`build_lexicons` writes (an earlier
+    output, which a new run replaces as a whole)."""
+    known = {f"{name}.txt" for name in list_names()}
+    return all(entry.name in known and entry.is_file() for entry in Path(path).iterdir())
+
+
 def write_lists(lists: Dict[str, Set[str]], output_dir: PathLike) -> Dict[str, int]:
     """Write ``<list>.txt`` (sorted, one word a line; each file atomically) per list;
     returns the sizes."""
@@ -189,14 +211,19 @@ def build_lexicons(output_dir: PathLike, sources: Sequence[str] = tuple(SOURCES)
                    lt_dict: Optional[PathLike] = None, derived: bool = True
                    ) -> Dict[str, Dict[str, int]]:
     """Build the lists of ``sources`` (and with ``derived`` those of
-    :func:`derive_lists`) into ``output_dir``. Returns
+    :func:`derive_lists`) into ``output_dir``, which is replaced as a whole (it must be
+    new, empty or an earlier output: :func:`is_lexicon_folder`). Returns
     ``{"total": {list: size}, source: {list: size}}``."""
     unknown = [s for s in sources if s not in SOURCES]
     if unknown:
         raise InputError(f"unknown lexicon source(s) {', '.join(unknown)}; "
                          f"valid: {', '.join(SOURCES)}")
+    for source, langs in SOURCE_LANGS.items():
+        if source in sources and lang not in langs and not (source == "lingotweaker" and lt_dict):
+            raise InputError(f"--sources {source}: its dictionary is for {', '.join(langs)}, not "
+                             f"--lang {lang}" + (" (or give --lt-dict)" if source == "lingotweaker" else ""))
     check_outputs([], [lt_dict, iso_locale_dir if "iso-codes" in sources else None],
-                  folders=[output_dir])
+                  folders=[OutputFolder(Path(output_dir), "build-lexicons", is_lexicon_folder)])
     merged: Dict[str, Set[str]] = defaultdict(set)
     sizes: Dict[str, Dict[str, int]] = {}
     for source in sources:
@@ -217,7 +244,8 @@ def build_lexicons(output_dir: PathLike, sources: Sequence[str] = tuple(SOURCES)
 
             has_common_form = form_checker(Automaton.read(lt_dict or lingotweaker_dictionary()))
         merged.update(derive_lists(merged, has_common_form))
-    sizes["total"] = write_lists(merged, output_dir)
+    with atomic_folder(output_dir) as folder:  # the lists of this run, all or none
+        sizes["total"] = write_lists(merged, folder)
     return sizes
 
 

@@ -8,6 +8,8 @@ training text is not filtered against ner-uk TEST documents, so :func:`describe_
 says so in ``metrics/vectors.json``.
 """
 import gzip
+import json
+import os
 import re
 import subprocess
 import sys
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Dict, Iterator, Optional, Tuple
 
 from ..errors import InputError, import_optional
-from ..io import check_exists
+from ..io import NUL_REASON, check_exists
 
 LOCAL = "local"
 # name: (file under the project, where to download it)
@@ -63,11 +65,14 @@ def check_text_vectors(path: Path) -> int:
     line."""
     try:
         lines = _lines(path)
-        first_line = next(lines, "")
-        first, second = first_line.split(), next(lines, "").split()
+        first_line, second_line = next(lines, ""), next(lines, "")
         lines.close()
     except (OSError, EOFError, UnicodeDecodeError) as err:
         raise InputError(f"not a vectors text file ({err})", path) from None
+    for line_no, line in enumerate((first_line, second_line), start=1):
+        if "\0" in line:  # UTF-16 without a byte-order mark reads as UTF-8 with NULs
+            raise InputError(f"not UTF-8 text (a NUL byte: {NUL_REASON})", path, line_no)
+    first, second = first_line.split(), second_line.split()
     if has_header(first_line):  # "ROWS WIDTH" header
         width, line, row = int(first[1]), 2, second
     else:
@@ -165,6 +170,23 @@ def import_pretrained_vectors(source: str, output: Path, lang: str, prune: int =
                 raise
             raise InputError(f"not a vectors text file ({bad[1]})", text, bad[0]) from None
     return describe_source(source, path, width=width, prune=prune, truncate=truncate)
+
+
+#: what ``spacy init vectors`` writes into its output folder
+VECTORS_FOLDER_ENTRIES = ("config.cfg", "meta.json", "tokenizer", "vocab")
+
+
+def is_vectors_folder(path: Path) -> bool:
+    """Whether ``path`` holds what ``spacy init vectors`` wrote (an earlier output of
+    ``vectors-import``) and nothing else: a pipeline without components, with vectors."""
+    names = set(os.listdir(path))
+    if not names <= set(VECTORS_FOLDER_ENTRIES) or "meta.json" not in names:
+        return False
+    try:
+        meta = json.loads((Path(path) / "meta.json").read_text(encoding="utf8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and not meta.get("pipeline") and "vectors" in meta
 
 
 def describe_source(source: str, path: Optional[Path] = None, **sizes: object) -> Dict[str, object]:
