@@ -218,7 +218,7 @@ def check_train_run(result: TrainRun, rnn_type: str) -> None:
     assert model_cfg["tok2vec"]["width"] == 16
     assert model_cfg["tok2vec"]["char_encoder"]["width"] == 8
     meta = json.loads((result.model_best / "meta.json").read_text(encoding="utf8"))
-    assert meta["lang"] == "uk" and meta["pipeline"] == ["sentencizer", "rnn_ner"]
+    assert meta["lang"] == "uk" and meta["pipeline"] == ["abbrev_sentencizer", "rnn_ner"]
     assert sorted(meta["labels"]["rnn_ner"]) == LABELS
     # the tiny run learns something from its (tiny) data; "score" is the weighted
     # sum of the score_weights, in [0, 1]
