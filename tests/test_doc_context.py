@@ -6,7 +6,7 @@ import spacy
 from thinc.api import NumpyOps
 
 from conftest import SMALL_MODEL, TRAIN_DATA, ents_of, make_examples, seed_everything
-from spacy_rnn_ner.layers.doc_context import doc_context_layer, document_groups, word_key
+from spacy_rnn_ner.layers.doc_context import doc_context_layer, shared_mentions, word_key
 
 
 def test_word_key_sees_through_inflection():
@@ -20,11 +20,13 @@ def test_word_key_sees_through_inflection():
 
 def test_groups_never_cross_documents():
     nlp = spacy.blank("uk")
-    docs = [nlp("Шевченко і Шевченка . Київ"), nlp("Шевченком")]
-    group, sizes = document_groups(docs)
-    assert group[0] == group[2] and group[0] != group[5]
-    assert sizes.tolist() == [2, 1, 2, 1, 1, 1]
-    assert len(set(group[[1, 3, 4]])) == 3  # lowercase and punctuation: groups of their own
+    docs = [nlp("Шевченко і Шевченка . Київ і Київ"), nlp("Шевченком"), nlp(""), nlp("і і Франко Франка")]
+    mentions = shared_mentions(docs)
+    # lowercase words, punctuation and a name mentioned once have no group
+    assert mentions.positions.tolist() == [0, 2, 4, 6, 10, 11]
+    assert mentions.groups.tolist() == [0, 0, 1, 1, 2, 2] and mentions.n_groups == 3
+    assert mentions.others.tolist() == [1, 0, 1, 0, 1, 0, 1, 0, 0, 0, 1, 1]
+    assert shared_mentions([]).n_groups == 0
 
 
 def test_mean_of_other_mentions_and_exact_gradient():

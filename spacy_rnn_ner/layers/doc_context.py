@@ -13,12 +13,13 @@ the entity tokens share a key with another capitalised token of their document, 
 
 Groups never cross documents, so the result does not depend on how ``nlp.pipe``
 batches documents; memory is linear in the batch's tokens whatever a document's length.
-The mean is computed with ``ops.scatter_add`` on the model's device; only the group ids
-(from the docs' texts) are made on the host.
+The mean is computed with ``ops.scatter_add`` on the model's device, for the tokens that
+have other mentions only; the group ids (from the docs' words) are made on the host.
 """
-from typing import Callable, List, Sequence, Tuple
+from typing import Callable, List, NamedTuple, Sequence, Tuple
 
 import numpy
+from spacy.attrs import ORTH
 from spacy.tokens import Doc
 from thinc.api import Model
 from thinc.types import Floats2d
@@ -37,28 +38,46 @@ def word_key(text: str) -> str:
     return lower[: max(MIN_KEY_CHARS, len(lower) - 1)]
 
 
-def document_groups(docs: Sequence[Doc]) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """A group id per token of the batch (flat, doc order): tokens of one document with
-    the same non-empty :func:`word_key` share an id, every other token has its own; and
-    the size of each token's group."""
-    ids: List[int] = []
-    next_id = 0
+class Mentions(NamedTuple):
+    """The tokens of a batch (flat, doc order) that share their word key with another
+    token of their document: their positions, a group id per such token (one id per key
+    and document, counted from 0) and, for every token, how many other mentions it has."""
+
+    positions: numpy.ndarray
+    groups: numpy.ndarray
+    n_groups: int
+    others: numpy.ndarray
+
+
+def shared_mentions(docs: Sequence[Doc]) -> Mentions:
+    """The :class:`Mentions` of a batch. Keys are computed once per distinct word of a
+    document, from its vocabulary entry (no per-token Python objects)."""
+    positions: List[numpy.ndarray] = []
+    groups: List[numpy.ndarray] = []
+    others: List[numpy.ndarray] = []
+    n_groups = offset = 0
     for doc in docs:
-        seen = {}
-        for token in doc:
-            key = word_key(token.text)
-            if not key:
-                ids.append(next_id)
-                next_id += 1
-            elif key in seen:
-                ids.append(seen[key])
-            else:
-                seen[key] = next_id
-                ids.append(next_id)
-                next_id += 1
-    group = numpy.asarray(ids, dtype="int32")
-    sizes = numpy.bincount(group, minlength=next_id)[group] if len(group) else numpy.zeros((0,), "int64")
-    return group, sizes
+        orths = doc.to_array(ORTH)
+        words, word_of_token = numpy.unique(orths, return_inverse=True)
+        keys = [word_key(doc.vocab.strings[int(orth)]) for orth in words]
+        key_ids = {key: i for i, key in enumerate(dict.fromkeys(k for k in keys if k))}
+        key_of_word = numpy.asarray([key_ids.get(k, -1) for k in keys], dtype="int64")
+        key_of_token = key_of_word[word_of_token] if len(orths) else numpy.zeros((0,), "int64")
+        counts = numpy.bincount(key_of_token[key_of_token >= 0], minlength=len(key_ids))
+        mentions = numpy.where(key_of_token >= 0, counts[numpy.maximum(key_of_token, 0)], 1) if len(counts) \
+            else numpy.ones(len(orths), "int64")
+        shared = numpy.flatnonzero(mentions > 1)
+        shared_keys, compact = numpy.unique(key_of_token[shared], return_inverse=True)
+        positions.append(shared + offset)
+        groups.append(compact.reshape(-1) + n_groups)
+        others.append(mentions - 1)
+        n_groups += len(shared_keys)
+        offset += len(orths)
+    if not docs:
+        empty = numpy.zeros((0,), "int64")
+        return Mentions(empty, empty, 0, empty)
+    return Mentions(numpy.concatenate(positions), numpy.concatenate(groups), n_groups,
+                    numpy.concatenate(others))
 
 
 def doc_context_layer(nI: int) -> Model[Tuple[Floats2d, List[Doc]], Floats2d]:
@@ -72,28 +91,35 @@ def _forward(
 ) -> Tuple[Floats2d, Callable]:
     H, docs = inputs
     ops = model.ops
-    group_host, sizes_host = document_groups(docs)
-    if len(group_host) != H.shape[0]:
-        raise ValueError(f"doc_context: {H.shape[0]} states for {len(group_host)} tokens.")
-    n_groups = int(group_host.max()) + 1 if len(group_host) else 0
-    others = numpy.maximum(sizes_host - 1, 0)
-    group = ops.asarray1i(group_host)
-    scale = ops.asarray1f(numpy.where(others > 0, 1.0 / numpy.maximum(others, 1), 0.0))[:, None]
-    log_mentions = ops.asarray2f(numpy.log1p(others).astype("float32")[:, None])
+    mentions = shared_mentions(docs)
+    n, width = H.shape
+    if len(mentions.others) != n:
+        raise ValueError(f"doc_context: {n} states for {len(mentions.others)} tokens.")
+    # only the tokens with other mentions get a mean; the others keep zeros
+    positions = ops.asarray1i(mentions.positions)
+    groups = ops.asarray1i(mentions.groups)
+    shared_others = mentions.others[mentions.positions]
+    scale = ops.asarray1f(1.0 / numpy.maximum(shared_others, 1))[:, None]
+    Y = ops.alloc2f(n, 2 * width + 1)
+    Y[:, :width] = H
+    Y[:, 2 * width] = ops.asarray1f(numpy.log1p(mentions.others).astype("float32"))
 
     def mean_of_others(values: Floats2d) -> Floats2d:
-        totals = ops.alloc2f(n_groups, values.shape[1])
-        ops.scatter_add(totals, group, ops.as_contig(values))
-        return (totals[group] - values) * scale
+        totals = ops.alloc2f(mentions.n_groups, width)
+        ops.scatter_add(totals, groups, ops.as_contig(values))
+        return (totals[groups] - values) * scale
 
-    Y = ops.xp.hstack([H, mean_of_others(H), log_mentions])
+    if len(mentions.positions):
+        Y[positions, width: 2 * width] = mean_of_others(H[positions])
 
     def backprop(dY: Floats2d) -> Floats2d:
-        width = H.shape[1]
-        # d mean_i / d H_j = scale_i for j != i in i's group: the same map, transposed
-        d_others = dY[:, width: 2 * width] * scale
-        totals = ops.alloc2f(n_groups, width)
-        ops.scatter_add(totals, group, ops.as_contig(d_others))
-        return dY[:, :width] + totals[group] - d_others
+        dH = ops.as_contig(dY[:, :width])
+        if len(mentions.positions):
+            # d mean_i / d H_j = scale_i for j != i in i's group: the same map, transposed
+            d_others = dY[positions, width: 2 * width] * scale
+            totals = ops.alloc2f(mentions.n_groups, width)
+            ops.scatter_add(totals, groups, ops.as_contig(d_others))
+            dH[positions] += totals[groups] - d_others
+        return dH
 
     return Y, backprop
