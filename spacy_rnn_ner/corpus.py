@@ -8,7 +8,6 @@ than ``max_length`` stays whole, in a piece that long), and warns once per pass 
 the counts, naming ``corpora.*.max_length``.
 """
 import warnings
-import zlib
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, List, Optional, Union
 
@@ -19,6 +18,7 @@ from spacy.training import Corpus, Example
 from spacy.util import registry
 
 from .errors import config_error
+from .file_kinds import is_docbin, read_head
 
 
 def piece_limit(max_length: int) -> int:
@@ -132,16 +132,10 @@ class CuttingCorpus(Corpus):
             )
 
 
-def looks_like_docbin(path: Path, head_size: int = 1 << 16) -> bool:
-    """Whether a file starts as a DocBin does (zlib-compressed msgpack map), read from its
-    first bytes only: garbage or another format is caught before training starts."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(head_size)
-        start = zlib.decompressobj().decompress(head, 1)
-    except (OSError, zlib.error):
-        return False
-    return bool(start) and (0x80 <= start[0] <= 0x8F or start[0] in (0xDE, 0xDF))
+def looks_like_docbin(path: Path) -> bool:
+    """Whether a file starts as a DocBin does (:func:`~spacy_rnn_ner.file_kinds.is_docbin`,
+    from its first bytes only): garbage or another format is caught before training starts."""
+    return is_docbin(read_head(path))
 
 
 @registry.readers("spacy_rnn_ner.Corpus.v1")

@@ -574,6 +574,44 @@ CASES = [
     ("track-scores-per-type-not-an-object", files(**{"rid.txt": RUN_ID, "s.json": b'{"ents_f": 0.5, "ents_per_type": "x"}'}),
      ["track", "rid.txt", "--scores", "s.json"],
      "error: s.json: 'ents_per_type' is str, expected an object", 1),
+    # --- probe 2: an existing file that is not of the output's kind is never replaced
+    ("conll-two-inputs", files(**{"train.conll": CONLL, "test.conll": CONLL}),
+     ["convert", "conll", "train.conll", "test.conll"],
+     "error: test.conll: holds text, not a spaCy DocBin (.spacy): the output would replace it; give "
+     "another file name (or remove the file first)", 1),
+    ("conll-out-not-spacy", files(**{"a.conll": CONLL}), ["convert", "conll", "a.conll", "o.conll"],
+     "error: o.conll: the output is a spaCy DocBin (.spacy): give a file name ending in .spacy", 1),
+    ("conll-issues-file-is-data", files(**{"a.conll": CONLL, "b.conll": CONLL}),
+     ["convert", "conll", "a.conll", "o.spacy", "--issues-file", "b.conll"],
+     "error: b.conll: holds text, not a convert issues file (TSV): the output would replace it; give "
+     "another file name (or remove the file first)", 1),
+    ("vectors-two-texts", files(**{"a.txt": UTF8, "b.txt": UTF8}),
+     ["vectors", "a.txt", "b.txt", "--dim", "4", "--epoch", "1", "--bucket", "100", "--min-count", "1"],
+     "error: b.txt: holds text, not floret vectors (.floret): the output would replace it; give another "
+     "file name (or remove the file first)", 1),
+    ("compare-decoding-out-is-a-docbin", both(made(lambda f: (docbin(f / "d.spacy"), docbin(f / "other.spacy"))),
+                                               with_model("m")),
+     ["compare-decoding", "--model", "m", "--data", "d.spacy", "--output", "other.spacy"],
+     "error: other.spacy: holds a spaCy DocBin, not JSON: the output would replace it; give another file "
+     "name (or remove the file first)", 1),
+    ("lexicon-coverage-out-is-a-word-list", both(files(**{"geo.txt": UTF8, "names.txt": "Тарас\n".encode()}),
+                                                  made(lambda f: docbin(f / "d.spacy"))),
+     ["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "none", "--output", "names.txt"],
+     "error: names.txt: holds text, not a Markdown table: the output would replace it; give another file "
+     "name (or remove the file first)", 1),
+    ("annotate-out-is-a-docbin-named-jsonl", both(files(**{"in.txt": UTF8}), made(lambda f: docbin(f / "o.jsonl"))),
+     ["annotate", "nope", "in.txt", "o.jsonl"],
+     "error: o.jsonl: holds a spaCy DocBin, not JSON lines: the output would replace it; give another file "
+     "name (or remove the file first)", 1),
+    # --- probe 2: an output inside an output folder that is replaced as a whole
+    ("vectors-import-floret-inside-output", files(**{"t.txt": UTF8}),
+     ["vectors-import", "local", "vec", "--text", "t.txt", "--floret", "vec/v.floret", "--epoch", "1"],
+     "error: vec/v.floret: output would be written inside the output folder vec, which is replaced as a "
+     "whole (it would be lost); give a path outside it", 1),
+    ("vectors-import-record-inside-output", files(**{"v.vec": b"a 1 2\nb 1 2\n"}),
+     ["vectors-import", "v.vec", "vec", "--record", "vec/r.json"],
+     "error: vec/r.json: output would be written inside the output folder vec, which is replaced as a "
+     "whole (it would be lost); give a path outside it", 1),
 ]
 
 

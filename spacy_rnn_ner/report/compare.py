@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..errors import InputError
-from ..io import check_outputs, read_json, write_text
+from ..file_kinds import MARKDOWN
+from ..io import OutputFile, check_outputs, read_json, write_text
 from ..scorer import macro_average
 from .metrics import fmt_pct, fmt_speed, markdown_table
 
@@ -146,7 +147,7 @@ def write_compare(scores: Sequence[Path], names: Optional[Sequence[str]] = None,
         if len(same) > 1 and not seeds:
             raise InputError(f"{len(same)} systems named {name!r} ({', '.join(same)}); give "
                              "distinct names with --names, or --seeds for runs of one system")
-    check_outputs([output], scores)
+    check_outputs([None if output is None else OutputFile(output, MARKDOWN)], scores)
     systems: Dict[str, List[Dict[str, Any]]] = {}
     for name, path in zip(names, scores):
         data = read_json(path)

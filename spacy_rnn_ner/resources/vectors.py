@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, Optional
 
 from ..errors import InputError, import_optional
-from ..io import atomic_path, check_exists, check_outputs, check_utf8_file, has_bom
+from ..file_kinds import FLORET
+from ..io import OutputFile, atomic_path, check_exists, check_outputs, check_utf8_file, has_bom
 
 DEFAULT_THREADS = 1
 #: exit statuses of :data:`FLORET_JOB`: floret refused the text / trained no word
@@ -71,7 +72,7 @@ def train_floret_vectors(
     if check_exists(text, "file").stat().st_size == 0:
         raise InputError("the pretraining text is empty", text)
     check_utf8_file(text)
-    check_outputs([output], [text])
+    check_outputs([OutputFile(output, FLORET)], [text])
     import_optional("floret", "vectors", "training vectors")
     settings = dict(model="cbow", mode="floret", hashCount=2, bucket=bucket, minn=minn,
                     maxn=maxn, dim=dim, epoch=epoch, minCount=min_count, thread=threads,
