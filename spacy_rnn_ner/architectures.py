@@ -249,8 +249,9 @@ def _init_token_features(model: Model, X: Optional[List[Doc]] = None, Y: Any = N
     widths = [layer.maybe_get_dim("nO") for layer in model.layers]
     if None in widths:
         unknown = [layer.name for layer, width in zip(model.layers, widths) if width is None]
-        raise ValueError(f"spacy_rnn_ner.TokenFeatures.v1: the width (nO) of the feature layers {unknown} "
-                         "is unknown after initialize; give it in the config.")
+        raise config_error("spacy_rnn_ner.TokenFeatures.v1", "nO",
+                           f"spacy_rnn_ner.TokenFeatures.v1: the width (nO) of the feature layers {unknown} "
+                           "is unknown after initialize; give it in the config.")
     model.set_dim("nO", sum(widths), force=True)
 
 

@@ -1303,8 +1303,9 @@ def test_a_file_that_is_not_a_docbin_is_a_config_error(tmp_path):
     with pytest.raises(ConfigValidationError) as caught:
         create_corpus_reader(tmp_path / "train.spacy", name="corpora.train")
     assert caught.value.title == f"corpora.train.path: {tmp_path / 'train.spacy'}: not a spaCy DocBin (.spacy) file"
-    DocBin().to_disk(tmp_path / "empty.spacy")  # an empty DocBin is one
-    create_corpus_reader(tmp_path / "empty.spacy")
+    DocBin().to_disk(tmp_path / "empty.spacy")  # an empty DocBin is one, but holds no documents
+    with pytest.raises(ConfigValidationError, match="holds no documents"):
+        create_corpus_reader(tmp_path / "empty.spacy")
 
 
 def test_missing_vectors_are_a_config_error(tmp_path):
@@ -1329,6 +1330,15 @@ TRAIN_CONFIG_ERRORS = [
     ("vectors-missing", {"--paths.vectors": "nope",
                          "--components.rnn_ner.model.tok2vec.include_static_vectors": "true"},
      "initialize.vectors: nope: no such folder or installed package"),
+    ("label-weighting-bogus", {"--components.rnn_ner.label_weighting": '"bogus"'},
+     "[rnn_ner] unknown label_weighting 'bogus'"),
+    ("label-weights-unknown-label", {"--components.rnn_ner.label_weights": '{"FOO": 2}'},
+     "[rnn_ner] label_weights names labels ['FOO']"),
+    ("nO-does-not-fit", {"--components.rnn_ner.model.nO": "3"}, "[rnn_ner] the model's nO is 3"),
+    ("dev-empty", {"--paths.dev": "empty.spacy"}, "corpora.dev.path: empty.spacy: holds no documents"),
+    ("tracking-unreachable", {"--training.logger.tracking": "true",
+                              "--training.logger.tracking_uri": "http://127.0.0.1:9"},
+     "the tracking server cannot be reached"),
 ]
 
 
@@ -1344,6 +1354,7 @@ def test_spacy_train_prints_the_plugins_config_errors_without_traceback(override
         db.add(doc)
     db.to_disk(tmp_path / "train.spacy")
     (tmp_path / "garbage.spacy").write_bytes(bytes(range(256)) * 2)
+    DocBin().to_disk(tmp_path / "empty.spacy")
     (tmp_path / "lex").mkdir()
     (tmp_path / "lex" / "geo.txt").write_text("київ\n", encoding="utf8")
     args = {"--paths.train": "train.spacy", "--paths.dev": "train.spacy", "--paths.vectors": "null",
@@ -1356,6 +1367,93 @@ def test_spacy_train_prints_the_plugins_config_errors_without_traceback(override
     out = done.stdout + done.stderr
     assert done.returncode == 1, out
     assert "Traceback" not in out and message in out, out
+
+
+# ------------------------------------------------------------ probe 2: settings are config errors
+
+
+COMPONENT_CONFIG_ERRORS = [
+    ("label-weighting-bogus", {"label_weighting": "bogus"},
+     "[rnn_ner] unknown label_weighting 'bogus'; valid choices: 'none', 'sqrt_inverse_frequency', "
+     "'inverse_frequency'"),
+    ("label-weights-negative", {"label_weights": {"LOC": -1}},
+     "[rnn_ner] label weight for 'LOC' must be a finite number >= 0, got -1"),
+    ("label-weights-unknown-label", {"label_weights": {"FOO": 2}},
+     "[rnn_ner] label_weights names labels ['FOO'] that are not among the component's labels "
+     "['LOC', 'MISC', 'ORG', 'PERS']."),
+    ("nO-does-not-fit", {"nO": 3}, "[rnn_ner] the model's nO is 3 but the labels"),
+    ("gazetteer-without-files", {"gazetteers": {"GEO": []}},
+     "spacy_rnn_ner.LexiconFeatures.v1: gazetteer(s) 'GEO' name no word list file: the feature could "
+     "never fire (give its files, or leave it out)"),
+]
+
+
+@pytest.mark.parametrize("setting,message", [c[1:] for c in COMPONENT_CONFIG_ERRORS],
+                         ids=[c[0] for c in COMPONENT_CONFIG_ERRORS])
+def test_bad_component_settings_are_config_errors(setting, message, tmp_path):
+    """Raised as config errors at construction or initialize, which spacy train prints
+    without a traceback."""
+    from confection import ConfigValidationError
+
+    from conftest import SMALL_MODEL
+
+    model = dict(SMALL_MODEL)
+    if "nO" in setting:
+        model["nO"] = setting.pop("nO")
+    if "gazetteers" in setting:
+        model["tok2vec"] = dict(model["tok2vec"], extra_features={
+            "@architectures": "spacy_rnn_ner.LexiconFeatures.v1", "directory": str(tmp_path),
+            "gazetteers": setting.pop("gazetteers")})
+    nlp = spacy.blank("uk")
+    with pytest.raises(ConfigValidationError) as caught:
+        nlp.add_pipe("rnn_ner", config={"model": model, **setting})
+        nlp.initialize(lambda: make_examples(nlp))
+    assert caught.value.title.startswith(message)
+
+
+@pytest.mark.parametrize("settings,message", [
+    ({"max_length": -1}, "corpora.train.max_length: expected a number of tokens (documents for limit) of "
+                         "0 or more (0: no limit), got -1"),
+    ({"limit": -2}, "corpora.train.limit: expected a number of tokens (documents for limit) of 0 or more "
+                    "(0: no limit), got -2"),
+    ({"empty": True}, "corpora.train.path: {path}: holds no documents (training and evaluating on nothing "
+                      "would give scores of nothing)"),
+], ids=["max-length-negative", "limit-negative", "empty-docbin"])
+def test_corpus_settings_and_an_empty_docbin_are_config_errors(settings, message, tmp_path):
+    from confection import ConfigValidationError
+
+    from spacy_rnn_ner.corpus import create_corpus_reader
+
+    path = tmp_path / "d.spacy"
+    if settings.pop("empty", False):
+        DocBin().to_disk(path)
+    else:
+        docbin(path)
+    with pytest.raises(ConfigValidationError) as caught:
+        create_corpus_reader(path, **settings)
+    assert caught.value.title == message.format(path=path)
+    docbin(path)
+    assert create_corpus_reader(path)  # a DocBin with documents is read
+
+
+def test_rnn_ner_cfg_reads_dev_with_the_plugins_reader():
+    """An empty dev set is refused for rnn_ner.cfg too (spaCy's reader would score nothing)."""
+    config = spacy.util.load_config(ROOT / "configs" / "rnn_ner.cfg")
+    assert config["corpora"]["dev"]["@readers"] == "spacy_rnn_ner.Corpus.v1"
+    assert config["corpora"]["dev"]["max_length"] == 0
+
+
+def test_an_unreachable_tracking_server_is_a_config_error():
+    from confection import ConfigValidationError
+
+    from spacy_rnn_ner.report.tracking import make_tracking_logger
+
+    start = time.time()
+    with pytest.raises(ConfigValidationError) as caught:
+        make_tracking_logger(tracking=True, tracking_uri="http://127.0.0.1:9")
+    assert time.time() - start < 15
+    assert caught.value.title == ("training.logger.tracking_uri http://127.0.0.1:9: the tracking server cannot "
+                                  "be reached ([Errno 111] Connection refused); start it, or set tracking = false")
 
 
 def test_the_command_line_is_recognized_for_ctrl_c_during_imports(monkeypatch):
