@@ -6,6 +6,7 @@ all outputs of a command together), and the checks of paths before work starts
 naming the file (and the line or byte offset).
 """
 import codecs
+import errno
 import json
 import os
 import stat
@@ -241,11 +242,39 @@ def check_writable(path: PathLike) -> Path:
 
 def files_with_suffix(folder: PathLike, suffixes: Sequence[str] = (".txt",),
                       recursive: bool = True) -> List[Path]:
-    """The files under ``folder`` (recursively by default, sorted) whose suffix is one of
-    ``suffixes`` in any case (``A.TXT`` is a ``.txt`` file)."""
+    """The files under the input ``folder`` (recursively by default, sorted) whose suffix
+    is one of ``suffixes`` in any case (``A.TXT`` is a ``.txt`` file): the one listing of
+    an input folder. An entry with such a suffix that cannot be read as a file (a named
+    pipe, device or socket, a link to nothing) is an :class:`InputError` naming it, not
+    left out without a word; a folder with such a name is looked into."""
     wanted = {s.lower() for s in suffixes}
     found = Path(folder).rglob("*") if recursive else Path(folder).glob("*")
-    return sorted(p for p in found if p.suffix.lower() in wanted and p.is_file())
+    files = []
+    for path in found:
+        if path.suffix.lower() not in wanted or path.is_dir():
+            continue
+        if not path.is_file():
+            raise unreadable_entry(path, folder)
+        files.append(path)
+    return sorted(files)
+
+
+def unreadable_entry(path: Path, folder: PathLike) -> InputError:
+    """The error for an entry of an input folder that is not a regular file."""
+    kind = file_kind(path)
+    if kind is not None:
+        return InputError(f"is {kind} in the input folder {folder}, not a regular file: remove "
+                          "it, or save its data to a file", path)
+    if path.is_symlink():
+        try:
+            os.stat(path)
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                return InputError(f"is a loop of symbolic links in the input folder {folder}: "
+                                  "fix or remove it", path)
+        return InputError(f"is a link to {os.readlink(path)}, which does not exist (in the input "
+                          f"folder {folder}): fix or remove it", path)
+    return InputError(f"cannot be read (in the input folder {folder})", path)
 
 
 def _same_path(a: Path, b: Path) -> bool:

@@ -603,6 +603,32 @@ CASES = [
      ["annotate", "nope", "in.txt", "o.jsonl"],
      "error: o.jsonl: holds a spaCy DocBin, not JSON lines: the output would replace it; give another file "
      "name (or remove the file first)", 1),
+    # --- probe 2: an entry of an input folder that cannot be read is named, not skipped
+    ("annotate-dir-fifo", both(files(**{"d/a.txt": UTF8}), fifo("d/b.txt")), ["annotate", "model", "d", "o.jsonl"],
+     "error: d/b.txt: is a named pipe in the input folder d, not a regular file: remove it, or save its "
+     "data to a file", 1),
+    ("annotate-dir-dangling-link", both(files(**{"d/a.txt": UTF8}), link("d/b.txt", "nowhere.txt")),
+     ["annotate", "model", "d", "o.jsonl"],
+     "error: d/b.txt: is a link to nowhere.txt, which does not exist (in the input folder d): fix or "
+     "remove it", 1),
+    ("pretrain-text-raw-fifo", both(files(**{"raw/a.txt": UTF8}), fifo("raw/b.txt"), made(lambda f: ner_uk(f / "ner"))),
+     ["pretrain-text", "raw", "ner", "out.txt", "--sources", "brown-uk"],
+     "error: raw/b.txt: is a named pipe in the input folder raw, not a regular file: remove it, or save "
+     "its data to a file", 1),
+    ("pretrain-text-raw-dangling-link", both(files(**{"raw/a.txt": UTF8}), link("raw/b.txt", "gone.txt"),
+                                             made(lambda f: ner_uk(f / "ner"))),
+     ["pretrain-text", "raw", "ner", "out.txt", "--sources", "brown-uk"],
+     "error: raw/b.txt: is a link to gone.txt, which does not exist (in the input folder raw): fix or "
+     "remove it", 1),
+    # --- probe 2: converters say what is wrong
+    ("hf-null-tag", files(**{"train.jsonl": b'{"tokens": ["a", "b"], "ner_tags": [null, "O"]}\n'}),
+     ["convert", "hf", "train.jsonl", "out"],
+     "error: train.jsonl[train]:0: row 0: tag 0 is null (a missing value): every token needs a tag", 1),
+    ("hf-split-map-unknown-split", files(**{"ds/train.jsonl": b'{"tokens": ["a"], "ner_tags": ["O"]}\n',
+                                            "ds/validation.jsonl": b'{"tokens": ["a"], "ner_tags": ["O"]}\n'}),
+     ["convert", "hf", "ds", "out", "--split-map", "train=train,validaton=dev"],
+     "error: ds: --split-map names split(s) 'validaton' that the dataset does not have (its splits: "
+     "train, validation)", 1),
     # --- probe 2: an output inside an output folder that is replaced as a whole
     ("vectors-import-floret-inside-output", files(**{"t.txt": UTF8}),
      ["vectors-import", "local", "vec", "--text", "t.txt", "--floret", "vec/v.floret", "--epoch", "1"],

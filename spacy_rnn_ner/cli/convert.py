@@ -174,7 +174,7 @@ def hf_cli(
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--split-map") from None
     names = tag_names.split(",") if tag_names else None
-    run_conversion(lambda: convert_hf(source, out_dir, splits, lang, tokens_column,
+    run_conversion(lambda: convert_hf(source, out_dir, splits if split_map else None, lang, tokens_column,
                                       tags_column, names, n_sents, skip_malformed, cache_dir),
                    show_issues, issues_file, [Path(source)],
                    [out_dir / f"{target}.spacy" for target in dict.fromkeys(splits.values()) if target],
