@@ -1523,3 +1523,29 @@ def test_process_substitution_is_named_as_a_pipe(tmp_path):
     assert last.startswith("error: /dev/fd/") and last.endswith(
         ": is a named pipe (through a link), not a regular file: save the data to a file and give its name"), last
     assert not (tmp_path / "o.spacy").exists()
+
+
+# ------------------------------------------------------------ probe 2: what a reader should know
+
+
+def test_compare_seeds_with_different_types_says_so_and_shows_them(tmp_path, capsys, monkeypatch):
+    files(**{"r1/s.json": b'{"ents_f": 0.5, "ents_per_type": {"LOC": {"p": 0.5, "r": 0.5, "f": 0.5}}}',
+             "r2/s.json": b'{"ents_f": 0.7, "ents_per_type": {"PERS": {"p": 0.7, "r": 0.7, "f": 0.7}}}'})(tmp_path, None)
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["compare", "r1/s.json", "r2/s.json", "--seeds", "--by-type"]) == 0
+    out, err = capsys.readouterr()
+    assert ("warning: the runs of 's' have different entity types (r1/s.json: LOC; r2/s.json: PERS): a "
+            "type's cells show the runs that have it") in err
+    assert "| 50.00 (1 of 2 runs) | 70.00 (1 of 2 runs) |" in out
+    assert "| PERS | 70.00 / 70.00 / 70.00 (1 of 2 runs) |" in out
+
+
+def test_compare_decoding_warns_about_gold_labels_the_model_lacks(tmp_path, model_dir):
+    from spacy_rnn_ner.report.decoding import compare_decoding
+    from spacy_rnn_ner.scorer import _WARNED
+
+    docbin(tmp_path / "d.spacy", label="DATE")
+    _WARNED.clear()
+    with pytest.warns(UserWarning, match="the gold entities have labels the model cannot predict: DATE"):
+        compare_decoding(model_dir, tmp_path / "d.spacy")
