@@ -629,6 +629,11 @@ CASES = [
      ["convert", "hf", "ds", "out", "--split-map", "train=train,validaton=dev"],
      "error: ds: --split-map names split(s) 'validaton' that the dataset does not have (its splits: "
      "train, validation)", 1),
+    ("build-lexicons-iso-locale-dir-is-a-file", files(loc=b"x"),
+     ["build-lexicons", "out", "--sources", "iso-codes", "--iso-locale-dir", "loc"],
+     "error: --iso-locale-dir loc: is a file, expected the folder holding <lang>/LC_MESSAGES/iso_3166-*.mo", 1),
+    ("build-lexicons-no-source", files(), ["build-lexicons", "out", "--sources", ""],
+     "Error: Invalid value for --sources: no lexicon source given", 1),
     # --- probe 2: an output inside an output folder that is replaced as a whole
     ("vectors-import-floret-inside-output", files(**{"t.txt": UTF8}),
      ["vectors-import", "local", "vec", "--text", "t.txt", "--floret", "vec/v.floret", "--epoch", "1"],

@@ -29,6 +29,8 @@ def build_lexicons_cli(
     from ..resources.lexicon_sources import build_lexicons
 
     names = [s.strip() for s in sources.split(",") if s.strip()]
+    if not names:
+        raise typer.BadParameter("no lexicon source given", param_hint="--sources")
     sizes = build_lexicons(output_dir, names, lang, iso_locale_dir, lt_dict, derived=not no_derived)
     rows = [[name] + [f"{sizes[s].get(name, 0):,}" for s in names] + [f"{sizes['total'][name]:,}"]
             for name in sorted(sizes["total"])]
