@@ -634,6 +634,9 @@ CASES = [
      "error: --iso-locale-dir loc: is a file, expected the folder holding <lang>/LC_MESSAGES/iso_3166-*.mo", 1),
     ("build-lexicons-no-source", files(), ["build-lexicons", "out", "--sources", ""],
      "Error: Invalid value for --sources: no lexicon source given", 1),
+    ("vectors-table-beyond-memory", files(**{"t.txt": UTF8}),
+     ["vectors", "t.txt", "v.floret", "--dim", "100000000", "--bucket", "100000000", "--epoch", "1"],
+     "error: --dim 100000000 x --bucket 100000000: floret's vectors table needs about ...", 1),
     # --- probe 2: an output inside an output folder that is replaced as a whole
     ("vectors-import-floret-inside-output", files(**{"t.txt": UTF8}),
      ["vectors-import", "local", "vec", "--text", "t.txt", "--floret", "vec/v.floret", "--epoch", "1"],
