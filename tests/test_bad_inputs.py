@@ -637,6 +637,17 @@ CASES = [
     ("vectors-table-beyond-memory", files(**{"t.txt": UTF8}),
      ["vectors", "t.txt", "v.floret", "--dim", "100000000", "--bucket", "100000000", "--epoch", "1"],
      "error: --dim 100000000 x --bucket 100000000: floret's vectors table needs about ...", 1),
+    ("vectors-import-nan-value", files(**{"v.vec": b"a 0.5 1\nb nan 1\nc inf 2\n"}), ["vectors-import", "v.vec", "vec"],
+     "error: v.vec:2: a value is NaN, infinite or beyond a 32-bit float: the vector would poison every "
+     "feature it reaches", 1),
+    ("vectors-import-beyond-float32", files(**{"v.vec": b"2 2\na 0.5 1\nb 1e39 1\n"}), ["vectors-import", "v.vec", "vec"],
+     "error: v.vec:3: a value is NaN, infinite or beyond a 32-bit float: the vector would poison every "
+     "feature it reaches", 1),
+    ("vectors-import-header-more-rows", files(**{"v.vec": b"5 2\na 1 2\nb 1 2\n"}), ["vectors-import", "v.vec", "vec"],
+     "error: v.vec: the header announces 5 rows, but the file has 2 (cut short?): download it again, or "
+     "fix the header", 1),
+    ("vectors-import-header-fewer-rows", files(**{"v.vec": b"1 2\na 1 2\nb 1 2\n"}), ["vectors-import", "v.vec", "vec"],
+     "error: v.vec:3: not a vectors text file (the header announces 1 rows, but there are more)", 1),
     # --- probe 2: an output inside an output folder that is replaced as a whole
     ("vectors-import-floret-inside-output", files(**{"t.txt": UTF8}),
      ["vectors-import", "local", "vec", "--text", "t.txt", "--floret", "vec/v.floret", "--epoch", "1"],
@@ -1557,3 +1568,11 @@ def test_compare_decoding_warns_about_gold_labels_the_model_lacks(tmp_path, mode
     _WARNED.clear()
     with pytest.warns(UserWarning, match="the gold entities have labels the model cannot predict: DATE"):
         compare_decoding(model_dir, tmp_path / "d.spacy")
+
+
+def test_vectors_import_warns_about_a_word_on_two_rows(tmp_path, capsys, monkeypatch):
+    files(**{"v.vec": b"a 1 2\nb 3 4\na 5 6\n"})(tmp_path, None)
+    status, err = run_cli(["vectors-import", "v.vec", "vec"], tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    assert ("warning: v.vec: 1 row(s) repeat a word of an earlier row (first: 'a' on lines 1 and 3): "
+            "spaCy keeps the last vector of each such word") in err

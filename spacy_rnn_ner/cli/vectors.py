@@ -73,7 +73,8 @@ def vectors_import_cli(
             init_vectors(lang, written_path(floret_file), folder, mode="floret")
             info = describe_source(LOCAL, epoch=epoch, threads=threads, seed=seed)
         else:
-            info = import_pretrained_vectors(source, folder, lang, prune=prune, truncate=truncate)
+            info = import_pretrained_vectors(source, folder, lang, prune=prune, truncate=truncate,
+                                             warn=lambda message: typer.echo(f"warning: {message}", err=True))
     if record is not None:
         write_text(record, srsly.json_dumps(info, indent=2) + "\n")
     typer.echo(f"wrote {output} from {source} vectors in {time.time() - start:.0f} s")
