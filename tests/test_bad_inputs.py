@@ -648,6 +648,10 @@ CASES = [
      "fix the header", 1),
     ("vectors-import-header-fewer-rows", files(**{"v.vec": b"1 2\na 1 2\nb 1 2\n"}), ["vectors-import", "v.vec", "vec"],
      "error: v.vec:3: not a vectors text file (the header announces 1 rows, but there are more)", 1),
+    ("annotate-ray-address-nobody-listens", files(**{"in.txt": UTF8}),
+     ["annotate", "model", "in.txt", "o.jsonl", "--engine", "ray", "--ray-address", "127.0.0.1:9"],
+     "error: --ray-address 127.0.0.1:9: no Ray cluster answers there (Connection refused); start one "
+     "(ray start --head) or leave --ray-address out for a local Ray", 1),
     # --- probe 2: an output inside an output folder that is replaced as a whole
     ("vectors-import-floret-inside-output", files(**{"t.txt": UTF8}),
      ["vectors-import", "local", "vec", "--text", "t.txt", "--floret", "vec/v.floret", "--epoch", "1"],
@@ -1576,3 +1580,29 @@ def test_vectors_import_warns_about_a_word_on_two_rows(tmp_path, capsys, monkeyp
     assert status == 0, err
     assert ("warning: v.vec: 1 row(s) repeat a word of an earlier row (first: 'a' on lines 1 and 3): "
             "spaCy keeps the last vector of each such word") in err
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_sigterm_to_the_ray_driver_ends_with_one_line(tmp_path, model_dir):
+    """Ray's native SIGTERM handler (a stack dump, then SIGABRT) is replaced by the command's."""
+    pytest.importorskip("ray.data")
+    (tmp_path / "in.txt").write_text((TEXT + "\n") * 20_000, encoding="utf8")
+    proc = subprocess.Popen([sys.executable, "-m", "spacy_rnn_ner", "annotate", str(model_dir), "in.txt", "o.jsonl",
+                             "--engine", "ray", "--concurrency", "1", "--batch-size", "8"], cwd=tmp_path,
+                            env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.time() + 150
+    while not list(tmp_path.glob(".o.jsonl.*.tmp")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(8)  # Ray is up, the actor runs
+    proc.send_signal(signal.SIGTERM)  # to the driver alone
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("annotate hangs after SIGTERM")
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "SIGTERM received" not in err and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == "interrupted: no output written", err
+    assert not (tmp_path / "o.jsonl").exists()
