@@ -1385,6 +1385,8 @@ TRAIN_CONFIG_ERRORS = [
      "[rnn_ner] label_weights names labels ['FOO']"),
     ("nO-does-not-fit", {"--components.rnn_ner.model.nO": "3"}, "[rnn_ner] the model's nO is 3"),
     ("dev-empty", {"--paths.dev": "empty.spacy"}, "corpora.dev.path: empty.spacy: holds no documents"),
+    ("max-length-negative", {"--corpora.train.max_length": "-1"},
+     "corpora.train.max_length: expected a number of tokens (documents for limit) of 0 or more"),
     ("tracking-unreachable", {"--training.logger.tracking": "true",
                               "--training.logger.tracking_uri": "http://127.0.0.1:9"},
      "the tracking server cannot be reached"),

@@ -250,3 +250,18 @@ def test_markdown_cells_holding_a_pipe_are_escaped(tmp_path, capsys, monkeypatch
     rows = [line for line in Path("t.md").read_text(encoding="utf8").splitlines() if line.startswith("|")]
     cells = [len(line.replace("\\|", "").split("|")) for line in rows]
     assert len(set(cells)) == 1 and "| A\\|B |" in rows[-1]
+
+
+def test_a_record_inside_an_earlier_vectors_folder_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    """The folder is replaced as a whole: --record inside it would be lost (or, before, the
+    error named a temporary file and the new folder was left although the run failed)."""
+    earlier_vectors_output(tmp_path / "vec")
+    (tmp_path / "v.vec").write_text("a 1 2\nb 3 4\n", encoding="utf8")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["vectors-import", "v.vec", "vec", "--record", "vec/r.json"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: vec/r.json: output would be written inside the output folder vec, which is replaced as a "
+        "whole (it would be lost); give a path outside it")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
