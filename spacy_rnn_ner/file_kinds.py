@@ -159,10 +159,6 @@ class FileKind:
     holds: Callable[[bytes, Path], bool]
     suffixes: Tuple[str, ...] = ()
 
-    def with_suffix(self, *suffixes: str) -> "FileKind":
-        """The same kind, whose name must end in one of ``suffixes``."""
-        return FileKind(self.name, self.holds, tuple(s.lower() for s in suffixes))
-
 
 def _head_test(test: Callable[[bytes], bool]) -> Callable[[bytes, Path], bool]:
     return lambda head, path: test(head)
@@ -181,11 +177,14 @@ HTML = FileKind("HTML", _head_test(is_html), (".html",))
 TORCH = FileKind("a PyTorch file", _head_test(is_torch))
 
 
-def kind_refusal(path: Path, kind: FileKind) -> Optional[str]:
+def kind_refusal(path: Path, kind: FileKind, target: Optional[Path] = None) -> Optional[str]:
     """Why ``path`` may not be written as ``kind`` (its name lacks the kind's suffix, or
-    the existing file there holds something else), or ``None``."""
-    if path.is_file() and path.stat().st_size > 0 and not kind.holds(read_head(path), path):
-        return (f"holds {describe_content(path)}, not {kind.name}: the output would replace "
+    the existing file there, ``target`` when ``path`` is a link to it, holds something
+    else), or ``None``."""
+    path = Path(path)
+    target = path if target is None else Path(target)
+    if target.is_file() and target.stat().st_size > 0 and not kind.holds(read_head(target), target):
+        return (f"holds {describe_content(target)}, not {kind.name}: the output would replace "
                 "it; give another file name (or remove the file first)")
     if kind.suffixes and not path.name.lower().endswith(kind.suffixes):
         return (f"the output is {kind.name}: give a file name ending in "

@@ -438,7 +438,7 @@ def check_outputs(outputs: Iterable[Optional[Union[PathLike, OutputFile]]],
     for output in typed:
         check_writable(output.path)
         if output.kind is not None:
-            refusal = kind_refusal(write_target(output.path), output.kind)
+            refusal = kind_refusal(Path(output.path), output.kind, write_target(output.path))
             if refusal is not None:
                 raise InputError(refusal, output.path)
     for folder in whole:

@@ -1433,6 +1433,9 @@ COMPONENT_CONFIG_ERRORS = [
      "[rnn_ner] label_weights names labels ['FOO'] that are not among the component's labels "
      "['LOC', 'MISC', 'ORG', 'PERS']."),
     ("nO-does-not-fit", {"nO": 3}, "[rnn_ner] the model's nO is 3 but the labels"),
+    ("unknown-token-attribute", {"attrs": ["NORM", "BOGUS", "SUFFIX", "SHAPE"]},
+     "spacy_rnn_ner.TokenFeatures.v1: unknown token attribute(s) 'BOGUS' in 'attrs' (spaCy's, e.g. NORM, "
+     "PREFIX, SUFFIX, SHAPE)"),
     ("gazetteer-without-files", {"gazetteers": {"GEO": []}},
      "spacy_rnn_ner.LexiconFeatures.v1: gazetteer(s) 'GEO' name no word list file: the feature could "
      "never fire (give its files, or leave it out)"),
@@ -1451,6 +1454,8 @@ def test_bad_component_settings_are_config_errors(setting, message, tmp_path):
     model = dict(SMALL_MODEL)
     if "nO" in setting:
         model["nO"] = setting.pop("nO")
+    if "attrs" in setting:
+        model["tok2vec"] = dict(model["tok2vec"], attrs=setting.pop("attrs"))
     if "gazetteers" in setting:
         model["tok2vec"] = dict(model["tok2vec"], extra_features={
             "@architectures": "spacy_rnn_ner.LexiconFeatures.v1", "directory": str(tmp_path),
