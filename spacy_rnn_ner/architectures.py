@@ -211,6 +211,10 @@ def build_token_features(
     _check_positive(arch, width=width, **{f"rows[{i}]": r for i, r in enumerate(rows)})
     if len(attrs) != len(rows):
         raise config_error(arch, "rows", f"{arch}: 'attrs' ({len(attrs)}) and 'rows' ({len(rows)}) differ in length.")
+    unknown = [attr for attr in attrs if intify_attr(attr) is None]
+    if unknown:
+        raise config_error(arch, "attrs", f"{arch}: unknown token attribute(s) {', '.join(map(repr, unknown))} "
+                           "in 'attrs' (spaCy's, e.g. NORM, PREFIX, SUFFIX, SHAPE)")
     embed = dedupe_static_vectors(MultiHashEmbed(width, attrs, rows, include_static_vectors))
     embed.set_dim("nO", width)
     # lexical attributes and vectors of the word: computed once per distinct word of a
@@ -249,8 +253,9 @@ def _init_token_features(model: Model, X: Optional[List[Doc]] = None, Y: Any = N
     widths = [layer.maybe_get_dim("nO") for layer in model.layers]
     if None in widths:
         unknown = [layer.name for layer, width in zip(model.layers, widths) if width is None]
-        raise ValueError(f"spacy_rnn_ner.TokenFeatures.v1: the width (nO) of the feature layers {unknown} "
-                         "is unknown after initialize; give it in the config.")
+        raise config_error("spacy_rnn_ner.TokenFeatures.v1", "nO",
+                           f"spacy_rnn_ner.TokenFeatures.v1: the width (nO) of the feature layers {unknown} "
+                           "is unknown after initialize; give it in the config.")
     model.set_dim("nO", sum(widths), force=True)
 
 

@@ -8,7 +8,6 @@ than ``max_length`` stays whole, in a piece that long), and warns once per pass 
 the counts, naming ``corpora.*.max_length``.
 """
 import warnings
-import zlib
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, List, Optional, Union
 
@@ -19,6 +18,7 @@ from spacy.training import Corpus, Example
 from spacy.util import registry
 
 from .errors import config_error
+from .file_kinds import is_docbin, read_head
 
 
 def piece_limit(max_length: int) -> int:
@@ -132,16 +132,28 @@ class CuttingCorpus(Corpus):
             )
 
 
-def looks_like_docbin(path: Path, head_size: int = 1 << 16) -> bool:
-    """Whether a file starts as a DocBin does (zlib-compressed msgpack map), read from its
-    first bytes only: garbage or another format is caught before training starts."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(head_size)
-        start = zlib.decompressobj().decompress(head, 1)
-    except (OSError, zlib.error):
+def looks_like_docbin(path: Path) -> bool:
+    """Whether a file starts as a DocBin does (:func:`~spacy_rnn_ner.file_kinds.is_docbin`,
+    from its first bytes only): garbage or another format is caught before training starts."""
+    return is_docbin(read_head(path))
+
+
+#: a DocBin file this small may hold no document: it is read to find out
+SMALL_DOCBIN = 4096
+
+
+def holds_no_documents(path: Path) -> bool:
+    """Whether a DocBin file holds no document (only small files are read: a larger one
+    holds some)."""
+    from spacy.tokens import DocBin
+
+    path = Path(path)
+    if path.stat().st_size > SMALL_DOCBIN:
         return False
-    return bool(start) and (0x80 <= start[0] <= 0x8F or start[0] in (0xDE, 0xDF))
+    try:
+        return len(DocBin().from_bytes(path.read_bytes())) == 0
+    except Exception:  # damaged: spaCy's reader reports it
+        return False
 
 
 @registry.readers("spacy_rnn_ner.Corpus.v1")
@@ -160,15 +172,24 @@ def create_corpus_reader(
     ``pack_sentences``: a document of ``max_length`` tokens or more is split into runs of
     consecutive sentences shorter than ``max_length`` (as many as fit) rather than into
     single sentences, so a model with document context trains on several sentences."""
+    for setting, value in (("max_length", max_length), ("limit", limit)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise config_error(name, setting, f"{name}.{setting}: expected a number of tokens "
+                               f"(documents for limit) of 0 or more (0: no limit), got {value!r}")
     if path is None:
         raise config_error(name, "path", "spacy_rnn_ner.Corpus.v1: 'path' is not set (e.g. --paths.train).")
     if not Path(path).exists():  # a config error: spacy train prints it without a traceback
         raise config_error(name, "path", f"{name}.path: {path}: no such file or folder")
     from spacy.training.corpus import walk_corpus
 
-    for file in walk_corpus(path, ".spacy"):
+    files = walk_corpus(path, ".spacy")
+    for file in files:
         if not looks_like_docbin(file):
             raise config_error(name, "path", f"{name}.path: {file}: not a spaCy DocBin (.spacy) file")
+    if not files or all(holds_no_documents(file) for file in files):
+        where = "holds no documents" if Path(path).is_file() else "holds no .spacy file with documents"
+        raise config_error(name, "path", f"{name}.path: {path}: {where} (training and "
+                           "evaluating on nothing would give scores of nothing)")
     return CuttingCorpus(
         path, gold_preproc=gold_preproc, max_length=max_length, limit=limit, augmenter=augmenter,
         name=name, pack_sentences=pack_sentences,

@@ -6,6 +6,7 @@ all outputs of a command together), and the checks of paths before work starts
 naming the file (and the line or byte offset).
 """
 import codecs
+import errno
 import json
 import os
 import stat
@@ -17,6 +18,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
 from .errors import InputError, PathLike, UserError
+from .file_kinds import FileKind, kind_refusal
 from .outputs import (  # noqa: F401 (the writers of every output, used through this module)
     AtomicFile,
     AtomicFolder,
@@ -240,11 +242,39 @@ def check_writable(path: PathLike) -> Path:
 
 def files_with_suffix(folder: PathLike, suffixes: Sequence[str] = (".txt",),
                       recursive: bool = True) -> List[Path]:
-    """The files under ``folder`` (recursively by default, sorted) whose suffix is one of
-    ``suffixes`` in any case (``A.TXT`` is a ``.txt`` file)."""
+    """The files under the input ``folder`` (recursively by default, sorted) whose suffix
+    is one of ``suffixes`` in any case (``A.TXT`` is a ``.txt`` file): the one listing of
+    an input folder. An entry with such a suffix that cannot be read as a file (a named
+    pipe, device or socket, a link to nothing) is an :class:`InputError` naming it, not
+    left out without a word; a folder with such a name is looked into."""
     wanted = {s.lower() for s in suffixes}
     found = Path(folder).rglob("*") if recursive else Path(folder).glob("*")
-    return sorted(p for p in found if p.suffix.lower() in wanted and p.is_file())
+    files = []
+    for path in found:
+        if path.suffix.lower() not in wanted or path.is_dir():
+            continue
+        if not path.is_file():
+            raise unreadable_entry(path, folder)
+        files.append(path)
+    return sorted(files)
+
+
+def unreadable_entry(path: Path, folder: PathLike) -> InputError:
+    """The error for an entry of an input folder that is not a regular file."""
+    kind = file_kind(path)
+    if kind is not None:
+        return InputError(f"is {kind} in the input folder {folder}, not a regular file: remove "
+                          "it, or save its data to a file", path)
+    if path.is_symlink():
+        try:
+            os.stat(path)
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                return InputError(f"is a loop of symbolic links in the input folder {folder}: "
+                                  "fix or remove it", path)
+        return InputError(f"is a link to {os.readlink(path)}, which does not exist (in the input "
+                          f"folder {folder}): fix or remove it", path)
+    return InputError(f"cannot be read (in the input folder {folder})", path)
 
 
 def _same_path(a: Path, b: Path) -> bool:
@@ -267,6 +297,16 @@ class OutputFolder:
     path: Path
     command: str = "this command"
     is_earlier_output: Optional[Callable[[Path], bool]] = None
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """An output file of a known :class:`~spacy_rnn_ner.file_kinds.FileKind`: its name
+    must end in the kind's suffix (if it has one), and an existing file there must hold
+    that kind (an earlier output) or be empty, else :func:`check_outputs` refuses it."""
+
+    path: Path
+    kind: Optional[FileKind]
 
 
 def _entries(folder: Path) -> List[str]:
@@ -334,7 +374,7 @@ def _link_to_outputs(folder: Path, targets: List[Tuple[Path, Path]]
     return None
 
 
-def check_outputs(outputs: Iterable[Optional[PathLike]],
+def check_outputs(outputs: Iterable[Optional[Union[PathLike, OutputFile]]],
                   inputs: Iterable[Optional[PathLike]] = (),
                   folders: Iterable[Optional[Union[PathLike, OutputFolder]]] = (),
                   scratch: Iterable[Optional[PathLike]] = ()) -> List[Path]:
@@ -343,9 +383,13 @@ def check_outputs(outputs: Iterable[Optional[PathLike]],
     or scratch folder (``scratch``: written into, e.g. a cache) may not be an input (the
     same file or folder), another output of the same run, or inside an input folder (a
     corpus or model the command reads), and no link (or hard link) inside an input folder
-    may lead to it (the command would read its own output). An output folder may not hold
-    an input, and must be missing, empty, or an earlier output of the command
-    (:class:`OutputFolder`; a plain path: missing or empty). An input that is a pipe,
+    may lead to it (the command would read its own output), nor inside an output folder
+    (which is replaced as a whole: it would be lost). An output folder may not hold an
+    input, and must be missing, empty, or an earlier output of the command
+    (:class:`OutputFolder`; a plain path: missing or empty). An :class:`OutputFile` must
+    have its kind's suffix, and an existing file there must hold that kind or be empty
+    (:func:`~spacy_rnn_ner.file_kinds.kind_refusal`: a data file given where an output
+    goes is never replaced). An input that is a pipe,
     device or socket is refused (commands read regular files). Each output file must be
     writable and a regular file if it exists (:func:`check_writable`). ``None`` entries
     are ignored. Every refusal is an :class:`InputError` naming both paths. Returns the
@@ -354,7 +398,9 @@ def check_outputs(outputs: Iterable[Optional[PathLike]],
     for given, _ in given_inputs:
         if file_kind(given):  # commands read regular files only
             raise not_a_regular_file(given)
-    files = [Path(p) for p in outputs if p is not None]
+    typed = [p if isinstance(p, OutputFile) else OutputFile(Path(p), None)
+             for p in outputs if p is not None]
+    files = [Path(p.path) for p in typed]
     whole = [f if isinstance(f, OutputFolder) else OutputFolder(Path(f))
              for f in folders if f is not None]
     caches = [Path(p) for p in scratch if p is not None]
@@ -376,6 +422,11 @@ def check_outputs(outputs: Iterable[Optional[PathLike]],
             if target in source.parents:
                 raise InputError(f"output folder would replace the input {given}, which is "
                                  "inside it", folder.path)
+        for output, written_target in written:
+            if target in written_target.parents:
+                raise InputError(f"output would be written inside the output folder "
+                                 f"{folder.path}, which is replaced as a whole (it would be "
+                                 "lost); give a path outside it", output)
     for given, source in given_inputs:
         if source.is_dir():
             found = _link_to_outputs(source, written)
@@ -384,8 +435,12 @@ def check_outputs(outputs: Iterable[Optional[PathLike]],
                 shown = given / link.relative_to(source)
                 raise InputError(f"output would be read as an input: {shown} in the input "
                                  f"folder {given} leads to it", output)
-    for output in files:
-        check_writable(output)
+    for output in typed:
+        check_writable(output.path)
+        if output.kind is not None:
+            refusal = kind_refusal(Path(output.path), output.kind, write_target(output.path))
+            if refusal is not None:
+                raise InputError(refusal, output.path)
     for folder in whole:
         check_replaceable(folder)
     for cache in caches:

@@ -1,7 +1,26 @@
 """Loss weights per entity label, against class imbalance."""
-from typing import Dict, Mapping, Sequence
+import math
+from typing import Any, Dict, Mapping, Sequence
+
+from .errors import config_error
 
 WEIGHTING_SCHEMES = {"none": 0.0, "sqrt_inverse_frequency": 0.5, "inverse_frequency": 1.0}
+
+
+def check_weighting(scheme: str, explicit: Mapping[str, Any], block: str = "rnn_ner") -> None:
+    """A config error (``spacy train`` prints it without a traceback) for a ``scheme``
+    that is not one of :data:`WEIGHTING_SCHEMES` or an ``explicit`` weight that is not a
+    finite number of 0 or more. ``block``: the component's config block, for the message."""
+    if scheme not in WEIGHTING_SCHEMES:
+        raise config_error(f"components.{block}", "label_weighting",
+                           f"[{block}] unknown label_weighting {scheme!r}; valid choices: "
+                           + ", ".join(repr(s) for s in WEIGHTING_SCHEMES))
+    for label, weight in explicit.items():
+        if (isinstance(weight, bool) or not isinstance(weight, (int, float))
+                or not math.isfinite(weight) or weight < 0):
+            raise config_error(f"components.{block}", "label_weights",
+                               f"[{block}] label weight for {label!r} must be a finite number "
+                               f">= 0, got {weight!r}")
 
 
 def label_weights(
@@ -16,14 +35,7 @@ def label_weights(
 
     A label with no training entities gets the weight of the rarest counted label.
     """
-    if scheme not in WEIGHTING_SCHEMES:
-        raise ValueError(
-            f"unknown label weighting {scheme!r}; valid choices: "
-            + ", ".join(repr(s) for s in WEIGHTING_SCHEMES)
-        )
-    for label, weight in explicit.items():
-        if not weight >= 0:
-            raise ValueError(f"label weight for {label!r} must be >= 0, got {weight!r}")
+    check_weighting(scheme, explicit)
     power = WEIGHTING_SCHEMES[scheme]
     seen = [counts.get(label, 0) for label in labels if counts.get(label, 0) > 0]
     mean = sum(seen) / len(seen) if seen else 1.0

@@ -21,7 +21,7 @@ from thinc.types import Floats2d
 from .layers.rnn_tagger import TagScores, config_attrs_kept
 
 from .bio import biluo_to_bio, make_tag_names, tag_ids_to_spans
-from .label_weights import WEIGHTING_SCHEMES, label_weights
+from .label_weights import check_weighting, label_weights
 from .errors import config_error
 from .scorer import score_ents
 
@@ -120,11 +120,7 @@ class RNNEntityRecognizer(TrainablePipe):
         label_weights: Optional[Dict[str, float]] = None,
         scorer: Optional[Callable] = score_ents,
     ) -> None:
-        if label_weighting not in WEIGHTING_SCHEMES:
-            raise ValueError(
-                f"[{name}] unknown label_weighting {label_weighting!r}; valid choices: "
-                + ", ".join(repr(s) for s in WEIGHTING_SCHEMES)
-            )
+        check_weighting(label_weighting, label_weights or {}, name)
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -346,9 +342,11 @@ class RNNEntityRecognizer(TrainablePipe):
             raise config_error("corpora.train", "path", f"[{self.name}] initialize() got no training examples.")
         if labels is not None:
             labels = list(labels)
-            if not labels:
-                raise ValueError(
-                    f"[{self.name}] the labels given to initialize are empty (from "
+            if not labels or not all(isinstance(label, str) and label for label in labels):
+                raise config_error(
+                    f"initialize.components.{self.name}", "labels",
+                    f"[{self.name}] the labels given to initialize are empty or hold an empty "
+                    "label (from "
                     f"[initialize.components.{self.name}.labels], e.g. a labels file written by "
                     "`spacy init labels` from data without entities). Remove the setting to "
                     "collect the labels from the training data, or give at least one label."
@@ -365,7 +363,8 @@ class RNNEntityRecognizer(TrainablePipe):
         self.cfg["label_counts"] = {label: counts.get(label, 0) for label in self.labels}
         unknown = sorted(set(self.label_weights) - set(self.labels))
         if unknown:
-            raise ValueError(
+            raise config_error(
+                f"components.{self.name}", "label_weights",
                 f"[{self.name}] label_weights names labels {unknown} that are not among "
                 f"the component's labels {list(self.labels)}."
             )
@@ -379,7 +378,8 @@ class RNNEntityRecognizer(TrainablePipe):
         n_tags = len(self.tag_names)
         n_out = self._configured_n_out
         if n_out is not None and n_out != n_tags:
-            raise ValueError(
+            raise config_error(
+                f"components.{self.name}.model", "nO",
                 f"[{self.name}] the model's nO is {n_out} but the labels {list(self.labels)} need "
                 f"{n_tags} tags (O, then B- and I- per label). Leave nO = null in "
                 f"[components.{self.name}.model]: it is set from the labels."
@@ -398,7 +398,8 @@ class RNNEntityRecognizer(TrainablePipe):
             if any(lis is tok2vec for lis in listeners):
                 width = proc.model.maybe_get_dim("nO")
                 if width is None:
-                    raise ValueError(
+                    raise config_error(
+                        f"components.{name}.model", "width",
                         f"[{self.name}] the width of '{name}', which this component listens to, "
                         "is unknown; set the listener's width in the config."
                     )

@@ -125,7 +125,7 @@ def test_bad_paths(tmp_path, trained_lstm):
 
 def test_interrupt_leaves_previous_output(tmp_path, trained_lstm):
     out = tmp_path / "out.jsonl"
-    out.write_text("previous\n", encoding="utf8")
+    out.write_text('{"text": "previous"}\n', encoding="utf8")  # an earlier run's output
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"text": TEXTS[0]}) + "\n{x\n" + json.dumps({"text": TEXTS[1]}) + "\n", encoding="utf8")
 
@@ -134,7 +134,7 @@ def test_interrupt_leaves_previous_output(tmp_path, trained_lstm):
 
     with pytest.raises(KeyboardInterrupt):
         annotate_file(trained_lstm, src, out, skip_bad_lines=True, report=interrupt)
-    assert out.read_text(encoding="utf8") == "previous\n"
+    assert out.read_text(encoding="utf8") == '{"text": "previous"}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]  # temp file removed
     assert len(list(read_records(src))) == 3
 

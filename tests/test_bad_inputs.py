@@ -574,6 +574,93 @@ CASES = [
     ("track-scores-per-type-not-an-object", files(**{"rid.txt": RUN_ID, "s.json": b'{"ents_f": 0.5, "ents_per_type": "x"}'}),
      ["track", "rid.txt", "--scores", "s.json"],
      "error: s.json: 'ents_per_type' is str, expected an object", 1),
+    # --- probe 2: an existing file that is not of the output's kind is never replaced
+    ("conll-two-inputs", files(**{"train.conll": CONLL, "test.conll": CONLL}),
+     ["convert", "conll", "train.conll", "test.conll"],
+     "error: test.conll: holds text, not a spaCy DocBin (.spacy): the output would replace it; give "
+     "another file name (or remove the file first)", 1),
+    ("conll-out-not-spacy", files(**{"a.conll": CONLL}), ["convert", "conll", "a.conll", "o.conll"],
+     "error: o.conll: the output is a spaCy DocBin (.spacy): give a file name ending in .spacy", 1),
+    ("conll-issues-file-is-data", files(**{"a.conll": CONLL, "b.conll": CONLL}),
+     ["convert", "conll", "a.conll", "o.spacy", "--issues-file", "b.conll"],
+     "error: b.conll: holds text, not a convert issues file (TSV): the output would replace it; give "
+     "another file name (or remove the file first)", 1),
+    ("vectors-two-texts", files(**{"a.txt": UTF8, "b.txt": UTF8}),
+     ["vectors", "a.txt", "b.txt", "--dim", "4", "--epoch", "1", "--bucket", "100", "--min-count", "1"],
+     "error: b.txt: holds text, not floret vectors (.floret): the output would replace it; give another "
+     "file name (or remove the file first)", 1),
+    ("compare-decoding-out-is-a-docbin", both(made(lambda f: (docbin(f / "d.spacy"), docbin(f / "other.spacy"))),
+                                               with_model("m")),
+     ["compare-decoding", "--model", "m", "--data", "d.spacy", "--output", "other.spacy"],
+     "error: other.spacy: holds a spaCy DocBin, not JSON: the output would replace it; give another file "
+     "name (or remove the file first)", 1),
+    ("lexicon-coverage-out-is-a-word-list", both(files(**{"geo.txt": UTF8, "names.txt": "Тарас\n".encode()}),
+                                                  made(lambda f: docbin(f / "d.spacy"))),
+     ["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "none", "--output", "names.txt"],
+     "error: names.txt: holds text, not a Markdown table: the output would replace it; give another file "
+     "name (or remove the file first)", 1),
+    ("annotate-out-is-a-docbin-named-jsonl", both(files(**{"in.txt": UTF8}), made(lambda f: docbin(f / "o.jsonl"))),
+     ["annotate", "nope", "in.txt", "o.jsonl"],
+     "error: o.jsonl: holds a spaCy DocBin, not JSON lines: the output would replace it; give another file "
+     "name (or remove the file first)", 1),
+    # --- probe 2: an entry of an input folder that cannot be read is named, not skipped
+    ("annotate-dir-fifo", both(files(**{"d/a.txt": UTF8}), fifo("d/b.txt")), ["annotate", "model", "d", "o.jsonl"],
+     "error: d/b.txt: is a named pipe in the input folder d, not a regular file: remove it, or save its "
+     "data to a file", 1),
+    ("annotate-dir-dangling-link", both(files(**{"d/a.txt": UTF8}), link("d/b.txt", "nowhere.txt")),
+     ["annotate", "model", "d", "o.jsonl"],
+     "error: d/b.txt: is a link to nowhere.txt, which does not exist (in the input folder d): fix or "
+     "remove it", 1),
+    ("pretrain-text-raw-fifo", both(files(**{"raw/a.txt": UTF8}), fifo("raw/b.txt"), made(lambda f: ner_uk(f / "ner"))),
+     ["pretrain-text", "raw", "ner", "out.txt", "--sources", "brown-uk"],
+     "error: raw/b.txt: is a named pipe in the input folder raw, not a regular file: remove it, or save "
+     "its data to a file", 1),
+    ("pretrain-text-raw-dangling-link", both(files(**{"raw/a.txt": UTF8}), link("raw/b.txt", "gone.txt"),
+                                             made(lambda f: ner_uk(f / "ner"))),
+     ["pretrain-text", "raw", "ner", "out.txt", "--sources", "brown-uk"],
+     "error: raw/b.txt: is a link to gone.txt, which does not exist (in the input folder raw): fix or "
+     "remove it", 1),
+    # --- probe 2: converters say what is wrong
+    ("hf-null-tag", files(**{"train.jsonl": b'{"tokens": ["a", "b"], "ner_tags": [null, "O"]}\n'}),
+     ["convert", "hf", "train.jsonl", "out"],
+     "error: train.jsonl[train]:0: row 0: tag 0 is null (a missing value): every token needs a tag", 1),
+    ("hf-split-map-unknown-split", files(**{"ds/train.jsonl": b'{"tokens": ["a"], "ner_tags": ["O"]}\n',
+                                            "ds/validation.jsonl": b'{"tokens": ["a"], "ner_tags": ["O"]}\n'}),
+     ["convert", "hf", "ds", "out", "--split-map", "train=train,validaton=dev"],
+     "error: ds: --split-map names split(s) 'validaton' that the dataset does not have (its splits: "
+     "train, validation)", 1),
+    ("build-lexicons-iso-locale-dir-is-a-file", files(loc=b"x"),
+     ["build-lexicons", "out", "--sources", "iso-codes", "--iso-locale-dir", "loc"],
+     "error: --iso-locale-dir loc: is a file, expected the folder holding <lang>/LC_MESSAGES/iso_3166-*.mo", 1),
+    ("build-lexicons-no-source", files(), ["build-lexicons", "out", "--sources", ""],
+     "Error: Invalid value for --sources: no lexicon source given", 1),
+    ("vectors-table-beyond-memory", files(**{"t.txt": UTF8}),
+     ["vectors", "t.txt", "v.floret", "--dim", "100000000", "--bucket", "100000000", "--epoch", "1"],
+     "error: --dim 100000000 x --bucket 100000000: floret's vectors table needs about ...", 1),
+    ("vectors-import-nan-value", files(**{"v.vec": b"a 0.5 1\nb nan 1\nc inf 2\n"}), ["vectors-import", "v.vec", "vec"],
+     "error: v.vec:2: a value is NaN, infinite or beyond a 32-bit float: the vector would poison every "
+     "feature it reaches", 1),
+    ("vectors-import-beyond-float32", files(**{"v.vec": b"2 2\na 0.5 1\nb 1e39 1\n"}), ["vectors-import", "v.vec", "vec"],
+     "error: v.vec:3: a value is NaN, infinite or beyond a 32-bit float: the vector would poison every "
+     "feature it reaches", 1),
+    ("vectors-import-header-more-rows", files(**{"v.vec": b"5 2\na 1 2\nb 1 2\n"}), ["vectors-import", "v.vec", "vec"],
+     "error: v.vec: the header announces 5 rows, but the file has 2 (cut short?): download it again, or "
+     "fix the header", 1),
+    ("vectors-import-header-fewer-rows", files(**{"v.vec": b"1 2\na 1 2\nb 1 2\n"}), ["vectors-import", "v.vec", "vec"],
+     "error: v.vec:3: not a vectors text file (the header announces 1 rows, but there are more)", 1),
+    ("annotate-ray-address-nobody-listens", files(**{"in.txt": UTF8}),
+     ["annotate", "model", "in.txt", "o.jsonl", "--engine", "ray", "--ray-address", "127.0.0.1:9"],
+     "error: --ray-address 127.0.0.1:9: no Ray cluster answers there (Connection refused); start one "
+     "(ray start --head) or leave --ray-address out for a local Ray", 1),
+    # --- probe 2: an output inside an output folder that is replaced as a whole
+    ("vectors-import-floret-inside-output", files(**{"t.txt": UTF8}),
+     ["vectors-import", "local", "vec", "--text", "t.txt", "--floret", "vec/v.floret", "--epoch", "1"],
+     "error: vec/v.floret: output would be written inside the output folder vec, which is replaced as a "
+     "whole (it would be lost); give a path outside it", 1),
+    ("vectors-import-record-inside-output", files(**{"v.vec": b"a 1 2\nb 1 2\n"}),
+     ["vectors-import", "v.vec", "vec", "--record", "vec/r.json"],
+     "error: vec/r.json: output would be written inside the output folder vec, which is replaced as a "
+     "whole (it would be lost); give a path outside it", 1),
 ]
 
 
@@ -1265,8 +1352,9 @@ def test_a_file_that_is_not_a_docbin_is_a_config_error(tmp_path):
     with pytest.raises(ConfigValidationError) as caught:
         create_corpus_reader(tmp_path / "train.spacy", name="corpora.train")
     assert caught.value.title == f"corpora.train.path: {tmp_path / 'train.spacy'}: not a spaCy DocBin (.spacy) file"
-    DocBin().to_disk(tmp_path / "empty.spacy")  # an empty DocBin is one
-    create_corpus_reader(tmp_path / "empty.spacy")
+    DocBin().to_disk(tmp_path / "empty.spacy")  # an empty DocBin is one, but holds no documents
+    with pytest.raises(ConfigValidationError, match="holds no documents"):
+        create_corpus_reader(tmp_path / "empty.spacy")
 
 
 def test_missing_vectors_are_a_config_error(tmp_path):
@@ -1291,6 +1379,17 @@ TRAIN_CONFIG_ERRORS = [
     ("vectors-missing", {"--paths.vectors": "nope",
                          "--components.rnn_ner.model.tok2vec.include_static_vectors": "true"},
      "initialize.vectors: nope: no such folder or installed package"),
+    ("label-weighting-bogus", {"--components.rnn_ner.label_weighting": '"bogus"'},
+     "[rnn_ner] unknown label_weighting 'bogus'"),
+    ("label-weights-unknown-label", {"--components.rnn_ner.label_weights": '{"FOO": 2}'},
+     "[rnn_ner] label_weights names labels ['FOO']"),
+    ("nO-does-not-fit", {"--components.rnn_ner.model.nO": "3"}, "[rnn_ner] the model's nO is 3"),
+    ("dev-empty", {"--paths.dev": "empty.spacy"}, "corpora.dev.path: empty.spacy: holds no documents"),
+    ("max-length-negative", {"--corpora.train.max_length": "-1"},
+     "corpora.train.max_length: expected a number of tokens (documents for limit) of 0 or more"),
+    ("tracking-unreachable", {"--training.logger.tracking": "true",
+                              "--training.logger.tracking_uri": "http://127.0.0.1:9"},
+     "the tracking server cannot be reached"),
 ]
 
 
@@ -1306,6 +1405,7 @@ def test_spacy_train_prints_the_plugins_config_errors_without_traceback(override
         db.add(doc)
     db.to_disk(tmp_path / "train.spacy")
     (tmp_path / "garbage.spacy").write_bytes(bytes(range(256)) * 2)
+    DocBin().to_disk(tmp_path / "empty.spacy")
     (tmp_path / "lex").mkdir()
     (tmp_path / "lex" / "geo.txt").write_text("київ\n", encoding="utf8")
     args = {"--paths.train": "train.spacy", "--paths.dev": "train.spacy", "--paths.vectors": "null",
@@ -1318,6 +1418,98 @@ def test_spacy_train_prints_the_plugins_config_errors_without_traceback(override
     out = done.stdout + done.stderr
     assert done.returncode == 1, out
     assert "Traceback" not in out and message in out, out
+
+
+# ------------------------------------------------------------ probe 2: settings are config errors
+
+
+COMPONENT_CONFIG_ERRORS = [
+    ("label-weighting-bogus", {"label_weighting": "bogus"},
+     "[rnn_ner] unknown label_weighting 'bogus'; valid choices: 'none', 'sqrt_inverse_frequency', "
+     "'inverse_frequency'"),
+    ("label-weights-negative", {"label_weights": {"LOC": -1}},
+     "[rnn_ner] label weight for 'LOC' must be a finite number >= 0, got -1"),
+    ("label-weights-unknown-label", {"label_weights": {"FOO": 2}},
+     "[rnn_ner] label_weights names labels ['FOO'] that are not among the component's labels "
+     "['LOC', 'MISC', 'ORG', 'PERS']."),
+    ("nO-does-not-fit", {"nO": 3}, "[rnn_ner] the model's nO is 3 but the labels"),
+    ("unknown-token-attribute", {"attrs": ["NORM", "BOGUS", "SUFFIX", "SHAPE"]},
+     "spacy_rnn_ner.TokenFeatures.v1: unknown token attribute(s) 'BOGUS' in 'attrs' (spaCy's, e.g. NORM, "
+     "PREFIX, SUFFIX, SHAPE)"),
+    ("gazetteer-without-files", {"gazetteers": {"GEO": []}},
+     "spacy_rnn_ner.LexiconFeatures.v1: gazetteer(s) 'GEO' name no word list file: the feature could "
+     "never fire (give its files, or leave it out)"),
+]
+
+
+@pytest.mark.parametrize("setting,message", [c[1:] for c in COMPONENT_CONFIG_ERRORS],
+                         ids=[c[0] for c in COMPONENT_CONFIG_ERRORS])
+def test_bad_component_settings_are_config_errors(setting, message, tmp_path):
+    """Raised as config errors at construction or initialize, which spacy train prints
+    without a traceback."""
+    from confection import ConfigValidationError
+
+    from conftest import SMALL_MODEL
+
+    model = dict(SMALL_MODEL)
+    if "nO" in setting:
+        model["nO"] = setting.pop("nO")
+    if "attrs" in setting:
+        model["tok2vec"] = dict(model["tok2vec"], attrs=setting.pop("attrs"))
+    if "gazetteers" in setting:
+        model["tok2vec"] = dict(model["tok2vec"], extra_features={
+            "@architectures": "spacy_rnn_ner.LexiconFeatures.v1", "directory": str(tmp_path),
+            "gazetteers": setting.pop("gazetteers")})
+    nlp = spacy.blank("uk")
+    with pytest.raises(ConfigValidationError) as caught:
+        nlp.add_pipe("rnn_ner", config={"model": model, **setting})
+        nlp.initialize(lambda: make_examples(nlp))
+    assert caught.value.title.startswith(message)
+
+
+@pytest.mark.parametrize("settings,message", [
+    ({"max_length": -1}, "corpora.train.max_length: expected a number of tokens (documents for limit) of "
+                         "0 or more (0: no limit), got -1"),
+    ({"limit": -2}, "corpora.train.limit: expected a number of tokens (documents for limit) of 0 or more "
+                    "(0: no limit), got -2"),
+    ({"empty": True}, "corpora.train.path: {path}: holds no documents (training and evaluating on nothing "
+                      "would give scores of nothing)"),
+], ids=["max-length-negative", "limit-negative", "empty-docbin"])
+def test_corpus_settings_and_an_empty_docbin_are_config_errors(settings, message, tmp_path):
+    from confection import ConfigValidationError
+
+    from spacy_rnn_ner.corpus import create_corpus_reader
+
+    path = tmp_path / "d.spacy"
+    if settings.pop("empty", False):
+        DocBin().to_disk(path)
+    else:
+        docbin(path)
+    with pytest.raises(ConfigValidationError) as caught:
+        create_corpus_reader(path, **settings)
+    assert caught.value.title == message.format(path=path)
+    docbin(path)
+    assert create_corpus_reader(path)  # a DocBin with documents is read
+
+
+def test_rnn_ner_cfg_reads_dev_with_the_plugins_reader():
+    """An empty dev set is refused for rnn_ner.cfg too (spaCy's reader would score nothing)."""
+    config = spacy.util.load_config(ROOT / "configs" / "rnn_ner.cfg")
+    assert config["corpora"]["dev"]["@readers"] == "spacy_rnn_ner.Corpus.v1"
+    assert config["corpora"]["dev"]["max_length"] == 0
+
+
+def test_an_unreachable_tracking_server_is_a_config_error():
+    from confection import ConfigValidationError
+
+    from spacy_rnn_ner.report.tracking import make_tracking_logger
+
+    start = time.time()
+    with pytest.raises(ConfigValidationError) as caught:
+        make_tracking_logger(tracking=True, tracking_uri="http://127.0.0.1:9")
+    assert time.time() - start < 15
+    assert caught.value.title == ("training.logger.tracking_uri http://127.0.0.1:9: the tracking server cannot "
+                                  "be reached ([Errno 111] Connection refused); start it, or set tracking = false")
 
 
 def test_the_command_line_is_recognized_for_ctrl_c_during_imports(monkeypatch):
@@ -1361,3 +1553,63 @@ def test_process_substitution_is_named_as_a_pipe(tmp_path):
     assert last.startswith("error: /dev/fd/") and last.endswith(
         ": is a named pipe (through a link), not a regular file: save the data to a file and give its name"), last
     assert not (tmp_path / "o.spacy").exists()
+
+
+# ------------------------------------------------------------ probe 2: what a reader should know
+
+
+def test_compare_seeds_with_different_types_says_so_and_shows_them(tmp_path, capsys, monkeypatch):
+    files(**{"r1/s.json": b'{"ents_f": 0.5, "ents_per_type": {"LOC": {"p": 0.5, "r": 0.5, "f": 0.5}}}',
+             "r2/s.json": b'{"ents_f": 0.7, "ents_per_type": {"PERS": {"p": 0.7, "r": 0.7, "f": 0.7}}}'})(tmp_path, None)
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["compare", "r1/s.json", "r2/s.json", "--seeds", "--by-type"]) == 0
+    out, err = capsys.readouterr()
+    assert ("warning: the runs of 's' have different entity types (r1/s.json: LOC; r2/s.json: PERS): a "
+            "type's cells show the runs that have it") in err
+    assert "| 50.00 (1 of 2 runs) | 70.00 (1 of 2 runs) |" in out
+    assert "| PERS | 70.00 / 70.00 / 70.00 (1 of 2 runs) |" in out
+
+
+def test_compare_decoding_warns_about_gold_labels_the_model_lacks(tmp_path, model_dir):
+    from spacy_rnn_ner.report.decoding import compare_decoding
+    from spacy_rnn_ner.scorer import _WARNED
+
+    docbin(tmp_path / "d.spacy", label="DATE")
+    _WARNED.clear()
+    with pytest.warns(UserWarning, match="the gold entities have labels the model cannot predict: DATE"):
+        compare_decoding(model_dir, tmp_path / "d.spacy")
+
+
+def test_vectors_import_warns_about_a_word_on_two_rows(tmp_path, capsys, monkeypatch):
+    files(**{"v.vec": b"a 1 2\nb 3 4\na 5 6\n"})(tmp_path, None)
+    status, err = run_cli(["vectors-import", "v.vec", "vec"], tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    assert ("warning: v.vec: 1 row(s) repeat a word of an earlier row (first: 'a' on lines 1 and 3): "
+            "spaCy keeps the last vector of each such word") in err
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_sigterm_to_the_ray_driver_ends_with_one_line(tmp_path, model_dir):
+    """Ray's native SIGTERM handler (a stack dump, then SIGABRT) is replaced by the command's."""
+    pytest.importorskip("ray.data")
+    (tmp_path / "in.txt").write_text((TEXT + "\n") * 20_000, encoding="utf8")
+    proc = subprocess.Popen([sys.executable, "-m", "spacy_rnn_ner", "annotate", str(model_dir), "in.txt", "o.jsonl",
+                             "--engine", "ray", "--concurrency", "1", "--batch-size", "8"], cwd=tmp_path,
+                            env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.time() + 150
+    while not list(tmp_path.glob(".o.jsonl.*.tmp")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(8)  # Ray is up, the actor runs
+    proc.send_signal(signal.SIGTERM)  # to the driver alone
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("annotate hangs after SIGTERM")
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "SIGTERM received" not in err and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == "interrupted: no output written", err
+    assert not (tmp_path / "o.jsonl").exists()

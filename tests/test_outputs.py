@@ -4,6 +4,7 @@ an interrupted run leaves the previous set, never a mix; a link written through;
 output folder replaced as a whole only when it is new, empty or an earlier output."""
 import json
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def test_an_interrupt_during_the_moves_waits_until_all_are_in_place(tmp_path, mo
 
 def test_a_link_is_written_through(tmp_path, capsys, monkeypatch):
     (tmp_path / "runs").mkdir()
-    (tmp_path / "runs" / "t.md").write_text("old", encoding="utf8")
+    (tmp_path / "runs" / "t.md").write_text("# NER systems compared (an earlier run)\n", encoding="utf8")
     os.symlink("runs/t.md", tmp_path / "latest.md")
     (tmp_path / "s.json").write_text('{"ents_f": 0.5}', encoding="utf8")
     monkeypatch.chdir(tmp_path)
@@ -190,3 +191,77 @@ def test_a_failed_command_writes_none_of_its_outputs(tmp_path, capsys, monkeypat
     assert main(["convert", "to-nemo", "in.spacy", "out", "--issues-file", "i.tsv"]) == 1
     assert capsys.readouterr().err.strip().splitlines()[-1] == "error: i.tsv: No space left on device"
     assert names(tmp_path) == ["in.spacy", "out"] and names(tmp_path / "out") == []
+
+
+# ------------------------------------------------------------ an existing file of another kind
+
+
+def _docbin_bytes() -> bytes:
+    nlp = spacy.blank("uk")
+    doc = Doc(nlp.vocab, words=["Київ", "є"])
+    doc.ents = [Span(doc, 0, 1, "LOC")]
+    return DocBin(docs=[doc]).to_bytes()
+
+
+FLORET_HEAD = b"100 4 3 5 2 2166136261 < >\n0 0.1 0.2 0.3 0.4\n"
+TABLE = "| System | F1 |\n| :--- | ---: |\n| a | 50.00 |\n".encode()
+
+
+@pytest.mark.parametrize("kind_name,own,other,holds", [
+    ("DOCBIN", "docbin", b"\xd0\x9a B-LOC\n", "text"),
+    ("FLORET", FLORET_HEAD, b"some words\n", "text"),
+    ("JSON", b'{"ents_f": 0.5}\n', b'{"a": 1}\n{"b": 2}\n', "JSON lines"),
+    ("MARKDOWN", TABLE, "Тарас\nКиїв\n".encode(), "text"),
+    ("JSON_LINES", b'{"text": "x"}\n', "docbin", "a spaCy DocBin"),
+    ("ISSUES", b"action\tkind\tlabel\tpath\tline\tmessage\n", TABLE, "Markdown"),
+    ("TEXT", b"a b c\n", bytes(range(256)), "binary data"),
+], ids=["docbin", "floret", "json", "markdown", "json-lines", "issues", "text"])
+def test_an_output_replaces_its_own_kind_only(kind_name, own, other, holds, tmp_path):
+    from spacy_rnn_ner import file_kinds
+    from spacy_rnn_ner.errors import InputError
+    from spacy_rnn_ner.io import OutputFile, check_outputs
+
+    kind = getattr(file_kinds, kind_name)
+    name = "out" + (kind.suffixes[0] if kind.suffixes else ".txt")
+    path = tmp_path / name
+    for content in (b"", _docbin_bytes() if own == "docbin" else own):  # empty, or a rerun
+        path.write_bytes(content)
+        check_outputs([OutputFile(path, kind)])
+    path.write_bytes(_docbin_bytes() if other == "docbin" else other)
+    with pytest.raises(InputError, match=re.escape(f"holds {holds}, not {kind.name}")):
+        check_outputs([OutputFile(path, kind)])
+    assert path.read_bytes() == (_docbin_bytes() if other == "docbin" else other)
+
+
+def test_a_rerun_replaces_its_own_outputs(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("a.conll").write_text("Київ B-LOC\nє O\n", encoding="utf8")
+    Path("s.json").write_text('{"ents_f": 0.5}', encoding="utf8")
+    for _ in range(2):
+        assert main(["convert", "conll", "a.conll", "o.spacy", "--issues-file", "i.tsv"]) == 0
+        assert main(["compare", "s.json", "--output", "t.md"]) == 0
+    assert len(read_docbin("o.spacy")) == 1
+
+
+def test_markdown_cells_holding_a_pipe_are_escaped(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("a.json").write_text('{"ents_f": 0.5}', encoding="utf8")
+    assert main(["compare", "a.json", "--names", "A|B", "--output", "t.md"]) == 0
+    rows = [line for line in Path("t.md").read_text(encoding="utf8").splitlines() if line.startswith("|")]
+    cells = [len(line.replace("\\|", "").split("|")) for line in rows]
+    assert len(set(cells)) == 1 and "| A\\|B |" in rows[-1]
+
+
+def test_a_record_inside_an_earlier_vectors_folder_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    """The folder is replaced as a whole: --record inside it would be lost (or, before, the
+    error named a temporary file and the new folder was left although the run failed)."""
+    earlier_vectors_output(tmp_path / "vec")
+    (tmp_path / "v.vec").write_text("a 1 2\nb 3 4\n", encoding="utf8")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["vectors-import", "v.vec", "vec", "--record", "vec/r.json"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: vec/r.json: output would be written inside the output folder vec, which is replaced as a "
+        "whole (it would be lost); give a path outside it")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before

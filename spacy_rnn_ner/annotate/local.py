@@ -33,7 +33,8 @@ from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from ..errors import InputError, import_optional
 from ..outputs import INTERRUPT_SIGNALS
-from ..io import (AtomicFile, check_exists, check_outputs, decode_text, describe_decode_error, docbin_from_bytes,
+from ..file_kinds import DOCBIN, JSON_LINES, PARQUET
+from ..io import (AtomicFile, OutputFile, check_exists, check_outputs, decode_text, describe_decode_error, docbin_from_bytes,
                   files_with_suffix, parse_json_line)
 
 OUTPUT_SUFFIXES = (".jsonl", ".spacy", ".parquet")
@@ -508,6 +509,8 @@ class ParquetSink:
 
 
 SINKS = {".jsonl": JsonlSink, ".spacy": DocBinSink, ".parquet": ParquetSink}
+#: what each sink writes (an existing file there must hold the same, or be empty)
+OUTPUT_KINDS = {".jsonl": JSON_LINES, ".spacy": DOCBIN, ".parquet": PARQUET}
 
 
 def check_paths(input_path: Union[str, Path], output_path: Union[str, Path]) -> str:
@@ -518,7 +521,8 @@ def check_paths(input_path: Union[str, Path], output_path: Union[str, Path]) -> 
     input_files(input_path)
     if Path(output_path).suffix.lower() not in SINKS:
         raise AnnotateError(f"{output_path}: output must end in {', '.join(OUTPUT_SUFFIXES)}")
-    check_outputs([output_path], [input_path])
+    check_outputs([OutputFile(Path(output_path), OUTPUT_KINDS[Path(output_path).suffix.lower()])],
+                  [input_path])
     return input_kind(input_path)
 
 

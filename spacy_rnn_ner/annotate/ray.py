@@ -9,11 +9,14 @@ files: shard a huge single file to read it in parallel. ``pip install spacy-rnn-
 """
 import json
 import os
+import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 
-from ..errors import import_optional
+from ..errors import InputError, import_optional
+from ..outputs import INTERRUPT_SIGNALS
 from .local import (
     AnnotateError,
     Record,
@@ -72,18 +75,48 @@ class PipelineActor:
         return out
 
 
+#: seconds a Ray cluster has to accept a connection (Ray itself would retry for ever)
+CONNECT_TIMEOUT = 5.0
+
+
+def check_ray_address(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """An :class:`InputError` naming ``--ray-address`` unless something accepts a
+    connection at its ``HOST:PORT`` (or ``ray://HOST:PORT``) within ``timeout`` seconds;
+    ``auto`` and ``local`` are left to Ray."""
+    if address in ("auto", "local"):
+        return
+    host, sep, port = address.split("://", 1)[-1].rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise InputError(f"--ray-address {address}: expected HOST:PORT, ray://HOST:PORT or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise InputError(f"--ray-address {address}: no Ray cluster answers there "
+                         f"({err.strerror or err}); start one (ray start --head) or leave "
+                         "--ray-address out for a local Ray") from None
+
+
 def init_ray(ray_address: Optional[str], concurrency: int) -> None:
     """Connect to ``ray_address``, or start local Ray (no dashboard) with at least one CPU
-    slot more than the actors take, so that reading never waits for a free slot."""
+    slot more than the actors take, so that reading never waits for a free slot. Ray's
+    native handler of SIGTERM (a stack dump and an abort) is replaced by the command's
+    own again: an interrupt cleans up and ends with one line."""
     ray = import_optional("ray", "ray", "annotate --engine ray", "ray[data]")
 
     if ray.is_initialized():
         return
+    handlers = {signum: signal.getsignal(signum) for signum in INTERRUPT_SIGNALS}
     if ray_address:
         ray.init(address=ray_address, log_to_driver=False)
     else:
         num_cpus = max(os.cpu_count() or 1, concurrency + 1)
         ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    for signum, handler in handlers.items():
+        if handler is not None:
+            try:
+                signal.signal(signum, handler)
+            except ValueError:  # not the main thread
+                pass
 
 
 def annotate_file_ray(
@@ -100,11 +133,13 @@ def annotate_file_ray(
     progress: Optional[bool] = None,
 ) -> Summary:
     """Annotate ``input_path`` into ``output_path`` with ``concurrency`` Ray actors."""
+    kind = check_paths(input_path, output_path)
+    if ray_address:
+        check_ray_address(ray_address)
     ray = import_optional("ray", "ray", "annotate --engine ray", "ray[data]")
     from spacy.tokens import Doc
     from spacy.vocab import Vocab
 
-    kind = check_paths(input_path, output_path)
     files = input_files(input_path)
     names = {str(f.resolve()): (str(f), f.relative_to(input_path).as_posix() if kind == "dir" else None)
              for f in files}

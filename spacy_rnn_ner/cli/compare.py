@@ -24,4 +24,5 @@ def compare_cli(
     """One row per system: micro P/R/F1, macro F1, F1 per type and words/s."""
     from ..report.compare import write_compare
 
-    typer.echo(write_compare(scores, names, output, seeds, by_type, source), nl=False)
+    typer.echo(write_compare(scores, names, output, seeds, by_type, source,
+                             warn=lambda message: typer.echo(f"warning: {message}", err=True)), nl=False)

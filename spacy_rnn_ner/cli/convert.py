@@ -22,7 +22,8 @@ from typing import Callable, Optional, Sequence
 import typer
 
 from ..converters.report import ConversionReport
-from ..io import check_exists, check_outputs
+from ..file_kinds import DOCBIN, ISSUES, MARKDOWN, TEXT, FileKind
+from ..io import OutputFile, check_exists, check_outputs
 from ._util import Arg, Group, Opt, app, lang_option
 
 convert_cli = typer.Typer(name="convert", cls=Group, no_args_is_help=True,
@@ -51,11 +52,14 @@ def _fraction(value: float) -> float:
 
 def run_conversion(convert: Callable[[], ConversionReport], show_issues: int,
                    issues_file: Optional[Path], inputs: Sequence[Optional[Path]] = (),
-                   outputs: Sequence[Path] = (), scratch: Sequence[Optional[Path]] = ()) -> None:
-    """Check the outputs, the issues file and the ``scratch`` folders (a cache)
-    (:func:`~spacy_rnn_ner.io.check_outputs`), convert, print the summary, write the
-    issues."""
-    check_outputs([*outputs, issues_file], inputs, scratch=scratch)
+                   outputs: Sequence[Path] = (), scratch: Sequence[Optional[Path]] = (),
+                   kind: FileKind = DOCBIN) -> None:
+    """Check the outputs (files of ``kind``), the issues file and the ``scratch``
+    folders (a cache) (:func:`~spacy_rnn_ner.io.check_outputs`), convert, print the
+    summary, write the issues."""
+    check_outputs([*(OutputFile(path, kind) for path in outputs),
+                   None if issues_file is None else OutputFile(issues_file, ISSUES)],
+                  inputs, scratch=scratch)
     report = convert()
     typer.echo(report.format(max_issues=show_issues))
     if issues_file is not None:
@@ -170,7 +174,7 @@ def hf_cli(
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--split-map") from None
     names = tag_names.split(",") if tag_names else None
-    run_conversion(lambda: convert_hf(source, out_dir, splits, lang, tokens_column,
+    run_conversion(lambda: convert_hf(source, out_dir, splits if split_map else None, lang, tokens_column,
                                       tags_column, names, n_sents, skip_malformed, cache_dir),
                    show_issues, issues_file, [Path(source)],
                    [out_dir / f"{target}.spacy" for target in dict.fromkeys(splits.values()) if target],
@@ -211,7 +215,7 @@ def to_nemo_cli(
                                  param_hint="--suffix")
     run_conversion(lambda: convert_to_nemo(input_path, out_dir, suffix), show_issues,
                    issues_file, [input_path],
-                   [out_dir / f"text{suffix}.txt", out_dir / f"labels{suffix}.txt"])
+                   [out_dir / f"text{suffix}.txt", out_dir / f"labels{suffix}.txt"], kind=TEXT)
 
 
 @app.command("ner-uk-agreement")
@@ -223,5 +227,5 @@ def ner_uk_agreement_cli(
     dropped) with 1.0 on the documents both annotate: strict span + type, per type."""
     from ..converters.ner_uk_agreement import write_agreement
 
-    check_outputs([output], [corpus])
+    check_outputs([None if output is None else OutputFile(output, MARKDOWN)], [corpus])
     typer.echo("\n".join(write_agreement(corpus, output)))

@@ -6,7 +6,9 @@ from typing import List, Optional
 import typer
 
 from ..errors import InputError
-from ..io import check_exists, check_outputs, read_docbin, write_text
+from ..file_kinds import MARKDOWN
+from ..markdown import markdown_table
+from ..io import OutputFile, check_exists, check_outputs, read_docbin, write_text
 from ._util import Arg, Opt, app, lang_option
 
 
@@ -27,12 +29,12 @@ def build_lexicons_cli(
     from ..resources.lexicon_sources import build_lexicons
 
     names = [s.strip() for s in sources.split(",") if s.strip()]
+    if not names:
+        raise typer.BadParameter("no lexicon source given", param_hint="--sources")
     sizes = build_lexicons(output_dir, names, lang, iso_locale_dir, lt_dict, derived=not no_derived)
-    typer.echo("| list | " + " | ".join(names) + " | total |")
-    typer.echo("| --- |" + " ---: |" * (len(names) + 1))
-    for name in sorted(sizes["total"]):
-        cells = [f"{sizes[s].get(name, 0):,}" for s in names] + [f"{sizes['total'][name]:,}"]
-        typer.echo(f"| {name} | " + " | ".join(cells) + " |")
+    rows = [[name] + [f"{sizes[s].get(name, 0):,}" for s in names] + [f"{sizes['total'][name]:,}"]
+            for name in sorted(sizes["total"])]
+    typer.echo(markdown_table(["list", *names, "total"], rows).rstrip("\n"))
     typer.echo(f"-> {output_dir}")
 
 
@@ -74,7 +76,7 @@ def lexicon_coverage_cli(
         check_grammemes(names, lang)
     check_exists(data, "file")
     gazetteers = parse_gazetteer_args(lists)
-    check_outputs([output], [data, *(p for paths in gazetteers.values() for p in paths)])
+    check_outputs([None if output is None else OutputFile(output, MARKDOWN)], [data, *(p for paths in gazetteers.values() for p in paths)])
     docs = read_docbin(data, spacy.blank(lang).vocab)
     if not docs:
         raise InputError("holds no documents", data)

@@ -5,7 +5,8 @@ from typing import Optional
 
 import typer
 
-from ..io import check_exists, check_outputs, write_text
+from ..file_kinds import MARKDOWN, TEXT
+from ..io import OutputFile, check_exists, check_outputs, write_text
 from ._util import Arg, Opt, app, lang_option
 
 
@@ -35,7 +36,8 @@ def pretrain_text_cli(
     check_exists(ner_uk_dir, "dir")
     if "brown-uk" in names:
         check_exists(raw_dir, "dir")
-    check_outputs([output, report], [raw_dir if "brown-uk" in names else None, ner_uk_dir])
+    check_outputs([OutputFile(output, TEXT), None if report is None else OutputFile(report, MARKDOWN)],
+                  [raw_dir if "brown-uk" in names else None, ner_uk_dir])
     reports = build_pretraining_text_from_sources(names, ner_uk_dir, output, raw_dir, lang,
                                                   max_shared, version)
     table = format_report(reports)

@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from ..io import check_outputs
+from ..io import OutputFile, check_outputs
 from ._util import Opt, app
 
 
@@ -31,7 +31,8 @@ def report_cli(
     if not name or any(c in name for c in "/\\\0") or name in (".", ".."):
         raise typer.BadParameter(f"{name!r}: a plain name for the file names (no folder)",
                                  param_hint="--name")
-    check_outputs([output / written for written in report_files(name)], [model, data, scores, log])
+    check_outputs([OutputFile(output / written, kind) for written, kind in report_files(name).items()],
+                  [model, data, scores, log])
     report = write_report(model, data, output, name, scores, log, examples, gpu_id)
     typer.echo(per_type_table(report))
     if report.get("by_source"):

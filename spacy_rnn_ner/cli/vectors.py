@@ -8,7 +8,8 @@ import typer
 
 from ..resources.pretrained_vectors import DEFAULT_PRUNE, DEFAULT_TRUNCATE
 from ..resources.vectors import DEFAULT_THREADS
-from ..io import OutputFolder, atomic_folder, check_outputs, write_text, written_path
+from ..file_kinds import FLORET, JSON
+from ..io import OutputFile, OutputFolder, atomic_folder, check_outputs, write_text, written_path
 from ._util import Arg, Opt, app, lang_option
 
 
@@ -62,7 +63,8 @@ def vectors_import_cli(
     local = source == LOCAL
     source_file = None if local else Path(NAMED_SOURCES[source][0]) if source in NAMED_SOURCES \
         else Path(source)
-    check_outputs([floret_file if local else None, record],
+    check_outputs([OutputFile(floret_file, FLORET) if local else None,
+                   None if record is None else OutputFile(record, JSON)],
                   [text if local else None, source_file],
                   folders=[OutputFolder(output, "vectors-import", is_vectors_folder)])
     with atomic_folder(output) as folder:
@@ -71,7 +73,8 @@ def vectors_import_cli(
             init_vectors(lang, written_path(floret_file), folder, mode="floret")
             info = describe_source(LOCAL, epoch=epoch, threads=threads, seed=seed)
         else:
-            info = import_pretrained_vectors(source, folder, lang, prune=prune, truncate=truncate)
+            info = import_pretrained_vectors(source, folder, lang, prune=prune, truncate=truncate,
+                                             warn=lambda message: typer.echo(f"warning: {message}", err=True))
     if record is not None:
         write_text(record, srsly.json_dumps(info, indent=2) + "\n")
     typer.echo(f"wrote {output} from {source} vectors in {time.time() - start:.0f} s")

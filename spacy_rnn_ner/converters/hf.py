@@ -17,6 +17,7 @@ noted; a dataset without any sentence is an error.
 Needs the optional ``datasets`` package (``pip install 'spacy-rnn-ner[hf]'``) to load
 data; :func:`hf_to_docs` works on any iterable of rows.
 """
+import numbers
 import re
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
@@ -149,9 +150,14 @@ def _row_tags(words: List[Any], raw_tags: List[Any],
         if not isinstance(w, str) or not w:
             raise ValueError(f"invalid token {w!r}")
     tags: List[str] = []
-    for tag in raw_tags:
+    for position, tag in enumerate(raw_tags):
         if isinstance(tag, str):
             name = tag
+        elif tag is None:
+            raise ValueError(f"tag {position} is null (a missing value): every token needs a tag")
+        elif isinstance(tag, bool) or not isinstance(tag, numbers.Integral):
+            raise ValueError(f"tag {position} is {tag!r} ({type(tag).__name__}): expected a tag "
+                             "name (str) or an integer tag id")
         elif tag_names is None:
             raise ValueError(f"integer tag {tag!r} but no tag names (no ClassLabel feature; "
                              f"give them with --tag-names)")
@@ -187,7 +193,8 @@ def convert_hf(source: Union[str, Path, Any], out_dir: PathLike,
                cache_dir: Optional[PathLike] = None) -> ConversionReport:
     """Write each split of ``source`` to ``out_dir/<target>.spacy``, the target from
     ``split_map`` (default :data:`DEFAULT_SPLIT_MAP`; unmapped splits keep their name,
-    several splits mapped to one target are concatenated). A single ``Dataset`` is the
+    several splits mapped to one target are concatenated; a split that a given
+    ``split_map`` names but the dataset lacks is a :class:`ConversionError`). A single ``Dataset`` is the
     split ``train``. Returns the report."""
     import spacy
 
@@ -197,6 +204,12 @@ def convert_hf(source: Union[str, Path, Any], out_dir: PathLike,
     data = load_hf(source, cache_dir)
     if isinstance(data, datasets.Dataset):
         data = datasets.DatasetDict({"train": data})
+    if split_map is not None:  # given by the user: every split it names must exist
+        unknown = [split for split in split_map if split not in data]
+        if unknown:
+            raise ConversionError(f"--split-map names split(s) {', '.join(map(repr, unknown))} that "
+                                  f"the dataset does not have (its splits: {', '.join(data)})",
+                                  str(name))
     split_map = dict(DEFAULT_SPLIT_MAP if split_map is None else split_map)
     vocab = spacy.blank(lang).vocab
     outputs: Dict[str, List[Doc]] = {}

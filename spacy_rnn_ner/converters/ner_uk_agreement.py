@@ -14,6 +14,7 @@ from spacy.tokens import Doc
 
 from ..errors import InputError
 from ..io import write_text
+from ..markdown import markdown_table
 from .ner_uk import load_ner_uk
 from .ner_uk_v2 import V1_LABEL_MAP
 from .report import ConversionReport, PathLike
@@ -89,12 +90,11 @@ def format_agreement(result: Dict[str, object]) -> str:
     lines = [f"ner-uk 1.0 vs 2.0 mapped to 1.0's types, {result['docs']} documents matched by "
              f"text (1.0 unmatched: {len(result['unmatched_v1'])}, 2.0 bruk unmatched: "
              f"{len(result['unmatched_v2'])}); strict span + type, 1.0 as reference",
-             "",
-             "| type | 1.0 | 2.0 mapped | agree | same span, other type | P | R | F1 |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for label, s in result["types"].items():
-        lines.append(f"| {label} | {s['v1']:,} | {s['v2']:,} | {s['agree']:,} | "
-                     f"{s['other_type']:,} | {s['p']:.2f} | {s['r']:.2f} | {s['f']:.2f} |")
+             ""]
+    rows = [[label, f"{s['v1']:,}", f"{s['v2']:,}", f"{s['agree']:,}", f"{s['other_type']:,}",
+             f"{s['p']:.2f}", f"{s['r']:.2f}", f"{s['f']:.2f}"] for label, s in result["types"].items()]
+    lines.append(markdown_table(["type", "1.0", "2.0 mapped", "agree", "same span, other type",
+                                 "P", "R", "F1"], rows).rstrip("\n"))
     return "\n".join(lines)
 
 

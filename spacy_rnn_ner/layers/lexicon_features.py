@@ -60,6 +60,11 @@ def lexicon_features_layer(
                            "valid choices: " + ", ".join(repr(m) for m in MORPHOLOGIES))
     if grammemes and morphology == "none":
         raise config_error(ARCH, "grammemes", "LexiconFeatures: 'grammemes' need morphology = 'pymorphy3'.")
+    empty = [name for name, files in gazetteers.items() if not files]
+    if empty:
+        raise config_error(ARCH, "gazetteers", f"{ARCH}: gazetteer(s) {', '.join(map(repr, empty))} name "
+                           "no word list file: the feature could never fire (give its files, or "
+                           "leave it out)")
     names = list(gazetteers) + [f"tag:{g}" for g in grammemes]
     return Model(
         "lexicon_features",

@@ -20,6 +20,7 @@ from thinc.api import Linear, Model, Softmax_v2
 from thinc.types import Floats2d
 
 from ..bio import repair_bio
+from ..errors import config_error
 from .crf import crf_decode, crf_loss, crf_marginals, no_forward, resized_crf_layer
 from .packed_rnn import set_rnn_input_width
 
@@ -140,7 +141,8 @@ def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
     if rnn.maybe_get_dim("nI") is None:
         width = tok2vec.maybe_get_dim("nO")
         if width is None:
-            raise ValueError(
+            raise config_error(
+                "spacy_rnn_ner.RNNTagger", "tok2vec",
                 f"RNNTagger: the width of the tok2vec layer {tok2vec.name!r} is unknown; give "
                 "its width in the config (e.g. the listener's 'width') or initialize it first."
             )

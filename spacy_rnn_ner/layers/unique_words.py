@@ -25,6 +25,7 @@ from spacy.vectors import Mode, Vectors
 from thinc.api import Model, Ops, glorot_uniform_init
 from thinc.types import Floats2d, Ragged
 
+from ..errors import config_error
 from .caches import transient
 
 VECTOR_CACHE_ROWS = 200_000
@@ -195,7 +196,8 @@ def _init_static_vectors(model: Model, X: Optional[List[Doc]] = None, Y: Optiona
     if X:
         vectors = X[0].vocab.vectors
         if vectors.shape[0] == 0 or vectors.shape[1] == 0:
-            raise ValueError(
+            raise config_error(
+                "initialize", "vectors",
                 "the model uses static vectors (include_static_vectors = true) but the pipeline "
                 "has no vectors. Set [initialize] vectors (e.g. --paths.vectors) to a vectors "
                 "table, or set include_static_vectors = false."

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..errors import InputError
-from ..io import check_outputs, read_json, write_text
+from ..file_kinds import MARKDOWN
+from ..io import OutputFile, check_outputs, read_json, write_text
 from ..scorer import macro_average
 from .metrics import fmt_pct, fmt_speed, markdown_table
 
@@ -67,13 +68,18 @@ def macro_f(scores: Dict[str, Any]) -> Optional[float]:
     return macro_average(scores.get("ents_per_type") or {})["f"]
 
 
-def _cell(values: Sequence[Optional[float]], fmt: Callable[[Optional[float]], str]) -> str:
-    """One value as it is; several (the runs of one system): mean ± sample sd."""
+def _cell(values: Sequence[Optional[float]], fmt: Callable[[Optional[float]], str],
+          partial: bool = False) -> str:
+    """One value as it is; several (the runs of one system): mean ± sample sd. A value
+    missing from some runs gives ``-``, or with ``partial`` (a type that only some runs
+    have) the cell of the runs that have it, with their count (``50.00 (1 of 2 runs)``)."""
     present = [v for v in values if v is not None]
     if len(values) == 1 or not present:
         return fmt(values[0] if values else None)
     if len(present) < len(values):
-        return "-"
+        if not partial:
+            return "-"
+        return f"{_cell(present, fmt)} ({len(present)} of {len(values)} runs)"
     if len(present) == 1:
         return fmt(present[0])
     mean, sd = statistics.mean(present), statistics.stdev(present)
@@ -103,7 +109,7 @@ def compare_table(systems: Dict[str, List[Dict[str, Any]]]) -> str:
         row = [name] + ([str(len(rs))] if with_runs else [])
         row += [_cell([r.get(key) for r in rs], fmt_pct) for key in ("ents_p", "ents_r", "ents_f")]
         row.append(_cell([macro_f(r) for r in rs], fmt_pct))
-        row += [_cell([_type_f(r, label) for r in rs], fmt_pct) for label in types]
+        row += [_cell([_type_f(r, label) for r in rs], fmt_pct, partial=True) for label in types]
         row += [_cell([r.get("speed") for r in rs], fmt_speed)] if with_speed else []
         rows.append(row)
     return markdown_table(headers, rows)
@@ -111,7 +117,8 @@ def compare_table(systems: Dict[str, List[Dict[str, Any]]]) -> str:
 
 def type_prf_table(systems: Dict[str, List[Dict[str, Any]]]) -> str:
     """Markdown table: one row per entity type, one column per system with precision /
-    recall / F1 (means over a system's runs), then the gold support."""
+    recall / F1 (means over a system's runs that have the type, their count when not all
+    do), then the gold support."""
     runs = [r for rs in systems.values() for r in rs]
     types = sorted({label for scores in runs for label in (scores.get("ents_per_type") or {})})
     rows = []
@@ -120,24 +127,42 @@ def type_prf_table(systems: Dict[str, List[Dict[str, Any]]]) -> str:
         for rs in systems.values():
             means = []
             for key in "prf":
-                values = [_type_f(r, label, key) for r in rs]
-                means.append("-" if any(v is None for v in values) else fmt_pct(statistics.mean(values)))
-            row.append(" / ".join(means))
+                values = [v for v in (_type_f(r, label, key) for r in rs) if v is not None]
+                means.append(fmt_pct(statistics.mean(values)) if values else "-")
+            having = sum(1 for r in rs if label in (r.get("ents_per_type") or {}))
+            partial = f" ({having} of {len(rs)} runs)" if 0 < having < len(rs) else ""
+            row.append(" / ".join(means) + partial)
         supports = {(r.get("ents_per_type") or {}).get(label, {}).get("support") for r in runs} - {None}
         row.append(str(supports.pop()) if len(supports) == 1 else "-")
         rows.append(row)
     return markdown_table(["Type"] + [f"{name} P / R / F1" for name in systems] + ["Support"], rows)
 
 
+def differing_types(systems: Dict[str, List[Dict[str, Any]]],
+                    paths: Dict[str, List[Path]]) -> List[str]:
+    """One line per system whose runs have different entity types in ``ents_per_type``,
+    naming each run's types (its type cells then show the runs that have the type)."""
+    lines = []
+    for name, runs in systems.items():
+        types = [tuple(sorted(r.get("ents_per_type") or {})) for r in runs]
+        if len(set(types)) > 1:
+            each = "; ".join(f"{path}: {', '.join(t) or 'none'}" for path, t in zip(paths[name], types))
+            lines.append(f"the runs of {name!r} have different entity types ({each}): a type's "
+                         "cells show the runs that have it")
+    return lines
+
+
 def write_compare(scores: Sequence[Path], names: Optional[Sequence[str]] = None,
                   output: Optional[Path] = None, seeds: bool = False, by_type: bool = False,
-                  source: Optional[str] = None) -> str:
+                  source: Optional[str] = None,
+                  warn: Callable[[str], None] = lambda message: None) -> str:
     """The table of the JSON score files ``scores`` (rows named by ``names``, default the
     file stems), also written to ``output`` as a Markdown page when given. ``seeds``: files
     of the same name are runs of one system (one row, mean ± sd). ``by_type``: a second
     table with P / R / F1 per type. ``source``: the scores of that source's documents
     (``by_source`` of a ``report`` JSON). Every file is read before anything is written; a
-    bad one is an :class:`InputError` naming it."""
+    bad one is an :class:`InputError` naming it. ``warn`` receives what the reader should
+    know (runs of one system with different entity types)."""
     names = list(names) if names else [Path(path).stem for path in scores]
     if len(names) != len(scores):
         raise InputError(f"{len(scores)} score files but {len(names)} names")
@@ -146,9 +171,11 @@ def write_compare(scores: Sequence[Path], names: Optional[Sequence[str]] = None,
         if len(same) > 1 and not seeds:
             raise InputError(f"{len(same)} systems named {name!r} ({', '.join(same)}); give "
                              "distinct names with --names, or --seeds for runs of one system")
-    check_outputs([output], scores)
+    check_outputs([None if output is None else OutputFile(output, MARKDOWN)], scores)
     systems: Dict[str, List[Dict[str, Any]]] = {}
+    paths: Dict[str, List[Path]] = {}
     for name, path in zip(names, scores):
+        paths.setdefault(name, []).append(path)
         data = read_json(path)
         if source is not None:
             by_source = data.get("by_source") if isinstance(data, dict) else None
@@ -158,6 +185,8 @@ def write_compare(scores: Sequence[Path], names: Optional[Sequence[str]] = None,
                                  f"sources here: {known})", path)
             data = by_source[source]
         systems.setdefault(name, []).append(with_entity_scores(checked_scores(data, path), path))
+    for line in differing_types(systems, paths):
+        warn(line)
     table = compare_table(systems)
     if by_type:
         table += "\n" + type_prf_table(systems)

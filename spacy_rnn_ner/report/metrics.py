@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from spacy.scorer import get_ner_prf
+
+from ..markdown import markdown_table  # noqa: F401 (the tables of the report)
 from spacy.tokens import Doc
 from spacy.training import Example
 
@@ -271,14 +273,6 @@ def fmt_pct(value: Optional[float]) -> str:
 def fmt_speed(value: Optional[float]) -> str:
     """Words per second as an integer (``-`` if missing)."""
     return "-" if value is None else f"{float(value):.0f}"
-
-
-def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: Optional[str] = None) -> str:
-    """A GitHub-flavoured Markdown table; ``align`` is one char per column (``l``/``r``), default ``l`` then ``r``."""
-    align = align or "l" + "r" * (len(headers) - 1)
-    rule = ["---:" if a == "r" else ":---" for a in align]
-    lines = [headers, rule] + [[str(cell) for cell in row] for row in rows]
-    return "\n".join("| " + " | ".join(line) + " |" for line in lines) + "\n"
 
 
 def per_type_table(scores: Dict[str, Any]) -> str:

@@ -12,11 +12,13 @@ from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from spacy.language import Language
 from spacy.util import SimpleFrozenList, registry
-from ..errors import InputError, import_optional
+from ..errors import InputError, config_error, import_optional
 from ..io import read_json, read_text
 
 DEFAULT_TRACKING_URI = "sqlite:///training/mlflow.db"
 DEFAULT_EXPERIMENT = "spacy-rnn-ner"
+#: the config block of the training logger, for messages
+LOGGER_BLOCK = "training.logger"
 LoggerT = Callable[[Language, IO, IO], Tuple[Callable[[Optional[Dict[str, Any]]], None], Callable[[], None]]]
 
 
@@ -138,6 +140,11 @@ def make_tracking_logger(
         if run_id_file and Path(run_id_file).exists():
             Path(run_id_file).unlink()
         return console
+    reason = unreachable_server(tracking_uri)
+    if reason is not None:  # a config error: spacy train prints it without a traceback
+        raise config_error(LOGGER_BLOCK, "tracking_uri",
+                           f"{LOGGER_BLOCK}.tracking_uri {tracking_uri}: the tracking server "
+                           f"cannot be reached ({reason}); start it, or set tracking = false")
     mlflow = _import_mlflow()
     import_optional("spacy_loggers", "tracking", "tracking", "spacy-loggers")  # spacy.MLflowLogger.v2
     mlflow_logger = registry.loggers.get("spacy.MLflowLogger.v2")(
@@ -188,27 +195,43 @@ def flat_scores(scores: Dict[str, Any], prefix: str = "test_") -> Dict[str, floa
     return flat
 
 
-def check_store(tracking_uri: str, run_id_file: Path, run_id: str, timeout: float = 10.0) -> None:
-    """Before MLflow is asked: a SQLite store must exist (MLflow would create an empty one
-    and then not find the run), an HTTP(S) server must answer within ``timeout`` seconds
-    (MLflow would retry for minutes, silently); else an :class:`InputError` saying so."""
+#: seconds a tracking server has to answer before MLflow is asked (MLflow itself would
+#: retry for minutes, silently)
+SERVER_TIMEOUT = 10.0
+
+
+def unreachable_server(tracking_uri: str, timeout: float = SERVER_TIMEOUT) -> Optional[str]:
+    """Why the HTTP(S) tracking server of ``tracking_uri`` cannot be reached within
+    ``timeout`` seconds (``"[Errno 111] Connection refused"``), or ``None`` when it
+    answers (an error page is an answer) or the store is not a server. The one check of
+    ``track`` and of the training logger."""
     from urllib.error import HTTPError
     from urllib.request import urlopen
 
+    if tracking_uri.split(":", 1)[0].lower() not in ("http", "https"):
+        return None
+    try:
+        urlopen(tracking_uri, timeout=timeout).close()
+    except HTTPError:
+        return None
+    except (OSError, ValueError) as err:
+        return str(getattr(err, "reason", err))
+    return None
+
+
+def check_store(tracking_uri: str, run_id_file: Path, run_id: str, timeout: float = SERVER_TIMEOUT) -> None:
+    """Before MLflow is asked: a SQLite store must exist (MLflow would create an empty one
+    and then not find the run), an HTTP(S) server must answer within ``timeout`` seconds
+    (:func:`unreachable_server`); else an :class:`InputError` saying so."""
     if tracking_uri.startswith("sqlite:///"):
         db = Path(tracking_uri[len("sqlite:///"):])
         if not db.is_file():
             raise TrackingError(f"{run_id_file}: run {run_id} not found: no MLflow database at "
                                 f"{db} (--tracking-uri {tracking_uri})")
-    elif tracking_uri.split(":", 1)[0].lower() in ("http", "https"):
-        try:
-            urlopen(tracking_uri, timeout=timeout).close()
-        except HTTPError:
-            pass  # it answers (an error page is an answer)
-        except (OSError, ValueError) as err:
-            reason = getattr(err, "reason", err)
-            raise TrackingError(f"--tracking-uri {tracking_uri}: the tracking server cannot be "
-                                f"reached ({reason})") from None
+    reason = unreachable_server(tracking_uri, timeout)
+    if reason is not None:
+        raise TrackingError(f"--tracking-uri {tracking_uri}: the tracking server cannot be "
+                            f"reached ({reason})")
 
 
 def log_results(

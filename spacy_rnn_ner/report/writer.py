@@ -37,6 +37,7 @@ from .metrics import (
     worst_confusions,
 )
 
+from ..file_kinds import HTML, JSON, MARKDOWN, PNG, FileKind
 from ..errors import InputError, import_optional
 from ..io import atomic_output, check_exists, load_docbin, load_pipeline, read_json, read_jsonl, require_gpu
 
@@ -165,10 +166,12 @@ def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], so
     return "\n".join(lines) + "\n"
 
 
-def report_files(name: str) -> Tuple[str, ...]:
-    """The names of the files :func:`write_report` may write for system ``name``."""
-    return (f"report_{name}.md", f"report_{name}.json", f"confusion_{name}.png",
-            f"curves_{name}.png", f"examples_{name}.html")
+def report_files(name: str) -> Dict[str, FileKind]:
+    """The names of the files :func:`write_report` may write for system ``name``, and
+    what each holds."""
+    return {f"report_{name}.md": MARKDOWN, f"report_{name}.json": JSON,
+            f"confusion_{name}.png": PNG, f"curves_{name}.png": PNG,
+            f"examples_{name}.html": HTML}
 
 
 def checked_log(log: Path) -> List[Dict[str, Any]]:

@@ -23,7 +23,8 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import InputError
-from ..io import AtomicFile, check_outputs, outputs_one_by_one, read_text
+from ..file_kinds import TORCH
+from ..io import AtomicFile, OutputFile, check_outputs, outputs_one_by_one, read_text
 from ..layers.char_lm_model import DIRECTIONS, CharLanguageModel, LSTMState, vocab_from_text
 
 CHECKPOINT_FORMAT = "spacy_rnn_ner.char_lm.checkpoint.v1"
@@ -174,7 +175,7 @@ def _train(text_path: Path, output: Path, config: TrainConfig, resume: bool,
     text_path, output = Path(text_path), Path(output)
     if not text_path.exists():
         raise FileNotFoundError(f"text file not found: {text_path}")
-    check_outputs([output, checkpoint_path(output)], [text_path])
+    check_outputs([OutputFile(output, TORCH), OutputFile(checkpoint_path(output), TORCH)], [text_path])
     text = read_text(text_path)
     text_id = _text_id(text_path, text)
     ckpt_file = checkpoint_path(output)

@@ -17,6 +17,7 @@ from spacy.tokens import Doc
 
 from ..errors import InputError
 from ..io import files_with_suffix
+from ..markdown import markdown_table
 from ..layers.lexicon_features import lexicon_features_layer, load_gazetteers
 
 OUTSIDE = "O"
@@ -59,15 +60,15 @@ def format_coverage(names: Sequence[str], per_label: Counter, fired: Dict[str, C
     labels = sorted(label for label in per_label if label != OUTSIDE) + [OUTSIDE]
     head = (["feature", "fires"] + [f"P {label}" for label in labels]
             + [f"R {label}" for label in labels])
-    rows = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
+    rows = []
     for name in names:
         total = sum(fired[name].values())
         precision = [100.0 * fired[name][label] / total if total else 0.0 for label in labels]
         recall = [100.0 * fired[name][label] / per_label[label] if per_label[label] else 0.0
                   for label in labels]
-        rows.append(f"| {name} | {total:,} | " + " | ".join(f"{x:.1f}" for x in precision + recall) + " |")
+        rows.append([name, f"{total:,}"] + [f"{x:.1f}" for x in precision + recall])
     counts = ", ".join(f"{label} {per_label[label]:,}" for label in labels)
-    return "\n".join(rows) + f"\n\nTokens per gold label: {counts}."
+    return markdown_table(head, rows) + f"\nTokens per gold label: {counts}."
 
 
 def parse_gazetteer_args(specs: Iterable[str]) -> Dict[str, List[str]]:

@@ -27,7 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 from ..errors import InputError, import_optional
-from ..io import OutputFolder, atomic_folder, check_outputs, write_text
+from ..io import OutputFolder, atomic_folder, check_outputs, file_kind, write_text
 
 PathLike = Union[str, Path]
 Entries = Iterator[Tuple[str, str]]  # (list name, word)
@@ -214,6 +214,11 @@ def build_lexicons(output_dir: PathLike, sources: Sequence[str] = tuple(SOURCES)
     :func:`derive_lists`) into ``output_dir``, which is replaced as a whole (it must be
     new, empty or an earlier output: :func:`is_lexicon_folder`). Returns
     ``{"total": {list: size}, source: {list: size}}``."""
+    if not sources:
+        raise InputError("no lexicon source given")
+    if "iso-codes" in sources and Path(iso_locale_dir).exists() and not Path(iso_locale_dir).is_dir():
+        raise InputError(f"--iso-locale-dir {iso_locale_dir}: is {file_kind(iso_locale_dir) or 'a file'}, "
+                         "expected the folder holding <lang>/LC_MESSAGES/iso_3166-*.mo")
     unknown = [s for s in sources if s not in SOURCES]
     if unknown:
         raise InputError(f"unknown lexicon source(s) {', '.join(unknown)}; "

@@ -15,7 +15,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
+
+import numpy
 
 from ..errors import InputError, import_optional
 from ..io import NUL_REASON, check_exists
@@ -87,29 +89,58 @@ def check_text_vectors(path: Path) -> int:
     return width
 
 
-def find_bad_row(path: Path, width: int, max_rows: int = 0) -> Optional[Tuple[int, str]]:
-    """``(line number, reason)`` of the first row of a vectors text file that spaCy cannot
-    read as a word and ``width`` numbers (among the first ``max_rows`` rows, 0: all), or
-    ``None``. Run only after ``spacy init vectors`` failed, to name the line: spaCy's
-    message counts rows from 0 and leaves out the header."""
+def scan_rows(path: Path, width: int, max_rows: int = 0,
+              warn: Callable[[str], None] = lambda message: None) -> int:
+    """Read the rows of a vectors text file as ``spacy init vectors`` will (the first
+    ``max_rows``, 0: all) and check what it would take without a word: each row must be a
+    word and ``width`` finite numbers (NaN, inf and values beyond a float32 are refused),
+    and a ``ROWS WIDTH`` header must announce as many rows as there are (a file cut short
+    would give a smaller table). Each an :class:`InputError` naming the file and line. A
+    word on several rows (spaCy keeps its last vector) goes to ``warn``. Returns the
+    number of rows read."""
     rows = line_no = 0
+    announced: Optional[int] = None
+    first_line: Dict[str, int] = {}
+    repeated: List[Tuple[str, int, int]] = []
     try:
         for line_no, line in enumerate(_lines(path), start=1):
             if line_no == 1 and has_header(line):
+                announced = int(line.split()[0])
                 continue
-            values = line.rstrip().rsplit(" ", width)[1:]
-            if len(values) != width:
-                return line_no, f"expected a word and {width} numbers, found {len(values)}"
-            try:
-                [float(x) for x in values]
-            except ValueError:
-                return line_no, "a value is not a number"
+            if announced is not None and rows == announced:
+                raise InputError(f"not a vectors text file (the header announces {announced} rows, "
+                                 "but there are more)", path, line_no)
+            pieces = line.rstrip().rsplit(" ", width)
+            if len(pieces) - 1 != width:
+                raise InputError(f"not a vectors text file (expected a word and {width} numbers, "
+                                 f"found {len(pieces) - 1})", path, line_no)
+            with numpy.errstate(over="ignore"):
+                try:
+                    values = numpy.asarray(pieces[1:], dtype="f")
+                except ValueError:
+                    raise InputError("not a vectors text file (a value is not a number)", path,
+                                     line_no) from None
+            if not numpy.isfinite(values).all():
+                raise InputError("a value is NaN, infinite or beyond a 32-bit float: the vector "
+                                 "would poison every feature it reaches", path, line_no)
+            word = pieces[0]
+            if word in first_line:
+                repeated.append((word, first_line[word], line_no))
+            first_line[word] = line_no
             rows += 1
             if rows == max_rows:
                 break
     except (OSError, EOFError, UnicodeDecodeError) as err:
-        return line_no, f"cannot be read ({err})"
-    return None
+        raise InputError(f"not a vectors text file ({err})", path, line_no or None) from None
+    expected = announced if announced is None or not max_rows else min(announced, max_rows)
+    if expected is not None and rows < expected:
+        raise InputError(f"the header announces {announced} rows, but the file has {rows} (cut "
+                         "short?): download it again, or fix the header", path)
+    if repeated:
+        word, first, again = repeated[0]
+        warn(f"{path}: {len(repeated)} row(s) repeat a word of an earlier row (first: {word!r} on "
+             f"lines {first} and {again}): spaCy keeps the last vector of each such word")
+    return rows
 
 
 def bin_to_text(path: Path, output: Path, max_rows: int = 0) -> Path:
@@ -144,11 +175,13 @@ def init_vectors(lang: str, vectors: Path, output: Path, prune: int = -1,
 
 
 def import_pretrained_vectors(source: str, output: Path, lang: str, prune: int = DEFAULT_PRUNE,
-                              truncate: int = DEFAULT_TRUNCATE) -> Dict[str, object]:
+                              truncate: int = DEFAULT_TRUNCATE,
+                              warn: Callable[[str], None] = lambda message: None) -> Dict[str, object]:
     """Turn the pretrained vectors of ``source`` into a spaCy vectors table at ``output``:
     the first ``truncate`` rows of the file are read (0: all), ``prune`` rows are kept
-    (the others map to their nearest kept row; -1: all). Returns the description for
-    ``metrics/vectors.json``."""
+    (the others map to their nearest kept row; -1: all); the rows are checked first
+    (:func:`scan_rows`; ``warn`` gets what is taken with a warning). Returns the
+    description for ``metrics/vectors.json``."""
     if prune == 0 or prune < -1 or truncate < 0:
         raise InputError(f"expected prune -1 or above 0 and truncate 0 or above, "
                          f"got prune={prune}, truncate={truncate}")
@@ -162,13 +195,8 @@ def import_pretrained_vectors(source: str, output: Path, lang: str, prune: int =
             raise InputError(f"unknown vectors format (expected {', '.join(TEXT_SUFFIXES)} "
                              f"or .bin)", path)
         width = check_text_vectors(text)
-        try:
-            init_vectors(lang, text, output, prune=prune, truncate=truncate)
-        except InputError:
-            bad = find_bad_row(text, width, truncate)
-            if bad is None:
-                raise
-            raise InputError(f"not a vectors text file ({bad[1]})", text, bad[0]) from None
+        scan_rows(text, width, truncate, warn)
+        init_vectors(lang, text, output, prune=prune, truncate=truncate)
     return describe_source(source, path, width=width, prune=prune, truncate=truncate)
 
 

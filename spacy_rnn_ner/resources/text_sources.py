@@ -23,6 +23,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 from ..converters.ner_uk import ner_uk_text_files
 from ..errors import InputError, import_optional
 from ..io import atomic_output, files_with_suffix, read_text
+from ..markdown import markdown_table
 from .pretraining_text import ner_uk_test_shingles, overlaps_test
 
 PathLike = Union[str, Path]
@@ -165,16 +166,16 @@ def build_pretraining_text_from_sources(
 
 def format_report(reports: Dict[str, SourceReport]) -> str:
     """A Markdown table: documents and tokens per source before and after the filter."""
-    rows = ["| source | docs | docs dropped | tokens | tokens dropped | tokens kept |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    rows = []
     total = SourceReport()
     for name, r in reports.items():
-        rows.append(f"| {name} | {r.docs:,} | {r.docs_dropped:,} | {r.tokens:,} | "
-                    f"{r.tokens_dropped:,} | {r.tokens_kept:,} |")
+        rows.append([name, f"{r.docs:,}", f"{r.docs_dropped:,}", f"{r.tokens:,}",
+                     f"{r.tokens_dropped:,}", f"{r.tokens_kept:,}"])
         total.docs += r.docs
         total.docs_dropped += r.docs_dropped
         total.tokens += r.tokens
         total.tokens_dropped += r.tokens_dropped
-    rows.append(f"| total | {total.docs:,} | {total.docs_dropped:,} | {total.tokens:,} | "
-                f"{total.tokens_dropped:,} | {total.tokens_kept:,} |")
-    return "\n".join(rows)
+    rows.append(["total", f"{total.docs:,}", f"{total.docs_dropped:,}", f"{total.tokens:,}",
+                 f"{total.tokens_dropped:,}", f"{total.tokens_kept:,}"])
+    return markdown_table(["source", "docs", "docs dropped", "tokens", "tokens dropped",
+                           "tokens kept"], rows).rstrip("\n")

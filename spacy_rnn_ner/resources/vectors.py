@@ -17,6 +17,7 @@ shuffled copy of the text, the half-written ``.floret``, written atomically).
 """
 import codecs
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -27,7 +28,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, Optional
 
 from ..errors import InputError, import_optional
-from ..io import atomic_path, check_exists, check_outputs, check_utf8_file, has_bom
+from ..file_kinds import FLORET
+from ..io import OutputFile, atomic_path, check_exists, check_outputs, check_utf8_file, has_bom
 
 DEFAULT_THREADS = 1
 #: exit statuses of :data:`FLORET_JOB`: floret refused the text / trained no word
@@ -68,10 +70,11 @@ def train_floret_vectors(
             raise InputError(f"{name} must be at least 1, got {value}")
     if not 0 < minn <= maxn:
         raise InputError(f"expected 0 < minn <= maxn, got minn={minn}, maxn={maxn}")
+    check_table_fits(dim, bucket)
     if check_exists(text, "file").stat().st_size == 0:
         raise InputError("the pretraining text is empty", text)
     check_utf8_file(text)
-    check_outputs([output], [text])
+    check_outputs([OutputFile(output, FLORET)], [text])
     import_optional("floret", "vectors", "training vectors")
     settings = dict(model="cbow", mode="floret", hashCount=2, bucket=bucket, minn=minn,
                     maxn=maxn, dim=dim, epoch=epoch, minCount=min_count, thread=threads,
@@ -83,6 +86,34 @@ def train_floret_vectors(
             read = shuffled_lines(read, tmp / "text.txt", seed)
         written = files.enter_context(atomic_path(output))
         run_floret({"text": str(read), "output": str(written), "settings": settings}, text)
+
+
+def memory_size() -> Optional[int]:
+    """The machine's memory in bytes (``None`` where it cannot be told)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n_bytes < 1024 or unit == "PiB":
+            return f"{n_bytes:,.0f} {unit}"
+        n_bytes /= 1024
+    return ""
+
+
+def check_table_fits(dim: int, bucket: int) -> None:
+    """An :class:`InputError` naming ``--dim`` and ``--bucket`` when floret's table of
+    ``bucket`` rows of ``dim`` floats (and as much again while training) cannot fit in the
+    machine's memory: floret would fail with ``std::bad_alloc`` after reading the text."""
+    total = memory_size()
+    needed = 2 * 4 * dim * bucket
+    if total is not None and needed > total:
+        raise InputError(f"--dim {dim} x --bucket {bucket}: floret's vectors table needs about "
+                         f"{_size(needed)} of memory, more than this machine has ({_size(total)}); "
+                         "lower --dim or --bucket")
 
 
 def run_floret(job: Dict[str, Any], text: Path) -> None:
@@ -103,6 +134,10 @@ def run_floret(job: Dict[str, Any], text: Path) -> None:
     if process.returncode == EXIT_NO_WORD:
         raise InputError(f"no word occurs --min-count {min_count} times: no vectors to "
                          "train (lower --min-count or give more text)", text)
+    if process.returncode != 0 and ("bad_alloc" in err or "MemoryError" in err):
+        settings = job["settings"]
+        raise InputError(f"floret ran out of memory (--dim {settings['dim']}, --bucket "
+                         f"{settings['bucket']}, and the words of {text}): lower --dim or --bucket")
     if process.returncode != 0:
         lines = err.strip().splitlines()
         raise InputError(f"floret failed (status {process.returncode}"

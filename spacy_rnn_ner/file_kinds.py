@@ -1,0 +1,192 @@
+"""What a file holds, told from its first bytes, and the kinds of file the commands write.
+
+An output file of a command has a :class:`FileKind` (a spaCy DocBin, floret vectors, JSON,
+a Markdown table...). :func:`spacy_rnn_ner.io.check_outputs` refuses, before any work, an
+output whose name does not end in the kind's suffix (where the command defines it) and an
+existing file that does not hold that kind (:func:`describe_content` says what it holds):
+``convert conll train.conll test.conll`` must not turn the user's test split into a
+DocBin. A file of the same kind (an earlier run's output) and an empty file may be
+replaced.
+"""
+import json
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Tuple
+
+#: how much of a file is read to tell what it holds
+HEAD_SIZE = 1 << 16
+#: JSON files up to this size are parsed whole to tell JSON from JSON lines
+JSON_PARSE_LIMIT = 1 << 24
+
+
+def read_head(path: Path, size: int = HEAD_SIZE) -> bytes:
+    """The first ``size`` bytes of a file (``b""`` when it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(size)
+    except OSError:
+        return b""
+
+
+def is_docbin(head: bytes) -> bool:
+    """A DocBin: zlib-compressed msgpack whose first object is a map."""
+    try:
+        start = zlib.decompressobj().decompress(head, 1)
+    except zlib.error:
+        return False
+    return bool(start) and (0x80 <= start[0] <= 0x8F or start[0] in (0xDE, 0xDF))
+
+
+def head_text(head: bytes) -> Optional[str]:
+    """``head`` as UTF-8 text (a multi-byte character cut at the end is allowed, a NUL
+    byte is not), or ``None`` when it is binary data."""
+    if b"\0" in head:
+        return None
+    for cut in range(4):
+        try:
+            return head[:len(head) - cut].decode("utf-8-sig")
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _lines(head: bytes) -> list:
+    text = head_text(head)
+    return [] if text is None else [line for line in text.splitlines() if line.strip()]
+
+
+def is_floret(head: bytes) -> bool:
+    """floret's ``.floret`` text: a first line of at least six integers (bucket, dim,
+    minn, maxn, hash count, hash seed)."""
+    lines = _lines(head)
+    fields = lines[0].split() if lines else []
+    return len(fields) >= 6 and all(f.isdigit() for f in fields[:6])
+
+
+def is_json(head: bytes, path: Optional[Path] = None) -> bool:
+    """One JSON document (an object or array); a small file is parsed whole, so that
+    JSON lines (several documents) are not taken for it."""
+    text = head_text(head)
+    if text is None or not text.lstrip()[:1] in ("{", "["):
+        return False
+    if path is not None and path.stat().st_size <= JSON_PARSE_LIMIT:
+        try:
+            json.loads(path.read_bytes().decode("utf-8-sig"))
+        except (ValueError, OSError, RecursionError):
+            return False
+    return True
+
+
+def is_json_lines(head: bytes) -> bool:
+    """JSON lines: the first non-blank line is a JSON object (one longer than ``head``
+    need only start as one)."""
+    text = head_text(head)
+    first = (text or "").lstrip()
+    if not first.startswith("{"):
+        return False
+    if "\n" not in first:
+        return True
+    try:
+        return isinstance(json.loads(first.split("\n", 1)[0]), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def is_markdown(head: bytes) -> bool:
+    """Markdown as the commands write it: text with a table row (``| ... |``) or a
+    heading (``# ...``)."""
+    return any((line.startswith("|") and line.rstrip().endswith("|")) or line.startswith("# ")
+               for line in _lines(head))
+
+
+def is_text(head: bytes) -> bool:
+    return head_text(head) is not None
+
+
+def is_parquet(head: bytes) -> bool:
+    return head.startswith(b"PAR1")
+
+
+def is_png(head: bytes) -> bool:
+    return head.startswith(b"\x89PNG")
+
+
+def is_torch(head: bytes) -> bool:
+    """A ``torch.save`` file: a zip archive (or an older pickle)."""
+    return head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")
+
+
+def is_html(head: bytes) -> bool:
+    text = head_text(head)
+    return text is not None and text.lstrip()[:1] == "<"
+
+
+#: issues files of ``convert`` start with this line
+ISSUES_HEADER = "action\tkind\tlabel\tpath\tline\tmessage"
+
+
+def is_issues_tsv(head: bytes) -> bool:
+    lines = _lines(head)
+    return bool(lines) and lines[0] == ISSUES_HEADER
+
+
+def describe_content(path: Path) -> str:
+    """What a file holds, in a few words: ``a spaCy DocBin``, ``floret vectors``,
+    ``JSON``, ``JSON lines``, ``a Markdown table``, ``text`` or ``binary data``."""
+    head = read_head(path)
+    for test, name in ((is_docbin, "a spaCy DocBin"), (is_parquet, "a Parquet file"),
+                       (is_png, "a PNG image"), (is_torch, "a PyTorch file"),
+                       (is_floret, "floret vectors"), (is_issues_tsv, "a convert issues file")):
+        if test(head):
+            return name
+    if is_json(head, path):
+        return "JSON"
+    for test, name in ((is_json_lines, "JSON lines"), (is_markdown, "Markdown"),
+                       (is_text, "text")):
+        if test(head):
+            return name
+    return "binary data"
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """A kind of output file: ``name`` for messages, ``suffixes`` its name must end in
+    (lower case; empty: any name), ``holds`` tells an existing file of this kind (which
+    may be replaced) from its first bytes and path."""
+
+    name: str
+    holds: Callable[[bytes, Path], bool]
+    suffixes: Tuple[str, ...] = ()
+
+
+def _head_test(test: Callable[[bytes], bool]) -> Callable[[bytes, Path], bool]:
+    return lambda head, path: test(head)
+
+
+DOCBIN = FileKind("a spaCy DocBin (.spacy)", _head_test(is_docbin), (".spacy",))
+FLORET = FileKind("floret vectors (.floret)", _head_test(is_floret), (".floret",))
+JSON = FileKind("JSON", is_json)
+JSON_LINES = FileKind("JSON lines", _head_test(is_json_lines), (".jsonl",))
+PARQUET = FileKind("a Parquet file", _head_test(is_parquet), (".parquet",))
+MARKDOWN = FileKind("a Markdown table", _head_test(is_markdown))
+TEXT = FileKind("text", _head_test(is_text))
+ISSUES = FileKind("a convert issues file (TSV)", _head_test(is_issues_tsv))
+PNG = FileKind("a PNG image", _head_test(is_png), (".png",))
+HTML = FileKind("HTML", _head_test(is_html), (".html",))
+TORCH = FileKind("a PyTorch file", _head_test(is_torch))
+
+
+def kind_refusal(path: Path, kind: FileKind, target: Optional[Path] = None) -> Optional[str]:
+    """Why ``path`` may not be written as ``kind`` (its name lacks the kind's suffix, or
+    the existing file there, ``target`` when ``path`` is a link to it, holds something
+    else), or ``None``."""
+    path = Path(path)
+    target = path if target is None else Path(target)
+    if target.is_file() and target.stat().st_size > 0 and not kind.holds(read_head(target), target):
+        return (f"holds {describe_content(target)}, not {kind.name}: the output would replace "
+                "it; give another file name (or remove the file first)")
+    if kind.suffixes and not path.name.lower().endswith(kind.suffixes):
+        return (f"the output is {kind.name}: give a file name ending in "
+                f"{' or '.join(kind.suffixes)}")
+    return None
