@@ -11,15 +11,16 @@
   filtered already.
 - Each pass runs in a fresh process (so no cache of a pass carries over to the next), one
   thread, after a warm-up on ``--warmup`` texts (e.g. the dev set). Three pipelines, each
-  with a ``sentencizer`` first, in the same run, the order rotated each round: rnn_ner
-  (MODEL) as saved, rnn_ner with ``spans_key = null`` (no confidences: Viterbi alone) and
-  spaCy's built-in ``ner`` (the pipeline of ``--spacy-config``, initialized on the warm-up
-  docs: its speed does not depend on training). The median over ``--rounds`` is reported.
+  with the same sentence setter first (MODEL's components before ``rnn_ner``, e.g.
+  ``abbrev_sentencizer``), in the same run, the order rotated each round: rnn_ner (MODEL)
+  as saved, rnn_ner with ``spans_key = null`` (no confidences: Viterbi alone) and spaCy's
+  built-in ``ner`` (the pipeline of ``--spacy-config``, initialized on the warm-up docs:
+  its speed does not depend on training). The median over ``--rounds`` is reported.
 - The pass runs the components one after the other over all texts in batches of 64 (the
   work of ``nlp.pipe``), so each component's own time per 1,000 words is reported too.
 - One document of the stream's first ``--long-doc`` tokens, with the pipeline as saved
-  (sentencizer first: the RNN runs per sentence) and without the sentencizer (one
-  50,000-token segment), each with and without confidences: seconds and peak RSS over
+  (sentence setter first: the RNN runs per sentence) and without it (the components
+  before ``rnn_ner`` disabled: one 50,000-token segment), each with and without confidences: seconds and peak RSS over
   the RSS before it, in a fresh process (tracemalloc cannot see torch's allocator).
 """
 import argparse
@@ -37,19 +38,19 @@ LOAD = """
 import json, sys, time, torch, spacy
 from spacy.tokens import Doc, DocBin
 torch.set_num_threads(1)
-def load(which, model):
+def load(which, model, sentence_setters=()):
     if which == "spacy_ner":
         nlp = spacy.util.load_model_from_config(spacy.util.load_config(model), auto_fill=True)
-        if "sentencizer" not in nlp.pipe_names:
-            nlp.add_pipe("sentencizer", first=True)
+        for name, factory in reversed(sentence_setters):
+            nlp.add_pipe(factory, name=name, first=True)
         return nlp
     spans = {} if which == "rnn_ner" else {"components": {"rnn_ner": {"spans_key": None}}}
     return spacy.load(model, config=spans)
 """
 
 PASS_SCRIPT = LOAD + """
-which, model, warmup, texts_file = sys.argv[1:5]
-nlp = load(which, model)
+which, model, warmup, texts_file, setters = sys.argv[1:6]
+nlp = load(which, model, json.loads(setters))
 warm = [doc.text for doc in DocBin().from_disk(warmup).get_docs(nlp.vocab)]
 if which == "spacy_ner":
     from spacy.training import Example
@@ -73,7 +74,8 @@ from spacy_rnn_ner.report.memory import extra_peak_rss
 which, model, words_file, sentencizer = sys.argv[1:5]
 nlp = load(which, model)
 if sentencizer == "no":
-    nlp.disable_pipe("sentencizer")
+    for name in nlp.pipe_names[: nlp.pipe_names.index("rnn_ner")]:
+        nlp.disable_pipe(name)
 words = json.loads(open(words_file, encoding="utf8").read())
 nlp(Doc(nlp.vocab, words=words[:2000]))  # warm up
 with extra_peak_rss() as peak:
@@ -141,13 +143,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="speed_") as work:
         texts_file = Path(work) / "texts.json"
         texts_file.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf8")
+        import spacy
+
+        # the components before rnn_ner in MODEL (its sentence setter), given to spaCy's ner too
+        model_config = spacy.util.load_config(args.model / "config.cfg")
+        pipe_names = list(model_config["nlp"]["pipeline"])
+        setters = json.dumps([(name, model_config["components"][name]["factory"])
+                              for name in pipe_names[: pipe_names.index("rnn_ner")]])
         sources = {"rnn_ner": str(args.model), "rnn_ner_no_spans": str(args.model), "spacy_ner": str(args.spacy_config)}
         passes = {name: [] for name in PIPELINES}
         for round_ in range(args.rounds):
             shift = round_ % len(PIPELINES)
             for name in PIPELINES[shift:] + PIPELINES[:shift]:
-                passes[name].append(run(PASS_SCRIPT, name, sources[name], str(args.warmup), str(texts_file)))
-        import spacy
+                passes[name].append(run(PASS_SCRIPT, name, sources[name], str(args.warmup), str(texts_file), setters))
 
         tokenizer = spacy.blank("uk").tokenizer
         words = [t.text for text in texts for t in tokenizer(text)][: args.long_doc]
