@@ -100,3 +100,30 @@ def test_period_inside_a_short_quoted_name_is_no_sentence_end():
     # a long quotation still has its sentences
     long = "Він сказав : « Я прийшов . Потім я довго сидів там і думав про все , що сталося того дня » ."
     assert len(sentences(long)) == 2
+
+
+def test_long_doc_in_linear_time():
+    """Sentence starts are set in one array: the per-token setter re-checks the doc's
+    annotation each time, which took 9 s for 20,000 tokens (and minutes for 50,000)."""
+    import time
+
+    nlp = spacy.blank("uk")
+    nlp.add_pipe("abbrev_sentencizer")
+    doc = nlp.make_doc("Слово і ще слово . " * 10_000)  # 50,000 tokens, 10,000 sentences
+    start = time.perf_counter()
+    doc = nlp(doc)
+    assert time.perf_counter() - start < 5.0
+    assert len(list(doc.sents)) == 10_000
+    assert [t.is_sent_start for t in doc[:6]] == [True, False, False, False, False, True]
+
+
+def test_parsed_doc_is_refused_with_overwrite():
+    """A doc with dependency arcs keeps its sentences; overwriting them is refused, as
+    spaCy's Token.is_sent_start setter refuses it (E043)."""
+    from spacy.tokens import Doc
+
+    nlp = spacy.blank("uk")
+    nlp.add_pipe("abbrev_sentencizer", config={"overwrite": True})
+    doc = Doc(nlp.vocab, words=["Один", ".", "Два", "."], heads=[0, 0, 2, 2], deps=["ROOT", "punct", "ROOT", "punct"])
+    with pytest.raises(ValueError, match="E043"):
+        nlp(doc)
