@@ -144,6 +144,8 @@ CP1251 = "Київ є містом".encode("cp1251") + b"\n"
 CONLL = "Київ B-LOC\nє O\n".encode("utf8")
 DAMAGED_CKPT = b"PK\x03\x04 not really a zip"
 HUGE_LINE = b"a" * 1_000_001 + b"\n"
+NOTES_MD = b"# My notes\n\nWritten by hand.\n\n| a | b |\n| - | - |\n| 1 | 2 |\n"
+EVALUATE_JSON = b'{"token_acc": 1.0, "ents_p": 0.5, "ents_r": 0.5, "ents_f": 0.5, "speed": 100.0}\n'
 
 CASES = [
     # (id, files, argv, last stderr line, status)
@@ -661,6 +663,43 @@ CASES = [
      ["vectors-import", "v.vec", "vec", "--record", "vec/r.json"],
      "error: vec/r.json: output would be written inside the output folder vec, which is replaced as a "
      "whole (it would be lost); give a path outside it", 1),
+    # --- probe 3: a user's Markdown or JSON is not an earlier output (only a command's own is)
+    ("compare-out-is-a-readme", files(**{"s.json": b'{"ents_f": 0.5}', "README.md": NOTES_MD}),
+     ["compare", "s.json", "--output", "README.md"],
+     "error: README.md: holds Markdown, not an earlier output of compare (Markdown): the output would "
+     "replace it; give another file name (or remove the file first)", 1),
+    ("lexicon-coverage-out-is-a-readme", both(files(**{"geo.txt": UTF8, "README.md": b"# Notes on the lexicons\n\nMine.\n"}),
+                                              made(lambda f: docbin(f / "d.spacy"))),
+     ["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "none", "--output", "README.md"],
+     "error: README.md: holds Markdown, not an earlier output of lexicon-coverage (Markdown): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
+    ("pretrain-text-report-is-notes", both(files(**{"raw/b.txt": UTF8, "NOTES.md": b"# Corpus notes\n\nMine.\n"}),
+                                           made(lambda f: ner_uk(f / "ner"))),
+     ["pretrain-text", "raw", "ner", "out.txt", "--sources", "brown-uk", "--report", "NOTES.md"],
+     "error: NOTES.md: holds Markdown, not an earlier output of pretrain-text (Markdown): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
+    ("ner-uk-agreement-out-is-notes", both(files(**{"NOTES.md": NOTES_MD}), made(lambda f: ner_uk(f / "ner"))),
+     ["ner-uk-agreement", "ner", "--output", "NOTES.md"],
+     "error: NOTES.md: holds Markdown, not an earlier output of ner-uk-agreement (Markdown): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
+    ("report-md-is-notes", both(files(**{"rep/report_x.md": NOTES_MD}), made(lambda f: docbin(f / "d.spacy"))),
+     ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x"],
+     "error: rep/report_x.md: holds Markdown, not an earlier output of report (Markdown): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
+    ("report-json-is-evaluate-scores", both(files(**{"rep/report_x.json": EVALUATE_JSON}), made(lambda f: docbin(f / "d.spacy"))),
+     ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x"],
+     "error: rep/report_x.json: holds JSON, not an earlier output of report (JSON): the output would "
+     "replace it; give another file name (or remove the file first)", 1),
+    ("compare-decoding-out-is-evaluate-scores", both(files(**{"lstm.json": EVALUATE_JSON}),
+                                                      made(lambda f: docbin(f / "d.spacy"))),
+     ["compare-decoding", "--model", "model", "--data", "d.spacy", "--output", "lstm.json"],
+     "error: lstm.json: holds JSON, not an earlier output of compare-decoding (JSON): the output would "
+     "replace it; give another file name (or remove the file first)", 1),
+    ("vectors-import-record-is-package-json", files(**{"v.vec": b"a 1 2\nb 1 2\n",
+                                                       "package.json": b'{"name": "x", "version": "1.0.0"}\n'}),
+     ["vectors-import", "v.vec", "vec", "--record", "package.json"],
+     "error: package.json: holds JSON, not an earlier output of vectors-import (JSON): the output would "
+     "replace it; give another file name (or remove the file first)", 1),
 ]
 
 

@@ -6,7 +6,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import InputError
-from ..file_kinds import MARKDOWN
+from ..file_kinds import COVERAGE_MARKDOWN, markdown_marker
 from ..markdown import markdown_table
 from ..io import OutputFile, check_exists, check_outputs, read_docbin, write_text
 from ._util import Arg, Opt, app, lang_option
@@ -76,7 +76,7 @@ def lexicon_coverage_cli(
         check_grammemes(names, lang)
     check_exists(data, "file")
     gazetteers = parse_gazetteer_args(lists)
-    check_outputs([None if output is None else OutputFile(output, MARKDOWN)], [data, *(p for paths in gazetteers.values() for p in paths)])
+    check_outputs([None if output is None else OutputFile(output, COVERAGE_MARKDOWN)], [data, *(p for paths in gazetteers.values() for p in paths)])
     docs = read_docbin(data, spacy.blank(lang).vocab)
     if not docs:
         raise InputError("holds no documents", data)
@@ -84,4 +84,4 @@ def lexicon_coverage_cli(
                                       warn=lambda message: typer.echo(f"warning: {message}", err=True)))
     typer.echo(table)
     if output is not None:
-        write_text(output, table + "\n")
+        write_text(output, markdown_marker("lexicon-coverage") + "\n\n" + table + "\n")

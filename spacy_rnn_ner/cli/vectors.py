@@ -8,7 +8,7 @@ import typer
 
 from ..resources.pretrained_vectors import DEFAULT_PRUNE, DEFAULT_TRUNCATE
 from ..resources.vectors import DEFAULT_THREADS
-from ..file_kinds import FLORET, JSON
+from ..file_kinds import FLORET, VECTORS_RECORD
 from ..io import OutputFile, OutputFolder, atomic_folder, check_outputs, write_text, written_path
 from ._util import Arg, Opt, app, lang_option
 
@@ -64,7 +64,7 @@ def vectors_import_cli(
     source_file = None if local else Path(NAMED_SOURCES[source][0]) if source in NAMED_SOURCES \
         else Path(source)
     check_outputs([OutputFile(floret_file, FLORET) if local else None,
-                   None if record is None else OutputFile(record, JSON)],
+                   None if record is None else OutputFile(record, VECTORS_RECORD)],
                   [text if local else None, source_file],
                   folders=[OutputFolder(output, "vectors-import", is_vectors_folder)])
     with atomic_folder(output) as folder:
