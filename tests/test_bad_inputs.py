@@ -663,6 +663,23 @@ CASES = [
      ["vectors-import", "v.vec", "vec", "--record", "vec/r.json"],
      "error: vec/r.json: output would be written inside the output folder vec, which is replaced as a "
      "whole (it would be lost); give a path outside it", 1),
+    # --- probe 3: split-file entries are document names, not paths
+    ("ner-uk-split-same-doc-spelt-as-a-path", both(made(lambda f: ner_uk(f / "ner")), files(**{
+        "ner__dev-test-split.txt": b"DEV\ntrain_doc.tok\n./test_doc.tok\n\nTEST\ntest_doc.tok\n"})),
+     ["convert", "ner-uk", "ner", "out", "--dev-fraction", "0"],
+     "error: ner/dev-test-split.txt:6: 'test_doc.tok' listed twice (first on line 3, under DEV): a "
+     "document belongs to one split", 1),
+    ("ner-uk-split-name-outside-the-corpus", both(made(lambda f: ner_uk(f / "ner")), files(**{
+        "ner__dev-test-split.txt": b"DEV\ntrain_doc.tok\n../secret/leak.tok\nTEST\ntest_doc.tok\n",
+        "secret__leak.tok.txt": "Таємний .".encode()})),
+     ["convert", "ner-uk", "ner", "out", "--dev-fraction", "0"],
+     "error: ner/dev-test-split.txt:3: '../secret/leak.tok' is not a document name (a file name in the "
+     "data folder, without '/', '\\' or '..')", 1),
+    ("ner-uk-v2-split-name-with-a-folder", both(made(lambda f: ner_uk_v2(f / "ner", "T1\tLOC\t0\t4\tКиїв")),
+                                                files(**{"ner__v2.0__data__dev-test-split.txt": b"DEV\nd1\n../ng/t1\nTEST\nt1\n"})),
+     ["convert", "ner-uk", "ner", "out", "--version", "2.0", "--dev-fraction", "0"],
+     "error: ner/v2.0/data/dev-test-split.txt:3: '../ng/t1' is not a document name (a file name in the "
+     "data folder, without '/', '\\' or '..')", 1),
     # --- probe 3: a user's Markdown or JSON is not an earlier output (only a command's own is)
     ("compare-out-is-a-readme", files(**{"s.json": b'{"ents_f": 0.5}', "README.md": NOTES_MD}),
      ["compare", "s.json", "--output", "README.md"],
