@@ -680,6 +680,19 @@ CASES = [
      ["convert", "ner-uk", "ner", "out", "--version", "2.0", "--dev-fraction", "0"],
      "error: ner/v2.0/data/dev-test-split.txt:3: '../ng/t1' is not a document name (a file name in the "
      "data folder, without '/', '\\' or '..')", 1),
+    # --- probe 3: no output inside a folder the command reads
+    ("lexicon-coverage-out-in-the-lists-folder", both(files(**{"lists__geo.txt": UTF8}), made(lambda f: docbin(f / "d.spacy"))),
+     ["lexicon-coverage", "d.spacy", "lists", "--morphology", "none", "--output", "lists/cov.md"],
+     "error: lists/cov.md: output would be written inside the input folder lists, which the command "
+     "reads", 1),
+    ("lexicon-coverage-txt-out-in-a-named-lists-folder", both(files(**{"lists__geo.txt": UTF8}),
+                                                               made(lambda f: docbin(f / "d.spacy"))),
+     ["lexicon-coverage", "d.spacy", "g=lists", "--morphology", "none", "--output", "lists/cov.txt"],
+     "error: lists/cov.txt: output would be written inside the input folder lists, which the command "
+     "reads", 1),
+    ("annotate-out-in-the-model-folder", both(files(**{"in.txt": UTF8}), with_model("m")),
+     ["annotate", "m", "in.txt", "m/out.jsonl"],
+     "error: m/out.jsonl: output would be written inside the input folder m, which the command reads", 1),
     # --- probe 3: a user's Markdown or JSON is not an earlier output (only a command's own is)
     ("compare-out-is-a-readme", files(**{"s.json": b'{"ents_f": 0.5}', "README.md": NOTES_MD}),
      ["compare", "s.json", "--output", "README.md"],

@@ -32,7 +32,7 @@ def annotate_cli(
     """Annotate documents from files with a trained pipeline; prints a summary."""
     if engine not in ("spacy", "ray"):
         fail(f"--engine must be spacy or ray, not {engine!r}")
-    check_paths(input_path, output_path)  # before the model loads
+    check_paths(input_path, output_path, model)  # before the model loads
     try:
         if engine == "ray":
             from ..annotate.ray import annotate_file_ray

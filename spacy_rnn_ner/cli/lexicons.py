@@ -76,7 +76,10 @@ def lexicon_coverage_cli(
         check_grammemes(names, lang)
     check_exists(data, "file")
     gazetteers = parse_gazetteer_args(lists)
-    check_outputs([None if output is None else OutputFile(output, COVERAGE_MARKDOWN)], [data, *(p for paths in gazetteers.values() for p in paths)])
+    # the lists as given (a folder: no output inside it) and the files found in them
+    given = [spec.rpartition("=")[2] for spec in lists]
+    check_outputs([None if output is None else OutputFile(output, COVERAGE_MARKDOWN)],
+                  [data, *given, *(p for paths in gazetteers.values() for p in paths)])
     docs = read_docbin(data, spacy.blank(lang).vocab)
     if not docs:
         raise InputError("holds no documents", data)
