@@ -680,6 +680,10 @@ CASES = [
      ["convert", "ner-uk", "ner", "out", "--version", "2.0", "--dev-fraction", "0"],
      "error: ner/v2.0/data/dev-test-split.txt:3: '../ng/t1' is not a document name (a file name in the "
      "data folder, without '/', '\\' or '..')", 1),
+    ("vectors-import-header-width-0", files(**{"v.vec": b"0 0\n"}), ["vectors-import", "v.vec", "vec"],
+     "error: v.vec:1: not a vectors text file (the header '0 0' announces vectors of width 0)", 1),
+    ("vectors-import-header-only", files(**{"v.vec": b"3 2\n"}), ["vectors-import", "v.vec", "vec"],
+     "error: v.vec: not a vectors text file (no vectors after the header '3 2')", 1),
     # --- probe 3: no output inside a folder the command reads
     ("lexicon-coverage-out-in-the-lists-folder", both(files(**{"lists__geo.txt": UTF8}), made(lambda f: docbin(f / "d.spacy"))),
      ["lexicon-coverage", "d.spacy", "lists", "--morphology", "none", "--output", "lists/cov.md"],
@@ -1656,6 +1660,22 @@ def test_vectors_import_warns_about_a_word_on_two_rows(tmp_path, capsys, monkeyp
     assert status == 0, err
     assert ("warning: v.vec: 1 row(s) repeat a word of an earlier row (first: 'a' on lines 1 and 3): "
             "spaCy keeps the last vector of each such word") in err
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["vec", "vec.gz"])
+def test_vectors_import_drops_a_byte_order_mark(gzipped, tmp_path, capsys, monkeypatch):
+    """Probe 3 (vi02): a BOM hid the header from spaCy, which read a 4 x 1 table whose
+    words were 'а 0.1', ... and '\\ufeff3'."""
+    import gzip
+
+    data = BOM + "3 2\nа 0.1 0.2\nб 0.3 0.4\nв 0.5 0.6\n".encode("utf8")
+    name = "v.vec.gz" if gzipped else "v.vec"
+    (tmp_path / name).write_bytes(gzip.compress(data) if gzipped else data)
+    status, err = run_cli(["vectors-import", name, "vec"], tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    vectors = spacy.load(tmp_path / "vec").vocab.vectors
+    assert vectors.shape == (3, 2)
+    assert sorted(vectors.strings[key] for key in vectors.keys()) == ["а", "б", "в"]
 
 
 @pytest.mark.slow
