@@ -883,7 +883,9 @@ def test_annotate_gpu_error_also_under_spacy_cli(tmp_path, model_dir):
 
 
 @pytest.mark.timeout(120)
-def test_sigterm_removes_the_temporary_output(tmp_path, model_dir):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGQUIT], ids=["SIGTERM", "SIGQUIT"])
+def test_sigterm_removes_the_temporary_output(tmp_path, model_dir, signum):
+    """Also SIGQUIT (Ctrl-\\, probe 3 s04), which left the hidden temporary file."""
     (tmp_path / "in.txt").write_text((TEXT + "\n") * 200_000, encoding="utf8")
     proc = subprocess.Popen([sys.executable, "-m", "spacy_rnn_ner", "annotate", str(model_dir), "in.txt",
                              "o.jsonl", "--batch-size", "8"], cwd=tmp_path, env=env(),
@@ -893,9 +895,9 @@ def test_sigterm_removes_the_temporary_output(tmp_path, model_dir):
         time.sleep(0.2)
     assert list(tmp_path.glob(".o.jsonl.*.tmp")), "annotate never started writing"
     time.sleep(0.5)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert proc.returncode == 128 + signum, err
     assert "Traceback" not in err
     assert not list(tmp_path.glob(".*.tmp")) and not (tmp_path / "o.jsonl").exists()
 

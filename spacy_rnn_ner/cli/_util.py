@@ -10,7 +10,7 @@ Errors: a command raises :class:`~spacy_rnn_ner.errors.UserError` (``InputError`
 ``MissingDependency``) or lets an ``OSError`` through, or calls :func:`fail`; the group
 prints ``error: MESSAGE`` on one line (the message names the file and what is wrong) and
 exits with status 1, without a traceback. Usage errors (unknown command or option, bad
-value) also exit with 1. SIGTERM (and SIGHUP) interrupt a command as Ctrl-C does, so
+value) also exit with 1. SIGTERM (and SIGHUP, SIGQUIT) interrupt a command as Ctrl-C does, so
 the clean-up of a half-written output runs; any of them prints ``error: stopped by signal
 N`` and the status is 128 + N. The outputs of a command appear together when it succeeds
 (:func:`~spacy_rnn_ner.outputs.outputs_together`): a failed or interrupted command leaves
@@ -53,7 +53,7 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     raise Terminated(signum)
 
 
-TERMINATION_SIGNALS = ("SIGTERM", "SIGHUP")
+TERMINATION_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT")
 
 
 @contextmanager
