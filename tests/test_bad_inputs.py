@@ -594,13 +594,13 @@ CASES = [
     ("compare-decoding-out-is-a-docbin", both(made(lambda f: (docbin(f / "d.spacy"), docbin(f / "other.spacy"))),
                                                with_model("m")),
      ["compare-decoding", "--model", "m", "--data", "d.spacy", "--output", "other.spacy"],
-     "error: other.spacy: holds a spaCy DocBin, not JSON: the output would replace it; give another file "
-     "name (or remove the file first)", 1),
+     "error: other.spacy: holds a spaCy DocBin, not an earlier output of compare-decoding (JSON): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
     ("lexicon-coverage-out-is-a-word-list", both(files(**{"geo.txt": UTF8, "names.txt": "Тарас\n".encode()}),
                                                   made(lambda f: docbin(f / "d.spacy"))),
      ["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "none", "--output", "names.txt"],
-     "error: names.txt: holds text, not a Markdown table: the output would replace it; give another file "
-     "name (or remove the file first)", 1),
+     "error: names.txt: holds text, not an earlier output of lexicon-coverage (Markdown): the output would "
+     "replace it; give another file name (or remove the file first)", 1),
     ("annotate-out-is-a-docbin-named-jsonl", both(files(**{"in.txt": UTF8}), made(lambda f: docbin(f / "o.jsonl"))),
      ["annotate", "nope", "in.txt", "o.jsonl"],
      "error: o.jsonl: holds a spaCy DocBin, not JSON lines: the output would replace it; give another file "
@@ -1427,6 +1427,16 @@ def test_a_file_that_is_not_a_docbin_is_a_config_error(tmp_path):
     with pytest.raises(ConfigValidationError) as caught:
         create_corpus_reader(tmp_path / "train.spacy", name="corpora.train")
     assert caught.value.title == f"corpora.train.path: {tmp_path / 'train.spacy'}: not a spaCy DocBin (.spacy) file"
+    # probe 3 (tr06): a DocBin cut short passed, and training failed with a traceback (E1014)
+    nlp = spacy.blank("uk")
+    data = DocBin(docs=[nlp(TEXT * 20)] * 20, store_user_data=True).to_bytes()
+    (tmp_path / "cut.spacy").write_bytes(data[:300])
+    with pytest.raises(ConfigValidationError) as caught:
+        create_corpus_reader(tmp_path / "cut.spacy", name="corpora.train")
+    assert caught.value.title == (f"corpora.train.path: {tmp_path / 'cut.spacy'}: not a complete spaCy "
+                                  "DocBin (cut short, or damaged): write or copy it again")
+    (tmp_path / "whole.spacy").write_bytes(data)
+    create_corpus_reader(tmp_path / "whole.spacy", name="corpora.train")
     DocBin().to_disk(tmp_path / "empty.spacy")  # an empty DocBin is one, but holds no documents
     with pytest.raises(ConfigValidationError, match="holds no documents"):
         create_corpus_reader(tmp_path / "empty.spacy")
@@ -1572,6 +1582,30 @@ def test_rnn_ner_cfg_reads_dev_with_the_plugins_reader():
     config = spacy.util.load_config(ROOT / "configs" / "rnn_ner.cfg")
     assert config["corpora"]["dev"]["@readers"] == "spacy_rnn_ner.Corpus.v1"
     assert config["corpora"]["dev"]["max_length"] == 0
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("option,message", [
+    (["--output", "f"], "output_file\tf: is a file, expected a folder (spacy train --output takes a folder; the "
+                        "training log goes to f/log.jsonl)"),
+    (["--paths.log", "f/log.jsonl"], "output_file\tf: is a file, expected a folder (the training log output_file "
+                                     "f/log.jsonl goes inside it)")], ids=["output-is-a-file", "log-under-a-file"])
+def test_spacy_train_with_a_file_for_the_log_folder_is_a_config_error(option, message, tmp_path):
+    """Probe 3 (tr07, tr18): a traceback from spaCy's console logger (NotADirectoryError)
+    after the pipeline was initialized."""
+    nlp = spacy.blank("uk")
+    DocBin(docs=[nlp.make_doc(text) for text, _ in TRAIN_DATA]).to_disk(tmp_path / "train.spacy")
+    (tmp_path / "f").write_text("mine", encoding="utf8")
+    done = subprocess.run(
+        [sys.executable, "-m", "spacy", "train", str(ROOT / "configs" / "rnn_ner.cfg"),
+         "--paths.train", "train.spacy", "--paths.dev", "train.spacy", "--paths.vectors", "null",
+         "--paths.lexicon", str(ROOT / "tests" / "data" / "lexicon"),
+         "--components.rnn_ner.model.tok2vec.include_static_vectors", "false", *option],
+        cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=300)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1 and "Traceback" not in out, out
+    assert message in out, out
+    assert (tmp_path / "f").read_text(encoding="utf8") == "mine"
 
 
 def test_an_unreachable_tracking_server_is_a_config_error():
