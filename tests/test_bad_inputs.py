@@ -1698,6 +1698,29 @@ def test_vectors_import_warns_about_a_word_on_two_rows(tmp_path, capsys, monkeyp
             "spaCy keeps the last vector of each such word") in err
 
 
+@pytest.mark.parametrize("argv,message", [
+    (["annotate", "model", "in.txt", "o.jsonl", "--n-process", "1000000"],
+     "error: --n-process 1000000: at most 16 worker processes on this machine (4 per CPU core, 2 cores)"),
+    (["annotate", "model", "in.txt", "o.jsonl", "--engine", "ray", "--concurrency", "17"],
+     "error: --concurrency 17: at most 16 Ray actors on this machine (4 per CPU core, 2 cores)"),
+    (["vectors", "in.txt", "v.floret", "--threads", "100000"],
+     "error: --threads 100000: at most 16 threads on this machine (4 per CPU core, 2 cores)"),
+    (["vectors-import", "local", "vec", "--text", "in.txt", "--threads", "100000"],
+     "error: --threads 100000: at most 16 threads on this machine (4 per CPU core, 2 cores)"),
+], ids=["annotate-n-process", "annotate-concurrency", "vectors-threads", "vectors-import-threads"])
+def test_worker_counts_beyond_the_machine_name_the_option(argv, message, tmp_path, model_dir, capsys, monkeypatch):
+    """Probe 3 (a08, v07): 'Too many open files', or floret's abort blaming the text."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    (tmp_path / "in.txt").write_bytes(UTF8)
+    status, err = run_cli([str(model_dir) if a == "model" else a for a in argv], tmp_path, capsys, monkeypatch)
+    assert (status, err.strip().splitlines()[-1]) == (1, message), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)  # 32 allowed
+    argv = ["annotate", str(model_dir), "missing.txt", "o.jsonl", "--n-process", "20"]
+    status, err = run_cli(argv, tmp_path, capsys, monkeypatch)
+    assert "--n-process" not in err and "missing.txt" in err, err
+
+
 @pytest.mark.parametrize("gzipped", [False, True], ids=["vec", "vec.gz"])
 def test_vectors_import_drops_a_byte_order_mark(gzipped, tmp_path, capsys, monkeypatch):
     """Probe 3 (vi02): a BOM hid the header from spaCy, which read a 4 x 1 table whose

@@ -17,6 +17,7 @@ N`` and the status is 128 + N. The outputs of a command appear together when it 
 the previous outputs as they were, never part of a new set. Long calls into native code (floret) run in a child
 process, so that an interrupt stops them at once.
 """
+import os
 import signal
 import sys
 from contextlib import contextmanager
@@ -80,6 +81,28 @@ def signals_interrupt() -> Any:
     """SIGTERM and SIGHUP raise :class:`Terminated` (a ``KeyboardInterrupt``), so
     ``finally``/``except`` clean-ups (temporary files) run as on Ctrl-C."""
     return signal_handler(_raise_terminated)
+
+
+#: worker processes or threads per CPU core beyond which a count is refused (a million
+#: workers end in "Too many open files" or an abort that blames the input)
+WORKERS_PER_CORE = 4
+#: ... but never fewer than this many are allowed
+MIN_WORKER_CAP = 16
+
+
+def worker_cap() -> int:
+    """The most worker processes or threads an option may ask for on this machine."""
+    return max(WORKERS_PER_CORE * (os.cpu_count() or 1), MIN_WORKER_CAP)
+
+
+def check_workers(option: str, value: int, what: str = "worker processes") -> int:
+    """``value`` if at most :func:`worker_cap`, else an :class:`InputError` naming
+    ``option``."""
+    cap = worker_cap()
+    if value > cap:
+        raise InputError(f"{option} {value}: at most {cap} {what} on this machine "
+                         f"({WORKERS_PER_CORE} per CPU core, {os.cpu_count() or 1} cores)")
+    return value
 
 
 def check_lang(lang: str) -> str:

@@ -10,7 +10,7 @@ from ..resources.pretrained_vectors import DEFAULT_PRUNE, DEFAULT_TRUNCATE
 from ..resources.vectors import DEFAULT_THREADS
 from ..file_kinds import FLORET, VECTORS_RECORD
 from ..io import OutputFile, OutputFolder, atomic_folder, check_outputs, write_text, written_path
-from ._util import Arg, Opt, app, lang_option
+from ._util import Arg, Opt, app, check_workers, lang_option
 
 
 @app.command("vectors")
@@ -29,6 +29,7 @@ def vectors_cli(
     """Train CBOW floret vectors (subword hashing: no word is out of vocabulary)."""
     from ..resources.vectors import train_floret_vectors
 
+    check_workers("--threads", threads, "threads")
     start = time.time()
     train_floret_vectors(text, output, dim=dim, epoch=epoch, bucket=bucket,
                          min_count=min_count, threads=threads, seed=seed)
@@ -59,6 +60,8 @@ def vectors_import_cli(
                                                 init_vectors, is_vectors_folder)
     from ..resources.vectors import train_floret_vectors
 
+    if source == LOCAL:
+        check_workers("--threads", threads, "threads")
     start = time.time()
     local = source == LOCAL
     source_file = None if local else Path(NAMED_SOURCES[source][0]) if source in NAMED_SOURCES \
