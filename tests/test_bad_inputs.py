@@ -369,6 +369,10 @@ CASES = [
      'error: in.json:1: a .json input is read as JSON lines (one {"text": ...} object per line), but '
      "this line is not one (invalid JSON (Expecting value, column 16)); write one object per line, or "
      "rename the file to .txt to annotate it as plain text", 1),
+    ("annotate-csv", files(**{"in.csv": 'text\n"Київ, Львів"\n'.encode()}), ["annotate", "model", "in.csv", "o.jsonl"],
+     "error: in.csv: a CSV table is not read as one (plain text would make its header a document and keep "
+     "its quoting); give JSON lines with a 'text' field or Parquet with a 'text' column, or rename it to "
+     ".txt to annotate each line as text", 1),
     ("annotate-json-nested-too-deep", files(**{"in.jsonl": b"[" * 100_000 + b"]" * 100_000 + b"\n"}),
      ["annotate", "model", "in.jsonl", "o.jsonl"],
      "error: in.jsonl:1: JSON nested too deeply to be read (--skip-bad-lines skips such lines)", 1),

@@ -121,6 +121,10 @@ class Summary:
 # ---------------------------------------------------------------- reading
 
 
+#: suffixes of tables that are not read (annotate reads JSON lines and Parquet tables)
+TABLE_SUFFIXES = {".csv": "CSV", ".tsv": "TSV"}
+
+
 def input_kind(path: Union[str, Path]) -> str:
     """``dir``, ``jsonl``, ``docbin``, ``parquet`` or ``text``. A ``.json`` file is JSON
     lines when its first non-blank line is a JSON object (:func:`check_json_lines`)."""
@@ -130,6 +134,11 @@ def input_kind(path: Union[str, Path]) -> str:
     suffix = path.suffix.lower()
     if suffix == ".json":
         return check_json_lines(path)
+    if suffix in TABLE_SUFFIXES:
+        raise AnnotateError(f"{path}: a {TABLE_SUFFIXES[suffix]} table is not read as one (plain "
+                            "text would make its header a document and keep its quoting); give JSON "
+                            "lines with a 'text' field or Parquet with a 'text' column, or rename it "
+                            "to .txt to annotate each line as text")
     return {".jsonl": "jsonl", ".ndjson": "jsonl", ".spacy": "docbin", ".parquet": "parquet"}.get(suffix, "text")
 
 
