@@ -517,6 +517,10 @@ CASES = [
      "error: geo.txt: is a named pipe, not a regular file: save the data to a file and give its name", 1),
     ("to-nemo-out-dir-is-a-fifo", both(made(lambda f: docbin(f / "in.spacy")), fifo("out")),
      ["convert", "to-nemo", "in.spacy", "out"], "error: out: is a named pipe, expected a folder", 1),
+    ("compare-decoding-no-ner-annotation", both(made(lambda f: unannotated_docbin(f / "d.spacy")), with_model("m")),
+     ["compare-decoding", "--model", "m", "--data", "d.spacy"],
+     "error: d.spacy: holds no NER annotation (no token has an entity tag, not even O): there is nothing "
+     "to score the decodings against; give annotated documents", 1),
     ("compare-decoding-empty-docbin", both(made(lambda f: DocBin().to_disk(f / "d.spacy")), with_model("m")),
      ["compare-decoding", "--model", "m", "--data", "d.spacy"], "error: d.spacy: holds no documents", 1),
     # --- values outside their range
