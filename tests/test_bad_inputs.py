@@ -574,6 +574,8 @@ CASES = [
     ("track-no-database", files(**{"rid.txt": RUN_ID}), ["track", "rid.txt"],
      "error: rid.txt: run run123 not found: no MLflow database at training/mlflow.db (--tracking-uri "
      "sqlite:///training/mlflow.db)", 1),
+    ("track-two-run-ids", files(**{"rid.txt": b"998dd123\ndeadbeef\n"}), ["track", "rid.txt"],
+     "error: rid.txt: holds 2 lines, expected one MLflow run id (what training with tracking on writes)", 1),
     ("track-server-unreachable", files(**{"rid.txt": RUN_ID}),
      ["track", "rid.txt", "--tracking-uri", "http://127.0.0.1:9"],
      "error: --tracking-uri http://127.0.0.1:9: the tracking server cannot be reached ([Errno 111] "

@@ -278,6 +278,11 @@ def log_results(
     run_id = read_text(run_id_file).strip()
     if not run_id:
         raise TrackingError(f"{run_id_file}: holds no MLflow run id; train with tracking on first")
+    if len(run_id.split()) > 1:
+        lines = [line for line in run_id.splitlines() if line.strip()]
+        what = f"{len(lines)} lines" if len(lines) > 1 else f"{len(run_id.split())} words"
+        raise TrackingError(f"{run_id_file}: holds {what}, expected one MLflow run id (what "
+                            "training with tracking on writes)")
     missing = [str(path) for path in ([scores_file] if scores_file else []) + list(artifacts)
                if not Path(path).exists()]
     if missing:
