@@ -41,12 +41,9 @@ def build_lexicons_cli(
 def check_grammemes(names: List[str], lang: str) -> None:
     """An :class:`InputError` for a grammeme pymorphy3 does not know for ``lang`` (it
     would never fire)."""
-    try:
-        import pymorphy3
-    except ImportError:
-        return  # the layer reports the missing package
-    known = pymorphy3.MorphAnalyzer(lang=lang).TagClass.KNOWN_GRAMMEMES
-    unknown = [name for name in names if name not in known]
+    from ..layers.lexicon_features import unknown_grammemes
+
+    unknown = unknown_grammemes(names, lang)
     if unknown:
         raise InputError(f"--grammemes: pymorphy3 knows no grammeme {', '.join(unknown)} "
                          f"for {lang} (e.g. Name, Surn, Patr, Geox, Abbr)")
