@@ -227,10 +227,11 @@ def import_pretrained_vectors(source: str, output: Path, lang: str, prune: int =
             raise InputError(f"unknown vectors format (expected {', '.join(TEXT_SUFFIXES)} "
                              f"or .bin)", path)
         width = check_text_vectors(text)
-        scan_rows(text, width, truncate, warn)
+        rows = scan_rows(text, width, truncate, warn)
         if has_bom(text):
             text = without_bom(text, Path(tmp) / "vectors.vec")
-        init_vectors(lang, text, output, prune=prune, truncate=truncate)
+        # spaCy allocates a table of truncate rows, however few the file has
+        init_vectors(lang, text, output, prune=prune, truncate=min(truncate, rows))
     return describe_source(source, path, width=width, prune=prune, truncate=truncate)
 
 
