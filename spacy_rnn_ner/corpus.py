@@ -8,6 +8,7 @@ than ``max_length`` stays whole, in a piece that long), and warns once per pass 
 the counts, naming ``corpora.*.max_length``.
 """
 import warnings
+import zlib
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, List, Optional, Union
 
@@ -138,6 +139,25 @@ def looks_like_docbin(path: Path) -> bool:
     return is_docbin(read_head(path))
 
 
+def docbin_is_complete(path: Path, chunk: int = 1 << 20) -> bool:
+    """Whether the zlib stream of a DocBin file is whole (a file cut short, by a full disk
+    or an interrupted copy, starts as a DocBin does but fails half-way through training's
+    initialization). The file is decompressed once, piece by piece, and nothing is kept."""
+    inflate = zlib.decompressobj()
+    try:
+        with open(path, "rb") as f:
+            while not inflate.eof:
+                data = f.read(chunk)
+                if not data:
+                    break
+                while data and not inflate.eof:
+                    inflate.decompress(data, chunk)
+                    data = inflate.unconsumed_tail
+    except (OSError, zlib.error):
+        return False
+    return inflate.eof
+
+
 #: a DocBin file this small may hold no document: it is read to find out
 SMALL_DOCBIN = 4096
 
@@ -186,6 +206,9 @@ def create_corpus_reader(
     for file in files:
         if not looks_like_docbin(file):
             raise config_error(name, "path", f"{name}.path: {file}: not a spaCy DocBin (.spacy) file")
+        if not docbin_is_complete(file):
+            raise config_error(name, "path", f"{name}.path: {file}: not a complete spaCy DocBin "
+                               "(cut short, or damaged): write or copy it again")
     if not files or all(holds_no_documents(file) for file in files):
         where = "holds no documents" if Path(path).is_file() else "holds no .spacy file with documents"
         raise config_error(name, "path", f"{name}.path: {path}: {where} (training and "

@@ -177,6 +177,60 @@ HTML = FileKind("HTML", _head_test(is_html), (".html",))
 TORCH = FileKind("a PyTorch file", _head_test(is_torch))
 
 
+#: the first line of a Markdown file the command ``{}`` writes (an HTML comment: not shown)
+MARKDOWN_MARKER = "<!-- spacy-rnn-ner: {} -->"
+
+
+def markdown_marker(command: str) -> str:
+    """The first line of every Markdown file ``command`` writes: an existing file there is
+    replaced only when it starts with it (see :func:`markdown_output`)."""
+    return MARKDOWN_MARKER.format(command)
+
+
+def markdown_output(command: str, earlier: Tuple[str, ...] = ()) -> FileKind:
+    """The Markdown output of ``command``: an existing file counts as an earlier output
+    (which may be replaced) when its first non-blank line is :func:`markdown_marker`, or
+    starts with one of ``earlier`` (the first line the command wrote before it wrote the
+    marker); a user's own Markdown (a README, notes) is refused."""
+    marker = markdown_marker(command)
+
+    def holds(head: bytes, path: Path) -> bool:
+        lines = _lines(head)
+        first = lines[0].strip() if lines else ""
+        return first == marker or any(first.startswith(line) for line in earlier)
+
+    return FileKind(f"an earlier output of {command} (Markdown)", holds)
+
+
+def json_output(command: str, keys: Tuple[str, ...]) -> FileKind:
+    """The JSON output of ``command``: an existing file counts as an earlier output when
+    it is a JSON object holding every one of ``keys`` (those the command always writes);
+    any other JSON (another command's scores, a user's file) is refused."""
+
+    def holds(head: bytes, path: Path) -> bool:
+        if not is_json(head, path) or path.stat().st_size > JSON_PARSE_LIMIT:
+            return False
+        try:
+            data = json.loads(path.read_bytes().decode("utf-8-sig"))
+        except (ValueError, OSError, RecursionError):
+            return False
+        return isinstance(data, dict) and all(key in data for key in keys)
+
+    return FileKind(f"an earlier output of {command} (JSON)", holds)
+
+
+#: the Markdown and JSON outputs of the commands (see :func:`markdown_output`,
+#: :func:`json_output`)
+COMPARE_MARKDOWN = markdown_output("compare", ("# NER systems compared",))
+REPORT_MARKDOWN = markdown_output("report", ("# NER evaluation report: ",))
+COVERAGE_MARKDOWN = markdown_output("lexicon-coverage", ("| feature | fires |",))
+PRETRAIN_MARKDOWN = markdown_output("pretrain-text", ("| source | docs | docs dropped |",))
+AGREEMENT_MARKDOWN = markdown_output("ner-uk-agreement", ("ner-uk 1.0 vs 2.0 mapped to 1.0's types",))
+REPORT_JSON = json_output("report", ("name", "model", "data", "files", "confusion"))
+DECODING_JSON = json_output("compare-decoding", ("viterbi", "greedy"))
+VECTORS_RECORD = json_output("vectors-import", ("source", "outside_resource", "note"))
+
+
 def kind_refusal(path: Path, kind: FileKind, target: Optional[Path] = None) -> Optional[str]:
     """Why ``path`` may not be written as ``kind`` (its name lacks the kind's suffix, or
     the existing file there, ``target`` when ``path`` is a link to it, holds something

@@ -292,11 +292,14 @@ class OutputFolder:
     """A folder a command fills and replaces as a whole (:func:`~spacy_rnn_ner.outputs.
     atomic_folder`): ``command`` names the writer in messages, ``is_earlier_output`` tells
     a folder it wrote before (which may be replaced); any other non-empty folder is
-    refused by :func:`check_outputs`, so a pipeline or the user's files are never lost."""
+    refused by :func:`check_outputs`, so a pipeline or the user's files are never lost.
+    ``is_own_entry`` tells an entry the command writes, so that the refusal names the
+    others."""
 
     path: Path
     command: str = "this command"
     is_earlier_output: Optional[Callable[[Path], bool]] = None
+    is_own_entry: Optional[Callable[[Path], bool]] = None
 
 
 @dataclass(frozen=True)
@@ -327,6 +330,8 @@ def check_replaceable(folder: OutputFolder) -> None:
     entries = _entries(path)
     if not entries or (folder.is_earlier_output is not None and folder.is_earlier_output(path)):
         return
+    if folder.is_own_entry is not None:  # name the entries that are not the command's
+        entries = [e for e in entries if not folder.is_own_entry(path / e)] or entries
     shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
     raise InputError(f"holds files that are not an earlier output of {folder.command} ({shown}): "
                      "the folder is replaced as a whole; give a new or empty folder", path)

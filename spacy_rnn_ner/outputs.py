@@ -12,7 +12,7 @@
   word lists, report files) leaves the complete new set, or the previous set, never a
   mix. The command line wraps every command in it (``cli/_util.py``);
   :func:`outputs_one_by_one` opts out (checkpoints that must appear as they are made).
-- :func:`interrupts_held`: Ctrl-C, SIGTERM and SIGHUP wait until the moves are done.
+- :func:`interrupts_held`: Ctrl-C, SIGTERM, SIGHUP and SIGQUIT wait until the moves are done.
 """
 import errno
 import os
@@ -27,9 +27,9 @@ from typing import IO, Any, Iterator, List, Optional
 
 from .errors import InputError, PathLike
 
-#: the signals that interrupt a command (the command line makes SIGTERM and SIGHUP raise
-#: as Ctrl-C does)
-INTERRUPT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+#: the signals that interrupt a command (the command line makes SIGTERM, SIGHUP and SIGQUIT
+#: (Ctrl-\\) raise as Ctrl-C does)
+INTERRUPT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
                           if hasattr(signal, name))
 
 

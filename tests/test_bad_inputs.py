@@ -144,6 +144,8 @@ CP1251 = "Київ є містом".encode("cp1251") + b"\n"
 CONLL = "Київ B-LOC\nє O\n".encode("utf8")
 DAMAGED_CKPT = b"PK\x03\x04 not really a zip"
 HUGE_LINE = b"a" * 1_000_001 + b"\n"
+NOTES_MD = b"# My notes\n\nWritten by hand.\n\n| a | b |\n| - | - |\n| 1 | 2 |\n"
+EVALUATE_JSON = b'{"token_acc": 1.0, "ents_p": 0.5, "ents_r": 0.5, "ents_f": 0.5, "speed": 100.0}\n'
 
 CASES = [
     # (id, files, argv, last stderr line, status)
@@ -367,6 +369,10 @@ CASES = [
      'error: in.json:1: a .json input is read as JSON lines (one {"text": ...} object per line), but '
      "this line is not one (invalid JSON (Expecting value, column 16)); write one object per line, or "
      "rename the file to .txt to annotate it as plain text", 1),
+    ("annotate-csv", files(**{"in.csv": 'text\n"Київ, Львів"\n'.encode()}), ["annotate", "model", "in.csv", "o.jsonl"],
+     "error: in.csv: a CSV table is not read as one (plain text would make its header a document and keep "
+     "its quoting); give JSON lines with a 'text' field or Parquet with a 'text' column, or rename it to "
+     ".txt to annotate each line as text", 1),
     ("annotate-json-nested-too-deep", files(**{"in.jsonl": b"[" * 100_000 + b"]" * 100_000 + b"\n"}),
      ["annotate", "model", "in.jsonl", "o.jsonl"],
      "error: in.jsonl:1: JSON nested too deeply to be read (--skip-bad-lines skips such lines)", 1),
@@ -511,6 +517,10 @@ CASES = [
      "error: geo.txt: is a named pipe, not a regular file: save the data to a file and give its name", 1),
     ("to-nemo-out-dir-is-a-fifo", both(made(lambda f: docbin(f / "in.spacy")), fifo("out")),
      ["convert", "to-nemo", "in.spacy", "out"], "error: out: is a named pipe, expected a folder", 1),
+    ("compare-decoding-no-ner-annotation", both(made(lambda f: unannotated_docbin(f / "d.spacy")), with_model("m")),
+     ["compare-decoding", "--model", "m", "--data", "d.spacy"],
+     "error: d.spacy: holds no NER annotation (no token has an entity tag, not even O): there is nothing "
+     "to score the decodings against; give annotated documents", 1),
     ("compare-decoding-empty-docbin", both(made(lambda f: DocBin().to_disk(f / "d.spacy")), with_model("m")),
      ["compare-decoding", "--model", "m", "--data", "d.spacy"], "error: d.spacy: holds no documents", 1),
     # --- values outside their range
@@ -564,6 +574,8 @@ CASES = [
     ("track-no-database", files(**{"rid.txt": RUN_ID}), ["track", "rid.txt"],
      "error: rid.txt: run run123 not found: no MLflow database at training/mlflow.db (--tracking-uri "
      "sqlite:///training/mlflow.db)", 1),
+    ("track-two-run-ids", files(**{"rid.txt": b"998dd123\ndeadbeef\n"}), ["track", "rid.txt"],
+     "error: rid.txt: holds 2 lines, expected one MLflow run id (what training with tracking on writes)", 1),
     ("track-server-unreachable", files(**{"rid.txt": RUN_ID}),
      ["track", "rid.txt", "--tracking-uri", "http://127.0.0.1:9"],
      "error: --tracking-uri http://127.0.0.1:9: the tracking server cannot be reached ([Errno 111] "
@@ -592,13 +604,13 @@ CASES = [
     ("compare-decoding-out-is-a-docbin", both(made(lambda f: (docbin(f / "d.spacy"), docbin(f / "other.spacy"))),
                                                with_model("m")),
      ["compare-decoding", "--model", "m", "--data", "d.spacy", "--output", "other.spacy"],
-     "error: other.spacy: holds a spaCy DocBin, not JSON: the output would replace it; give another file "
-     "name (or remove the file first)", 1),
+     "error: other.spacy: holds a spaCy DocBin, not an earlier output of compare-decoding (JSON): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
     ("lexicon-coverage-out-is-a-word-list", both(files(**{"geo.txt": UTF8, "names.txt": "Тарас\n".encode()}),
                                                   made(lambda f: docbin(f / "d.spacy"))),
      ["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "none", "--output", "names.txt"],
-     "error: names.txt: holds text, not a Markdown table: the output would replace it; give another file "
-     "name (or remove the file first)", 1),
+     "error: names.txt: holds text, not an earlier output of lexicon-coverage (Markdown): the output would "
+     "replace it; give another file name (or remove the file first)", 1),
     ("annotate-out-is-a-docbin-named-jsonl", both(files(**{"in.txt": UTF8}), made(lambda f: docbin(f / "o.jsonl"))),
      ["annotate", "nope", "in.txt", "o.jsonl"],
      "error: o.jsonl: holds a spaCy DocBin, not JSON lines: the output would replace it; give another file "
@@ -661,6 +673,77 @@ CASES = [
      ["vectors-import", "v.vec", "vec", "--record", "vec/r.json"],
      "error: vec/r.json: output would be written inside the output folder vec, which is replaced as a "
      "whole (it would be lost); give a path outside it", 1),
+    # --- probe 3: split-file entries are document names, not paths
+    ("ner-uk-split-same-doc-spelt-as-a-path", both(made(lambda f: ner_uk(f / "ner")), files(**{
+        "ner__dev-test-split.txt": b"DEV\ntrain_doc.tok\n./test_doc.tok\n\nTEST\ntest_doc.tok\n"})),
+     ["convert", "ner-uk", "ner", "out", "--dev-fraction", "0"],
+     "error: ner/dev-test-split.txt:6: 'test_doc.tok' listed twice (first on line 3, under DEV): a "
+     "document belongs to one split", 1),
+    ("ner-uk-split-name-outside-the-corpus", both(made(lambda f: ner_uk(f / "ner")), files(**{
+        "ner__dev-test-split.txt": b"DEV\ntrain_doc.tok\n../secret/leak.tok\nTEST\ntest_doc.tok\n",
+        "secret__leak.tok.txt": "Таємний .".encode()})),
+     ["convert", "ner-uk", "ner", "out", "--dev-fraction", "0"],
+     "error: ner/dev-test-split.txt:3: '../secret/leak.tok' is not a document name (a file name in the "
+     "data folder, without '/', '\\' or '..')", 1),
+    ("ner-uk-v2-split-name-with-a-folder", both(made(lambda f: ner_uk_v2(f / "ner", "T1\tLOC\t0\t4\tКиїв")),
+                                                files(**{"ner__v2.0__data__dev-test-split.txt": b"DEV\nd1\n../ng/t1\nTEST\nt1\n"})),
+     ["convert", "ner-uk", "ner", "out", "--version", "2.0", "--dev-fraction", "0"],
+     "error: ner/v2.0/data/dev-test-split.txt:3: '../ng/t1' is not a document name (a file name in the "
+     "data folder, without '/', '\\' or '..')", 1),
+    ("vectors-import-header-width-0", files(**{"v.vec": b"0 0\n"}), ["vectors-import", "v.vec", "vec"],
+     "error: v.vec:1: not a vectors text file (the header '0 0' announces vectors of width 0)", 1),
+    ("vectors-import-header-only", files(**{"v.vec": b"3 2\n"}), ["vectors-import", "v.vec", "vec"],
+     "error: v.vec: not a vectors text file (no vectors after the header '3 2')", 1),
+    # --- probe 3: no output inside a folder the command reads
+    ("lexicon-coverage-out-in-the-lists-folder", both(files(**{"lists__geo.txt": UTF8}), made(lambda f: docbin(f / "d.spacy"))),
+     ["lexicon-coverage", "d.spacy", "lists", "--morphology", "none", "--output", "lists/cov.md"],
+     "error: lists/cov.md: output would be written inside the input folder lists, which the command "
+     "reads", 1),
+    ("lexicon-coverage-txt-out-in-a-named-lists-folder", both(files(**{"lists__geo.txt": UTF8}),
+                                                               made(lambda f: docbin(f / "d.spacy"))),
+     ["lexicon-coverage", "d.spacy", "g=lists", "--morphology", "none", "--output", "lists/cov.txt"],
+     "error: lists/cov.txt: output would be written inside the input folder lists, which the command "
+     "reads", 1),
+    ("annotate-out-in-the-model-folder", both(files(**{"in.txt": UTF8}), with_model("m")),
+     ["annotate", "m", "in.txt", "m/out.jsonl"],
+     "error: m/out.jsonl: output would be written inside the input folder m, which the command reads", 1),
+    # --- probe 3: a user's Markdown or JSON is not an earlier output (only a command's own is)
+    ("compare-out-is-a-readme", files(**{"s.json": b'{"ents_f": 0.5}', "README.md": NOTES_MD}),
+     ["compare", "s.json", "--output", "README.md"],
+     "error: README.md: holds Markdown, not an earlier output of compare (Markdown): the output would "
+     "replace it; give another file name (or remove the file first)", 1),
+    ("lexicon-coverage-out-is-a-readme", both(files(**{"geo.txt": UTF8, "README.md": b"# Notes on the lexicons\n\nMine.\n"}),
+                                              made(lambda f: docbin(f / "d.spacy"))),
+     ["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "none", "--output", "README.md"],
+     "error: README.md: holds Markdown, not an earlier output of lexicon-coverage (Markdown): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
+    ("pretrain-text-report-is-notes", both(files(**{"raw/b.txt": UTF8, "NOTES.md": b"# Corpus notes\n\nMine.\n"}),
+                                           made(lambda f: ner_uk(f / "ner"))),
+     ["pretrain-text", "raw", "ner", "out.txt", "--sources", "brown-uk", "--report", "NOTES.md"],
+     "error: NOTES.md: holds Markdown, not an earlier output of pretrain-text (Markdown): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
+    ("ner-uk-agreement-out-is-notes", both(files(**{"NOTES.md": NOTES_MD}), made(lambda f: ner_uk(f / "ner"))),
+     ["ner-uk-agreement", "ner", "--output", "NOTES.md"],
+     "error: NOTES.md: holds Markdown, not an earlier output of ner-uk-agreement (Markdown): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
+    ("report-md-is-notes", both(files(**{"rep/report_x.md": NOTES_MD}), made(lambda f: docbin(f / "d.spacy"))),
+     ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x"],
+     "error: rep/report_x.md: holds Markdown, not an earlier output of report (Markdown): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
+    ("report-json-is-evaluate-scores", both(files(**{"rep/report_x.json": EVALUATE_JSON}), made(lambda f: docbin(f / "d.spacy"))),
+     ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x"],
+     "error: rep/report_x.json: holds JSON, not an earlier output of report (JSON): the output would "
+     "replace it; give another file name (or remove the file first)", 1),
+    ("compare-decoding-out-is-evaluate-scores", both(files(**{"lstm.json": EVALUATE_JSON}),
+                                                      made(lambda f: docbin(f / "d.spacy"))),
+     ["compare-decoding", "--model", "model", "--data", "d.spacy", "--output", "lstm.json"],
+     "error: lstm.json: holds JSON, not an earlier output of compare-decoding (JSON): the output would "
+     "replace it; give another file name (or remove the file first)", 1),
+    ("vectors-import-record-is-package-json", files(**{"v.vec": b"a 1 2\nb 1 2\n",
+                                                       "package.json": b'{"name": "x", "version": "1.0.0"}\n'}),
+     ["vectors-import", "v.vec", "vec", "--record", "package.json"],
+     "error: package.json: holds JSON, not an earlier output of vectors-import (JSON): the output would "
+     "replace it; give another file name (or remove the file first)", 1),
 ]
 
 
@@ -810,7 +893,9 @@ def test_annotate_gpu_error_also_under_spacy_cli(tmp_path, model_dir):
 
 
 @pytest.mark.timeout(120)
-def test_sigterm_removes_the_temporary_output(tmp_path, model_dir):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGQUIT], ids=["SIGTERM", "SIGQUIT"])
+def test_sigterm_removes_the_temporary_output(tmp_path, model_dir, signum):
+    """Also SIGQUIT (Ctrl-\\, probe 3 s04), which left the hidden temporary file."""
     (tmp_path / "in.txt").write_text((TEXT + "\n") * 200_000, encoding="utf8")
     proc = subprocess.Popen([sys.executable, "-m", "spacy_rnn_ner", "annotate", str(model_dir), "in.txt",
                              "o.jsonl", "--batch-size", "8"], cwd=tmp_path, env=env(),
@@ -820,9 +905,9 @@ def test_sigterm_removes_the_temporary_output(tmp_path, model_dir):
         time.sleep(0.2)
     assert list(tmp_path.glob(".o.jsonl.*.tmp")), "annotate never started writing"
     time.sleep(0.5)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert proc.returncode == 128 + signum, err
     assert "Traceback" not in err
     assert not list(tmp_path.glob(".*.tmp")) and not (tmp_path / "o.jsonl").exists()
 
@@ -1352,6 +1437,16 @@ def test_a_file_that_is_not_a_docbin_is_a_config_error(tmp_path):
     with pytest.raises(ConfigValidationError) as caught:
         create_corpus_reader(tmp_path / "train.spacy", name="corpora.train")
     assert caught.value.title == f"corpora.train.path: {tmp_path / 'train.spacy'}: not a spaCy DocBin (.spacy) file"
+    # probe 3 (tr06): a DocBin cut short passed, and training failed with a traceback (E1014)
+    nlp = spacy.blank("uk")
+    data = DocBin(docs=[nlp(TEXT * 20)] * 20, store_user_data=True).to_bytes()
+    (tmp_path / "cut.spacy").write_bytes(data[:300])
+    with pytest.raises(ConfigValidationError) as caught:
+        create_corpus_reader(tmp_path / "cut.spacy", name="corpora.train")
+    assert caught.value.title == (f"corpora.train.path: {tmp_path / 'cut.spacy'}: not a complete spaCy "
+                                  "DocBin (cut short, or damaged): write or copy it again")
+    (tmp_path / "whole.spacy").write_bytes(data)
+    create_corpus_reader(tmp_path / "whole.spacy", name="corpora.train")
     DocBin().to_disk(tmp_path / "empty.spacy")  # an empty DocBin is one, but holds no documents
     with pytest.raises(ConfigValidationError, match="holds no documents"):
         create_corpus_reader(tmp_path / "empty.spacy")
@@ -1499,6 +1594,30 @@ def test_rnn_ner_cfg_reads_dev_with_the_plugins_reader():
     assert config["corpora"]["dev"]["max_length"] == 0
 
 
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("option,message", [
+    (["--output", "f"], "output_file\tf: is a file, expected a folder (spacy train --output takes a folder; the "
+                        "training log goes to f/log.jsonl)"),
+    (["--paths.log", "f/log.jsonl"], "output_file\tf: is a file, expected a folder (the training log output_file "
+                                     "f/log.jsonl goes inside it)")], ids=["output-is-a-file", "log-under-a-file"])
+def test_spacy_train_with_a_file_for_the_log_folder_is_a_config_error(option, message, tmp_path):
+    """Probe 3 (tr07, tr18): a traceback from spaCy's console logger (NotADirectoryError)
+    after the pipeline was initialized."""
+    nlp = spacy.blank("uk")
+    DocBin(docs=[nlp.make_doc(text) for text, _ in TRAIN_DATA]).to_disk(tmp_path / "train.spacy")
+    (tmp_path / "f").write_text("mine", encoding="utf8")
+    done = subprocess.run(
+        [sys.executable, "-m", "spacy", "train", str(ROOT / "configs" / "rnn_ner.cfg"),
+         "--paths.train", "train.spacy", "--paths.dev", "train.spacy", "--paths.vectors", "null",
+         "--paths.lexicon", str(ROOT / "tests" / "data" / "lexicon"),
+         "--components.rnn_ner.model.tok2vec.include_static_vectors", "false", *option],
+        cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=300)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1 and "Traceback" not in out, out
+    assert message in out, out
+    assert (tmp_path / "f").read_text(encoding="utf8") == "mine"
+
+
 def test_an_unreachable_tracking_server_is_a_config_error():
     from confection import ConfigValidationError
 
@@ -1587,6 +1706,46 @@ def test_vectors_import_warns_about_a_word_on_two_rows(tmp_path, capsys, monkeyp
     assert status == 0, err
     assert ("warning: v.vec: 1 row(s) repeat a word of an earlier row (first: 'a' on lines 1 and 3): "
             "spaCy keeps the last vector of each such word") in err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["annotate", "model", "in.txt", "o.jsonl", "--n-process", "1000000"],
+     "error: --n-process 1000000: at most 16 worker processes on this machine (4 per CPU core, 2 cores)"),
+    (["annotate", "model", "in.txt", "o.jsonl", "--engine", "ray", "--concurrency", "17"],
+     "error: --concurrency 17: at most 16 Ray actors on this machine (4 per CPU core, 2 cores)"),
+    (["vectors", "in.txt", "v.floret", "--threads", "100000"],
+     "error: --threads 100000: at most 16 threads on this machine (4 per CPU core, 2 cores)"),
+    (["vectors-import", "local", "vec", "--text", "in.txt", "--threads", "100000"],
+     "error: --threads 100000: at most 16 threads on this machine (4 per CPU core, 2 cores)"),
+], ids=["annotate-n-process", "annotate-concurrency", "vectors-threads", "vectors-import-threads"])
+def test_worker_counts_beyond_the_machine_name_the_option(argv, message, tmp_path, model_dir, capsys, monkeypatch):
+    """Probe 3 (a08, v07): 'Too many open files', or floret's abort blaming the text."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    (tmp_path / "in.txt").write_bytes(UTF8)
+    status, err = run_cli([str(model_dir) if a == "model" else a for a in argv], tmp_path, capsys, monkeypatch)
+    assert (status, err.strip().splitlines()[-1]) == (1, message), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)  # 32 allowed
+    argv = ["annotate", str(model_dir), "missing.txt", "o.jsonl", "--n-process", "20"]
+    status, err = run_cli(argv, tmp_path, capsys, monkeypatch)
+    assert "--n-process" not in err and "missing.txt" in err, err
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["vec", "vec.gz"])
+def test_vectors_import_drops_a_byte_order_mark(gzipped, tmp_path, capsys, monkeypatch):
+    """Probe 3 (vi02): a BOM hid the header from spaCy, which read a 4 x 1 table whose
+    words were 'а 0.1', ... and '\\ufeff3'."""
+    import gzip
+
+    data = BOM + "3 2\nа 0.1 0.2\nб 0.3 0.4\nв 0.5 0.6\n".encode("utf8")
+    name = "v.vec.gz" if gzipped else "v.vec"
+    (tmp_path / name).write_bytes(gzip.compress(data) if gzipped else data)
+    # and a --truncate beyond the rows (spaCy allocated that many: 7 PiB, probe 3 vi04)
+    status, err = run_cli(["vectors-import", name, "vec", "--truncate", str(10 ** 15)], tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    vectors = spacy.load(tmp_path / "vec").vocab.vectors
+    assert vectors.shape == (3, 2)
+    assert sorted(vectors.strings[key] for key in vectors.keys()) == ["а", "б", "в"]
 
 
 @pytest.mark.slow

@@ -14,9 +14,11 @@ def make_docs(nlp):
 
 def test_coverage_counts_labels_of_firing_tokens(tmp_path, capsys):
     nlp = spacy.blank("uk")
-    names = tmp_path / "first_names.txt"
+    lists = tmp_path / "lists"  # no output inside it: the command reads it
+    lists.mkdir()
+    names = lists / "first_names.txt"
     names.write_text("олена\n", encoding="utf8")
-    geo = tmp_path / "geo.txt"
+    geo = lists / "geo.txt"
     geo.write_text("львова\nолена\nсело\n", encoding="utf8")
     feature_names, per_label, fired = coverage(make_docs(nlp), {"names": [str(names)], "geo": [str(geo)]},
                                                morphology="none")
@@ -30,7 +32,7 @@ def test_coverage_counts_labels_of_firing_tokens(tmp_path, capsys):
     data = tmp_path / "d.spacy"
     DocBin(docs=make_docs(nlp)).to_disk(data)
     out = tmp_path / "m" / "cov.md"
-    assert cli_main(["lexicon-coverage", str(data), str(tmp_path), "--morphology", "none", "--output", str(out)]) == 0
+    assert cli_main(["lexicon-coverage", str(data), str(lists), "--morphology", "none", "--output", str(out)]) == 0
     assert "| first_names | 2 |" in out.read_text(encoding="utf8")
     assert cli_main(["lexicon-coverage", str(data), str(tmp_path / "absent.txt")]) == 1
     assert "word list not found" in capsys.readouterr().err

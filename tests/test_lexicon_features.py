@@ -53,6 +53,19 @@ def test_word_lists_travel_with_the_model():
     numpy.testing.assert_array_equal(fresh.predict([doc])[0], expected)
 
 
+def test_a_misspelt_grammeme_is_a_config_error():
+    """Probe 3 (tr16): spacy train took 'Nmae' and trained a feature that never fires
+    (lexicon-coverage --grammemes refused the same name)."""
+    pytest.importorskip("pymorphy3")
+    from confection import ConfigValidationError
+
+    with pytest.raises(ConfigValidationError) as caught:
+        build_lexicon_features(GAZETTEERS, grammemes=["Name", "Nmae"], morphology="pymorphy3")
+    assert caught.value.title == ("spacy_rnn_ner.LexiconFeatures.v1: 'grammemes': pymorphy3 knows no grammeme "
+                                  "Nmae for uk (e.g. Name, Surn, Patr, Geox, Abbr): the feature could never fire")
+    build_lexicon_features(GAZETTEERS, grammemes=["Name", "Surn"], morphology="pymorphy3")
+
+
 def test_clear_errors():
     from confection import ConfigValidationError
 

@@ -199,8 +199,8 @@ def test_build_lexicons_replaces_its_lists_together_or_not_at_all(lt_dict, tmp_p
     capsys.readouterr()
     assert cli_main(["build-lexicons", str(out), "--sources", "lingotweaker", "--lt-dict", str(lt_dict)]) == 1
     assert capsys.readouterr().err.strip() == (
-        f"error: {out}: holds files that are not an earlier output of build-lexicons (abbr.txt, first_names.txt, "
-        "geo.txt, ...): the folder is replaced as a whole; give a new or empty folder")
+        f"error: {out}: holds files that are not an earlier output of build-lexicons (notes.md): the folder is "
+        "replaced as a whole; give a new or empty folder")  # the lists are its own (probe 3 b03)
     assert (out / "notes.md").read_text(encoding="utf8") == "mine"
 
 

@@ -243,6 +243,36 @@ def test_a_rerun_replaces_its_own_outputs(tmp_path, capsys, monkeypatch):
     assert len(read_docbin("o.spacy")) == 1
 
 
+def test_reruns_replace_their_own_markdown_and_json_only(tmp_path, capsys, monkeypatch):
+    """Probe 3 (p11, l09, d05, vi08): a command's Markdown starts with its marker comment
+    and replaces a file that does (or that starts as the command's table did before the
+    marker); its JSON replaces an object with the keys it writes. Anything else is the
+    user's and is kept."""
+    monkeypatch.chdir(tmp_path)
+    Path("s.json").write_text('{"ents_f": 0.5}', encoding="utf8")
+    Path("geo.txt").write_text("київ\n", encoding="utf8")
+    Path("v.vec").write_text("a 1 2\nb 3 4\n", encoding="utf8")
+    nlp = spacy.blank("uk")
+    doc = Doc(nlp.vocab, words=["Київ", "є"])
+    doc.ents = [Span(doc, 0, 1, "LOC")]
+    DocBin(docs=[doc]).to_disk("d.spacy")
+    Path("old.md").write_text("# NER systems compared\n\n| System | F1 |\n", encoding="utf8")  # before the marker
+    runs = [["compare", "s.json", "--output", "t.md"], ["compare", "s.json", "--output", "old.md"],
+            ["lexicon-coverage", "d.spacy", "geo.txt", "--morphology", "none", "--output", "c.md"],
+            ["vectors-import", "v.vec", "vec", "--record", "r.json"]]
+    for _ in range(2):
+        for argv in runs:
+            assert main(argv) == 0, capsys.readouterr().err
+    assert Path("t.md").read_text(encoding="utf8").startswith("<!-- spacy-rnn-ner: compare -->\n\n# NER")
+    assert Path("old.md").read_text(encoding="utf8").startswith("<!-- spacy-rnn-ner: compare -->")
+    assert Path("c.md").read_text(encoding="utf8").startswith("<!-- spacy-rnn-ner: lexicon-coverage -->\n\n| feature")
+    assert json.loads(Path("r.json").read_text(encoding="utf8"))["source"] == "v.vec"
+    # one command's output is not another's
+    assert main(["compare", "s.json", "--output", "c.md"]) == 1
+    assert "c.md: holds Markdown, not an earlier output of compare (Markdown)" in capsys.readouterr().err
+    assert Path("c.md").read_text(encoding="utf8").startswith("<!-- spacy-rnn-ner: lexicon-coverage -->")
+
+
 def test_markdown_cells_holding_a_pipe_are_escaped(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path("a.json").write_text('{"ents_f": 0.5}', encoding="utf8")

@@ -121,6 +121,10 @@ class Summary:
 # ---------------------------------------------------------------- reading
 
 
+#: suffixes of tables that are not read (annotate reads JSON lines and Parquet tables)
+TABLE_SUFFIXES = {".csv": "CSV", ".tsv": "TSV"}
+
+
 def input_kind(path: Union[str, Path]) -> str:
     """``dir``, ``jsonl``, ``docbin``, ``parquet`` or ``text``. A ``.json`` file is JSON
     lines when its first non-blank line is a JSON object (:func:`check_json_lines`)."""
@@ -130,6 +134,11 @@ def input_kind(path: Union[str, Path]) -> str:
     suffix = path.suffix.lower()
     if suffix == ".json":
         return check_json_lines(path)
+    if suffix in TABLE_SUFFIXES:
+        raise AnnotateError(f"{path}: a {TABLE_SUFFIXES[suffix]} table is not read as one (plain "
+                            "text would make its header a document and keep its quoting); give JSON "
+                            "lines with a 'text' field or Parquet with a 'text' column, or rename it "
+                            "to .txt to annotate each line as text")
     return {".jsonl": "jsonl", ".ndjson": "jsonl", ".spacy": "docbin", ".parquet": "parquet"}.get(suffix, "text")
 
 
@@ -513,16 +522,18 @@ SINKS = {".jsonl": JsonlSink, ".spacy": DocBinSink, ".parquet": ParquetSink}
 OUTPUT_KINDS = {".jsonl": JSON_LINES, ".spacy": DOCBIN, ".parquet": PARQUET}
 
 
-def check_paths(input_path: Union[str, Path], output_path: Union[str, Path]) -> str:
+def check_paths(input_path: Union[str, Path], output_path: Union[str, Path],
+                model: Optional[Union[str, Path]] = None) -> str:
     """Check before any work (before the model loads): the input exists (and a ``.json``
     input is JSON lines), the output has a known extension and may be written
     (:func:`~spacy_rnn_ner.io.check_outputs`: a file, not the input, not inside an input
-    folder). Returns the input's kind (:func:`input_kind`)."""
+    folder, nor inside the pipeline folder ``model``, which ``spacy package`` would
+    ship). Returns the input's kind (:func:`input_kind`)."""
     input_files(input_path)
     if Path(output_path).suffix.lower() not in SINKS:
         raise AnnotateError(f"{output_path}: output must end in {', '.join(OUTPUT_SUFFIXES)}")
     check_outputs([OutputFile(Path(output_path), OUTPUT_KINDS[Path(output_path).suffix.lower()])],
-                  [input_path])
+                  [input_path, model if model is not None and Path(model).is_dir() else None])
     return input_kind(input_path)
 
 

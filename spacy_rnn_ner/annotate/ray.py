@@ -133,7 +133,7 @@ def annotate_file_ray(
     progress: Optional[bool] = None,
 ) -> Summary:
     """Annotate ``input_path`` into ``output_path`` with ``concurrency`` Ray actors."""
-    kind = check_paths(input_path, output_path)
+    kind = check_paths(input_path, output_path, model)
     if ray_address:
         check_ray_address(ray_address)
     ray = import_optional("ray", "ray", "annotate --engine ray", "ray[data]")

@@ -10,13 +10,14 @@ Errors: a command raises :class:`~spacy_rnn_ner.errors.UserError` (``InputError`
 ``MissingDependency``) or lets an ``OSError`` through, or calls :func:`fail`; the group
 prints ``error: MESSAGE`` on one line (the message names the file and what is wrong) and
 exits with status 1, without a traceback. Usage errors (unknown command or option, bad
-value) also exit with 1. SIGTERM (and SIGHUP) interrupt a command as Ctrl-C does, so
+value) also exit with 1. SIGTERM (and SIGHUP, SIGQUIT) interrupt a command as Ctrl-C does, so
 the clean-up of a half-written output runs; any of them prints ``error: stopped by signal
 N`` and the status is 128 + N. The outputs of a command appear together when it succeeds
 (:func:`~spacy_rnn_ner.outputs.outputs_together`): a failed or interrupted command leaves
 the previous outputs as they were, never part of a new set. Long calls into native code (floret) run in a child
 process, so that an interrupt stops them at once.
 """
+import os
 import signal
 import sys
 from contextlib import contextmanager
@@ -53,7 +54,7 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     raise Terminated(signum)
 
 
-TERMINATION_SIGNALS = ("SIGTERM", "SIGHUP")
+TERMINATION_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT")
 
 
 @contextmanager
@@ -80,6 +81,28 @@ def signals_interrupt() -> Any:
     """SIGTERM and SIGHUP raise :class:`Terminated` (a ``KeyboardInterrupt``), so
     ``finally``/``except`` clean-ups (temporary files) run as on Ctrl-C."""
     return signal_handler(_raise_terminated)
+
+
+#: worker processes or threads per CPU core beyond which a count is refused (a million
+#: workers end in "Too many open files" or an abort that blames the input)
+WORKERS_PER_CORE = 4
+#: ... but never fewer than this many are allowed
+MIN_WORKER_CAP = 16
+
+
+def worker_cap() -> int:
+    """The most worker processes or threads an option may ask for on this machine."""
+    return max(WORKERS_PER_CORE * (os.cpu_count() or 1), MIN_WORKER_CAP)
+
+
+def check_workers(option: str, value: int, what: str = "worker processes") -> int:
+    """``value`` if at most :func:`worker_cap`, else an :class:`InputError` naming
+    ``option``."""
+    cap = worker_cap()
+    if value > cap:
+        raise InputError(f"{option} {value}: at most {cap} {what} on this machine "
+                         f"({WORKERS_PER_CORE} per CPU core, {os.cpu_count() or 1} cores)")
+    return value
 
 
 def check_lang(lang: str) -> str:

@@ -8,7 +8,7 @@ from wasabi import msg
 
 from ..annotate.local import Summary, annotate_file, check_paths
 from ..io import load_pipeline, require_gpu
-from ._util import app, fail
+from ._util import app, check_workers, fail
 
 
 def print_summary(summary: Summary, output: Path) -> None:
@@ -32,7 +32,10 @@ def annotate_cli(
     """Annotate documents from files with a trained pipeline; prints a summary."""
     if engine not in ("spacy", "ray"):
         fail(f"--engine must be spacy or ray, not {engine!r}")
-    check_paths(input_path, output_path)  # before the model loads
+    check_workers("--n-process", n_process)
+    if engine == "ray" and not ray_address:  # a cluster has cores of its own
+        check_workers("--concurrency", concurrency, "Ray actors")
+    check_paths(input_path, output_path, model)  # before the model loads
     try:
         if engine == "ray":
             from ..annotate.ray import annotate_file_ray

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from ..file_kinds import JSON
+from ..file_kinds import DECODING_JSON
 from ..io import OutputFile, check_outputs, write_text
 from ._util import Opt, app
 
@@ -21,7 +21,7 @@ def compare_decoding_cli(
     probable tag; an I-X that does not continue an X entity is read as O)."""
     from ..report.decoding import compare_decoding, format_decoding
 
-    check_outputs([None if output is None else OutputFile(output, JSON)], [model, data])
+    check_outputs([None if output is None else OutputFile(output, DECODING_JSON)], [model, data])
     results = compare_decoding(model, data)
     typer.echo(format_decoding(results))
     if output is not None:

@@ -22,7 +22,7 @@ from typing import Callable, Optional, Sequence
 import typer
 
 from ..converters.report import ConversionReport
-from ..file_kinds import DOCBIN, ISSUES, MARKDOWN, TEXT, FileKind
+from ..file_kinds import AGREEMENT_MARKDOWN, DOCBIN, ISSUES, TEXT, FileKind
 from ..io import OutputFile, check_exists, check_outputs
 from ._util import Arg, Group, Opt, app, lang_option
 
@@ -227,5 +227,5 @@ def ner_uk_agreement_cli(
     dropped) with 1.0 on the documents both annotate: strict span + type, per type."""
     from ..converters.ner_uk_agreement import write_agreement
 
-    check_outputs([None if output is None else OutputFile(output, MARKDOWN)], [corpus])
+    check_outputs([None if output is None else OutputFile(output, AGREEMENT_MARKDOWN)], [corpus])
     typer.echo("\n".join(write_agreement(corpus, output)))

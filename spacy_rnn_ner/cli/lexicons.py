@@ -6,7 +6,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import InputError
-from ..file_kinds import MARKDOWN
+from ..file_kinds import COVERAGE_MARKDOWN, markdown_marker
 from ..markdown import markdown_table
 from ..io import OutputFile, check_exists, check_outputs, read_docbin, write_text
 from ._util import Arg, Opt, app, lang_option
@@ -41,12 +41,9 @@ def build_lexicons_cli(
 def check_grammemes(names: List[str], lang: str) -> None:
     """An :class:`InputError` for a grammeme pymorphy3 does not know for ``lang`` (it
     would never fire)."""
-    try:
-        import pymorphy3
-    except ImportError:
-        return  # the layer reports the missing package
-    known = pymorphy3.MorphAnalyzer(lang=lang).TagClass.KNOWN_GRAMMEMES
-    unknown = [name for name in names if name not in known]
+    from ..layers.lexicon_features import unknown_grammemes
+
+    unknown = unknown_grammemes(names, lang)
     if unknown:
         raise InputError(f"--grammemes: pymorphy3 knows no grammeme {', '.join(unknown)} "
                          f"for {lang} (e.g. Name, Surn, Patr, Geox, Abbr)")
@@ -76,7 +73,10 @@ def lexicon_coverage_cli(
         check_grammemes(names, lang)
     check_exists(data, "file")
     gazetteers = parse_gazetteer_args(lists)
-    check_outputs([None if output is None else OutputFile(output, MARKDOWN)], [data, *(p for paths in gazetteers.values() for p in paths)])
+    # the lists as given (a folder: no output inside it) and the files found in them
+    given = [spec.rpartition("=")[2] for spec in lists]
+    check_outputs([None if output is None else OutputFile(output, COVERAGE_MARKDOWN)],
+                  [data, *given, *(p for paths in gazetteers.values() for p in paths)])
     docs = read_docbin(data, spacy.blank(lang).vocab)
     if not docs:
         raise InputError("holds no documents", data)
@@ -84,4 +84,4 @@ def lexicon_coverage_cli(
                                       warn=lambda message: typer.echo(f"warning: {message}", err=True)))
     typer.echo(table)
     if output is not None:
-        write_text(output, table + "\n")
+        write_text(output, markdown_marker("lexicon-coverage") + "\n\n" + table + "\n")

@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from ..file_kinds import MARKDOWN, TEXT
+from ..file_kinds import PRETRAIN_MARKDOWN, TEXT, markdown_marker
 from ..io import OutputFile, check_exists, check_outputs, write_text
 from ._util import Arg, Opt, app, lang_option
 
@@ -36,7 +36,7 @@ def pretrain_text_cli(
     check_exists(ner_uk_dir, "dir")
     if "brown-uk" in names:
         check_exists(raw_dir, "dir")
-    check_outputs([OutputFile(output, TEXT), None if report is None else OutputFile(report, MARKDOWN)],
+    check_outputs([OutputFile(output, TEXT), None if report is None else OutputFile(report, PRETRAIN_MARKDOWN)],
                   [raw_dir if "brown-uk" in names else None, ner_uk_dir])
     reports = build_pretraining_text_from_sources(names, ner_uk_dir, output, raw_dir, lang,
                                                   max_shared, version)
@@ -48,4 +48,4 @@ def pretrain_text_cli(
         typer.echo(f"  dropped ({line})")
     if report is not None:
         listing = "\n".join(f"- {line}" for line in dropped) or "(none)"
-        write_text(report, f"{table}\n\nDropped (overlap with ner-uk TEST documents):\n{listing}\n")
+        write_text(report, f"{markdown_marker('pretrain-text')}\n\n{table}\n\nDropped (overlap with ner-uk TEST documents):\n{listing}\n")

@@ -8,9 +8,9 @@ import typer
 
 from ..resources.pretrained_vectors import DEFAULT_PRUNE, DEFAULT_TRUNCATE
 from ..resources.vectors import DEFAULT_THREADS
-from ..file_kinds import FLORET, JSON
+from ..file_kinds import FLORET, VECTORS_RECORD
 from ..io import OutputFile, OutputFolder, atomic_folder, check_outputs, write_text, written_path
-from ._util import Arg, Opt, app, lang_option
+from ._util import Arg, Opt, app, check_workers, lang_option
 
 
 @app.command("vectors")
@@ -29,6 +29,7 @@ def vectors_cli(
     """Train CBOW floret vectors (subword hashing: no word is out of vocabulary)."""
     from ..resources.vectors import train_floret_vectors
 
+    check_workers("--threads", threads, "threads")
     start = time.time()
     train_floret_vectors(text, output, dim=dim, epoch=epoch, bucket=bucket,
                          min_count=min_count, threads=threads, seed=seed)
@@ -59,12 +60,14 @@ def vectors_import_cli(
                                                 init_vectors, is_vectors_folder)
     from ..resources.vectors import train_floret_vectors
 
+    if source == LOCAL:
+        check_workers("--threads", threads, "threads")
     start = time.time()
     local = source == LOCAL
     source_file = None if local else Path(NAMED_SOURCES[source][0]) if source in NAMED_SOURCES \
         else Path(source)
     check_outputs([OutputFile(floret_file, FLORET) if local else None,
-                   None if record is None else OutputFile(record, JSON)],
+                   None if record is None else OutputFile(record, VECTORS_RECORD)],
                   [text if local else None, source_file],
                   folders=[OutputFolder(output, "vectors-import", is_vectors_folder)])
     with atomic_folder(output) as folder:

@@ -482,8 +482,10 @@ def find_ner_uk_dir(path: PathLike) -> Path:
 def read_split_file(path: PathLike,
                     line_numbers: Optional[Dict[str, int]] = None) -> Dict[str, List[str]]:
     """``{"DEV": [...], "TEST": [...]}`` from a split file: section headers on their own
-    line, then one document name per line (a ``.tok`` suffix is removed). A name before
-    any header or listed twice is a :class:`ConversionError`. ``line_numbers``, when
+    line, then one document name per line (a ``.tok`` suffix and a leading ``./`` are
+    removed). A name before any header, listed twice (also spelt otherwise: ``./NAME.tok``
+    and ``NAME``) or holding a path (``/``, ``\\``, ``..``: the readers join it to the data
+    folder) is a :class:`ConversionError` naming its line. ``line_numbers``, when
     given, is filled with each name's line."""
     path = Path(path)
     sections: Dict[str, List[str]] = {}
@@ -499,11 +501,18 @@ def read_split_file(path: PathLike,
             continue
         if current is None:
             raise ConversionError(f"document {name!r} before any DEV/TEST header", path, line_no)
+        given = name
+        while name.startswith("./"):  # the same file, spelt as a path
+            name = name[2:].lstrip("/")
         if name.endswith(".tok"):
             name = name[: -len(".tok")]
+        if not name or name in (".", "..") or any(c in name for c in "/\\\0"):
+            raise ConversionError(f"{given!r} is not a document name (a file name in the data "
+                                  "folder, without '/', '\\' or '..')", path, line_no)
         if name in seen:
-            raise ConversionError(f"{name!r} listed twice (first on line {seen[name]})",
-                                  path, line_no)
+            first = next((section for section, names in sections.items() if name in names), "?")
+            raise ConversionError(f"{given!r} listed twice (first on line {seen[name]}, under "
+                                  f"{first}): a document belongs to one split", path, line_no)
         seen[name] = line_no
         sections[current].append(name)
     return sections

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Tuple
 from spacy.tokens import Doc
 
 from ..errors import InputError
+from ..file_kinds import markdown_marker
 from ..io import write_text
 from ..markdown import markdown_table
 from .ner_uk import load_ner_uk
@@ -102,5 +103,5 @@ def write_agreement(path: PathLike, output: Optional[PathLike] = None) -> List[s
     """Compute, print-ready lines; written to ``output`` (Markdown) when given."""
     text = format_agreement(version_agreement(path))
     if output is not None:
-        write_text(output, text + "\n")
+        write_text(output, markdown_marker("ner-uk-agreement") + "\n\n" + text + "\n")
     return text.split("\n")

@@ -44,6 +44,18 @@ def _load_analyzer(morphology: str, lang: str) -> Optional[Callable[[str], Itera
     return pymorphy3.MorphAnalyzer(lang=lang).parse
 
 
+def unknown_grammemes(names: Sequence[str], lang: str) -> List[str]:
+    """The names in ``names`` that pymorphy3 does not know for ``lang`` (a feature on one
+    would never fire); none when pymorphy3 is not installed (its absence is reported where
+    the analyzer is loaded)."""
+    try:
+        import pymorphy3
+    except ImportError:
+        return []
+    known = pymorphy3.MorphAnalyzer(lang=lang).TagClass.KNOWN_GRAMMEMES
+    return [name for name in names if name not in known]
+
+
 def lexicon_features_layer(
     gazetteers: Dict[str, List[str]],
     directory: str,
@@ -60,6 +72,11 @@ def lexicon_features_layer(
                            "valid choices: " + ", ".join(repr(m) for m in MORPHOLOGIES))
     if grammemes and morphology == "none":
         raise config_error(ARCH, "grammemes", "LexiconFeatures: 'grammemes' need morphology = 'pymorphy3'.")
+    unknown = unknown_grammemes(grammemes, lang) if grammemes else []
+    if unknown:
+        raise config_error(ARCH, "grammemes", f"{ARCH}: 'grammemes': pymorphy3 knows no grammeme "
+                           f"{', '.join(unknown)} for {lang} (e.g. Name, Surn, Patr, Geox, Abbr): the "
+                           "feature could never fire")
     empty = [name for name, files in gazetteers.items() if not files]
     if empty:
         raise config_error(ARCH, "gazetteers", f"{ARCH}: gazetteer(s) {', '.join(map(repr, empty))} name "

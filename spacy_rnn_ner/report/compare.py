@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..errors import InputError
-from ..file_kinds import MARKDOWN
+from ..file_kinds import COMPARE_MARKDOWN, markdown_marker
 from ..io import OutputFile, check_outputs, read_json, write_text
 from ..scorer import macro_average
 from .metrics import fmt_pct, fmt_speed, markdown_table
@@ -171,7 +171,7 @@ def write_compare(scores: Sequence[Path], names: Optional[Sequence[str]] = None,
         if len(same) > 1 and not seeds:
             raise InputError(f"{len(same)} systems named {name!r} ({', '.join(same)}); give "
                              "distinct names with --names, or --seeds for runs of one system")
-    check_outputs([None if output is None else OutputFile(output, MARKDOWN)], scores)
+    check_outputs([None if output is None else OutputFile(output, COMPARE_MARKDOWN)], scores)
     systems: Dict[str, List[Dict[str, Any]]] = {}
     paths: Dict[str, List[Path]] = {}
     for name, path in zip(names, scores):
@@ -193,7 +193,7 @@ def write_compare(scores: Sequence[Path], names: Optional[Sequence[str]] = None,
     if output is not None:
         write_text(
             output,
-            "# NER systems compared\n\nScores in % (P, R, F1: micro over all entities; macro F1: unweighted "
+            markdown_marker("compare") + "\n\n# NER systems compared\n\nScores in % (P, R, F1: micro over all entities; macro F1: unweighted "
             "mean over the entity types; with several runs of a system: mean ± sample standard "
             "deviation).\n\n" + table,
         )

@@ -40,6 +40,9 @@ def compare_decoding(model: Path, data: Path, component: str = "rnn_ner") -> Dic
         raise InputError(f"the pipeline has no {component!r} component (it has "
                          f"{', '.join(nlp.pipe_names) or 'none'})", model)
     gold = list(docbin.get_docs(nlp.vocab))
+    if not any(doc.has_annotation("ENT_IOB") for doc in gold):
+        raise InputError("holds no NER annotation (no token has an entity tag, not even O): there "
+                         "is nothing to score the decodings against; give annotated documents", data)
     results = {}
     for name in ("viterbi", "greedy"):
         docs = [nlp.make_doc(doc.text) for doc in gold]

@@ -5,6 +5,7 @@ files logged to the same MLflow run after ``evaluate``/``report``.
 ``mlflow`` (or ``mlflow-skinny`` plus ``sqlalchemy`` and ``alembic`` for a SQLite store) and
 ``spacy-loggers`` are only imported when tracking is on: ``pip install spacy-rnn-ner[tracking]``.
 """
+import os
 import sys
 import time
 from pathlib import Path
@@ -56,13 +57,20 @@ def use_store(tracking_uri: str, experiment_name: str) -> str:
     return client.create_experiment(experiment_name, artifact_location=artifact_location(tracking_uri))
 
 
+#: the functions of ``spacy train`` that hold its output folder as ``output_path``: the
+#: training loop (which sets the logger up) and the command (which resolves the logger
+#: first, while initializing)
+TRAIN_FRAMES = ("spacy.training.loop", "spacy.cli.train")
+
+
 def training_output_dir() -> Optional[Path]:
     """The output folder of the ``spacy train`` run that is setting up its logger (the
     ``output_path`` of :func:`spacy.training.loop.train`, which calls the logger's setup
-    with no such argument), or ``None`` (no ``--output``, or not called from there)."""
+    with no such argument, or of the command :func:`spacy.cli.train.train`), or ``None``
+    (no ``--output``, or not called from there)."""
     frame = sys._getframe(1)
     while frame is not None:
-        if frame.f_code.co_name == "train" and frame.f_globals.get("__name__") == "spacy.training.loop":
+        if frame.f_code.co_name == "train" and frame.f_globals.get("__name__") in TRAIN_FRAMES:
             output_path = frame.f_locals.get("output_path")
             return None if output_path is None else Path(output_path)
         frame = frame.f_back
@@ -101,6 +109,23 @@ def is_training_log(path: Path) -> bool:
     return isinstance(record, dict) and "step" in record and "losses" in record
 
 
+def check_log_folder(log_file: Optional[Path], setting: str) -> None:
+    """A config error when the training log cannot be written because a plain file stands
+    where its folder goes (``spacy train --output FILE``): spaCy's console logger would end
+    in a traceback after the pipeline is initialized."""
+    if log_file is None:
+        return
+    for folder in (log_file.parent, *log_file.parent.parents):
+        if os.path.lexists(folder):
+            if not folder.is_dir():
+                hint = (f"the training log output_file {log_file} goes inside it"
+                        if setting == "output_file" else
+                        f"spacy train --output takes a folder; the training log goes to {log_file}")
+                raise config_error(LOGGER_BLOCK, setting, f"{LOGGER_BLOCK}: {folder}: is a file, "
+                                   f"expected a folder ({hint})")
+            return
+
+
 @registry.loggers("spacy_rnn_ner.TrackingLogger.v1")
 def make_tracking_logger(
     progress_bar: Optional[str] = None,
@@ -128,6 +153,9 @@ def make_tracking_logger(
     log nothing, leaving a new model beside a stale log); any other file is left alone
     (spaCy then saves no log, with a warning)."""
     from spacy.training.loggers import console_logger_v3
+
+    check_log_folder(resolve_log_file(output_file, default_output_file),
+                     "output_file" if output_file else "default_output_file")
 
     def console(nlp: Language, stdout: IO, stderr: IO):
         log_file = resolve_log_file(output_file, default_output_file)
@@ -250,6 +278,11 @@ def log_results(
     run_id = read_text(run_id_file).strip()
     if not run_id:
         raise TrackingError(f"{run_id_file}: holds no MLflow run id; train with tracking on first")
+    if len(run_id.split()) > 1:
+        lines = [line for line in run_id.splitlines() if line.strip()]
+        what = f"{len(lines)} lines" if len(lines) > 1 else f"{len(run_id.split())} words"
+        raise TrackingError(f"{run_id_file}: holds {what}, expected one MLflow run id (what "
+                            "training with tracking on writes)")
     missing = [str(path) for path in ([scores_file] if scores_file else []) + list(artifacts)
                if not Path(path).exists()]
     if missing:

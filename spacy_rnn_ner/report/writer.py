@@ -37,7 +37,7 @@ from .metrics import (
     worst_confusions,
 )
 
-from ..file_kinds import HTML, JSON, MARKDOWN, PNG, FileKind
+from ..file_kinds import HTML, PNG, REPORT_JSON, REPORT_MARKDOWN, FileKind, markdown_marker
 from ..errors import InputError, import_optional
 from ..io import atomic_output, check_exists, load_docbin, load_pipeline, read_json, read_jsonl, require_gpu
 
@@ -96,7 +96,7 @@ def render_examples(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc], indices:
 
 def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], sources: Dict[str, str]) -> str:
     """The Markdown summary: sources, speed, per-type table, confusion table and links to ``files``."""
-    lines = [f"# NER evaluation report: {name}", ""]
+    lines = [markdown_marker("report"), "", f"# NER evaluation report: {name}", ""]
     lines += [f"- {label}: `{value}`" for label, value in sources.items()]
     lines.append(
         f"- Documents: {report['n_docs']}, gold entities: {report['n_gold']}, predicted entities: {report['n_pred']}"
@@ -169,7 +169,7 @@ def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], so
 def report_files(name: str) -> Dict[str, FileKind]:
     """The names of the files :func:`write_report` may write for system ``name``, and
     what each holds."""
-    return {f"report_{name}.md": MARKDOWN, f"report_{name}.json": JSON,
+    return {f"report_{name}.md": REPORT_MARKDOWN, f"report_{name}.json": REPORT_JSON,
             f"confusion_{name}.png": PNG, f"curves_{name}.png": PNG,
             f"examples_{name}.html": HTML}
 

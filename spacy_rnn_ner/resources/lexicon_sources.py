@@ -190,8 +190,12 @@ def list_names() -> Set[str]:
 def is_lexicon_folder(path: Path) -> bool:
     """Whether ``path`` holds only word lists :func:`build_lexicons` writes (an earlier
     output, which a new run replaces as a whole)."""
-    known = {f"{name}.txt" for name in list_names()}
-    return all(entry.name in known and entry.is_file() for entry in Path(path).iterdir())
+    return all(is_lexicon_file(entry) for entry in Path(path).iterdir())
+
+
+def is_lexicon_file(path: Path) -> bool:
+    """Whether ``path`` is a word list :func:`build_lexicons` writes (by its name)."""
+    return path.name in {f"{name}.txt" for name in list_names()} and path.is_file()
 
 
 def write_lists(lists: Dict[str, Set[str]], output_dir: PathLike) -> Dict[str, int]:
@@ -228,7 +232,8 @@ def build_lexicons(output_dir: PathLike, sources: Sequence[str] = tuple(SOURCES)
             raise InputError(f"--sources {source}: its dictionary is for {', '.join(langs)}, not "
                              f"--lang {lang}" + (" (or give --lt-dict)" if source == "lingotweaker" else ""))
     check_outputs([], [lt_dict, iso_locale_dir if "iso-codes" in sources else None],
-                  folders=[OutputFolder(Path(output_dir), "build-lexicons", is_lexicon_folder)])
+                  folders=[OutputFolder(Path(output_dir), "build-lexicons", is_lexicon_folder,
+                                                is_lexicon_file)])
     merged: Dict[str, Set[str]] = defaultdict(set)
     sizes: Dict[str, Dict[str, int]] = {}
     for source in sources:

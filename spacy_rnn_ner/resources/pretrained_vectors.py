@@ -7,10 +7,12 @@ download them: ``python -m spacy_rnn_ner vectors-import SOURCE OUTPUT_DIR``.
 training text is not filtered against ner-uk TEST documents, so :func:`describe_source`
 says so in ``metrics/vectors.json``.
 """
+import codecs
 import gzip
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,11 +50,35 @@ def resolve_source(source: str) -> Path:
 _SIZE_RE = re.compile(r"[0-9]{1,12}")
 
 
-def _lines(path: Path) -> Iterator[str]:
-    """The lines of a vectors text file, gzipped or not."""
+def _open(path: Path, mode: str = "rb", **kwargs):
     opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
+    return opener(path, mode, **kwargs)
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """The lines of a vectors text file, gzipped or not (a UTF-8 byte-order mark is
+    dropped)."""
+    with _open(path, "rt", encoding="utf-8-sig") as f:
         yield from f
+
+
+def has_bom(path: Path) -> bool:
+    """Whether a vectors text file (gzipped or not) starts with a UTF-8 byte-order mark."""
+    try:
+        with _open(path) as f:
+            return f.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+    except (OSError, EOFError):
+        return False
+
+
+def without_bom(path: Path, output: Path) -> Path:
+    """A copy of the vectors text file ``path`` without its byte-order mark (which
+    ``spacy init vectors`` would glue to the header's first number, reading the header as
+    a row and every row as a 1-wide vector)."""
+    with _open(path) as source, open(output, "wb") as copy:
+        source.read(len(codecs.BOM_UTF8))
+        shutil.copyfileobj(source, copy, 1 << 20)
+    return output
 
 
 def has_header(first_line: str) -> bool:
@@ -77,6 +103,12 @@ def check_text_vectors(path: Path) -> int:
     first, second = first_line.split(), second_line.split()
     if has_header(first_line):  # "ROWS WIDTH" header
         width, line, row = int(first[1]), 2, second
+        if width < 1:
+            raise InputError(f"not a vectors text file (the header {first_line.strip()!r} "
+                             f"announces vectors of width {width})", path, 1)
+        if not second:
+            raise InputError(f"not a vectors text file (no vectors after the header "
+                             f"{first_line.strip()!r})", path)
     else:
         width, line, row = len(first) - 1, 1, first
     if width < 1 or len(row) != width + 1:
@@ -195,8 +227,11 @@ def import_pretrained_vectors(source: str, output: Path, lang: str, prune: int =
             raise InputError(f"unknown vectors format (expected {', '.join(TEXT_SUFFIXES)} "
                              f"or .bin)", path)
         width = check_text_vectors(text)
-        scan_rows(text, width, truncate, warn)
-        init_vectors(lang, text, output, prune=prune, truncate=truncate)
+        rows = scan_rows(text, width, truncate, warn)
+        if has_bom(text):
+            text = without_bom(text, Path(tmp) / "vectors.vec")
+        # spaCy allocates a table of truncate rows, however few the file has
+        init_vectors(lang, text, output, prune=prune, truncate=min(truncate, rows))
     return describe_source(source, path, width=width, prune=prune, truncate=truncate)
 
 
