@@ -120,7 +120,8 @@ def is_torch(head: bytes) -> bool:
 
 def holds_torch(head: bytes, path: Path) -> bool:
     """A ``torch.save`` file: a zip archive holding ``<name>/data.pkl`` (any other zip,
-    e.g. a user's archive named ``.pt``, is not one), or an older pickle."""
+    e.g. a user's archive named ``.pt``, is not one), or an older pickle. A damaged zip
+    (a save cut short) still counts: what it held cannot be told, and ``--resume`` names it."""
     if head.startswith(b"\x80"):
         return True
     if not head.startswith(b"PK\x03\x04"):
@@ -131,7 +132,7 @@ def holds_torch(head: bytes, path: Path) -> bool:
         with zipfile.ZipFile(path) as archive:
             return any(name.endswith("/data.pkl") or name == "data.pkl" for name in archive.namelist())
     except (zipfile.BadZipFile, OSError, ValueError):
-        return False
+        return True
 
 
 def is_html(head: bytes) -> bool:

@@ -613,7 +613,7 @@ CASES = [
      "replace it; give another file name (or remove the file first)", 1),
     ("annotate-out-is-a-docbin-named-jsonl", both(files(**{"in.txt": UTF8}), made(lambda f: docbin(f / "o.jsonl"))),
      ["annotate", "nope", "in.txt", "o.jsonl"],
-     "error: o.jsonl: holds a spaCy DocBin, not JSON lines: the output would replace it; give another file "
+     "error: o.jsonl: holds a spaCy DocBin, not an earlier output of annotate (JSON lines): the output would replace it; give another file "
      "name (or remove the file first)", 1),
     # --- probe 2: an entry of an input folder that cannot be read is named, not skipped
     ("annotate-dir-fifo", both(files(**{"d/a.txt": UTF8}), fifo("d/b.txt")), ["annotate", "model", "d", "o.jsonl"],
