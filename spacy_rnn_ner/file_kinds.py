@@ -9,6 +9,7 @@ DocBin. A file of the same kind (an earlier run's output) and an empty file may 
 replaced.
 """
 import json
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,23 @@ def is_torch(head: bytes) -> bool:
     return head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")
 
 
+def holds_torch(head: bytes, path: Path) -> bool:
+    """A ``torch.save`` file: a zip archive holding ``<name>/data.pkl`` (any other zip,
+    e.g. a user's archive named ``.pt``, is not one), or an older pickle. A damaged zip
+    (a save cut short) still counts: what it held cannot be told, and ``--resume`` names it."""
+    if head.startswith(b"\x80"):
+        return True
+    if not head.startswith(b"PK\x03\x04"):
+        return False
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith("/data.pkl") or name == "data.pkl" for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return True
+
+
 def is_html(head: bytes) -> bool:
     text = head_text(head)
     return text is not None and text.lstrip()[:1] == "<"
@@ -131,12 +149,27 @@ def is_issues_tsv(head: bytes) -> bool:
     return bool(lines) and lines[0] == ISSUES_HEADER
 
 
+def full_lines(head: bytes, path: Path) -> list:
+    """The non-blank lines of ``head``, without the last one when the file is longer than
+    ``head`` (it may be cut)."""
+    lines = (head_text(head) or "").splitlines()
+    try:
+        longer = path.stat().st_size > len(head)
+    except OSError:
+        longer = False
+    if longer and lines:
+        lines = lines[:-1]
+    return [line for line in lines if line.strip()]
+
+
 def describe_content(path: Path) -> str:
     """What a file holds, in a few words: ``a spaCy DocBin``, ``floret vectors``,
     ``JSON``, ``JSON lines``, ``a Markdown table``, ``text`` or ``binary data``."""
     head = read_head(path)
+    if is_torch(head):
+        return "a PyTorch file" if holds_torch(head, path) else "a zip archive"
     for test, name in ((is_docbin, "a spaCy DocBin"), (is_parquet, "a Parquet file"),
-                       (is_png, "a PNG image"), (is_torch, "a PyTorch file"),
+                       (is_png, "a PNG image"),
                        (is_floret, "floret vectors"), (is_issues_tsv, "a convert issues file")):
         if test(head):
             return name
@@ -174,7 +207,20 @@ TEXT = FileKind("text", _head_test(is_text))
 ISSUES = FileKind("a convert issues file (TSV)", _head_test(is_issues_tsv))
 PNG = FileKind("a PNG image", _head_test(is_png), (".png",))
 HTML = FileKind("HTML", _head_test(is_html), (".html",))
-TORCH = FileKind("a PyTorch file", _head_test(is_torch))
+TORCH = FileKind("a PyTorch file", holds_torch)
+
+
+#: an IOB tag (as :data:`spacy_rnn_ner.converters.conll.TAG_RE`)
+IOB_TAG_RE = re.compile(r"^(?:O|[BI]-\S+)$")
+
+
+def _holds_iob_lines(head: bytes, path: Path) -> bool:
+    return is_text(head) and all(IOB_TAG_RE.match(tag) for line in full_lines(head, path)
+                                 for tag in line.split())
+
+
+#: ``labels.txt`` of ``convert to-nemo``: lines of IOB tags (a user's text is refused)
+NEMO_LABELS = FileKind("NeMo labels (lines of IOB tags)", _holds_iob_lines)
 
 
 #: the first line of a Markdown file the command ``{}`` writes (an HTML comment: not shown)
@@ -217,6 +263,60 @@ def json_output(command: str, keys: Tuple[str, ...]) -> FileKind:
         return isinstance(data, dict) and all(key in data for key in keys)
 
     return FileKind(f"an earlier output of {command} (JSON)", holds)
+
+
+#: the keys every JSON line ``annotate`` writes holds
+ANNOTATE_KEYS = ("text", "entities")
+#: the columns of the Parquet file ``annotate`` writes
+ANNOTATE_COLUMNS = ("text", "entities", "meta")
+
+
+def _holds_annotate_jsonl(head: bytes, path: Path) -> bool:
+    """JSON lines whose first line is an object with ``text`` (a string) and ``entities``
+    (a list), as every line ``annotate`` writes."""
+    if not is_json_lines(head):
+        return False
+    first = (head_text(head) or "").lstrip().split("\n", 1)[0]
+    try:
+        record = json.loads(first)
+    except (ValueError, RecursionError):
+        return False
+    return (isinstance(record, dict) and isinstance(record.get("text"), str)
+            and isinstance(record.get("entities"), list))
+
+
+def _holds_annotate_parquet(head: bytes, path: Path) -> bool:
+    """A Parquet file with the columns ``annotate`` writes (``text``, ``entities``,
+    ``meta``); any other table is refused."""
+    if not is_parquet(head):
+        return False
+    try:
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(path).names
+    except Exception:
+        return False
+    return names == list(ANNOTATE_COLUMNS)
+
+
+ANNOTATE_JSONL = FileKind("an earlier output of annotate (JSON lines)", _holds_annotate_jsonl, (".jsonl",))
+ANNOTATE_PARQUET = FileKind("an earlier output of annotate (Parquet)", _holds_annotate_parquet, (".parquet",))
+
+#: the comment line after ``<!DOCTYPE html>`` in every HTML page ``report`` writes
+HTML_MARKER = "<!-- spacy-rnn-ner: report -->"
+#: how the examples page of an earlier version (without the marker) started
+DISPLACY_HEAD = '<!DOCTYPE html>\n<html lang="en">\n    <head>\n        <title>displaCy</title>'
+
+
+def _holds_report_html(head: bytes, path: Path) -> bool:
+    text = (head_text(head) or "").lstrip()
+    lines = [line.strip() for line in text.splitlines()[:3]]
+    return HTML_MARKER in lines or text.startswith(DISPLACY_HEAD)
+
+
+#: the examples page of ``report``: replaced only when it carries :data:`HTML_MARKER`
+#: (or starts as the page of an earlier version did); a user's own HTML is refused
+REPORT_HTML = FileKind("an earlier output of report (HTML)", _holds_report_html, (".html",))
 
 
 #: the Markdown and JSON outputs of the commands (see :func:`markdown_output`,

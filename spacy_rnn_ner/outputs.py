@@ -281,8 +281,9 @@ class AtomicFile(_Committable):
 class AtomicFolder(_Committable):
     """A folder filled under a temporary name next to ``path`` (:attr:`tmp`, created
     with the mode ``mkdir`` would give) and put in its place by :meth:`commit`: an
-    earlier folder there is moved aside, the new one renamed into place, the old one
-    removed. Check first that an earlier folder may be replaced
+    earlier folder there is moved aside, the new one renamed into place (with the earlier
+    folder's mode, as :class:`AtomicFile` keeps a file's: a folder the user closed with
+    ``chmod 700`` stays closed), the old one removed. Check first that an earlier folder may be replaced
     (:func:`spacy_rnn_ner.io.check_outputs` with an ``OutputFolder``)."""
 
     def __init__(self, path: PathLike):
@@ -296,6 +297,8 @@ class AtomicFolder(_Committable):
     def move_into_place(self) -> None:
         old = None
         if os.path.lexists(self.target):
+            if self.target.is_dir():
+                os.chmod(self.tmp, stat.S_IMODE(os.stat(self.target).st_mode))
             old = self.tmp + ".old"
             os.rename(self.target, old)
         try:

@@ -31,6 +31,8 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import registry
 
+from .errors import config_error
+
 # Ukrainian abbreviations that are followed by a name or a number, not a sentence end:
 # places and streets, titles, 'імені', 'святого', 'стаття', 'пункт', 'сторінка', 'том'.
 # Abbreviations that often end a sentence ('р.', 'рр.', 'грн.', 'тис.', 'млн.', 'ін.')
@@ -195,9 +197,25 @@ def make_abbrev_sentencizer(
     scorer: Optional[Callable],
 ) -> AbbrevSentencizer:
     """Create an ``abbrev_sentencizer``. ``punct_chars``: sentence-final characters
-    (null: spaCy's sentencizer's); ``abbreviations``: words after which a period never
-    ends a sentence (null: the Ukrainian list of this module; ``[]``: none);
-    ``newline_starts``: a line break starts a sentence."""
+    (null: spaCy's sentencizer's; an empty list or an empty string in it is a config
+    error); ``abbreviations``: words after which a period never ends a sentence (null: the
+    Ukrainian list of this module; ``[]``: none), written with or without their period
+    ('м.' is 'м': the period is a token of its own and is stripped; an empty entry is a
+    config error); ``newline_starts``: a line break starts a sentence."""
+    block = "abbrev_sentencizer"
+    if punct_chars is not None:
+        if not punct_chars:
+            raise config_error(block, "punct_chars", f"{block}: punct_chars is an empty list: no "
+                               "sentence would ever end at punctuation; give null for spaCy's "
+                               "sentence-final characters")
+        if any(not p for p in punct_chars):
+            raise config_error(block, "punct_chars", f"{block}: punct_chars holds an empty string, "
+                               "which no token is; give the sentence-final characters")
+    if abbreviations is not None:
+        if any(not a.rstrip(".") for a in abbreviations):
+            raise config_error(block, "abbreviations", f"{block}: abbreviations holds an empty "
+                               "entry (or one of periods only); give words such as 'м' or 'вул.'")
+        abbreviations = [a.rstrip(".") for a in abbreviations]
     return AbbrevSentencizer(
         name, punct_chars=punct_chars, abbreviations=abbreviations,
         newline_starts=newline_starts, overwrite=overwrite, scorer=scorer,

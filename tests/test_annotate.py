@@ -110,6 +110,29 @@ def test_parquet_round_trip(tmp_path, trained_lstm):
     ]
 
 
+def test_own_parquet_output_round_trips_its_metadata(tmp_path, trained_lstm):
+    """probe 4 an16: annotate's own Parquet (metadata packed in a JSON column ``meta``) read
+    back gives the user's keys as written (``"id": 7``), not ``"meta": "{\\"id\\": 7}"``;
+    the earlier outputs are replaced on a rerun."""
+    pytest.importorskip("pyarrow.parquet")
+    from spacy.tokens import DocBin
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"text": TEXTS[0], "id": 7}, ensure_ascii=False) + "\n", encoding="utf8")
+    first = tmp_path / "o.parquet"
+    for _ in range(2):  # the second run replaces the first one's output
+        annotate_file(trained_lstm, src, first)
+    again = tmp_path / "o2.jsonl"
+    for _ in range(2):
+        annotate_file(trained_lstm, first, again)
+    record = json.loads(again.read_text(encoding="utf8"))
+    assert record["id"] == 7 and "meta" not in record
+    assert [e["label"] for e in record["input_entities"]] == [e["label"] for e in record["entities"]]
+    annotate_file(trained_lstm, first, tmp_path / "o2.spacy")
+    doc = next(DocBin().from_disk(tmp_path / "o2.spacy").get_docs(trained_lstm.vocab))
+    assert doc.user_data["id"] == 7 and "meta" not in doc.user_data
+
+
 def test_bad_paths(tmp_path, trained_lstm):
     src = tmp_path / "in.txt"
     src.write_text(TEXTS[0], encoding="utf8")
@@ -125,7 +148,7 @@ def test_bad_paths(tmp_path, trained_lstm):
 
 def test_interrupt_leaves_previous_output(tmp_path, trained_lstm):
     out = tmp_path / "out.jsonl"
-    out.write_text('{"text": "previous"}\n', encoding="utf8")  # an earlier run's output
+    out.write_text('{"text": "previous", "entities": []}\n', encoding="utf8")  # an earlier run's output
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"text": TEXTS[0]}) + "\n{x\n" + json.dumps({"text": TEXTS[1]}) + "\n", encoding="utf8")
 
@@ -134,7 +157,7 @@ def test_interrupt_leaves_previous_output(tmp_path, trained_lstm):
 
     with pytest.raises(KeyboardInterrupt):
         annotate_file(trained_lstm, src, out, skip_bad_lines=True, report=interrupt)
-    assert out.read_text(encoding="utf8") == '{"text": "previous"}\n'
+    assert out.read_text(encoding="utf8") == '{"text": "previous", "entities": []}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]  # temp file removed
     assert len(list(read_records(src))) == 3
 

@@ -613,7 +613,7 @@ CASES = [
      "replace it; give another file name (or remove the file first)", 1),
     ("annotate-out-is-a-docbin-named-jsonl", both(files(**{"in.txt": UTF8}), made(lambda f: docbin(f / "o.jsonl"))),
      ["annotate", "nope", "in.txt", "o.jsonl"],
-     "error: o.jsonl: holds a spaCy DocBin, not JSON lines: the output would replace it; give another file "
+     "error: o.jsonl: holds a spaCy DocBin, not an earlier output of annotate (JSON lines): the output would replace it; give another file "
      "name (or remove the file first)", 1),
     # --- probe 2: an entry of an input folder that cannot be read is named, not skipped
     ("annotate-dir-fifo", both(files(**{"d/a.txt": UTF8}), fifo("d/b.txt")), ["annotate", "model", "d", "o.jsonl"],
@@ -744,7 +744,71 @@ CASES = [
      ["vectors-import", "v.vec", "vec", "--record", "package.json"],
      "error: package.json: holds JSON, not an earlier output of vectors-import (JSON): the output would "
      "replace it; give another file name (or remove the file first)", 1),
+    # --- probe 4: an existing file counts as an earlier output only when it holds what the
+    # command writes (its keys, columns, marker or lines), not merely the right magic or name
+    ("annotate-jsonl-out-is-training-data (an04)",
+     files(**{"in.txt": UTF8, "train.jsonl": b'{"tokens": ["a"], "ner_tags": ["O"]}\n' * 2}),
+     ["annotate", "model", "in.txt", "train.jsonl"],
+     "error: train.jsonl: holds JSON lines, not an earlier output of annotate (JSON lines): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
+    ("annotate-parquet-out-is-a-user-table (an05)",
+     both(files(**{"in.txt": UTF8}), made(lambda f: user_parquet(f / "mine.parquet"))),
+     ["annotate", "model", "in.txt", "mine.parquet"],
+     "error: mine.parquet: holds a Parquet file, not an earlier output of annotate (Parquet): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
+    ("report-html-is-a-user-page (rp05)",
+     both(files(**{"rep/examples_x.html": b"<!DOCTYPE html>\n<html><body>My page</body></html>\n"}),
+          made(lambda f: docbin(f / "d.spacy"))),
+     ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x"],
+     "error: rep/examples_x.html: holds text, not an earlier output of report (HTML): the output would "
+     "replace it; give another file name (or remove the file first)", 1),
+    ("char-lm-out-is-a-user-zip (cl06)", both(files(**{"t.txt": UTF8}), made(lambda f: user_zip(f / "lm.pt"))),
+     ["train-char-lm", "t.txt", "lm.pt", "--max-steps", "1"],
+     "error: lm.pt: holds a zip archive, not a PyTorch file: the output would replace it; give another "
+     "file name (or remove the file first)", 1),
+    ("to-nemo-labels-is-a-user-note (tn04)",
+     both(files(**{"out/labels.txt": b"my labels notes\n"}), made(lambda f: docbin(f / "in.spacy"))),
+     ["convert", "to-nemo", "in.spacy", "out"],
+     "error: out/labels.txt: holds text, not NeMo labels (lines of IOB tags): the output would replace "
+     "it; give another file name (or remove the file first)", 1),
+    ("track-artifact-is-a-fifo (tk04)", both(files(**{"rid.txt": RUN_ID}), fifo("p.md")),
+     ["track", "rid.txt", "-a", "p.md"],
+     "error: p.md: is a named pipe, not a regular file: save the data to a file and give its name", 1),
+    ("build-lexicons-list-is-a-user-list (bl02)",
+     files(**{"out/countries.txt": "my hand-made country list: Україна\n".encode("utf8")}),
+     ["build-lexicons", "out", "--sources", "iso-codes"],
+     "error: out: holds files that are not an earlier output of build-lexicons (countries.txt): the folder "
+     "is replaced as a whole; give a new or empty folder", 1),
 ]
+
+
+def user_parquet(path: Path) -> None:
+    """A user's own table (no text column): not an annotate output."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"user_id": [1, 2], "score": [0.5, 0.7]}), path)
+
+
+def test_report_html_of_an_earlier_version_is_replaceable(tmp_path):
+    """rp05: the examples page the report writes now carries a marker; one written before
+    it did (displaCy's own head) still counts as an earlier output, a user's page does not."""
+    from spacy_rnn_ner.file_kinds import DISPLACY_HEAD, HTML_MARKER, REPORT_HTML, kind_refusal
+
+    old, new, user = tmp_path / "old.html", tmp_path / "new.html", tmp_path / "user.html"
+    old.write_text(DISPLACY_HEAD + "\n    </head>\n</html>\n", encoding="utf8")
+    new.write_text(f"<!DOCTYPE html>\n{HTML_MARKER}\n<html></html>\n", encoding="utf8")
+    user.write_text("<!DOCTYPE html>\n<html><head><title>displaCy</title></head></html>\n", encoding="utf8")
+    assert kind_refusal(old, REPORT_HTML) is None and kind_refusal(new, REPORT_HTML) is None
+    assert kind_refusal(user, REPORT_HTML) is not None
+
+
+def user_zip(path: Path) -> None:
+    """A user's zip archive (named like a model): not a torch.save file."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("notes.txt", "my notes\n")
 
 
 def parquet(path: Path) -> None:
@@ -798,6 +862,36 @@ def test_outputs_get_the_mode_of_a_plain_open(tmp_path, capsys, monkeypatch):
     assert status == 0, err
     for name in ("o.spacy", "i.tsv"):  # not mkstemp's 0600: other users can read them
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
+
+
+def test_a_replaced_output_folder_keeps_its_mode(tmp_path, capsys, monkeypatch):
+    """probe 4 md02/md04: a folder output replaced on a rerun keeps the earlier folder's
+    mode (a folder the user closed with chmod 700 stays closed), as a file output does."""
+    import stat
+
+    (tmp_path / "v.vec").write_bytes(b"2 2\na 1 2\nb 1 2\n")
+    old = os.umask(0o022)
+    try:
+        argv = ["vectors-import", "v.vec", "vec"]
+        status, err = run_cli(argv, tmp_path, capsys, monkeypatch)
+        assert status == 0, err
+        (tmp_path / "vec").chmod(0o700)
+        status, err = run_cli(argv, tmp_path, capsys, monkeypatch)
+        assert status == 0, err
+        assert stat.S_IMODE((tmp_path / "vec").stat().st_mode) == 0o700
+        # build-lexicons (md04) writes its folder the same way: atomic_folder
+        from spacy_rnn_ner.outputs import atomic_folder
+
+        (tmp_path / "lex").mkdir(mode=0o700)
+        with atomic_folder(tmp_path / "lex") as folder:
+            (folder / "geo.txt").write_text("київ\n", encoding="utf8")
+        assert stat.S_IMODE((tmp_path / "lex").stat().st_mode) == 0o700
+        assert (tmp_path / "lex" / "geo.txt").read_text(encoding="utf8") == "київ\n"
+        with atomic_folder(tmp_path / "new") as folder:  # a new folder: the mode mkdir gives
+            pass
+        assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o755
+    finally:
+        os.umask(old)
 
 
 # ------------------------------------------------------------ no hang, nothing lost

@@ -127,3 +127,29 @@ def test_parsed_doc_is_refused_with_overwrite():
     doc = Doc(nlp.vocab, words=["Один", ".", "Два", "."], heads=[0, 0, 2, 2], deps=["ROOT", "punct", "ROOT", "punct"])
     with pytest.raises(ValueError, match="E043"):
         nlp(doc)
+
+
+@pytest.mark.parametrize("setting,value,message", [
+    ("punct_chars", [], "abbrev_sentencizer: punct_chars is an empty list: no sentence would ever end "
+                        "at punctuation; give null for spaCy's sentence-final characters"),  # t07
+    ("punct_chars", [""], "abbrev_sentencizer: punct_chars holds an empty string, which no token is; "
+                          "give the sentence-final characters"),  # t08
+    ("abbreviations", ["м", ""], "abbrev_sentencizer: abbreviations holds an empty entry (or one of "
+                                 "periods only); give words such as 'м' or 'вул.'"),
+], ids=["t07-empty-punct", "t08-empty-string", "empty-abbreviation"])
+def test_settings_that_would_do_nothing_are_config_errors(setting, value, message):
+    from confection import ConfigValidationError
+
+    with pytest.raises(ConfigValidationError) as caught:
+        spacy.blank("uk").add_pipe("abbrev_sentencizer", config={setting: value})
+    assert caught.value.title == message
+
+
+def test_an_abbreviation_written_with_its_period_is_kept():
+    """probe 4 t09: 'м.' (as the module lists them) means the word 'м' before a period."""
+    from spacy.tokens import Doc
+
+    nlp = spacy.blank("uk")
+    nlp.add_pipe("abbrev_sentencizer", config={"abbreviations": ["м."]})
+    doc = nlp(Doc(nlp.vocab, words="Живу в м . Київ .".split()))
+    assert [t.is_sent_start for t in doc] == [True, False, False, False, False, False]

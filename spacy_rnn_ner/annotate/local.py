@@ -33,7 +33,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from ..errors import InputError, import_optional
 from ..outputs import INTERRUPT_SIGNALS
-from ..file_kinds import DOCBIN, JSON_LINES, PARQUET
+from ..file_kinds import ANNOTATE_COLUMNS, ANNOTATE_JSONL, ANNOTATE_PARQUET, DOCBIN
 from ..io import (AtomicFile, OutputFile, check_exists, check_outputs, decode_text, describe_decode_error, docbin_from_bytes,
                   files_with_suffix, parse_json_line)
 
@@ -302,7 +302,10 @@ def read_docbin_records(fh: BinaryIO, name: str) -> Iterator[Record]:
 
 
 def read_parquet(fh: BinaryIO, name: str) -> Iterator[Record]:
-    """Rows of a ``text`` column; other columns are kept as metadata."""
+    """Rows of a ``text`` column; other columns are kept as metadata. In annotate's own
+    Parquet output (columns ``text``, ``entities``, ``meta``) the ``meta`` column (the
+    metadata as a JSON object) is unpacked: what the first input held comes back as it was
+    written (``"id": 7``, not ``"meta": "{\\"id\\": 7}"``), as for JSONL and DocBin."""
     pq = import_parquet()
 
     try:
@@ -311,11 +314,23 @@ def read_parquet(fh: BinaryIO, name: str) -> Iterator[Record]:
         raise AnnotateError(f"{name}: not a Parquet file ({err})") from err
     if "text" not in parquet.schema_arrow.names:
         raise AnnotateError(f"{name}: no 'text' column (columns: {', '.join(parquet.schema_arrow.names)})")
+    own = parquet.schema_arrow.names == list(ANNOTATE_COLUMNS)
     row = 0
     for batch in parquet.iter_batches(batch_size=1024):
         for obj in batch.to_pylist():
             row += 1
             text = obj.pop("text")
+            if own:
+                try:
+                    meta = json.loads(obj["meta"]) if isinstance(obj["meta"], str) else None
+                except (ValueError, RecursionError):
+                    meta = None
+                if not isinstance(meta, dict):
+                    yield Record(f"{name}:row {row}", error="'meta' is not a JSON object (the "
+                                 "metadata column of annotate's Parquet output)")
+                    continue
+                del obj["meta"]
+                obj.update(meta)
             if isinstance(text, str):
                 yield checked_meta(Record(f"{name}:row {row}", text=text, meta=obj))
             else:
@@ -519,7 +534,7 @@ class ParquetSink:
 
 SINKS = {".jsonl": JsonlSink, ".spacy": DocBinSink, ".parquet": ParquetSink}
 #: what each sink writes (an existing file there must hold the same, or be empty)
-OUTPUT_KINDS = {".jsonl": JSON_LINES, ".spacy": DOCBIN, ".parquet": PARQUET}
+OUTPUT_KINDS = {".jsonl": ANNOTATE_JSONL, ".spacy": DOCBIN, ".parquet": ANNOTATE_PARQUET}
 
 
 def check_paths(input_path: Union[str, Path], output_path: Union[str, Path],

@@ -17,12 +17,12 @@ can be malformed take ``--skip-malformed``. Prints what was read, written and re
 """
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 import typer
 
 from ..converters.report import ConversionReport
-from ..file_kinds import AGREEMENT_MARKDOWN, DOCBIN, ISSUES, TEXT, FileKind
+from ..file_kinds import AGREEMENT_MARKDOWN, DOCBIN, ISSUES, NEMO_LABELS, TEXT, FileKind
 from ..io import OutputFile, check_exists, check_outputs
 from ._util import Arg, Group, Opt, app, lang_option
 
@@ -52,12 +52,12 @@ def _fraction(value: float) -> float:
 
 def run_conversion(convert: Callable[[], ConversionReport], show_issues: int,
                    issues_file: Optional[Path], inputs: Sequence[Optional[Path]] = (),
-                   outputs: Sequence[Path] = (), scratch: Sequence[Optional[Path]] = (),
+                   outputs: Sequence[Union[Path, OutputFile]] = (), scratch: Sequence[Optional[Path]] = (),
                    kind: FileKind = DOCBIN) -> None:
-    """Check the outputs (files of ``kind``), the issues file and the ``scratch``
+    """Check the outputs (files of ``kind``, or an :class:`OutputFile` with its own), the issues file and the ``scratch``
     folders (a cache) (:func:`~spacy_rnn_ner.io.check_outputs`), convert, print the
     summary, write the issues."""
-    check_outputs([*(OutputFile(path, kind) for path in outputs),
+    check_outputs([*(path if isinstance(path, OutputFile) else OutputFile(path, kind) for path in outputs),
                    None if issues_file is None else OutputFile(issues_file, ISSUES)],
                   inputs, scratch=scratch)
     report = convert()
@@ -215,7 +215,8 @@ def to_nemo_cli(
                                  param_hint="--suffix")
     run_conversion(lambda: convert_to_nemo(input_path, out_dir, suffix), show_issues,
                    issues_file, [input_path],
-                   [out_dir / f"text{suffix}.txt", out_dir / f"labels{suffix}.txt"], kind=TEXT)
+                   [out_dir / f"text{suffix}.txt", OutputFile(out_dir / f"labels{suffix}.txt", NEMO_LABELS)],
+                   kind=TEXT)
 
 
 @app.command("ner-uk-agreement")

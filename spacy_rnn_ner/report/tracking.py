@@ -15,6 +15,7 @@ from spacy.language import Language
 from spacy.util import SimpleFrozenList, registry
 from ..errors import InputError, config_error, import_optional
 from ..io import read_json, read_text
+from ..outputs import file_kind, not_a_regular_file
 
 DEFAULT_TRACKING_URI = "sqlite:///training/mlflow.db"
 DEFAULT_EXPERIMENT = "spacy-rnn-ner"
@@ -287,6 +288,9 @@ def log_results(
                if not Path(path).exists()]
     if missing:
         raise TrackingError(f"missing file(s) to log: {', '.join(missing)}")
+    for path in ([scores_file] if scores_file else []) + list(artifacts):
+        if file_kind(path):  # a named pipe with no writer would block the run (probe 4 tk04)
+            raise not_a_regular_file(path)
     scores = None
     if scores_file:
         scores = with_entity_scores(checked_scores(read_json(scores_file), scores_file), scores_file)

@@ -37,7 +37,7 @@ from .metrics import (
     worst_confusions,
 )
 
-from ..file_kinds import HTML, PNG, REPORT_JSON, REPORT_MARKDOWN, FileKind, markdown_marker
+from ..file_kinds import HTML_MARKER, PNG, REPORT_HTML, REPORT_JSON, REPORT_MARKDOWN, FileKind, markdown_marker
 from ..errors import InputError, import_optional
 from ..io import atomic_output, check_exists, load_docbin, load_pipeline, read_json, read_jsonl, require_gpu
 
@@ -91,7 +91,11 @@ def render_examples(gold_docs: Sequence[Doc], pred_docs: Sequence[Doc], indices:
                 data = displacy.parse_ents(doc)
                 data["title"] = title
                 parsed.append(data)
-        return displacy.render(parsed, style="ent", page=True, manual=True, jupyter=False)
+        page = displacy.render(parsed, style="ent", page=True, manual=True, jupyter=False)
+    doctype, _, rest = page.partition("\n")
+    if doctype.lower().startswith("<!doctype"):  # the marker: an earlier output may be replaced
+        return f"{doctype}\n{HTML_MARKER}\n{rest}"
+    return f"{HTML_MARKER}\n{page}"
 
 
 def render_markdown(report: Dict[str, Any], name: str, files: Dict[str, str], sources: Dict[str, str]) -> str:
@@ -171,7 +175,7 @@ def report_files(name: str) -> Dict[str, FileKind]:
     what each holds."""
     return {f"report_{name}.md": REPORT_MARKDOWN, f"report_{name}.json": REPORT_JSON,
             f"confusion_{name}.png": PNG, f"curves_{name}.png": PNG,
-            f"examples_{name}.html": HTML}
+            f"examples_{name}.html": REPORT_HTML}
 
 
 def checked_log(log: Path) -> List[Dict[str, Any]]:

@@ -27,6 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 from ..errors import InputError, import_optional
+from ..file_kinds import full_lines, head_text, read_head
 from ..io import OutputFolder, atomic_folder, check_outputs, file_kind, write_text
 
 PathLike = Union[str, Path]
@@ -194,8 +195,16 @@ def is_lexicon_folder(path: Path) -> bool:
 
 
 def is_lexicon_file(path: Path) -> bool:
-    """Whether ``path`` is a word list :func:`build_lexicons` writes (by its name)."""
-    return path.name in {f"{name}.txt" for name in list_names()} and path.is_file()
+    """Whether ``path`` is a word list :func:`build_lexicons` writes: named like one, and
+    holding lower-case words, one a line, without spaces (a user's own list or notes under
+    such a name is not one)."""
+    if path.name not in {f"{name}.txt" for name in list_names()} or not path.is_file():
+        return False
+    head = read_head(path)
+    if head_text(head) is None:
+        return False
+    return all(len(line.split()) == 1 and line == line.lower() and line == line.strip()
+               for line in full_lines(head, path))
 
 
 def write_lists(lists: Dict[str, Set[str]], output_dir: PathLike) -> Dict[str, int]:
