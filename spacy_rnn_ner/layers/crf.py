@@ -181,7 +181,7 @@ def crf_decode(
         if not confidences:
             return tags.numpy(), None
         if crf is not None:
-            padding = padding_of(lengths, device)
+            padding = host if device.type == "cpu" else padding_of(lengths, device)
             scores = masked_scores(E.shape[1], *params, dtype=torch.float64, device=device)
             probs = padding.unpad(marginals(padding.pad(E), padding.batch_sizes, scores))  # float64
         chosen = probs.gather(1, tags.to(device)[:, None])[:, 0]
@@ -252,10 +252,11 @@ def viterbi(E: numpy.ndarray, batch_sizes: List[int], scores: CRFScores) -> nump
     # back from each sequence's last tag (a row is first written at its last step)
     tag = (best + end).argmax(axis=1)
     path = numpy.zeros(E.shape[:2], dtype=numpy.int64)
+    rows = numpy.arange(E.shape[0])
     for t in range(len(batch_sizes) - 1, 0, -1):
         size = batch_sizes[t]
         path[:size, t] = tag[:size]
-        tag[:size] = backpointers[t - 1, numpy.arange(size), tag[:size]]
+        tag[:size] = backpointers[t - 1, rows[:size], tag[:size]]
     path[:, 0] = tag
     return path
 
