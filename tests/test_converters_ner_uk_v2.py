@@ -315,6 +315,12 @@ def test_agreement_matches_documents_by_text_across_tokenizations(tmp_path: Path
     assert rnn_ner_main(["ner-uk-agreement", str(root), "--output", str(tmp_path / "a.md")]) == 0
     assert "| MISC | 1 | 1 | 1 | 0 | 100.00 | 100.00 | 100.00 |" in capsys.readouterr().out
     assert (tmp_path / "a.md").read_text(encoding="utf-8").count("\n| ") == 6
+    # a listed 1.0 document without its .tok.ann is named, not only counted as unmatched
+    (data / "y.tok.txt").write_text(text1, encoding="utf-8")
+    (root / "v1.0" / "dev-test-split.txt").write_text("DEV\nx.tok\ny.tok\n", encoding="utf-8")
+    assert rnn_ner_main(["ner-uk-agreement", str(root)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {data / 'y'}: (train) no .tok.ann file (ner-uk 1.0: not compared)" in err
 
 
 def test_pretraining_text_of_v2_uses_its_own_test_documents(tmp_path: Path):

@@ -129,3 +129,16 @@ def test_project_runs_in_a_temporary_copy(tmp_path):
     after = {p: p.stat().st_mtime for d in ("corpus", "training", "metrics")
              for p in (REPO / d).rglob("*")} if (REPO / "corpus").exists() else {}
     assert after == before
+
+
+@pytest.mark.parametrize("name", ["train", "train-v2"])
+def test_an_empty_rnn_type_reaches_the_model_as_a_value(tmp_path, name):
+    """``--vars.rnn_type ''`` must not leave the override flags without a value (spaCy would
+    read them as ``true`` and name the logger, not rnn_type)."""
+    shutil.copy(REPO / "project.yml", tmp_path)
+    cmd = commands(load_project_config(tmp_path, overrides={"vars.rnn_type": ""}))[name]
+    args = shlex.split(cmd["script"][0])
+    args = [a for i, a in enumerate(args) if "--gpu-id" not in args[i - 1:i + 1]]
+    overrides = parse_config_overrides(args[args.index("--output") + 2:])
+    assert overrides["components.rnn_ner.model.rnn_type"] == ""
+    assert overrides.get("training.logger.run_name", "") == ""

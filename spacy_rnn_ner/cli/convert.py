@@ -229,4 +229,6 @@ def ner_uk_agreement_cli(
     from ..converters.ner_uk_agreement import write_agreement
 
     check_outputs([None if output is None else OutputFile(output, AGREEMENT_MARKDOWN)], [corpus])
-    typer.echo("\n".join(write_agreement(corpus, output)))
+    lines = write_agreement(corpus, output,
+                            warn=lambda message: typer.echo(f"warning: {message}", err=True))
+    typer.echo("\n".join(lines))

@@ -31,6 +31,9 @@ def build_lexicons_cli(
     names = [s.strip() for s in sources.split(",") if s.strip()]
     if not names:
         raise typer.BadParameter("no lexicon source given", param_hint="--sources")
+    if lt_dict is not None and "lingotweaker" not in names:
+        raise InputError("--lt-dict applies to the lingotweaker source, which --sources "
+                         f"({', '.join(names)}) does not name")
     sizes = build_lexicons(output_dir, names, lang, iso_locale_dir, lt_dict, derived=not no_derived)
     rows = [[name] + [f"{sizes[s].get(name, 0):,}" for s in names] + [f"{sizes['total'][name]:,}"]
             for name in sorted(sizes["total"])]

@@ -8,11 +8,11 @@ compared as character ranges of the text without whitespace, so the two versions
 different tokenizations do not matter.
 """
 from collections import Counter
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from spacy.tokens import Doc
 
-from ..errors import InputError
+from ..errors import InputError, where
 from ..file_kinds import markdown_marker
 from ..io import write_text
 from ..markdown import markdown_table
@@ -36,16 +36,21 @@ def _squeezed_spans(doc: Doc) -> Tuple[str, Dict[Key, str]]:
 
 def version_agreement(path: PathLike, label_map: Optional[Dict[str, str]] = None,
                       layer: str = "outer") -> Dict[str, object]:
-    """``{"docs": n matched, "unmatched_v1": [...], "unmatched_v2": [...],
-    "types": {label: {"v1", "v2", "agree", "other_type", "p", "r", "f"}}}`` for all
+    """``{"docs": n matched, "unmatched_v1": [...], "unmatched_v2": [...], "skipped":
+    [documents and lines not read, with their file], "types": {label: {"v1", "v2", "agree",
+    "other_type", "p", "r", "f"}}}`` for all
     documents of 1.0 (tok) and 2.0 (``bruk``) under ``path``; ``"total"`` is a row too.
     ``label_map``: default :data:`V1_LABEL_MAP`."""
     label_map = V1_LABEL_MAP if label_map is None else label_map
-    v1 = [d for docs in load_ner_uk(path, dev_fraction=0.0, report=ConversionReport()).values()
+    report1, report2 = ConversionReport(), ConversionReport()
+    v1 = [d for docs in load_ner_uk(path, dev_fraction=0.0, report=report1).values()
           for d in docs]
     v2 = [d for docs in load_ner_uk(path, version="2.0", dev_fraction=0.0, layer=layer,
-                                    label_map=label_map, report=ConversionReport()).values()
+                                    label_map=label_map, report=report2).values()
           for d in docs if d.user_data["source"] == "bruk"]
+    skipped = [f"{where(issue.path, issue.line)}{issue.message} (ner-uk {version}: not compared)"
+               for version, report in (("1.0", report1), ("2.0", report2))
+               for issue in report.issues if issue.action == "skipped"]
     by_text: Dict[str, Doc] = {}
     for doc in v2:
         by_text["".join(doc.text.split())] = doc
@@ -75,7 +80,7 @@ def version_agreement(path: PathLike, label_map: Optional[Dict[str, str]] = None
     types = {label: _scores(c) for label, c in sorted(counts.items())}
     types["total"] = _scores(sum(counts.values(), Counter()))
     return {"docs": matched, "unmatched_v1": unmatched_v1, "unmatched_v2": unmatched_v2,
-            "types": types}
+            "skipped": skipped, "types": types}
 
 
 def _scores(c: Counter) -> Dict[str, float]:
@@ -99,9 +104,14 @@ def format_agreement(result: Dict[str, object]) -> str:
     return "\n".join(lines)
 
 
-def write_agreement(path: PathLike, output: Optional[PathLike] = None) -> List[str]:
-    """Compute, print-ready lines; written to ``output`` (Markdown) when given."""
-    text = format_agreement(version_agreement(path))
+def write_agreement(path: PathLike, output: Optional[PathLike] = None,
+                    warn: Callable[[str], None] = lambda message: None) -> List[str]:
+    """Compute, print-ready lines; written to ``output`` (Markdown) when given; each
+    document or line that could not be read goes to ``warn``."""
+    result = version_agreement(path)
+    for message in result["skipped"]:
+        warn(message)
+    text = format_agreement(result)
     if output is not None:
         write_text(output, markdown_marker("ner-uk-agreement") + "\n\n" + text + "\n")
     return text.split("\n")

@@ -42,6 +42,8 @@ def checked_scores(scores: Dict[str, Any], path: Path) -> Dict[str, Any]:
         raise InputError(f"'ents_per_type' is {type(per_type).__name__}, expected an object",
                          path)
     for label, values in (per_type or {}).items():
+        if not label.strip():
+            raise InputError(f"'ents_per_type' has a type without a name ({label!r})", path)
         if not isinstance(values, dict):
             raise InputError(f"'ents_per_type' -> {label!r} is {values!r}, expected an object "
                              "with p, r, f", path)

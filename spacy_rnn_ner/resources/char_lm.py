@@ -177,6 +177,9 @@ def _train(text_path: Path, output: Path, config: TrainConfig, resume: bool,
         raise FileNotFoundError(f"text file not found: {text_path}")
     check_outputs([OutputFile(output, TORCH), OutputFile(checkpoint_path(output), TORCH)], [text_path])
     text = read_text(text_path)
+    if not any(ch.isalpha() for ch in text):
+        raise InputError("holds no letter: nothing for a character language model to learn",
+                         text_path)
     text_id = _text_id(text_path, text)
     ckpt_file = checkpoint_path(output)
     torch.manual_seed(config.seed)
