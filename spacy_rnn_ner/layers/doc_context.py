@@ -16,7 +16,8 @@ batches documents; memory is linear in the batch's tokens whatever a document's 
 The mean is computed with ``ops.scatter_add`` on the model's device, for the tokens that
 have other mentions only; the group ids (from the docs' words) are made on the host.
 """
-from typing import Callable, List, NamedTuple, Sequence, Tuple
+from functools import lru_cache
+from typing import Callable, Dict, List, NamedTuple, Sequence, Tuple
 
 import numpy
 from spacy.attrs import ORTH
@@ -28,6 +29,7 @@ PREFIX_CHARS = 5
 MIN_KEY_CHARS = 3
 
 
+@lru_cache(maxsize=1 << 16)
 def word_key(text: str) -> str:
     """The inflection-blind key of a capitalised word ('' for any other token)."""
     if not text[:1].isupper() or not text.isalpha():
@@ -41,7 +43,8 @@ def word_key(text: str) -> str:
 class Mentions(NamedTuple):
     """The tokens of a batch (flat, doc order) that share their word key with another
     token of their document: their positions, a group id per such token (one id per key
-    and document, counted from 0) and, for every token, how many other mentions it has."""
+    and document, numbered in order of first mention) and, for every token, how many
+    other mentions it has."""
 
     positions: numpy.ndarray
     groups: numpy.ndarray
@@ -50,34 +53,34 @@ class Mentions(NamedTuple):
 
 
 def shared_mentions(docs: Sequence[Doc]) -> Mentions:
-    """The :class:`Mentions` of a batch. Keys are computed once per distinct word of a
-    document, from its vocabulary entry (no per-token Python objects)."""
-    positions: List[numpy.ndarray] = []
-    groups: List[numpy.ndarray] = []
-    others: List[numpy.ndarray] = []
-    n_groups = offset = 0
-    for doc in docs:
-        orths = doc.to_array(ORTH)
-        words, word_of_token = numpy.unique(orths, return_inverse=True)
-        keys = [word_key(doc.vocab.strings[int(orth)]) for orth in words]
-        key_ids = {key: i for i, key in enumerate(dict.fromkeys(k for k in keys if k))}
-        key_of_word = numpy.asarray([key_ids.get(k, -1) for k in keys], dtype="int64")
-        key_of_token = key_of_word[word_of_token] if len(orths) else numpy.zeros((0,), "int64")
-        counts = numpy.bincount(key_of_token[key_of_token >= 0], minlength=len(key_ids))
-        mentions = numpy.where(key_of_token >= 0, counts[numpy.maximum(key_of_token, 0)], 1) if len(counts) \
-            else numpy.ones(len(orths), "int64")
-        shared = numpy.flatnonzero(mentions > 1)
-        shared_keys, compact = numpy.unique(key_of_token[shared], return_inverse=True)
-        positions.append(shared + offset)
-        groups.append(compact.reshape(-1) + n_groups)
-        others.append(mentions - 1)
-        n_groups += len(shared_keys)
-        offset += len(orths)
+    """The :class:`Mentions` of a batch. Keys are computed once per distinct word of the
+    batch, from its vocabulary entry; the grouping by document and key is vectorized."""
     if not docs:
         empty = numpy.zeros((0,), "int64")
         return Mentions(empty, empty, 0, empty)
-    return Mentions(numpy.concatenate(positions), numpy.concatenate(groups), n_groups,
-                    numpy.concatenate(others))
+    orths = numpy.concatenate([doc.to_array(ORTH) for doc in docs])
+    doc_of_token = numpy.repeat(numpy.arange(len(docs)), [len(doc) for doc in docs])
+    words, word_of_token = numpy.unique(orths, return_inverse=True)
+    strings = docs[0].vocab.strings
+    keys = [word_key(strings[orth]) for orth in words.tolist()]
+    key_ids: Dict[str, int] = {}
+    key_of_word = numpy.asarray([key_ids.setdefault(k, len(key_ids)) if k else -1 for k in keys],
+                                dtype="int64")
+    key_of_token = key_of_word[word_of_token.reshape(-1)] if len(orths) else numpy.zeros((0,), "int64")
+    keyed = numpy.flatnonzero(key_of_token >= 0)
+    # one id per (document, key); mentions per token = size of its id's group
+    pair = doc_of_token[keyed] * max(len(key_ids), 1) + key_of_token[keyed]
+    _, first, pair_id, counts = numpy.unique(pair, return_index=True, return_inverse=True,
+                                             return_counts=True)
+    others = numpy.zeros(len(orths), "int64")
+    others[keyed] = counts[pair_id.reshape(-1)] - 1
+    in_group = others[keyed] > 0
+    positions = keyed[in_group]
+    shared_pairs, compact = numpy.unique(pair_id.reshape(-1)[in_group], return_inverse=True)
+    # groups numbered in order of their first mention
+    rank = numpy.empty(len(shared_pairs), "int64")
+    rank[numpy.argsort(first[shared_pairs], kind="stable")] = numpy.arange(len(shared_pairs))
+    return Mentions(positions, rank[compact.reshape(-1)], len(shared_pairs), others)
 
 
 def doc_context_layer(nI: int) -> Model[Tuple[Floats2d, List[Doc]], Floats2d]:
