@@ -9,6 +9,7 @@ import torch
 
 from spacy_rnn_ner.bio import allowed_transitions, repair_bio, tag_ids_to_spans
 from spacy_rnn_ner.layers.crf import (
+    CRFScores,
     crf_decode,
     crf_layer,
     crf_loss,
@@ -88,8 +89,10 @@ def t64(*arrays, grad=False):
 
 def flat_marginals(E, lengths, scores):
     """The forward-backward marginals of flat emissions, as flat rows."""
-    padding = padding_of(lengths, E.device)
-    return padding.unpad(marginals(padding.pad(E), padding.batch_sizes, scores))
+    padding = padding_of(lengths, "cpu")
+    host_scores = CRFScores(*(x.detach().cpu() for x in scores))
+    padded = marginals(padding.pad(E.detach().cpu()).numpy(), padding.batch_sizes, host_scores)
+    return padding.unpad(torch.from_numpy(padded))
 
 
 def node(trans, start, end):

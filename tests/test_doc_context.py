@@ -129,3 +129,47 @@ def test_context_rnn_reads_the_context_and_reloads(tmp_path):
     assert [ents_of(d) for d in spacy.load(tmp_path / "p").pipe(texts)] == expected
     with pytest.raises(ValueError, match="context_depth"):
         build_v3(context_depth=-1)
+
+
+def test_fused_scores_equal_the_linear_layer_over_the_context():
+    """At prediction time the output layer is applied without the wide context array:
+    the same scores as ``Linear(doc_context(H))``."""
+    from thinc.api import Linear
+
+    from spacy_rnn_ner.layers.doc_context import doc_context_scores
+
+    nlp = spacy.blank("uk")
+    docs = [nlp("Шевченко бачив Шевченка і Шевченком . Київ"), nlp("Київ Київ Львів")]
+    n = sum(len(d) for d in docs)
+    rng = numpy.random.default_rng(1)
+    H = rng.normal(size=(n, 4)).astype("float32")
+    layer, linear = doc_context_layer(4), Linear(nO=5, nI=9)
+    layer.initialize()
+    linear.initialize()
+    linear.set_param("b", rng.normal(size=(5,)).astype("float32"))
+    wide = linear.predict(layer.predict((H, docs)))
+    fused = doc_context_scores(NumpyOps(), H, docs, linear.get_param("W"), linear.get_param("b"))
+    numpy.testing.assert_allclose(fused, wide, rtol=1e-5, atol=1e-6)
+
+
+def test_prediction_uses_the_fused_scores(monkeypatch):
+    """The tagger's predict goes through the fused path (and gives the same entities)."""
+    from spacy_rnn_ner.layers import doc_context as doc_context_module
+    from spacy_rnn_ner.layers import rnn_tagger
+
+    nlp = build_v3()
+    nlp.initialize(lambda: make_examples(nlp))
+    texts = [text for text, _ in TRAIN_DATA]
+    calls = []
+    real = doc_context_module.doc_context_scores
+    monkeypatch.setattr(rnn_tagger, "doc_context_scores", lambda *a: calls.append(1) or real(*a))
+    model = nlp.get_pipe("rnn_ner").model
+    docs = [nlp.make_doc(t) for t in texts]
+    fused = model.predict(docs).scores
+    assert calls
+    # the unfused computation, layer by layer
+    ops = model.ops
+    X = ops.flatten(model.get_ref("tok2vec").predict(docs))
+    H = model.get_ref("rnn").predict((X, rnn_tagger.segment_lengths(docs, True)))
+    wide = model.get_ref("output_layer").predict(model.get_ref("doc_context").predict((H, docs)))
+    numpy.testing.assert_allclose(fused, wide, rtol=1e-4, atol=1e-5)

@@ -168,9 +168,9 @@ def test_shipped_config_trains_and_predicts_on_the_device_then_loads_on_cpu(devi
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_crf_computations_run_on_the_tensors_device(device):
-    """The CRF's torch code (loss, marginals) runs on any device and gives the CPU's
-    results: no step goes through numpy; Viterbi (host) agrees with the device's
-    marginals' scores through crf_decode."""
+    """The CRF's torch code (the loss and its gradients) runs on any device and gives
+    the CPU's results; Viterbi and the marginals (host, numpy) of the device's scores
+    agree with the CPU's."""
     rng = numpy.random.default_rng(0)
     lengths = numpy.asarray([5, 1, 9, 3])
     n_tags = 9
@@ -184,13 +184,13 @@ def test_crf_computations_run_on_the_tensors_device(device):
         loss = nll(E_d, lengths, gold.to(dev), *p_d)
         grads = torch.autograd.grad(loss, [E_d] + p_d)
         scores = masked_scores(n_tags, *[p.detach() for p in p_d], device=dev)
-        padding = padding_of(lengths, dev)
         host = padding_of(lengths, "cpu")
         tags = host.unpad(torch.from_numpy(viterbi(host.pad(E_d.detach().cpu()).numpy(), host.batch_sizes,
                                                    CRFScores(*(x.cpu() for x in scores)))))
-        scores64 = masked_scores(n_tags, *[p.detach() for p in p_d], dtype=torch.float64, device=dev)
-        probs = padding.unpad(marginals(padding.pad(E_d.detach()), padding.batch_sizes, scores64))
-        assert probs.device.type == grads[0].device.type == dev
+        scores64 = masked_scores(n_tags, *[p.detach().cpu() for p in p_d], dtype=torch.float64)
+        probs = host.unpad(torch.from_numpy(marginals(host.pad(E_d.detach().cpu()).numpy(),
+                                                      host.batch_sizes, scores64)))
+        assert grads[0].device.type == dev
         return [float(loss.detach())] + [t.cpu().numpy() for t in (tags, probs, *grads)]
 
     on_cpu, on_device = run("cpu"), run(device)

@@ -159,33 +159,32 @@ def crf_decode(
     by forward-backward), else None. With ``crf`` None the emissions are tag
     probabilities: Viterbi over their logs under the BIO constraints alone, and the
     chosen tags' probabilities. ``outside_only``: tokens forced to ``O``. Runs on the
-    emissions' device; the results come to the host in one transfer each."""
+    host (one transfer of the emissions)."""
     lengths = check_lengths(lengths, emissions.shape[0])
     if emissions.shape[0] == 0:
         return numpy.zeros((0,), "int64"), (numpy.zeros((0,), "float32") if confidences else None)
     with torch.no_grad():
-        E = xp2torch(emissions).float()
-        device = E.device
+        # one transfer of the emissions: Viterbi and forward-backward are loops over time
+        # steps of tiny operations, which numpy on the host runs several times faster
+        # than torch (or a GPU)
+        E = xp2torch(emissions).float().cpu()
         probs = E
         if crf is None:
             E = torch.log(E + 1e-8)
         if outside_only is not None and outside_only.any():
             E = E.clone()
-            E[torch.as_tensor(outside_only, device=device), 1:] = NEG_INF
-        params = [xp2torch(crf.get_param(name), device=device) for name in PARAMS] if crf is not None else []
-        # Viterbi on the host (one transfer of the emissions): a loop over time steps of
-        # tiny operations, which numpy runs several times faster than torch (or a GPU)
+            E[torch.as_tensor(outside_only), 1:] = NEG_INF
+        params = [xp2torch(crf.get_param(name)).cpu() for name in PARAMS] if crf is not None else []
         host = padding_of(lengths, "cpu")
-        scores = masked_scores(E.shape[1], *[p.cpu() for p in params])
-        tags = host.unpad(torch.from_numpy(viterbi(host.pad(E.cpu()).numpy(), host.batch_sizes, scores)))
+        E_padded = host.pad(E).numpy()
+        tags = host.unpad(torch.from_numpy(viterbi(E_padded, host.batch_sizes, masked_scores(E.shape[1], *params))))
         if not confidences:
             return tags.numpy(), None
         if crf is not None:
-            padding = host if device.type == "cpu" else padding_of(lengths, device)
-            scores = masked_scores(E.shape[1], *params, dtype=torch.float64, device=device)
-            probs = padding.unpad(marginals(padding.pad(E), padding.batch_sizes, scores))  # float64
-        chosen = probs.gather(1, tags.to(device)[:, None])[:, 0]
-    return tags.numpy(), chosen.float().cpu().numpy()
+            scores = masked_scores(E.shape[1], *params, dtype=torch.float64)
+            probs = host.unpad(torch.from_numpy(marginals(E_padded, host.batch_sizes, scores)))
+        chosen = probs.gather(1, tags[:, None])[:, 0]
+    return tags.numpy(), chosen.float().numpy()
 
 
 def crf_marginals(crf: Optional[Model], emissions: Floats2d, lengths: Sequence[int]) -> numpy.ndarray:
@@ -197,10 +196,11 @@ def crf_marginals(crf: Optional[Model], emissions: Floats2d, lengths: Sequence[i
         E = xp2torch(emissions).float()
         if crf is None or E.shape[0] == 0:
             return E.cpu().numpy()
-        params = [xp2torch(crf.get_param(name), device=E.device) for name in PARAMS]
-        scores = masked_scores(E.shape[1], *params, dtype=torch.float64, device=E.device)
-        padding = padding_of(lengths, E.device)
-        return padding.unpad(marginals(padding.pad(E), padding.batch_sizes, scores)).float().cpu().numpy()
+        scores = masked_scores(E.shape[1], *[xp2torch(crf.get_param(name)).cpu() for name in PARAMS],
+                               dtype=torch.float64)
+        host = padding_of(lengths, "cpu")
+        marginals_padded = marginals(host.pad(E.cpu()).numpy(), host.batch_sizes, scores)
+        return host.unpad(torch.from_numpy(marginals_padded)).float().numpy()
 
 
 # Torch computations ---------------------------------------------------------------
@@ -261,38 +261,41 @@ def viterbi(E: numpy.ndarray, batch_sizes: List[int], scores: CRFScores) -> nump
     return path
 
 
-def marginals(E: torch.Tensor, batch_sizes: List[int], scores: CRFScores) -> torch.Tensor:
+def marginals(E: numpy.ndarray, batch_sizes: List[int], scores: CRFScores) -> numpy.ndarray:
     """Posterior probability of each tag at each position, ``(batch, time, n_tags)``
-    (garbage past a sequence's end), by a forward-backward pass in ``scores``' dtype
-    (float64 for long docs). It runs in probabilities, the scores shifted by their
-    maxima and each step's forward messages normalised to sum to one (Rabiner's
-    scaling), so ``alpha * beta`` is the marginal; in float64 exact while the scores
-    of one step differ by less than about 700."""
-    def exp(x: torch.Tensor) -> torch.Tensor:  # shifted by the maximum (a factor the norms absorb)
-        return torch.exp(x - x.max(dim=-1, keepdim=True).values)
+    (garbage past a sequence's end), from host emissions ``E`` ``(batch, time, n_tags)``
+    and host ``scores``, by a forward-backward pass in the scores' dtype (float64 for
+    long docs). Like :func:`viterbi`, a loop over time steps of tiny operations, which
+    numpy runs several times faster than torch. It runs in probabilities, the scores
+    shifted by their maxima and each step's forward messages normalised to sum to one
+    (Rabiner's scaling), so ``alpha * beta`` is the marginal; in float64 exact while the
+    scores of one step differ by less than about 700."""
+    def exp(x: numpy.ndarray) -> numpy.ndarray:  # shifted by the maximum (a factor the norms absorb)
+        return numpy.exp(x - x.max(axis=-1, keepdims=True))
 
-    dtype = scores.transitions.dtype
-    weights = exp(scores.transitions.flatten()).view_as(scores.transitions)  # forbidden: 0
-    P = exp(E.to(dtype))
-    alpha = torch.zeros_like(P)  # the paths up to t ending in each tag, normalised at each t
-    norms = torch.ones(P.shape[:2], dtype=dtype, device=P.device)
-    alpha[:, 0] = exp(scores.start) * P[:, 0]
-    norms[:, 0] = alpha[:, 0].sum(dim=-1)
+    transitions, start, end = (x.numpy() for x in scores)
+    weights = exp(transitions.reshape(-1)).reshape(transitions.shape)  # forbidden: 0
+    P = exp(E.astype(transitions.dtype))
+    alpha = numpy.zeros_like(P)  # the paths up to t ending in each tag, normalised at each t
+    norms = numpy.ones(P.shape[:2], dtype=P.dtype)
+    alpha[:, 0] = exp(start) * P[:, 0]
+    norms[:, 0] = alpha[:, 0].sum(axis=-1)
     alpha[:, 0] /= norms[:, 0, None]
     for t, size in enumerate(batch_sizes[1:], start=1):
         step = (alpha[:size, t - 1] @ weights) * P[:size, t]
-        norms[:size, t] = step.sum(dim=-1)
+        norms[:size, t] = step.sum(axis=-1)
         alpha[:size, t] = step / norms[:size, t, None]
     # the paths from t on, over the same norms; at a sequence's last position the end
     # scores over their total with alpha there (the partition function over the norms)
-    ends = exp(scores.end)
-    rows = torch.arange(P.shape[0], device=P.device)
-    lengths = (rows[:, None] < torch.as_tensor(batch_sizes, device=P.device)).sum(dim=1)
-    total = (alpha[rows, lengths - 1] * ends).sum(dim=-1)
-    beta = (ends / total[:, None])[:, None, :].expand_as(P).clone()
+    ends = exp(end)
+    rows = numpy.arange(P.shape[0])
+    lengths = (rows[:, None] < numpy.asarray(batch_sizes)).sum(axis=1)
+    total = (alpha[rows, lengths - 1] * ends).sum(axis=-1)
+    beta = numpy.repeat((ends / total[:, None])[:, None, :], P.shape[1], axis=1)
+    weights_t = numpy.ascontiguousarray(weights.T)
     for t in range(len(batch_sizes) - 2, -1, -1):
         size = batch_sizes[t + 1]  # sequences going on after t
-        beta[:size, t] = ((P[:size, t + 1] * beta[:size, t + 1]) @ weights.T) / norms[:size, t + 1, None]
+        beta[:size, t] = ((P[:size, t + 1] * beta[:size, t + 1]) @ weights_t) / norms[:size, t + 1, None]
     return alpha * beta
 
 

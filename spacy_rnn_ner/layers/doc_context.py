@@ -89,40 +89,67 @@ def doc_context_layer(nI: int) -> Model[Tuple[Floats2d, List[Doc]], Floats2d]:
     return Model("doc_context", _forward, dims={"nI": nI, "nO": 2 * nI + 1})
 
 
+class _Groups:
+    """The shared mentions of a batch on the model's device."""
+
+    def __init__(self, ops, docs: Sequence[Doc], n_states: int) -> None:
+        mentions = shared_mentions(docs)
+        if len(mentions.others) != n_states:
+            raise ValueError(f"doc_context: {n_states} states for {len(mentions.others)} tokens.")
+        self.ops = ops
+        self.n_groups = mentions.n_groups
+        self.any = len(mentions.positions) > 0
+        self.positions = ops.asarray1i(mentions.positions)
+        self.groups = ops.asarray1i(mentions.groups)
+        shared_others = mentions.others[mentions.positions]
+        self.scale = ops.asarray1f(1.0 / numpy.maximum(shared_others, 1))[:, None]
+        self.log_mentions = ops.asarray1f(numpy.log1p(mentions.others).astype("float32"))
+
+    def sum_of_others(self, values: Floats2d) -> Floats2d:
+        """Per row of ``values`` (one per shared position), the sum of the other rows
+        of its group."""
+        totals = self.ops.alloc2f(self.n_groups, values.shape[1])
+        self.ops.scatter_add(totals, self.groups, self.ops.as_contig(values))
+        return totals[self.groups] - values
+
+
 def _forward(
     model: Model, inputs: Tuple[Floats2d, List[Doc]], is_train: bool
 ) -> Tuple[Floats2d, Callable]:
     H, docs = inputs
     ops = model.ops
-    mentions = shared_mentions(docs)
     n, width = H.shape
-    if len(mentions.others) != n:
-        raise ValueError(f"doc_context: {n} states for {len(mentions.others)} tokens.")
+    mentions = _Groups(ops, docs, n)
+    positions = mentions.positions
     # only the tokens with other mentions get a mean; the others keep zeros
-    positions = ops.asarray1i(mentions.positions)
-    groups = ops.asarray1i(mentions.groups)
-    shared_others = mentions.others[mentions.positions]
-    scale = ops.asarray1f(1.0 / numpy.maximum(shared_others, 1))[:, None]
     Y = ops.alloc2f(n, 2 * width + 1)
     Y[:, :width] = H
-    Y[:, 2 * width] = ops.asarray1f(numpy.log1p(mentions.others).astype("float32"))
-
-    def mean_of_others(values: Floats2d) -> Floats2d:
-        totals = ops.alloc2f(mentions.n_groups, width)
-        ops.scatter_add(totals, groups, ops.as_contig(values))
-        return (totals[groups] - values) * scale
-
-    if len(mentions.positions):
-        Y[positions, width: 2 * width] = mean_of_others(H[positions])
+    Y[:, 2 * width] = mentions.log_mentions
+    if mentions.any:
+        Y[positions, width: 2 * width] = mentions.sum_of_others(H[positions]) * mentions.scale
 
     def backprop(dY: Floats2d) -> Floats2d:
         dH = ops.as_contig(dY[:, :width])
-        if len(mentions.positions):
+        if mentions.any:
             # d mean_i / d H_j = scale_i for j != i in i's group: the same map, transposed
-            d_others = dY[positions, width: 2 * width] * scale
-            totals = ops.alloc2f(mentions.n_groups, width)
-            ops.scatter_add(totals, groups, ops.as_contig(d_others))
-            dH[positions] += totals[groups] - d_others
+            dH[positions] += mentions.sum_of_others(dY[positions, width: 2 * width] * mentions.scale)
         return dH
 
     return Y, backprop
+
+
+def doc_context_scores(ops, H: Floats2d, docs: List[Doc], W: Floats2d, b: Floats2d) -> Floats2d:
+    """``Y @ W.T + b`` for this layer's output ``Y`` at prediction time, without making
+    ``Y`` (``2 * width + 1`` wide): the mean over the other mentions is linear, so it is
+    taken of the mentions' scores (as wide as ``W`` has rows) instead of their states.
+    The same scores up to float rounding."""
+    n, width = H.shape
+    mentions = _Groups(ops, docs, n)
+    scores = ops.gemm(H, ops.as_contig(W[:, :width]), trans2=True)
+    scores += b
+    scores += mentions.log_mentions[:, None] * W[:, 2 * width]
+    if mentions.any:
+        H_shared = H[mentions.positions]
+        others = ops.gemm(H_shared, ops.as_contig(W[:, width: 2 * width]), trans2=True)
+        scores[mentions.positions] += mentions.sum_of_others(others) * mentions.scale
+    return scores

@@ -22,6 +22,8 @@ from thinc.types import Floats2d
 from ..bio import repair_bio
 from ..errors import config_error
 from .crf import crf_decode, crf_loss, crf_marginals, no_forward, resized_crf_layer
+from .doc_context import doc_context_scores
+from .long_segments import prediction_only, run_rnn
 from .packed_rnn import set_rnn_input_width
 
 OUTPUTS = ("softmax", "crf")
@@ -163,13 +165,18 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[TagScores, 
     doc_lengths = [len(X) for X in Xs]
     X = ops.flatten(Xs) if Xs else ops.alloc2f(0, rnn.get_dim("nI"))
     lengths = segment_lengths(docs, model.attrs["sentence_level"])
-    H, backprop_rnn = rnn((X, lengths), is_train)
+    H, backprop_rnn = run_rnn(rnn, X, lengths, is_train)
     backprops = [backprop_rnn]
+    if not is_train and model.has_ref("doc_context") and model.has_ref("crf") \
+            and not model.has_ref("context_rnn"):
+        # prediction: the output layer (Linear) fused with the context, no wide copy
+        W, b = output_layer.get_param("W"), output_layer.get_param("b")
+        return TagScores(doc_context_scores(ops, H, docs, W, b), lengths), prediction_only
     if model.has_ref("doc_context"):
         H, backprop_context = model.get_ref("doc_context")((H, docs), is_train)
         backprops.append(backprop_context)
     if model.has_ref("context_rnn"):
-        H, backprop_context_rnn = model.get_ref("context_rnn")((H, lengths), is_train)
+        H, backprop_context_rnn = run_rnn(model.get_ref("context_rnn"), H, lengths, is_train)
         backprops.append(backprop_context_rnn)
     P, backprop_output = output_layer(H, is_train)
     backprops.append(backprop_output)
