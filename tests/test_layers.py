@@ -583,6 +583,33 @@ def test_vector_cache_is_bounded_lru_and_thread_safe():
     numpy.testing.assert_allclose(cache.get(keys[:100]), [expected[int(k)] for k in keys[:100]], atol=1e-6)
 
 
+def test_vector_cache_computes_in_chunks_the_same_rows(monkeypatch):
+    """Keys are looked up GET_BATCH_KEYS at a time (bounded temporary memory), with the
+    rows of one lookup, within and beyond the cache's size."""
+    from thinc.api import NumpyOps
+
+    from spacy_rnn_ner.layers import unique_words
+
+    monkeypatch.setattr(unique_words, "GET_BATCH_KEYS", 7)
+    nlp = spacy.blank("uk")
+    vectors = floret_vectors(nlp)
+    keys = numpy.asarray([nlp.vocab.strings.add(f"слово{i}") for i in range(50)], dtype="uint64")
+    sizes = []
+
+    class Counted:  # the table, counting the keys of each lookup
+        shape = vectors.shape
+
+        def get_batch(self, batch):
+            sizes.append(len(batch))
+            return vectors.get_batch(batch)
+
+    for max_rows in (100, 20):  # kept, or more keys than the cache holds
+        sizes.clear()
+        got = unique_words.VectorCache(Counted(), NumpyOps(), max_rows=max_rows).get(keys)
+        numpy.testing.assert_array_equal(got, vectors.get_batch(keys))
+        assert max(sizes) == 7 and sum(sizes) == 50
+
+
 def test_static_vectors_predict_from_threads_as_alone(monkeypatch):
     """nlp.pipe-style use from several threads with a cache smaller than the text:
     every batch gets the rows it gets alone (no KeyError, no row of another key)."""

@@ -21,7 +21,7 @@ MAX_LENGTH = 1000
 #: tokens the RNN also sees on each side of a window's core
 CONTEXT = 100
 #: tokens in one RNN call at prediction time (bounds the memory of a large batch)
-MAX_TOKENS = 16_384
+MAX_TOKENS = 8_192
 
 
 class RNNCall(NamedTuple):

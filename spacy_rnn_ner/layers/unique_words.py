@@ -29,6 +29,8 @@ from ..errors import config_error
 from .caches import transient
 
 VECTOR_CACHE_ROWS = 200_000
+#: keys per ``Vectors.get_batch`` call of :class:`VectorCache`
+GET_BATCH_KEYS = 1024
 
 
 def unique_keys(docs: List[Doc], attr: int = ORTH) -> Tuple[numpy.ndarray, numpy.ndarray]:
@@ -143,7 +145,7 @@ class VectorCache:
         """The vectors of distinct ``keys`` (host uint64), on the device."""
         ops = self.ops
         if len(keys) > self.max_rows:  # more than the cache holds: computed, not kept
-            return ops.asarray2f(self.vectors.get_batch(keys))
+            return self._computed(keys)
         with self._lock:
             rows = self.rows
             missing = []
@@ -154,10 +156,17 @@ class VectorCache:
                     missing.append(key)
             if missing:
                 free = self._free_rows(len(missing))
-                computed = self.vectors.get_batch(numpy.asarray(missing, dtype="uint64"))
-                self.table[ops.asarray1i(free)] = ops.asarray2f(computed)
+                self.table[ops.asarray1i(free)] = self._computed(numpy.asarray(missing, dtype="uint64"))
                 rows.update(zip(missing, free))
             return self.table[ops.asarray1i([rows[key] for key in keys.tolist()])]
+
+    def _computed(self, keys: numpy.ndarray) -> Floats2d:
+        """The vectors of ``keys`` from the table, :data:`GET_BATCH_KEYS` keys at a time:
+        floret gathers about 40 rows per word before averaging them, and for a long
+        document that temporary array (hundreds of MB at once) costs more than the sums."""
+        ops = self.ops
+        return ops.xp.concatenate([ops.asarray2f(self.vectors.get_batch(keys[i: i + GET_BATCH_KEYS]))
+                                   for i in range(0, len(keys), GET_BATCH_KEYS)])
 
     def _free_rows(self, n: int) -> List[int]:
         """``n`` rows to fill: new ones while the table may grow, then those of the
