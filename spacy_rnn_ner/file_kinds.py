@@ -113,6 +113,27 @@ def is_png(head: bytes) -> bool:
     return head.startswith(b"\x89PNG")
 
 
+def png_text(head: bytes) -> dict:
+    """The ``tEXt`` entries (keyword -> text) of a PNG file's chunks before its image
+    data (matplotlib and PIL write them there); ``{}`` for anything else."""
+    import struct
+
+    entries = {}
+    if not is_png(head):
+        return entries
+    pos = 8
+    while pos + 8 <= len(head):
+        length, kind = struct.unpack(">I4s", head[pos:pos + 8])
+        data = head[pos + 8:pos + 8 + length]
+        if kind in (b"IDAT", b"IEND") or len(data) < length:
+            break
+        if kind == b"tEXt" and b"\0" in data:
+            key, value = data.split(b"\0", 1)
+            entries[key.decode("latin-1")] = value.decode("latin-1")
+        pos += 12 + length
+    return entries
+
+
 def is_torch(head: bytes) -> bool:
     """A ``torch.save`` file: a zip archive (or an older pickle)."""
     return head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")
@@ -205,7 +226,6 @@ PARQUET = FileKind("a Parquet file", _head_test(is_parquet), (".parquet",))
 MARKDOWN = FileKind("a Markdown table", _head_test(is_markdown))
 TEXT = FileKind("text", _head_test(is_text))
 ISSUES = FileKind("a convert issues file (TSV)", _head_test(is_issues_tsv))
-PNG = FileKind("a PNG image", _head_test(is_png), (".png",))
 HTML = FileKind("HTML", _head_test(is_html), (".html",))
 TORCH = FileKind("a PyTorch file", holds_torch)
 
@@ -317,6 +337,20 @@ def _holds_report_html(head: bytes, path: Path) -> bool:
 #: the examples page of ``report``: replaced only when it carries :data:`HTML_MARKER`
 #: (or starts as the page of an earlier version did); a user's own HTML is refused
 REPORT_HTML = FileKind("an earlier output of report (HTML)", _holds_report_html, (".html",))
+
+
+#: the ``tEXt`` entry of every PNG plot ``report`` writes (``savefig(metadata=...)``)
+REPORT_PNG_METADATA = {"Software": "spacy-rnn-ner report"}
+
+
+def _holds_report_png(head: bytes, path: Path) -> bool:
+    text = png_text(head)
+    return all(text.get(key) == value for key, value in REPORT_PNG_METADATA.items())
+
+
+#: the plots of ``report``: a PNG is replaced only when it carries
+#: :data:`REPORT_PNG_METADATA`; any other PNG (a user's plot or photo) is refused
+REPORT_PNG = FileKind("an earlier output of report (PNG)", _holds_report_png, (".png",))
 
 
 #: the Markdown and JSON outputs of the commands (see :func:`markdown_output`,

@@ -789,7 +789,29 @@ CASES = [
      ["build-lexicons", "out", "--sources", "iso-codes"],
      "error: out: holds files that are not an earlier output of build-lexicons (countries.txt): the folder "
      "is replaced as a whole; give a new or empty folder", 1),
+    # --- probe 5
+    ("report-png-is-a-users-plot (rp05)",
+     both(made(lambda f: user_plot(f / "rep" / "confusion_x.png")), made(lambda f: docbin(f / "d.spacy"))),
+     ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x"],
+     "error: rep/confusion_x.png: holds a PNG image, not an earlier output of report (PNG): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
+    ("report-png-is-a-png-signature (rp06)",
+     both(files(**{"rep/curves_x.png": b"\x89PNG\r\n\x1a\nmy photo"}), made(lambda f: docbin(f / "d.spacy")),
+          files(**{"l.jsonl": b'{"epoch": 0, "step": 0, "losses": {"ner": 1.0}, "score": 0.5}\n'})),
+     ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x", "--log", "l.jsonl"],
+     "error: rep/curves_x.png: holds a PNG image, not an earlier output of report (PNG): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
 ]
+
+
+def user_plot(path: Path) -> None:
+    """A user's own matplotlib plot (matplotlib's usual metadata, not the report's)."""
+    from matplotlib.figure import Figure
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig = Figure()
+    fig.subplots().plot([1, 2, 3])
+    fig.savefig(path, format="png")
 
 
 def user_parquet(path: Path) -> None:

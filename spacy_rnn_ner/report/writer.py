@@ -37,7 +37,7 @@ from .metrics import (
     worst_confusions,
 )
 
-from ..file_kinds import HTML_MARKER, PNG, REPORT_HTML, REPORT_JSON, REPORT_MARKDOWN, FileKind, markdown_marker
+from ..file_kinds import HTML_MARKER, REPORT_HTML, REPORT_PNG, REPORT_JSON, REPORT_MARKDOWN, FileKind, markdown_marker
 from ..errors import InputError, import_optional
 from ..io import atomic_output, check_exists, load_docbin, load_pipeline, read_json, read_jsonl, require_gpu
 
@@ -174,7 +174,7 @@ def report_files(name: str) -> Dict[str, FileKind]:
     """The names of the files :func:`write_report` may write for system ``name``, and
     what each holds."""
     return {f"report_{name}.md": REPORT_MARKDOWN, f"report_{name}.json": REPORT_JSON,
-            f"confusion_{name}.png": PNG, f"curves_{name}.png": PNG,
+            f"confusion_{name}.png": REPORT_PNG, f"curves_{name}.png": REPORT_PNG,
             f"examples_{name}.html": REPORT_HTML}
 
 
