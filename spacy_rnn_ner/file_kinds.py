@@ -227,7 +227,32 @@ MARKDOWN = FileKind("a Markdown table", _head_test(is_markdown))
 TEXT = FileKind("text", _head_test(is_text))
 ISSUES = FileKind("a convert issues file (TSV)", _head_test(is_issues_tsv))
 HTML = FileKind("HTML", _head_test(is_html), (".html",))
-TORCH = FileKind("a PyTorch file", holds_torch)
+
+
+def torch_output(command: str, formats: Tuple[str, ...]) -> FileKind:
+    """The ``torch.save`` output of ``command``: an existing file counts as an earlier
+    output when it loads with ``weights_only=True`` as a dict whose ``format`` is one of
+    ``formats`` (what the command writes); any other torch file (a user's model) is
+    refused. A zip that cannot be opened (a save cut short) still counts, as for
+    :func:`holds_torch`."""
+
+    def holds(head: bytes, path: Path) -> bool:
+        if not holds_torch(head, path):
+            return False
+        import zipfile
+
+        if head.startswith(b"PK\x03\x04") and not zipfile.is_zipfile(path):
+            return True  # damaged: what it held cannot be told
+        try:
+            import torch
+
+            data = torch.load(path, map_location="cpu", weights_only=True,
+                              mmap=head.startswith(b"PK\x03\x04"))
+        except Exception:
+            return False
+        return isinstance(data, dict) and data.get("format") in formats
+
+    return FileKind(f"an earlier output of {command} (PyTorch)", holds)
 
 
 #: an IOB tag (as :data:`spacy_rnn_ner.converters.conll.TAG_RE`)

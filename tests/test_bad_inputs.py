@@ -774,7 +774,8 @@ CASES = [
      "replace it; give another file name (or remove the file first)", 1),
     ("char-lm-out-is-a-user-zip (cl06)", both(files(**{"t.txt": UTF8}), made(lambda f: user_zip(f / "lm.pt"))),
      ["train-char-lm", "t.txt", "lm.pt", "--max-steps", "1"],
-     "error: lm.pt: holds a zip archive, not a PyTorch file: the output would replace it; give another "
+     "error: lm.pt: holds a zip archive, not an earlier output of train-char-lm (PyTorch): the output "
+     "would replace it; give another "
      "file name (or remove the file first)", 1),
     ("to-nemo-labels-is-a-user-note (tn04)",
      both(files(**{"out/labels.txt": b"my labels notes\n"}), made(lambda f: docbin(f / "in.spacy"))),
@@ -790,6 +791,15 @@ CASES = [
      "error: out: holds files that are not an earlier output of build-lexicons (countries.txt): the folder "
      "is replaced as a whole; give a new or empty folder", 1),
     # --- probe 5
+    ("char-lm-out-is-a-users-torch-file (c14)", both(files(**{"t.txt": UTF8}), made(lambda f: user_torch(f / "lm.pt"))),
+     ["train-char-lm", "t.txt", "lm.pt", "--max-steps", "1"],
+     "error: lm.pt: holds a PyTorch file, not an earlier output of train-char-lm (PyTorch): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
+    ("char-lm-checkpoint-is-a-users-torch-file (c14)",
+     both(files(**{"t.txt": UTF8}), made(lambda f: user_torch(f / "lm.pt.ckpt"))),
+     ["train-char-lm", "t.txt", "lm.pt", "--max-steps", "1"],
+     "error: lm.pt.ckpt: holds a PyTorch file, not an earlier output of train-char-lm (PyTorch): the "
+     "output would replace it; give another file name (or remove the file first)", 1),
     ("report-png-is-a-users-plot (rp05)",
      both(made(lambda f: user_plot(f / "rep" / "confusion_x.png")), made(lambda f: docbin(f / "d.spacy"))),
      ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x"],
@@ -802,6 +812,13 @@ CASES = [
      "error: rep/curves_x.png: holds a PNG image, not an earlier output of report (PNG): the output "
      "would replace it; give another file name (or remove the file first)", 1),
 ]
+
+
+def user_torch(path: Path) -> None:
+    """A user's own ``torch.save`` file of another model."""
+    import torch
+
+    torch.save({"w": torch.zeros(3)}, path)
 
 
 def user_plot(path: Path) -> None:

@@ -23,11 +23,13 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import InputError
-from ..file_kinds import TORCH
+from ..file_kinds import torch_output
 from ..io import AtomicFile, OutputFile, check_outputs, outputs_one_by_one, read_text
-from ..layers.char_lm_model import DIRECTIONS, CharLanguageModel, LSTMState, vocab_from_text
+from ..layers.char_lm_model import FORMAT, DIRECTIONS, CharLanguageModel, LSTMState, vocab_from_text
 
 CHECKPOINT_FORMAT = "spacy_rnn_ner.char_lm.checkpoint.v1"
+#: the model and the checkpoint this command writes: a user's own torch file is not replaced
+CHAR_LM_FILE = torch_output("train-char-lm", (FORMAT, CHECKPOINT_FORMAT))
 OPTIMIZERS = ("adam", "sgd")
 
 
@@ -175,7 +177,8 @@ def _train(text_path: Path, output: Path, config: TrainConfig, resume: bool,
     text_path, output = Path(text_path), Path(output)
     if not text_path.exists():
         raise FileNotFoundError(f"text file not found: {text_path}")
-    check_outputs([OutputFile(output, TORCH), OutputFile(checkpoint_path(output), TORCH)], [text_path])
+    check_outputs([OutputFile(output, CHAR_LM_FILE), OutputFile(checkpoint_path(output), CHAR_LM_FILE)],
+                  [text_path])
     text = read_text(text_path)
     if not any(ch.isalpha() for ch in text):
         raise InputError("holds no letter: nothing for a character language model to learn",
