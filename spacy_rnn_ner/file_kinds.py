@@ -344,8 +344,30 @@ def _holds_annotate_parquet(head: bytes, path: Path) -> bool:
     return names == list(ANNOTATE_COLUMNS)
 
 
+#: the ``user_data`` key ``annotate`` writes into every document of its DocBin output
+#: (value ``True``): an existing DocBin is replaced only when its first document has it
+ANNOTATE_DOC_KEY = "spacy_rnn_ner.annotate"
+
+
+def _holds_annotate_docbin(head: bytes, path: Path) -> bool:
+    """A DocBin stored with ``user_data`` whose first document carries
+    :data:`ANNOTATE_DOC_KEY`; any other DocBin (a user's gold data) is refused."""
+    if not is_docbin(head):
+        return False
+    try:
+        import srsly
+
+        msg = srsly.msgpack_loads(zlib.decompress(path.read_bytes()))
+        user_data = msg.get("user_data") or [b""]
+        first = srsly.msgpack_loads(user_data[0]) if user_data[0] else {}
+    except Exception:
+        return False
+    return isinstance(first, dict) and first.get(ANNOTATE_DOC_KEY) is True
+
+
 ANNOTATE_JSONL = FileKind("an earlier output of annotate (JSON lines)", _holds_annotate_jsonl, (".jsonl",))
 ANNOTATE_PARQUET = FileKind("an earlier output of annotate (Parquet)", _holds_annotate_parquet, (".parquet",))
+ANNOTATE_DOCBIN = FileKind("an earlier output of annotate (DocBin)", _holds_annotate_docbin, (".spacy",))
 
 #: the comment line after ``<!DOCTYPE html>`` in every HTML page ``report`` writes
 HTML_MARKER = "<!-- spacy-rnn-ner: report -->"

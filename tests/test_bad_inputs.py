@@ -791,6 +791,10 @@ CASES = [
      "error: out: holds files that are not an earlier output of build-lexicons (countries.txt): the folder "
      "is replaced as a whole; give a new or empty folder", 1),
     # --- probe 5
+    ("annotate-docbin-out-is-gold-data (o02)", both(files(**{"in.txt": UTF8}), made(lambda f: docbin(f / "train.spacy"))),
+     ["annotate", "model", "in.txt", "train.spacy"],
+     "error: train.spacy: holds a spaCy DocBin, not an earlier output of annotate (DocBin): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
     ("char-lm-out-is-a-users-torch-file (c14)", both(files(**{"t.txt": UTF8}), made(lambda f: user_torch(f / "lm.pt"))),
      ["train-char-lm", "t.txt", "lm.pt", "--max-steps", "1"],
      "error: lm.pt: holds a PyTorch file, not an earlier output of train-char-lm (PyTorch): the output "
@@ -1137,7 +1141,7 @@ def test_annotate_gives_back_metadata_and_user_data(tmp_path, model_dir, capsys,
             assert "in.spacy#0: user_data entries with non-string keys (extension attributes) are kept " \
                    "only in a .spacy output" in err
     (a,) = read_docbin(tmp_path / "a.spacy")
-    assert a.user_data == {"id": 7, "src": "web"}
+    assert a.user_data == {"id": 7, "src": "web", "spacy_rnn_ner.annotate": True}  # o02: annotate's marker
     (b,) = read_docbin(tmp_path / "b.spacy")
     assert b.user_data["name"] == "doc-1" and b.user_data["source"] == "ng" and b._.topic == "history"
     (c,) = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text("utf8").splitlines()]
