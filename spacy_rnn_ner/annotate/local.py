@@ -716,10 +716,12 @@ def write_annotated(sink, annotated: Iterable[Annotated], summary: Summary,
             raise AnnotateError(f"{source}: holds no documents to annotate{skipped}")
         sink.commit()
     except BaseException:
-        close = getattr(annotated, "close", None)
-        if close is not None:  # a generator: its clean-up (nlp.pipe's workers) runs now
-            close()
-        sink.abort()
+        try:
+            sink.abort()  # first: an error while the workers stop must not keep the temp file
+        finally:
+            close = getattr(annotated, "close", None)
+            if close is not None:  # a generator: its clean-up (nlp.pipe's workers) runs now
+                close()
         raise
     finally:
         bar.close()
