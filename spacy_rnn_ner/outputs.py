@@ -166,7 +166,8 @@ def outputs_together() -> Iterator[None]:
             yield
         except BaseException:
             _pending = None
-            _abort_all(pending + _live)
+            with interrupts_held():  # a second Ctrl-C waits until all are removed
+                _abort_all(pending + _live)
             raise
         _pending = None
         with interrupts_held():

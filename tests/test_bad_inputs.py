@@ -1919,3 +1919,50 @@ def test_sigterm_to_the_ray_driver_ends_with_one_line(tmp_path, model_dir):
     assert "SIGTERM received" not in err and "Traceback" not in err, err
     assert err.strip().splitlines()[-1] == "interrupted: no output written", err
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_ctrl_c_while_the_workers_start_goes_to_its_handler(monkeypatch):
+    """probe 5 i03: Ctrl-C while spaCy imported ``multiprocessing.queues`` for its workers
+    made the handler's own clean-up fail (AttributeError, a 69-line traceback). The module
+    is imported before the handler is installed, and whatever the clean-up raises, the
+    interrupt goes on as ``KeyboardInterrupt``."""
+    from spacy_rnn_ner.annotate import local
+
+    def failing_stop(known):
+        raise AttributeError("cannot access submodule 'queues' of module 'multiprocessing'")
+
+    monkeypatch.setattr(local, "stop_workers", failing_stop)
+    monkeypatch.delitem(sys.modules, "multiprocessing.queues", raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        with local.quiet_workers(True):
+            assert "multiprocessing.queues" in sys.modules
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+
+
+#: a command line run as ``python -m spacy_rnn_ner`` that sends itself Ctrl-C during the
+#: interpreter's shutdown (an atexit hook registered before the command's own)
+CTRL_C_AT_EXIT = """
+import atexit, os, signal, sys, time
+sys.orig_argv = [sys.executable, "-m", "spacy_rnn_ner", *sys.argv[1:]]
+atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(2)))
+from spacy_rnn_ner.__main__ import main
+sys.exit(main())
+"""
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("argv,status", [(["convert", "conll", "a.conll", "o.spacy"], 0),
+                                         (["convert", "conll", "missing.conll", "o.spacy"], 1)],
+                         ids=["done", "failed"])
+def test_ctrl_c_during_the_interpreters_shutdown_is_one_line(argv, status, tmp_path):
+    """probe 5 q02 (probe 4 q13): Ctrl-C after the command ended, while the interpreter ran
+    its shutdown hooks, printed 'Exception ignored in atexit callback ... KeyboardInterrupt'
+    with a traceback; now the usual line and the signal's status."""
+    (tmp_path / "a.conll").write_bytes(CONLL)
+    proc = subprocess.run([sys.executable, "-c", CTRL_C_AT_EXIT, *argv], cwd=tmp_path, env=env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=100)
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "error: stopped by signal 2", proc.stderr
+    assert proc.returncode == 130
+    assert (tmp_path / "o.spacy").exists() == (status == 0)

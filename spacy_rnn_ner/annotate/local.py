@@ -663,12 +663,16 @@ def quiet_workers(enabled: bool = True) -> Iterator[None]:
         yield
         return
     import multiprocessing
+    import multiprocessing.queues  # noqa: F401  now: Ctrl-C may come while spaCy imports it
 
     known = {child.pid for child in multiprocessing.active_children()}
     previous: Dict[int, Any] = {}
 
     def interrupted(signum: int, frame: Any) -> None:
-        stop_workers(known)
+        try:
+            stop_workers(known)
+        except Exception:  # the interrupt goes on to its handler whatever happens here
+            pass
         handler = previous[signum]
         if callable(handler):
             handler(signum, frame)
