@@ -791,6 +791,9 @@ CASES = [
      "error: out: holds files that are not an earlier output of build-lexicons (countries.txt): the folder "
      "is replaced as a whole; give a new or empty folder", 1),
     # --- probe 5
+    ("build-lexicons-iso-locale-dir-without-iso-codes (b02)", files(),
+     ["build-lexicons", "out", "--sources", "lingotweaker", "--iso-locale-dir", "/nonexistent"],
+     "error: --iso-locale-dir applies to the iso-codes source, which --sources (lingotweaker) does not name", 1),
     ("annotate-docbin-out-is-gold-data (o02)", both(files(**{"in.txt": UTF8}), made(lambda f: docbin(f / "train.spacy"))),
      ["annotate", "model", "in.txt", "train.spacy"],
      "error: train.spacy: holds a spaCy DocBin, not an earlier output of annotate (DocBin): the output "
