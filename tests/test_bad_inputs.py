@@ -791,6 +791,11 @@ CASES = [
      "error: out: holds files that are not an earlier output of build-lexicons (countries.txt): the folder "
      "is replaced as a whole; give a new or empty folder", 1),
     # --- probe 5
+    ("hf-string-tags-not-among-tag-names (h01b)",
+     files(**{"ds/train.jsonl": '{"tokens": ["Київ"], "ner_tags": ["B-LOC"]}\n'.encode("utf8")}),
+     ["convert", "hf", "ds", "out", "--tag-names", "O,B-PER"],
+     "error: ds[train]:0: row 0: tag 0 is 'B-LOC', which is not among the tag names (O, B-PER; from "
+     "--tag-names or the ClassLabel)", 1),
     ("build-lexicons-iso-locale-dir-without-iso-codes (b02)", files(),
      ["build-lexicons", "out", "--sources", "lingotweaker", "--iso-locale-dir", "/nonexistent"],
      "error: --iso-locale-dir applies to the iso-codes source, which --sources (lingotweaker) does not name", 1),
