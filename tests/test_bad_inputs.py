@@ -791,6 +791,23 @@ CASES = [
      "error: out: holds files that are not an earlier output of build-lexicons (countries.txt): the folder "
      "is replaced as a whole; give a new or empty folder", 1),
     # --- probe 5
+    ("char-lm-letters-only-in-the-dev-part (c03)",
+     files(**{"t.txt": b"0123456789 42.\n" * 400 + "абв\n".encode("utf8")}),
+     ["train-char-lm", "t.txt", "lm.pt", "--dev-chars", "200", "--max-steps", "2"],
+     "error: t.txt: the training part (all but the last 200 characters) holds no letter: nothing for a "
+     "character language model to learn or be measured on; give more text with letters throughout, or "
+     "change --dev-chars", 1),
+    ("char-lm-no-letter-in-the-dev-part (c03)",
+     files(**{"t.txt": UTF8 * 30 + b"0123456789 42.\n" * 20}),
+     ["train-char-lm", "t.txt", "lm.pt", "--dev-chars", "200", "--max-steps", "2"],
+     "error: t.txt: the dev part (the last 200 characters, held out by --dev-chars) holds no letter: "
+     "nothing for a character language model to learn or be measured on; give more text with letters "
+     "throughout, or change --dev-chars", 1),
+    ("char-lm-min-count-above-every-character (c12)", files(**{"t.txt": UTF8 * 30}),
+     ["train-char-lm", "t.txt", "lm.pt", "--dev-chars", "200", "--min-count", "1000000", "--max-steps", "2"],
+     "error: --min-count 1000000: leaves 0 characters in the vocabulary (characters seen at least that "
+     "often in the training part); at least 2 characters, one of them a letter, are needed: lower "
+     "--min-count", 1),
     ("hf-string-tags-not-among-tag-names (h01b)",
      files(**{"ds/train.jsonl": '{"tokens": ["Київ"], "ner_tags": ["B-LOC"]}\n'.encode("utf8")}),
      ["convert", "hf", "ds", "out", "--tag-names", "O,B-PER"],
