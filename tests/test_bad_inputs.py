@@ -791,6 +791,12 @@ CASES = [
      "error: out: holds files that are not an earlier output of build-lexicons (countries.txt): the folder "
      "is replaced as a whole; give a new or empty folder", 1),
     # --- probe 5
+    ("report-scores-is-the-training-log (rp01)",
+     both(files(**{"l.jsonl": b'{"epoch": 0, "step": 0, "losses": {"ner": 1.0}, "score": 0.5}\n'}),
+          made(lambda f: docbin(f / "d.spacy"))),
+     ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x", "--scores", "l.jsonl"],
+     "error: l.jsonl: holds no entity scores (no ents_p, ents_r, ents_f or ents_per_type): expected the "
+     "JSON of `spacy evaluate --output` or of `report`", 1),
     ("char-lm-letters-only-in-the-dev-part (c03)",
      files(**{"t.txt": b"0123456789 42.\n" * 400 + "абв\n".encode("utf8")}),
      ["train-char-lm", "t.txt", "lm.pt", "--dev-chars", "200", "--max-steps", "2"],

@@ -253,10 +253,11 @@ def write_report(model: Path, data: Path, output: Path, name: str,
     files into ``output`` (see module docstring). ``scores``: JSON of ``spacy evaluate
     --output`` (for the speed); ``log``: JSONL training log of ``spacy.ConsoleLogger.v3``
     (for the curves). Returns the metrics written to ``report_<name>.json``."""
-    from .compare import checked_scores
+    from .compare import checked_scores, with_entity_scores
 
     check_exists(model, "dir")
-    evaluate_scores = checked_scores(read_json(scores), scores) if scores is not None else None
+    evaluate_scores = (with_entity_scores(checked_scores(read_json(scores), scores), scores)
+                       if scores is not None else None)  # as compare reads it: not a training log
     plots = _plots()
     records = checked_log(log) if log is not None else None
     gold = load_docbin(data)  # a bad file is named before the model loads
