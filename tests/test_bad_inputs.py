@@ -791,6 +791,8 @@ CASES = [
      "error: out: holds files that are not an earlier output of build-lexicons (countries.txt): the folder "
      "is replaced as a whole; give a new or empty folder", 1),
     # --- probe 5
+    ("annotate-text-of-a-bom-alone (a11)", files(**{"in.txt": BOM}), ["annotate", "model", "in.txt", "o.jsonl"],
+     "error: in.txt: holds no documents to annotate", 1),
     ("report-scores-is-the-training-log (rp01)",
      both(files(**{"l.jsonl": b'{"epoch": 0, "step": 0, "losses": {"ner": 1.0}, "score": 0.5}\n'}),
           made(lambda f: docbin(f / "d.spacy"))),

@@ -178,10 +178,13 @@ def input_files(path: Union[str, Path]) -> List[Path]:
 
 
 def _lines(fh: BinaryIO) -> Iterator[Tuple[int, bytes]]:
-    """Numbered lines without their line end; a UTF-8 byte-order mark is dropped."""
+    """Numbered lines without their line end; a UTF-8 byte-order mark is dropped (a file
+    of a byte-order mark alone has no line, as an empty file)."""
     for lineno, raw in enumerate(fh, start=1):
         if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8):]
+            if not raw:
+                return
         yield lineno, raw.rstrip(b"\n").rstrip(b"\r")
 
 
