@@ -1291,6 +1291,19 @@ def test_nemo_reader_reports_a_no_break_space(tmp_path, capsys, monkeypatch):
     assert "t.txt:1: words separated at U+00A0 as at a space (as NeMo reads them)" in capsys.readouterr().out
 
 
+def test_conll_reader_drops_and_reports_a_byte_order_mark_inside_the_file(tmp_path, capsys, monkeypatch):
+    """probe 5 k01: two CoNLL files joined, the second with a BOM: U+FEFF was glued to its
+    first token ('\ufeffЛьвів'), invisibly."""
+    (tmp_path / "a.conll").write_bytes(BOM + CONLL + b"\n" + BOM + "Львів B-LOC\n".encode("utf8"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["convert", "conll", "a.conll", "o.spacy"]) == 0
+    assert "a.conll:4: a byte-order mark (U+FEFF) inside the file (two files joined?) dropped" \
+        in capsys.readouterr().out
+    words = [t.text for doc in read_docbin(tmp_path / "o.spacy") for t in doc]
+    assert words == ["Київ", "є", "Львів"]
+    assert [e.text for doc in read_docbin(tmp_path / "o.spacy") for e in doc.ents] == ["Київ", "Львів"]
+
+
 # ------------------------------------------------------------ spacy train: config errors
 
 
