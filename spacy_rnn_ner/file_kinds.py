@@ -113,6 +113,27 @@ def is_png(head: bytes) -> bool:
     return head.startswith(b"\x89PNG")
 
 
+def png_text(head: bytes) -> dict:
+    """The ``tEXt`` entries (keyword -> text) of a PNG file's chunks before its image
+    data (matplotlib and PIL write them there); ``{}`` for anything else."""
+    import struct
+
+    entries = {}
+    if not is_png(head):
+        return entries
+    pos = 8
+    while pos + 8 <= len(head):
+        length, kind = struct.unpack(">I4s", head[pos:pos + 8])
+        data = head[pos + 8:pos + 8 + length]
+        if kind in (b"IDAT", b"IEND") or len(data) < length:
+            break
+        if kind == b"tEXt" and b"\0" in data:
+            key, value = data.split(b"\0", 1)
+            entries[key.decode("latin-1")] = value.decode("latin-1")
+        pos += 12 + length
+    return entries
+
+
 def is_torch(head: bytes) -> bool:
     """A ``torch.save`` file: a zip archive (or an older pickle)."""
     return head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")
@@ -205,9 +226,33 @@ PARQUET = FileKind("a Parquet file", _head_test(is_parquet), (".parquet",))
 MARKDOWN = FileKind("a Markdown table", _head_test(is_markdown))
 TEXT = FileKind("text", _head_test(is_text))
 ISSUES = FileKind("a convert issues file (TSV)", _head_test(is_issues_tsv))
-PNG = FileKind("a PNG image", _head_test(is_png), (".png",))
 HTML = FileKind("HTML", _head_test(is_html), (".html",))
-TORCH = FileKind("a PyTorch file", holds_torch)
+
+
+def torch_output(command: str, formats: Tuple[str, ...]) -> FileKind:
+    """The ``torch.save`` output of ``command``: an existing file counts as an earlier
+    output when it loads with ``weights_only=True`` as a dict whose ``format`` is one of
+    ``formats`` (what the command writes); any other torch file (a user's model) is
+    refused. A zip that cannot be opened (a save cut short) still counts, as for
+    :func:`holds_torch`."""
+
+    def holds(head: bytes, path: Path) -> bool:
+        if not holds_torch(head, path):
+            return False
+        import zipfile
+
+        if head.startswith(b"PK\x03\x04") and not zipfile.is_zipfile(path):
+            return True  # damaged: what it held cannot be told
+        try:
+            import torch
+
+            data = torch.load(path, map_location="cpu", weights_only=True,
+                              mmap=head.startswith(b"PK\x03\x04"))
+        except Exception:
+            return False
+        return isinstance(data, dict) and data.get("format") in formats
+
+    return FileKind(f"an earlier output of {command} (PyTorch)", holds)
 
 
 #: an IOB tag (as :data:`spacy_rnn_ner.converters.conll.TAG_RE`)
@@ -299,8 +344,30 @@ def _holds_annotate_parquet(head: bytes, path: Path) -> bool:
     return names == list(ANNOTATE_COLUMNS)
 
 
+#: the ``user_data`` key ``annotate`` writes into every document of its DocBin output
+#: (value ``True``): an existing DocBin is replaced only when its first document has it
+ANNOTATE_DOC_KEY = "spacy_rnn_ner.annotate"
+
+
+def _holds_annotate_docbin(head: bytes, path: Path) -> bool:
+    """A DocBin stored with ``user_data`` whose first document carries
+    :data:`ANNOTATE_DOC_KEY`; any other DocBin (a user's gold data) is refused."""
+    if not is_docbin(head):
+        return False
+    try:
+        import srsly
+
+        msg = srsly.msgpack_loads(zlib.decompress(path.read_bytes()))
+        user_data = msg.get("user_data") or [b""]
+        first = srsly.msgpack_loads(user_data[0]) if user_data[0] else {}
+    except Exception:
+        return False
+    return isinstance(first, dict) and first.get(ANNOTATE_DOC_KEY) is True
+
+
 ANNOTATE_JSONL = FileKind("an earlier output of annotate (JSON lines)", _holds_annotate_jsonl, (".jsonl",))
 ANNOTATE_PARQUET = FileKind("an earlier output of annotate (Parquet)", _holds_annotate_parquet, (".parquet",))
+ANNOTATE_DOCBIN = FileKind("an earlier output of annotate (DocBin)", _holds_annotate_docbin, (".spacy",))
 
 #: the comment line after ``<!DOCTYPE html>`` in every HTML page ``report`` writes
 HTML_MARKER = "<!-- spacy-rnn-ner: report -->"
@@ -317,6 +384,20 @@ def _holds_report_html(head: bytes, path: Path) -> bool:
 #: the examples page of ``report``: replaced only when it carries :data:`HTML_MARKER`
 #: (or starts as the page of an earlier version did); a user's own HTML is refused
 REPORT_HTML = FileKind("an earlier output of report (HTML)", _holds_report_html, (".html",))
+
+
+#: the ``tEXt`` entry of every PNG plot ``report`` writes (``savefig(metadata=...)``)
+REPORT_PNG_METADATA = {"Software": "spacy-rnn-ner report"}
+
+
+def _holds_report_png(head: bytes, path: Path) -> bool:
+    text = png_text(head)
+    return all(text.get(key) == value for key, value in REPORT_PNG_METADATA.items())
+
+
+#: the plots of ``report``: a PNG is replaced only when it carries
+#: :data:`REPORT_PNG_METADATA`; any other PNG (a user's plot or photo) is refused
+REPORT_PNG = FileKind("an earlier output of report (PNG)", _holds_report_png, (".png",))
 
 
 #: the Markdown and JSON outputs of the commands (see :func:`markdown_output`,

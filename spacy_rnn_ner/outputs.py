@@ -21,9 +21,9 @@ import signal
 import stat
 import tempfile
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any, Iterator, List, Optional
+from typing import IO, Any, Callable, Iterator, List, Optional
 
 from .errors import InputError, PathLike
 
@@ -125,6 +125,28 @@ def interrupts_held() -> Iterator[None]:
 
 #: outputs written and waiting to be moved into place (inside :func:`outputs_together`)
 _pending: Optional[List[Any]] = None
+#: every temporary file or folder made inside :func:`outputs_together` and not yet moved
+#: into place or removed: an error or interrupt anywhere in the block removes them, also
+#: one that comes before the object that made it exists or has a ``try`` around it
+_live: Optional[List[Any]] = None
+
+
+def _made(item: Any, make: Callable[[], str]) -> None:
+    """Set ``item.tmp`` to the temporary file or folder ``make()`` creates, with
+    interrupts held until ``item`` is registered for removal (:data:`_live`): an
+    interrupt can no longer fall between the two and leave it behind. The one place
+    temporary outputs are created."""
+    item.tmp = None
+    with interrupts_held():
+        item.tmp = make()
+        if _live is not None:
+            _live.append(item)
+
+
+def _gone(item: Any) -> None:
+    """``item``'s temporary file or folder was moved into place or removed."""
+    if _live is not None and item in _live:
+        _live.remove(item)
 
 
 @contextmanager
@@ -133,25 +155,30 @@ def outputs_together() -> Iterator[None]:
     waits, under its temporary name, until the block ends without an error; then all are
     moved into place with interrupts held. An error or interrupt removes them all. A
     nested block joins the outermost."""
-    global _pending
+    global _pending, _live
     if _pending is not None:
         yield
         return
     _pending = pending = []
+    saved_live, _live = _live, []
     try:
-        yield
-    except BaseException:
+        try:
+            yield
+        except BaseException:
+            _pending = None
+            with interrupts_held():  # a second Ctrl-C waits until all are removed
+                _abort_all(pending + _live)
+            raise
         _pending = None
-        _abort_all(pending)
-        raise
-    _pending = None
-    with interrupts_held():
-        for i, item in enumerate(pending):
-            try:
-                item.move_into_place()
-            except BaseException:
-                _abort_all(pending[i:])
-                raise
+        with interrupts_held():
+            for i, item in enumerate(pending):
+                try:
+                    item.move_into_place()
+                except BaseException:
+                    _abort_all(pending[i:] + _live)
+                    raise
+    finally:
+        _live = saved_live
 
 
 @contextmanager
@@ -177,7 +204,7 @@ def written_path(path: PathLike) -> Path:
 
 
 def _abort_all(items: List[Any]) -> None:
-    for item in items:
+    for item in list(items):
         try:
             item.abort()
         except OSError:
@@ -242,14 +269,28 @@ class AtomicFile(_Committable):
         elif not self.target.parent.is_dir():
             raise InputError("output folder does not exist", self.path.parent)
         self.file_mode = new_file_mode(self.target)
-        fd, self.tmp = tempfile.mkstemp(dir=self.target.parent,
-                                        prefix=f".{self.target.name}.", suffix=".tmp")
-        os.fchmod(fd, self.file_mode)
         self.fh: Optional[IO] = None
-        if mode is None:
-            os.close(fd)
-        else:
-            self.fh = os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf8"}))
+        fds: List[int] = []
+
+        def make() -> str:
+            fd, tmp = tempfile.mkstemp(dir=self.target.parent, prefix=f".{self.target.name}.",
+                                       suffix=".tmp")
+            fds.append(fd)
+            return tmp
+
+        try:  # an interrupt held while the file is made comes at the end of _made
+            _made(self, make)
+            os.fchmod(fds[0], self.file_mode)
+            if mode is None:
+                os.close(fds[0])
+            else:
+                self.fh = os.fdopen(fds[0], mode, **({} if "b" in mode else {"encoding": "utf8"}))
+        except BaseException:
+            if self.fh is None and fds:
+                with suppress(OSError):
+                    os.close(fds[0])
+            self.abort()
+            raise
 
     def write(self, data: Any) -> int:
         return self.fh.write(data)
@@ -267,12 +308,14 @@ class AtomicFile(_Committable):
 
     def move_into_place(self) -> None:
         os.replace(self.tmp, self.target)
+        _gone(self)
 
     def abort(self) -> None:
         if self.fh is not None:
             self.fh.close()
-        if os.path.lexists(self.tmp):
+        if self.tmp is not None and os.path.lexists(self.tmp):
             os.unlink(self.tmp)
+        _gone(self)
 
     def __enter__(self) -> "AtomicFile":
         return self
@@ -290,9 +333,13 @@ class AtomicFolder(_Committable):
         self.path = Path(path)
         self.target = Path(os.path.realpath(path))
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = tempfile.mkdtemp(dir=self.target.parent, prefix=f".{self.target.name}.",
-                                    suffix=".tmp")
-        os.chmod(self.tmp, 0o777 & ~_umask())
+        try:
+            _made(self, lambda: tempfile.mkdtemp(dir=self.target.parent, prefix=f".{self.target.name}.",
+                                                 suffix=".tmp"))
+            os.chmod(self.tmp, 0o777 & ~_umask())
+        except BaseException:
+            self.abort()
+            raise
 
     def move_into_place(self) -> None:
         old = None
@@ -307,11 +354,14 @@ class AtomicFolder(_Committable):
             if old is not None:
                 os.rename(old, self.target)  # the earlier folder stays
             raise
+        _gone(self)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
 
     def abort(self) -> None:
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        _gone(self)
 
     def __enter__(self) -> "AtomicFolder":
         return self

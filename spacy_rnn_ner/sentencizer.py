@@ -200,8 +200,8 @@ def make_abbrev_sentencizer(
     (null: spaCy's sentencizer's; an empty list or an empty string in it is a config
     error); ``abbreviations``: words after which a period never ends a sentence (null: the
     Ukrainian list of this module; ``[]``: none), written with or without their period
-    ('м.' is 'м': the period is a token of its own and is stripped; an empty entry is a
-    config error); ``newline_starts``: a line break starts a sentence."""
+    ('м.' is 'м': the period is a token of its own and is stripped; an empty entry, or
+    one holding whitespace, is a config error); ``newline_starts``: a line break starts a sentence."""
     block = "abbrev_sentencizer"
     if punct_chars is not None:
         if not punct_chars:
@@ -215,6 +215,11 @@ def make_abbrev_sentencizer(
         if any(not a.rstrip(".") for a in abbreviations):
             raise config_error(block, "abbreviations", f"{block}: abbreviations holds an empty "
                                "entry (or one of periods only); give words such as 'м' or 'вул.'")
+        spaced = [a for a in abbreviations if any(ch.isspace() for ch in a)]
+        if spaced:
+            raise config_error(block, "abbreviations", f"{block}: abbreviations entry {spaced[0]!r} "
+                               "holds whitespace, which no token does, so it would never match; "
+                               "give the word alone, such as 'м' or 'вул.'")
         abbreviations = [a.rstrip(".") for a in abbreviations]
     return AbbrevSentencizer(
         name, punct_chars=punct_chars, abbreviations=abbreviations,

@@ -133,6 +133,29 @@ def test_own_parquet_output_round_trips_its_metadata(tmp_path, trained_lstm):
     assert doc.user_data["id"] == 7 and "meta" not in doc.user_data
 
 
+def test_own_docbin_output_is_marked_replaced_and_read_back_without_the_marker(tmp_path, trained_lstm):
+    """probe 5 o02: every document of annotate's DocBin carries ``spacy_rnn_ner.annotate``;
+    a rerun replaces that DocBin, a user's DocBin is refused, and the marker does not come
+    back as metadata when the output is annotated again."""
+    from spacy.tokens import DocBin
+    from spacy_rnn_ner.file_kinds import ANNOTATE_DOC_KEY
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"text": TEXTS[0], "id": 7}, ensure_ascii=False) + "\n", encoding="utf8")
+    out = tmp_path / "o.spacy"
+    for _ in range(2):  # the second run replaces the first one's output
+        annotate_file(trained_lstm, src, out)
+    doc = next(DocBin().from_disk(out).get_docs(trained_lstm.vocab))
+    assert doc.user_data[ANNOTATE_DOC_KEY] is True and doc.user_data["id"] == 7
+    again = tmp_path / "o2.jsonl"
+    annotate_file(trained_lstm, out, again)
+    assert ANNOTATE_DOC_KEY not in json.loads(again.read_text(encoding="utf8"))
+    gold = tmp_path / "train.spacy"
+    DocBin(docs=[trained_lstm.make_doc(TEXTS[0])], store_user_data=True).to_disk(gold)
+    with pytest.raises(AnnotateError, match="not an earlier output of annotate"):
+        annotate_file(trained_lstm, src, gold)
+
+
 def test_bad_paths(tmp_path, trained_lstm):
     src = tmp_path / "in.txt"
     src.write_text(TEXTS[0], encoding="utf8")

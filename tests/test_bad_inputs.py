@@ -774,7 +774,8 @@ CASES = [
      "replace it; give another file name (or remove the file first)", 1),
     ("char-lm-out-is-a-user-zip (cl06)", both(files(**{"t.txt": UTF8}), made(lambda f: user_zip(f / "lm.pt"))),
      ["train-char-lm", "t.txt", "lm.pt", "--max-steps", "1"],
-     "error: lm.pt: holds a zip archive, not a PyTorch file: the output would replace it; give another "
+     "error: lm.pt: holds a zip archive, not an earlier output of train-char-lm (PyTorch): the output "
+     "would replace it; give another "
      "file name (or remove the file first)", 1),
     ("to-nemo-labels-is-a-user-note (tn04)",
      both(files(**{"out/labels.txt": b"my labels notes\n"}), made(lambda f: docbin(f / "in.spacy"))),
@@ -789,7 +790,82 @@ CASES = [
      ["build-lexicons", "out", "--sources", "iso-codes"],
      "error: out: holds files that are not an earlier output of build-lexicons (countries.txt): the folder "
      "is replaced as a whole; give a new or empty folder", 1),
+    # --- probe 5
+    ("annotate-text-of-a-bom-alone (a11)", files(**{"in.txt": BOM}), ["annotate", "model", "in.txt", "o.jsonl"],
+     "error: in.txt: holds no documents to annotate", 1),
+    ("report-scores-is-the-training-log (rp01)",
+     both(files(**{"l.jsonl": b'{"epoch": 0, "step": 0, "losses": {"ner": 1.0}, "score": 0.5}\n'}),
+          made(lambda f: docbin(f / "d.spacy"))),
+     ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x", "--scores", "l.jsonl"],
+     "error: l.jsonl: holds no entity scores (no ents_p, ents_r, ents_f or ents_per_type): expected the "
+     "JSON of `spacy evaluate --output` or of `report`", 1),
+    ("char-lm-letters-only-in-the-dev-part (c03)",
+     files(**{"t.txt": b"0123456789 42.\n" * 400 + "абв\n".encode("utf8")}),
+     ["train-char-lm", "t.txt", "lm.pt", "--dev-chars", "200", "--max-steps", "2"],
+     "error: t.txt: the training part (all but the last 200 characters) holds no letter: nothing for a "
+     "character language model to learn or be measured on; give more text with letters throughout, or "
+     "change --dev-chars", 1),
+    ("char-lm-no-letter-in-the-dev-part (c03)",
+     files(**{"t.txt": UTF8 * 30 + b"0123456789 42.\n" * 20}),
+     ["train-char-lm", "t.txt", "lm.pt", "--dev-chars", "200", "--max-steps", "2"],
+     "error: t.txt: the dev part (the last 200 characters, held out by --dev-chars) holds no letter: "
+     "nothing for a character language model to learn or be measured on; give more text with letters "
+     "throughout, or change --dev-chars", 1),
+    ("char-lm-min-count-above-every-character (c12)", files(**{"t.txt": UTF8 * 30}),
+     ["train-char-lm", "t.txt", "lm.pt", "--dev-chars", "200", "--min-count", "1000000", "--max-steps", "2"],
+     "error: --min-count 1000000: leaves 0 characters in the vocabulary (characters seen at least that "
+     "often in the training part); at least 2 characters, one of them a letter, are needed: lower "
+     "--min-count", 1),
+    ("hf-string-tags-not-among-tag-names (h01b)",
+     files(**{"ds/train.jsonl": '{"tokens": ["Київ"], "ner_tags": ["B-LOC"]}\n'.encode("utf8")}),
+     ["convert", "hf", "ds", "out", "--tag-names", "O,B-PER"],
+     "error: ds[train]:0: row 0: tag 0 is 'B-LOC', which is not among the tag names (O, B-PER; from "
+     "--tag-names or the ClassLabel)", 1),
+    ("build-lexicons-iso-locale-dir-without-iso-codes (b02)", files(),
+     ["build-lexicons", "out", "--sources", "lingotweaker", "--iso-locale-dir", "/nonexistent"],
+     "error: --iso-locale-dir applies to the iso-codes source, which --sources (lingotweaker) does not name", 1),
+    ("annotate-docbin-out-is-gold-data (o02)", both(files(**{"in.txt": UTF8}), made(lambda f: docbin(f / "train.spacy"))),
+     ["annotate", "model", "in.txt", "train.spacy"],
+     "error: train.spacy: holds a spaCy DocBin, not an earlier output of annotate (DocBin): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
+    ("char-lm-out-is-a-users-torch-file (c14)", both(files(**{"t.txt": UTF8}), made(lambda f: user_torch(f / "lm.pt"))),
+     ["train-char-lm", "t.txt", "lm.pt", "--max-steps", "1"],
+     "error: lm.pt: holds a PyTorch file, not an earlier output of train-char-lm (PyTorch): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
+    ("char-lm-checkpoint-is-a-users-torch-file (c14)",
+     both(files(**{"t.txt": UTF8}), made(lambda f: user_torch(f / "lm.pt.ckpt"))),
+     ["train-char-lm", "t.txt", "lm.pt", "--max-steps", "1"],
+     "error: lm.pt.ckpt: holds a PyTorch file, not an earlier output of train-char-lm (PyTorch): the "
+     "output would replace it; give another file name (or remove the file first)", 1),
+    ("report-png-is-a-users-plot (rp05)",
+     both(made(lambda f: user_plot(f / "rep" / "confusion_x.png")), made(lambda f: docbin(f / "d.spacy"))),
+     ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x"],
+     "error: rep/confusion_x.png: holds a PNG image, not an earlier output of report (PNG): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
+    ("report-png-is-a-png-signature (rp06)",
+     both(files(**{"rep/curves_x.png": b"\x89PNG\r\n\x1a\nmy photo"}), made(lambda f: docbin(f / "d.spacy")),
+          files(**{"l.jsonl": b'{"epoch": 0, "step": 0, "losses": {"ner": 1.0}, "score": 0.5}\n'})),
+     ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "x", "--log", "l.jsonl"],
+     "error: rep/curves_x.png: holds a PNG image, not an earlier output of report (PNG): the output "
+     "would replace it; give another file name (or remove the file first)", 1),
 ]
+
+
+def user_torch(path: Path) -> None:
+    """A user's own ``torch.save`` file of another model."""
+    import torch
+
+    torch.save({"w": torch.zeros(3)}, path)
+
+
+def user_plot(path: Path) -> None:
+    """A user's own matplotlib plot (matplotlib's usual metadata, not the report's)."""
+    from matplotlib.figure import Figure
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig = Figure()
+    fig.subplots().plot([1, 2, 3])
+    fig.savefig(path, format="png")
 
 
 def user_parquet(path: Path) -> None:
@@ -1098,7 +1174,7 @@ def test_annotate_gives_back_metadata_and_user_data(tmp_path, model_dir, capsys,
             assert "in.spacy#0: user_data entries with non-string keys (extension attributes) are kept " \
                    "only in a .spacy output" in err
     (a,) = read_docbin(tmp_path / "a.spacy")
-    assert a.user_data == {"id": 7, "src": "web"}
+    assert a.user_data == {"id": 7, "src": "web", "spacy_rnn_ner.annotate": True}  # o02: annotate's marker
     (b,) = read_docbin(tmp_path / "b.spacy")
     assert b.user_data["name"] == "doc-1" and b.user_data["source"] == "ng" and b._.topic == "history"
     (c,) = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text("utf8").splitlines()]
@@ -1213,6 +1289,19 @@ def test_nemo_reader_reports_a_no_break_space(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["convert", "nemo", "t.txt", "l.txt", "o.spacy"]) == 0
     assert "t.txt:1: words separated at U+00A0 as at a space (as NeMo reads them)" in capsys.readouterr().out
+
+
+def test_conll_reader_drops_and_reports_a_byte_order_mark_inside_the_file(tmp_path, capsys, monkeypatch):
+    """probe 5 k01: two CoNLL files joined, the second with a BOM: U+FEFF was glued to its
+    first token ('\ufeffЛьвів'), invisibly."""
+    (tmp_path / "a.conll").write_bytes(BOM + CONLL + b"\n" + BOM + "Львів B-LOC\n".encode("utf8"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["convert", "conll", "a.conll", "o.spacy"]) == 0
+    assert "a.conll:4: a byte-order mark (U+FEFF) inside the file (two files joined?) dropped" \
+        in capsys.readouterr().out
+    words = [t.text for doc in read_docbin(tmp_path / "o.spacy") for t in doc]
+    assert words == ["Київ", "є", "Львів"]
+    assert [e.text for doc in read_docbin(tmp_path / "o.spacy") for e in doc.ents] == ["Київ", "Львів"]
 
 
 # ------------------------------------------------------------ spacy train: config errors
@@ -1876,3 +1965,50 @@ def test_sigterm_to_the_ray_driver_ends_with_one_line(tmp_path, model_dir):
     assert "SIGTERM received" not in err and "Traceback" not in err, err
     assert err.strip().splitlines()[-1] == "interrupted: no output written", err
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_ctrl_c_while_the_workers_start_goes_to_its_handler(monkeypatch):
+    """probe 5 i03: Ctrl-C while spaCy imported ``multiprocessing.queues`` for its workers
+    made the handler's own clean-up fail (AttributeError, a 69-line traceback). The module
+    is imported before the handler is installed, and whatever the clean-up raises, the
+    interrupt goes on as ``KeyboardInterrupt``."""
+    from spacy_rnn_ner.annotate import local
+
+    def failing_stop(known):
+        raise AttributeError("cannot access submodule 'queues' of module 'multiprocessing'")
+
+    monkeypatch.setattr(local, "stop_workers", failing_stop)
+    monkeypatch.delitem(sys.modules, "multiprocessing.queues", raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        with local.quiet_workers(True):
+            assert "multiprocessing.queues" in sys.modules
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+
+
+#: a command line run as ``python -m spacy_rnn_ner`` that sends itself Ctrl-C during the
+#: interpreter's shutdown (an atexit hook registered before the command's own)
+CTRL_C_AT_EXIT = """
+import atexit, os, signal, sys, time
+sys.orig_argv = [sys.executable, "-m", "spacy_rnn_ner", *sys.argv[1:]]
+atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(2)))
+from spacy_rnn_ner.__main__ import main
+sys.exit(main())
+"""
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("argv,status", [(["convert", "conll", "a.conll", "o.spacy"], 0),
+                                         (["convert", "conll", "missing.conll", "o.spacy"], 1)],
+                         ids=["done", "failed"])
+def test_ctrl_c_during_the_interpreters_shutdown_is_one_line(argv, status, tmp_path):
+    """probe 5 q02 (probe 4 q13): Ctrl-C after the command ended, while the interpreter ran
+    its shutdown hooks, printed 'Exception ignored in atexit callback ... KeyboardInterrupt'
+    with a traceback; now the usual line and the signal's status."""
+    (tmp_path / "a.conll").write_bytes(CONLL)
+    proc = subprocess.run([sys.executable, "-c", CTRL_C_AT_EXIT, *argv], cwd=tmp_path, env=env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=100)
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "error: stopped by signal 2", proc.stderr
+    assert proc.returncode == 130
+    assert (tmp_path / "o.spacy").exists() == (status == 0)

@@ -61,6 +61,56 @@ def test_outputs_of_one_run_appear_together_or_not_at_all(tmp_path):
     assert names(tmp_path) == ["dev.txt", "test.txt", "train.txt"]
 
 
+@pytest.mark.parametrize("together", [True, False], ids=["in-outputs-together", "alone"])
+@pytest.mark.parametrize("make", ["mkstemp", "mkdtemp"])
+def test_ctrl_c_right_after_the_temporary_output_is_made_leaves_nothing(make, together, tmp_path, monkeypatch):
+    """probe 5 i09 (and i03b): Ctrl-C between ``mkstemp`` and the moment the temporary file
+    can be removed (the object that owns it did not exist yet) left an empty temp file."""
+    real = getattr(outputs.tempfile, make)
+
+    def make_then_interrupt(*args, **kwargs):
+        made = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C the moment the file exists
+        return made
+
+    monkeypatch.setattr(outputs.tempfile, make, make_then_interrupt)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        if together:
+            with outputs_together():
+                AtomicFile(out, "w") if make == "mkstemp" else outputs.AtomicFolder(out)
+        elif make == "mkstemp":
+            AtomicFile(out, "w")
+        else:
+            outputs.AtomicFolder(out)
+    assert names(tmp_path) == []
+
+
+def test_ctrl_c_before_annotate_writes_removes_its_temporary_output(tmp_path, capsys, monkeypatch):
+    """probe 5 i03b: Ctrl-C after annotate's output file was opened, before the loop that
+    aborts it on an error (here: while the workers start), left an empty temp file."""
+    from contextlib import contextmanager
+
+    from conftest import TRAIN_DATA, build_nlp, make_examples
+    from spacy_rnn_ner.annotate import local
+
+    nlp = build_nlp()
+    nlp.initialize(lambda: make_examples(nlp))
+    nlp.to_disk(tmp_path / "model")
+    (tmp_path / "in.txt").write_text(TRAIN_DATA[0][0] + "\n", encoding="utf8")
+
+    @contextmanager
+    def interrupted_start(enabled=True):
+        raise KeyboardInterrupt
+        yield
+
+    monkeypatch.setattr(local, "quiet_workers", interrupted_start)
+    monkeypatch.chdir(tmp_path)
+    assert main(["annotate", "model", "in.txt", "o.jsonl", "--n-process", "2"]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "interrupted: no output written"
+    assert names(tmp_path) == ["in.txt", "model"]
+
+
 def test_an_interrupt_during_the_moves_waits_until_all_are_in_place(tmp_path, monkeypatch):
     real_replace = os.replace
     sent = []

@@ -1,6 +1,7 @@
 """project.yml: every workflow step declares what it reads and writes (so weasel can skip
 or re-run it), no nested ``spacy project run``, ablation configs as overrides, and the
 project runs in a temporary copy without touching the checkout."""
+import json
 import os
 import shlex
 import shutil
@@ -142,3 +143,31 @@ def test_an_empty_rnn_type_reaches_the_model_as_a_value(tmp_path, name):
     overrides = parse_config_overrides(args[args.index("--output") + 2:])
     assert overrides["components.rnn_ner.model.rnn_type"] == ""
     assert overrides.get("training.logger.run_name", "") == ""
+
+
+@pytest.mark.parametrize("value", ["", "a b", "gru'"], ids=["empty", "space", "single-quote"])
+def test_every_variable_stays_one_argument_value(tmp_path, value):
+    """probe 5 pr01/pr03/pr08 (and pr07): every ``${vars.*}`` in a command line is quoted,
+    so an empty value, one with a space or with a single quote stays one argument (or part
+    of one), and reaches the command as the value of its option: ``--lang ''`` is not
+    ``--lang --seed``, ``--output training/lstm x`` is not two arguments."""
+    shutil.copy(REPO / "project.yml", tmp_path)
+    base = load_project_config(tmp_path)
+    names = sorted(base["vars"])
+    lines = {(cmd["name"], i): line for cmd in base["commands"] for i, line in enumerate(cmd["script"])}
+    used = set()
+    for name in names:
+        changed = load_project_config(tmp_path, overrides={f"vars.{name}": value})
+        for cmd in changed["commands"]:
+            for i, line in enumerate(cmd["script"]):
+                if line == lines[(cmd["name"], i)]:
+                    continue  # the variable is not in this line
+                used.add(name)
+                before, after = shlex.split(lines[(cmd["name"], i)]), shlex.split(line)
+                assert len(after) == len(before), (name, cmd["name"], line)
+                differ = [(b, a) for b, a in zip(before, after) if b != a]
+                default = base["vars"][name]
+                plain = json.dumps(default) if isinstance(default, bool) else str(default)
+                assert differ and all((a == b.replace(plain, value)) if plain else value in a
+                                      for b, a in differ), (name, cmd["name"], line)
+    assert used  # the project's variables were seen in its command lines

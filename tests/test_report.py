@@ -369,6 +369,8 @@ def test_report_cli_end_to_end(report_inputs, capsys):
     assert_png(out / "confusion_ruler.png")
     assert_png(out / "curves_ruler.png")
     assert "| **macro** |" in capsys.readouterr().out
+    # rp05: the plots carry the report's marker, so a rerun replaces them (a user's PNG is refused)
+    assert run_report(report_inputs, "--examples", "2") == 0, capsys.readouterr().err
 
 
 def test_report_cli_missing_input(report_inputs, capsys):

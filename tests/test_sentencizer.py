@@ -136,7 +136,13 @@ def test_parsed_doc_is_refused_with_overwrite():
                           "give the sentence-final characters"),  # t08
     ("abbreviations", ["м", ""], "abbrev_sentencizer: abbreviations holds an empty entry (or one of "
                                  "periods only); give words such as 'м' or 'вул.'"),
-], ids=["t07-empty-punct", "t08-empty-string", "empty-abbreviation"])
+    ("abbreviations", ["м", " м"], "abbrev_sentencizer: abbreviations entry ' м' holds whitespace, which "
+                                   "no token does, so it would never match; give the word alone, such "
+                                   "as 'м' or 'вул.'"),  # probe 5 t02
+    ("abbreviations", ["вул. м"], "abbrev_sentencizer: abbreviations entry 'вул. м' holds whitespace, "
+                                  "which no token does, so it would never match; give the word alone, "
+                                  "such as 'м' or 'вул.'"),
+], ids=["t07-empty-punct", "t08-empty-string", "empty-abbreviation", "t02-leading-space", "t02-inner-space"])
 def test_settings_that_would_do_nothing_are_config_errors(setting, value, message):
     from confection import ConfigValidationError
 

@@ -33,7 +33,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from ..errors import InputError, import_optional
 from ..outputs import INTERRUPT_SIGNALS
-from ..file_kinds import ANNOTATE_COLUMNS, ANNOTATE_JSONL, ANNOTATE_PARQUET, DOCBIN
+from ..file_kinds import ANNOTATE_COLUMNS, ANNOTATE_DOC_KEY, ANNOTATE_DOCBIN, ANNOTATE_JSONL, ANNOTATE_PARQUET
 from ..io import (AtomicFile, OutputFile, check_exists, check_outputs, decode_text, describe_decode_error, docbin_from_bytes,
                   files_with_suffix, parse_json_line)
 
@@ -178,10 +178,13 @@ def input_files(path: Union[str, Path]) -> List[Path]:
 
 
 def _lines(fh: BinaryIO) -> Iterator[Tuple[int, bytes]]:
-    """Numbered lines without their line end; a UTF-8 byte-order mark is dropped."""
+    """Numbered lines without their line end; a UTF-8 byte-order mark is dropped (a file
+    of a byte-order mark alone has no line, as an empty file)."""
     for lineno, raw in enumerate(fh, start=1):
         if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8):]
+            if not raw:
+                return
         yield lineno, raw.rstrip(b"\n").rstrip(b"\r")
 
 
@@ -285,7 +288,7 @@ def read_docbin_records(fh: BinaryIO, name: str) -> Iterator[Record]:
     docbin = docbin_from_bytes(fh.read(), name)
     for i, doc in enumerate(docbin.get_docs(Vocab())):
         sent_starts = [t.is_sent_start for t in doc] if doc.has_annotation("SENT_START") else None
-        meta = {k: v for k, v in doc.user_data.items() if isinstance(k, str)}
+        meta = {k: v for k, v in doc.user_data.items() if isinstance(k, str) and k != ANNOTATE_DOC_KEY}
         if doc.has_annotation("ENT_IOB"):
             if "entities" in meta or INPUT_ENTITIES in meta:
                 yield Record(f"{name}#{i}", error=f'the document has entities and its user_data '
@@ -458,8 +461,10 @@ class JsonlSink:
 
 class DocBinSink:
     """Docs with their entities, the scored span group and ``user_data`` (an input
-    DocBin's, and the metadata of other inputs). A DocBin is one blob: its serialized
-    docs stay in memory until ``commit`` (use JSONL/Parquet for huge corpora)."""
+    DocBin's, and the metadata of other inputs), and the marker
+    :data:`~spacy_rnn_ner.file_kinds.ANNOTATE_DOC_KEY` (a rerun may replace the file, a
+    user's DocBin is refused). A DocBin is one blob: its serialized docs stay in memory
+    until ``commit`` (use JSONL/Parquet for huge corpora)."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -467,6 +472,7 @@ class DocBinSink:
 
     def write(self, doc: Optional[Doc], out: Dict[str, Any]) -> None:
         doc.user_data.update(metadata(out))
+        doc.user_data[ANNOTATE_DOC_KEY] = True
         self.docbin.add(doc)
 
     def commit(self) -> None:
@@ -534,7 +540,7 @@ class ParquetSink:
 
 SINKS = {".jsonl": JsonlSink, ".spacy": DocBinSink, ".parquet": ParquetSink}
 #: what each sink writes (an existing file there must hold the same, or be empty)
-OUTPUT_KINDS = {".jsonl": ANNOTATE_JSONL, ".spacy": DOCBIN, ".parquet": ANNOTATE_PARQUET}
+OUTPUT_KINDS = {".jsonl": ANNOTATE_JSONL, ".spacy": ANNOTATE_DOCBIN, ".parquet": ANNOTATE_PARQUET}
 
 
 def check_paths(input_path: Union[str, Path], output_path: Union[str, Path],
@@ -660,12 +666,16 @@ def quiet_workers(enabled: bool = True) -> Iterator[None]:
         yield
         return
     import multiprocessing
+    import multiprocessing.queues  # noqa: F401  now: Ctrl-C may come while spaCy imports it
 
     known = {child.pid for child in multiprocessing.active_children()}
     previous: Dict[int, Any] = {}
 
     def interrupted(signum: int, frame: Any) -> None:
-        stop_workers(known)
+        try:
+            stop_workers(known)
+        except Exception:  # the interrupt goes on to its handler whatever happens here
+            pass
         handler = previous[signum]
         if callable(handler):
             handler(signum, frame)
@@ -713,10 +723,12 @@ def write_annotated(sink, annotated: Iterable[Annotated], summary: Summary,
             raise AnnotateError(f"{source}: holds no documents to annotate{skipped}")
         sink.commit()
     except BaseException:
-        close = getattr(annotated, "close", None)
-        if close is not None:  # a generator: its clean-up (nlp.pipe's workers) runs now
-            close()
-        sink.abort()
+        try:
+            sink.abort()  # first: an error while the workers stop must not keep the temp file
+        finally:
+            close = getattr(annotated, "close", None)
+            if close is not None:  # a generator: its clean-up (nlp.pipe's workers) runs now
+                close()
         raise
     finally:
         bar.close()

@@ -28,7 +28,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from ..errors import InputError, UserError, describe_os_error
 from ..outputs import outputs_together
-from ..startup import end_of_startup
+from ..startup import end_of_startup, quiet_after_the_command
 
 # click's UsageError as typer raises it (recent typer versions vendor their own click)
 UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
@@ -152,6 +152,7 @@ class Group(TyperGroup):
             with signals_interrupt(), outputs_together():
                 return super().invoke(ctx)
         except KeyboardInterrupt as err:  # Ctrl-C, or Terminated (SIGTERM, SIGHUP)
+            quiet_after_the_command()  # a second Ctrl-C now: the same line, no traceback
             signum = int(getattr(err, "signum", signal.SIGINT))
             typer.echo(f"error: stopped by signal {signum}", err=True)
             raise typer.Exit(128 + signum)
@@ -165,6 +166,8 @@ class Group(TyperGroup):
         except UnicodeDecodeError as err:  # a reader that does not name its file
             fail(f"an input file is not UTF-8 (byte 0x{err.object[err.start]:02x} at "
                  f"offset {err.start})")
+        finally:
+            quiet_after_the_command()  # Ctrl-C during the interpreter's shutdown: one line
 
 
 def multi_value_command(*options: str) -> Type[TyperCommand]:

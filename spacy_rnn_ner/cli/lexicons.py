@@ -12,13 +12,29 @@ from ..io import OutputFile, check_exists, check_outputs, read_docbin, write_tex
 from ._util import Arg, Opt, app, lang_option
 
 
+#: where iso-codes' translations are (Debian/Ubuntu); project.yml passes it whatever the sources
+ISO_LOCALE_DIR = "/usr/share/locale"
+
+
+def check_source_options(names: List[str], lt_dict: Optional[Path], iso_locale_dir: str) -> None:
+    """An :class:`InputError` for an option of a source that --sources does not name (it
+    would do nothing); ``--iso-locale-dir`` counts as given when it is not the default folder."""
+    given = {"lingotweaker": [("--lt-dict", lt_dict is not None)],
+             "iso-codes": [("--iso-locale-dir", iso_locale_dir != ISO_LOCALE_DIR)]}
+    for source, options in given.items():
+        for option, is_given in options:
+            if is_given and source not in names:
+                raise InputError(f"{option} applies to the {source} source, which --sources "
+                                 f"({', '.join(names)}) does not name")
+
+
 @app.command("build-lexicons")
 def build_lexicons_cli(
     output_dir: Path = Arg(..., metavar="OUTPUT_DIR", help="Folder for the <list>.txt files."),
     sources: str = Opt("lingotweaker,pymorphy3,iso-codes", "--sources", help="Comma-separated "
                        "sources: lingotweaker, pymorphy3, iso-codes."),
     lang: str = lang_option("uk"),
-    iso_locale_dir: str = Opt("/usr/share/locale", "--iso-locale-dir",
+    iso_locale_dir: str = Opt(ISO_LOCALE_DIR, "--iso-locale-dir",
                               help="Folder holding <lang>/LC_MESSAGES/iso_3166-*.mo."),
     no_derived: bool = Opt(False, "--no-derived", help="Do not write person_geo, geo_not_person "
                            "and the *_strict lists."),
@@ -31,9 +47,7 @@ def build_lexicons_cli(
     names = [s.strip() for s in sources.split(",") if s.strip()]
     if not names:
         raise typer.BadParameter("no lexicon source given", param_hint="--sources")
-    if lt_dict is not None and "lingotweaker" not in names:
-        raise InputError("--lt-dict applies to the lingotweaker source, which --sources "
-                         f"({', '.join(names)}) does not name")
+    check_source_options(names, lt_dict, iso_locale_dir)
     sizes = build_lexicons(output_dir, names, lang, iso_locale_dir, lt_dict, derived=not no_derived)
     rows = [[name] + [f"{sizes[s].get(name, 0):,}" for s in names] + [f"{sizes['total'][name]:,}"]
             for name in sorted(sizes["total"])]

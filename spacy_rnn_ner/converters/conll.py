@@ -14,7 +14,8 @@ sentence. Entities never cross sentence boundaries (tags are decoded per sentenc
 A token line skipped as malformed (``skip_malformed``) takes its entity with it: an
 entity that contains the skipped token (by its tag, or - when the tag is unreadable - an
 entity that continues on both sides of it) is dropped whole and reported, never joined
-across the gap. A file with no tokens is an error.
+across the gap. A file with no tokens is an error. A byte-order mark inside the file
+(files joined) is dropped and reported with its line.
 """
 import re
 from pathlib import Path
@@ -170,6 +171,18 @@ def _resolve_gaps(words: List[Optional[str]], tags: List[Optional[str]],
             dropped)
 
 
+def _without_byte_order_marks(lines: List[str], path: Path, report: ConversionReport) -> List[str]:
+    """``lines`` without U+FEFF (a byte-order mark inside the file, where two files were
+    joined: invisible, it would be glued to a token); each line that held one is reported
+    (the one at the very start of the file is dropped on reading, silently)."""
+    for i, line in enumerate(lines):
+        if "\ufeff" in line:
+            report.issue("note", "byte-order mark", "a byte-order mark (U+FEFF) inside the file "
+                         "(two files joined?) dropped", path, i + 1)
+            lines[i] = line.replace("\ufeff", "")
+    return lines
+
+
 def read_conll(path: PathLike, vocab: Vocab, report: Optional[ConversionReport] = None,
                skip_malformed: bool = False) -> List[Doc]:
     """Docs from a CoNLL column file (see module docstring).
@@ -181,7 +194,7 @@ def read_conll(path: PathLike, vocab: Vocab, report: Optional[ConversionReport] 
     path = Path(path)
     report = report if report is not None else ConversionReport(str(path))
     docs: List[Doc] = []
-    lines = read_text(path).split("\n")
+    lines = _without_byte_order_marks(read_text(path).split("\n"), path, report)
     has_docstart = any(_COL_SEP.split(line.strip(" \t"))[0] == DOCSTART for line in lines)
     n_cols: Optional[int] = None
     doc_sents: List[Sentence] = []

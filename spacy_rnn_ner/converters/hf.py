@@ -105,7 +105,8 @@ def hf_to_docs(dataset: Iterable[Dict[str, Any]], vocab: Vocab, tokens_column: s
                n_sents: int = 1, report: Optional[ConversionReport] = None,
                skip_malformed: bool = False, source: str = "dataset") -> List[Doc]:
     """Docs from rows of ``dataset`` (one split). Integer tags are mapped through
-    ``tag_names`` (default: the ClassLabel names); string tags are used as they are.
+    ``tag_names`` (default: the ClassLabel names); string tags are used as they are, and
+    must be among ``tag_names`` when there are names.
     ``source`` names the split in messages and ``doc.user_data["name"]``."""
     report = report if report is not None else ConversionReport(source)
     if tag_names is None and hasattr(dataset, "features"):
@@ -152,6 +153,10 @@ def _row_tags(words: List[Any], raw_tags: List[Any],
     tags: List[str] = []
     for position, tag in enumerate(raw_tags):
         if isinstance(tag, str):
+            if tag_names is not None and tag not in tag_names:  # the names would be ignored
+                shown = ", ".join(tag_names[:12]) + (", ..." if len(tag_names) > 12 else "")
+                raise ValueError(f"tag {position} is {tag!r}, which is not among the tag names "
+                                 f"({shown}; from --tag-names or the ClassLabel)")
             name = tag
         elif tag is None:
             raise ValueError(f"tag {position} is null (a missing value): every token needs a tag")

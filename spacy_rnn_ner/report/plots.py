@@ -15,6 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 
+from ..file_kinds import REPORT_PNG_METADATA  # noqa: E402
 from .metrics import Confusion  # noqa: E402
 
 CURVE_SCORES = ("ents_f", "ents_macro_f")
@@ -69,7 +70,7 @@ def plot_curves(records: List[Dict[str, Any]], path: Union[str, Path, BinaryIO],
             ax.legend()
     if title:
         fig.suptitle(title)
-    fig.savefig(path, dpi=100, format="png")
+    fig.savefig(path, dpi=100, format="png", metadata=REPORT_PNG_METADATA)
     return path
 
 
@@ -107,5 +108,5 @@ def plot_confusion(confusion: Confusion, path: Union[str, Path, BinaryIO],
     ax.set(xlabel="predicted", ylabel="gold (row total)", title=title or "Entity-type confusion")
     bar = fig.colorbar(image, ax=ax, shrink=0.6, pad=0.02)
     bar.set_label("share of the row")
-    fig.savefig(path, dpi=110, bbox_inches="tight", format="png")
+    fig.savefig(path, dpi=110, bbox_inches="tight", format="png", metadata=REPORT_PNG_METADATA)
     return path

@@ -37,7 +37,7 @@ from .metrics import (
     worst_confusions,
 )
 
-from ..file_kinds import HTML_MARKER, PNG, REPORT_HTML, REPORT_JSON, REPORT_MARKDOWN, FileKind, markdown_marker
+from ..file_kinds import HTML_MARKER, REPORT_HTML, REPORT_PNG, REPORT_JSON, REPORT_MARKDOWN, FileKind, markdown_marker
 from ..errors import InputError, import_optional
 from ..io import atomic_output, check_exists, load_docbin, load_pipeline, read_json, read_jsonl, require_gpu
 
@@ -174,7 +174,7 @@ def report_files(name: str) -> Dict[str, FileKind]:
     """The names of the files :func:`write_report` may write for system ``name``, and
     what each holds."""
     return {f"report_{name}.md": REPORT_MARKDOWN, f"report_{name}.json": REPORT_JSON,
-            f"confusion_{name}.png": PNG, f"curves_{name}.png": PNG,
+            f"confusion_{name}.png": REPORT_PNG, f"curves_{name}.png": REPORT_PNG,
             f"examples_{name}.html": REPORT_HTML}
 
 
@@ -253,10 +253,11 @@ def write_report(model: Path, data: Path, output: Path, name: str,
     files into ``output`` (see module docstring). ``scores``: JSON of ``spacy evaluate
     --output`` (for the speed); ``log``: JSONL training log of ``spacy.ConsoleLogger.v3``
     (for the curves). Returns the metrics written to ``report_<name>.json``."""
-    from .compare import checked_scores
+    from .compare import checked_scores, with_entity_scores
 
     check_exists(model, "dir")
-    evaluate_scores = checked_scores(read_json(scores), scores) if scores is not None else None
+    evaluate_scores = (with_entity_scores(checked_scores(read_json(scores), scores), scores)
+                       if scores is not None else None)  # as compare reads it: not a training log
     plots = _plots()
     records = checked_log(log) if log is not None else None
     gold = load_docbin(data)  # a bad file is named before the model loads

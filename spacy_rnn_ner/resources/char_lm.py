@@ -23,11 +23,13 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import InputError
-from ..file_kinds import TORCH
+from ..file_kinds import torch_output
 from ..io import AtomicFile, OutputFile, check_outputs, outputs_one_by_one, read_text
-from ..layers.char_lm_model import DIRECTIONS, CharLanguageModel, LSTMState, vocab_from_text
+from ..layers.char_lm_model import FORMAT, DIRECTIONS, CharLanguageModel, LSTMState, vocab_from_text
 
 CHECKPOINT_FORMAT = "spacy_rnn_ner.char_lm.checkpoint.v1"
+#: the model and the checkpoint this command writes: a user's own torch file is not replaced
+CHAR_LM_FILE = torch_output("train-char-lm", (FORMAT, CHECKPOINT_FORMAT))
 OPTIMIZERS = ("adam", "sgd")
 
 
@@ -121,6 +123,32 @@ def split_text(text: str, dev_chars: int, path: Path) -> "tuple[str, str]":
     return text[:-dev_chars], text[-dev_chars:]
 
 
+def check_parts(train_text: str, dev_text: str, dev_chars: int, path: Path) -> None:
+    """An :class:`InputError` when the training part or the held-out dev part (the last
+    ``dev_chars`` characters) of the text holds no letter: the model would learn, or be
+    measured on, no letter at all."""
+    for part, text in ((f"the training part (all but the last {dev_chars:,} characters)", train_text),
+                       (f"the dev part (the last {dev_chars:,} characters, held out by --dev-chars)", dev_text)):
+        if not any(ch.isalpha() for ch in text):
+            raise InputError(f"{part} holds no letter: nothing for a character language model to "
+                             "learn or be measured on; give more text with letters throughout, or "
+                             "change --dev-chars", path)
+
+
+def checked_vocab(train_text: str, min_count: int):
+    """The characters of ``train_text`` seen at least ``min_count`` times; an
+    :class:`InputError` naming ``--min-count`` when fewer than 2 of them, or no letter,
+    remain (every character would be the unknown symbol, and the dev bpc a meaningless 0)."""
+    vocab = vocab_from_text(train_text, min_count)
+    chars = list(vocab.chars)[1:]  # without the unknown symbol
+    if len(chars) < 2 or not any(ch.isalpha() for ch in chars):
+        what = "no letter" if len(chars) >= 2 else f"{len(chars)} character{'s' if len(chars) != 1 else ''}"
+        raise InputError(f"--min-count {min_count}: leaves {what} in the vocabulary (characters seen at "
+                         "least that often in the training part); at least 2 characters, one of them a "
+                         "letter, are needed: lower --min-count")
+    return vocab
+
+
 def to_streams(ids, n_streams: int, device: torch.device) -> torch.Tensor:
     """``(n_streams, len(ids) // n_streams)`` tensor: the text cut into parallel streams."""
     length = len(ids) // n_streams
@@ -175,7 +203,8 @@ def _train(text_path: Path, output: Path, config: TrainConfig, resume: bool,
     text_path, output = Path(text_path), Path(output)
     if not text_path.exists():
         raise FileNotFoundError(f"text file not found: {text_path}")
-    check_outputs([OutputFile(output, TORCH), OutputFile(checkpoint_path(output), TORCH)], [text_path])
+    check_outputs([OutputFile(output, CHAR_LM_FILE), OutputFile(checkpoint_path(output), CHAR_LM_FILE)],
+                  [text_path])
     text = read_text(text_path)
     if not any(ch.isalpha() for ch in text):
         raise InputError("holds no letter: nothing for a character language model to learn",
@@ -206,11 +235,11 @@ def _train(text_path: Path, output: Path, config: TrainConfig, resume: bool,
         except (KeyError, TypeError, RuntimeError) as err:
             raise InputError(f"damaged checkpoint (model: {type(err).__name__})", ckpt_file) \
                 from None
-    else:
-        train_text, _ = split_text(text, config.dev_chars, text_path)
-        lm = CharLanguageModel(vocab_from_text(train_text, config.min_count), config.direction,
+    train_text, dev_text = split_text(text, config.dev_chars, text_path)  # --dev-chars of a checkpoint
+    if ckpt is None:
+        check_parts(train_text, dev_text, config.dev_chars, text_path)
+        lm = CharLanguageModel(checked_vocab(train_text, config.min_count), config.direction,
                                config.embed_width, config.hidden_width, config.dropout)
-    train_text, dev_text = split_text(text, config.dev_chars, text_path)
     lm.net.to(device)
     streams = to_streams(lm.encode(train_text), config.batch_size, device)
     dev_streams = to_streams(lm.encode(dev_text), min(config.batch_size, 8), device)
