@@ -15,6 +15,7 @@ from spacy.language import Language
 from spacy.util import registry
 
 from .errors import config_error
+from .machine import WORKERS_PER_CORE, worker_cap
 
 
 @registry.callbacks("spacy_rnn_ner.torch_threads.v1")
@@ -24,6 +25,10 @@ def make_torch_threads(threads: int = 1) -> Callable[[Language], Language]:
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
         raise config_error("initialize.before_init", "threads",
                            f"spacy_rnn_ner.torch_threads.v1: 'threads' must be a non-negative integer, got {threads!r}.")
+    if threads > worker_cap():  # a billion threads: libgomp's out-of-memory abort, no option named
+        raise config_error("initialize.before_init", "threads",
+                           f"spacy_rnn_ner.torch_threads.v1: 'threads' {threads}: at most {worker_cap()} "
+                           f"on this machine ({WORKERS_PER_CORE} per CPU core).")
 
     def set_threads(nlp: Language) -> Language:
         if threads:

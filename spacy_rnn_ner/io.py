@@ -126,6 +126,17 @@ def read_json(path: PathLike) -> Dict[str, Any]:
     return data
 
 
+def _object_without_repeated_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    """A JSON object's ``dict``; a key given twice (``json`` would keep the last value
+    and drop the first without a word) is an :class:`InputError`."""
+    obj: Dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise InputError(f"the key {key!r} appears twice in one JSON object (which value is meant?)")
+        obj[key] = value
+    return obj
+
+
 def parse_json_line(line: Union[str, bytes]) -> Dict[str, Any]:
     """The JSON object on one line of a JSON-lines file; anything else (bytes that are
     not UTF-8, not JSON, not an object) is an :class:`InputError` saying why (the caller
@@ -136,7 +147,7 @@ def parse_json_line(line: Union[str, bytes]) -> Dict[str, Any]:
         except UnicodeDecodeError as err:
             raise InputError(describe_decode_error(err)) from None
     try:
-        record = json.loads(line)
+        record = json.loads(line, object_pairs_hook=_object_without_repeated_keys)
     except json.JSONDecodeError as err:
         raise InputError(f"invalid JSON ({err.msg}, column {err.colno})") from None
     except RecursionError:  # json.loads recurses once per nesting level

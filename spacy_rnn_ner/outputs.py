@@ -247,6 +247,18 @@ class _Committable:
             self.abort()
 
 
+@contextmanager
+def folder_not_writable(path: Path) -> Iterator[None]:
+    """An ``OSError`` while making the temporary output beside ``path`` is an
+    :class:`InputError` naming ``path`` (not the temporary name the user never gave)."""
+    try:
+        yield
+    except OSError as err:
+        reason = {PermissionError: "permission denied",
+                  FileNotFoundError: "new files cannot be made there"}.get(type(err), err.strerror or str(err))
+        raise InputError(f"cannot write an output in this folder ({reason})", path) from None
+
+
 class AtomicFile(_Committable):
     """A file written under a temporary name next to ``path`` and moved over it by
     :meth:`commit` (``os.replace``, after ``fsync``); :meth:`abort` removes it, so an
@@ -273,8 +285,9 @@ class AtomicFile(_Committable):
         fds: List[int] = []
 
         def make() -> str:
-            fd, tmp = tempfile.mkstemp(dir=self.target.parent, prefix=f".{self.target.name}.",
-                                       suffix=".tmp")
+            with folder_not_writable(self.path):
+                fd, tmp = tempfile.mkstemp(dir=self.target.parent, prefix=f".{self.target.name}.",
+                                           suffix=".tmp")
             fds.append(fd)
             return tmp
 
@@ -334,8 +347,9 @@ class AtomicFolder(_Committable):
         self.target = Path(os.path.realpath(path))
         self.target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            _made(self, lambda: tempfile.mkdtemp(dir=self.target.parent, prefix=f".{self.target.name}.",
-                                                 suffix=".tmp"))
+            with folder_not_writable(self.path):
+                _made(self, lambda: tempfile.mkdtemp(dir=self.target.parent, prefix=f".{self.target.name}.",
+                                                     suffix=".tmp"))
             os.chmod(self.tmp, 0o777 & ~_umask())
         except BaseException:
             self.abort()

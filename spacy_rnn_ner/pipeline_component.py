@@ -6,6 +6,7 @@ It writes ``doc.ents`` and a span group with a confidence score per predicted en
 """
 from collections import Counter
 from itertools import islice
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import numpy
@@ -245,9 +246,30 @@ class RNNEntityRecognizer(TrainablePipe):
             return super().from_bytes(bytes_data, exclude=exclude)
 
     def from_disk(self, path, *, exclude: Iterable[str] = tuple()) -> "RNNEntityRecognizer":
-        """As :meth:`from_bytes`, from a folder."""
+        """As :meth:`from_bytes`, from a folder; a folder without its ``cfg`` (the labels),
+        or labels that do not fit the model's output, is a ``ValueError`` naming it."""
         with config_attrs_kept(self.model):
-            return super().from_disk(path, exclude=exclude)
+            super().from_disk(path, exclude=exclude)
+        if "cfg" not in exclude:
+            self._check_loaded_labels(Path(path))
+        return self
+
+    def _check_loaded_labels(self, path: Path) -> None:
+        """spaCy reads a missing ``cfg`` as empty: the model would then decode its tags
+        against no labels (an ``IndexError`` at the first entity)."""
+        if not (path / "cfg").is_file():
+            raise ValueError(f"[{self.name}] {path / 'cfg'} is missing: it holds the component's "
+                             "labels. The pipeline folder is incomplete: save or copy it again.")
+        labels = self.cfg.get("labels")
+        if not isinstance(labels, list) or not all(isinstance(label, str) and label for label in labels):
+            raise ValueError(f"[{self.name}] {path / 'cfg'}: 'labels' must be a list of label names, "
+                             f"got {labels!r}. Save or copy the pipeline again.")
+        output = self.model.get_ref("output_layer") if self.model.has_ref("output_layer") else None
+        n_out = output.get_param("W").shape[0] if output is not None and output.has_param("W") else None
+        if n_out is not None and n_out != len(self.tag_names):
+            raise ValueError(f"[{self.name}] {path / 'cfg'}: the labels {list(self.labels)} need "
+                             f"{len(self.tag_names)} tags but the model has {n_out} outputs: the cfg "
+                             "file does not belong to these weights. Save or copy the pipeline again.")
 
     # Training -----------------------------------------------------------------
 

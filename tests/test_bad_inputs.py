@@ -8,6 +8,7 @@ import codecs
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from spacy.tokens import Doc, DocBin, Span
 
 from conftest import TRAIN_DATA, build_nlp, make_examples
 from spacy_rnn_ner.__main__ import main
+from spacy_rnn_ner.errors import InputError
 from spacy_rnn_ner.io import read_docbin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -409,7 +411,30 @@ CASES = [
      "with base 10: 'x')", 1),
     ("report-name-with-folder", made(lambda f: docbin(f / "d.spacy")),
      ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", "../x"],
-     "Error: Invalid value for --name: '../x': a plain name for the file names (no folder)", 1),
+     "Error: Invalid value for --name: '../x': a plain name for the file names: letters, digits, '_', '.' "
+     "and '-' (no space, no folder)", 1),
+    # probe 6 r03: a space in the name broke every link of the Markdown report, '<i>' was raw HTML
+    ("report-name-with-space", made(lambda f: docbin(f / "d.spacy")),
+     ["report", "--model", "model", "--data", "d.spacy", "--output", "rep", "--name", 'a b"<i>'],
+     "Error: Invalid value for --name: 'a b\"<i>': a plain name for the file names: letters, digits, '_', "
+     "'.' and '-' (no space, no folder)", 1),
+    # probe 6 l06: pymorphy3's "Can't find a dictionary" came as a traceback
+    ("lexicon-coverage-lang-without-dictionary", both(files(**{"geo.txt": UTF8}), made(lambda f: docbin(f / "d.spacy"))),
+     ["lexicon-coverage", "d.spacy", "geo.txt", "--lang", "en"],
+     "error: --lang en: morphology 'pymorphy3': Can't find a dictionary for language 'en'...", 1),
+    # probe 6 c17: torch's allocator failed with a traceback
+    ("char-lm-too-wide", files(**{"t.txt": UTF8 * 50}),
+     ["train-char-lm", "t.txt", "lm.pt", "--max-steps", "1", "--dev-chars", "100", "--hidden-width", "1000000"],
+     "error: --hidden-width 1000000 with --embed-width 64: the LSTM needs about 58 TiB of memory to train, "
+     "more than this machine has...", 1),
+    # probe 6 v13: spaCy dropped a row without a word silently
+    ("vectors-import-row-without-word", files(**{"v.vec": b"a 1 2\n 3 4\nc 5 6\n"}),
+     ["vectors-import", "v.vec", "vec"],
+     "error: v.vec:2: not a vectors text file (a row without a word: the line starts with a space)", 1),
+    # probe 6 v04: the advice was to lower a --min-count of 1
+    ("vectors-text-without-words", files(**{"t.txt": b"\n \n\t\n"}),
+     ["vectors", "t.txt", "v.floret", "--min-count", "1", "--epoch", "1"],
+     "error: t.txt: the pretraining text holds no words (only blank lines and spaces)", 1),
     ("hf-tokens-a-string", files(**{"train.jsonl": b'{"tokens": "ab", "ner_tags": "OO"}\n'}),
      ["convert", "hf", "train.jsonl", "out"],
      "error: train.jsonl[train]:0: row 0: the tokens are str, not a list", 1),
@@ -1061,6 +1086,19 @@ def test_annotate_skips_bad_lines_without_traceback(tmp_path, model_dir, capsys,
         assert [json.loads(r)["text"] for r in rows] == [TEXT]
 
 
+
+def test_annotate_refuses_a_json_line_with_a_repeated_key(tmp_path, model_dir, capsys, monkeypatch):
+    """probe 6 a08: json kept the last of two "text" values and dropped the first silently."""
+    (tmp_path / "in.jsonl").write_text('{"text": "Київ", "id": 1, "text": "Львів", "id": 2}\n'
+                                       + json.dumps({"text": TEXT}) + "\n", encoding="utf8")
+    status, err = run_cli(["annotate", str(model_dir), "in.jsonl", "o.jsonl"], tmp_path, capsys, monkeypatch)
+    assert status == 1 and "Traceback" not in err and not (tmp_path / "o.jsonl").exists()
+    assert "in.jsonl:1: the key 'text' appears twice in one JSON object (which value is meant?)" in err
+    status, err = run_cli(["annotate", str(model_dir), "in.jsonl", "o.jsonl", "--skip-bad-lines"],
+                          tmp_path, capsys, monkeypatch)
+    assert status == 0 and "appears twice" in err
+    assert [json.loads(r)["text"] for r in (tmp_path / "o.jsonl").read_text("utf8").splitlines()] == [TEXT]
+
 def test_annotate_gpu_error_also_under_spacy_cli(tmp_path, model_dir):
     if importlib.util.find_spec("cupy") is not None:
         pytest.skip("CuPy is installed")
@@ -1180,6 +1218,59 @@ def test_annotate_gives_back_metadata_and_user_data(tmp_path, model_dir, capsys,
     (c,) = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text("utf8").splitlines()]
     assert c["name"] == "doc-1" and c["source"] == "ng" and c["text"] == TEXT
 
+
+
+def test_a_pipeline_without_its_labels_is_refused_at_load(tmp_path, model_dir, capsys, monkeypatch):
+    """probe 6 m04/m07/m08/s01: without rnn_ner/cfg (or with another pipeline's cfg) spaCy
+    loaded the weights against no labels: an IndexError at the first entity."""
+    broken = tmp_path / "model"
+    shutil.copytree(model_dir, broken)
+    (broken / "rnn_ner" / "cfg").unlink()
+    (tmp_path / "in.txt").write_text(TEXT + "\n", encoding="utf8")
+    status, err = run_cli(["annotate", str(broken), "in.txt", "o.jsonl"], tmp_path, capsys, monkeypatch)
+    assert status == 1 and "Traceback" not in err and not (tmp_path / "o.jsonl").exists()
+    assert f"{broken / 'rnn_ner' / 'cfg'} is missing: it holds the component's labels" in err
+    cfg = json.loads((model_dir / "rnn_ner" / "cfg").read_text("utf8"))
+    cfg["labels"] = cfg["labels"][:1]
+    (broken / "rnn_ner" / "cfg").write_text(json.dumps(cfg), encoding="utf8")
+    with pytest.raises(ValueError, match=r"need 3 tags but the model has \d+ outputs: the cfg file does not "
+                                         "belong to these weights"):
+        spacy.load(broken)
+    (broken / "rnn_ner" / "cfg").write_text(json.dumps(dict(cfg, labels=5)), encoding="utf8")  # m12
+    with pytest.raises(ValueError, match="'labels' must be a list of label names, got 5"):
+        spacy.load(broken)
+    spacy.load(model_dir)  # the complete folder loads
+
+
+def test_annotate_gives_back_a_docbins_cats_and_span_groups(tmp_path, model_dir, capsys, monkeypatch):
+    """probe 6 a19: a DocBin's doc.cats and its own span groups were dropped without a word."""
+    nlp = spacy.blank("uk")
+    doc = nlp(TEXT)
+    doc.cats = {"history": 1.0, "sport": 0.0}
+    doc.spans["mine"] = [Span(doc, 0, 2, label="X", kb_id="Q1")]
+    doc.spans["mine"].attrs["note"] = "by hand"
+    DocBin(docs=[doc], store_user_data=True).to_disk(tmp_path / "in.spacy")
+    status, err = run_cli(["annotate", str(model_dir), "in.spacy", "o.spacy"], tmp_path, capsys, monkeypatch)
+    assert status == 0 and "cats and span groups" not in err, err
+    (out,) = read_docbin(tmp_path / "o.spacy")
+    assert out.cats == {"history": 1.0, "sport": 0.0}
+    assert [(s.start, s.end, s.label_, s.kb_id_) for s in out.spans["mine"]] == [(0, 2, "X", "Q1")]
+    assert out.spans["mine"].attrs == {"note": "by hand"}
+    status, err = run_cli(["annotate", str(model_dir), "in.spacy", "o.jsonl"], tmp_path, capsys, monkeypatch)
+    assert status == 0 and "in.spacy#0: the document's cats and span groups are kept only in a .spacy output" in err
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
+def test_an_output_folder_that_takes_no_files_is_named(tmp_path, model_dir, capsys, monkeypatch):
+    """probe 6 q01-q03: the error named the temporary file (/proc/.x.jsonl.XXXX.tmp)."""
+    (tmp_path / "in.txt").write_text(TEXT + "\n", encoding="utf8")
+    status, err = run_cli(["annotate", str(model_dir), "in.txt", "/proc/x.jsonl"], tmp_path, capsys, monkeypatch)
+    assert status == 1 and "Traceback" not in err and ".tmp" not in err, err
+    assert "/proc/x.jsonl: cannot write an output in this folder (new files cannot be made there)" in err
+    from spacy_rnn_ner.outputs import AtomicFolder
+
+    with pytest.raises(InputError, match="^/proc/vv: cannot write an output in this folder"):
+        AtomicFolder("/proc/vv")
 
 def process_group_alive(pgid: int) -> bool:
     try:
@@ -1660,6 +1751,20 @@ def test_missing_vectors_are_a_config_error(tmp_path):
     make_torch_threads(0)(nlp)
 
 
+
+def test_torch_threads_beyond_the_machine_are_a_config_error(monkeypatch):
+    """probe 6 s19: a billion threads ended in libgomp's out-of-memory abort, no option named."""
+    from confection import ConfigValidationError
+
+    from spacy_rnn_ner.callbacks import make_torch_threads
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    with pytest.raises(ConfigValidationError) as caught:
+        make_torch_threads(1_000_000_000)
+    assert caught.value.title == ("spacy_rnn_ner.torch_threads.v1: 'threads' 1000000000: at most 16 on this "
+                                  "machine (4 per CPU core).")
+    make_torch_threads(16)
+
 TRAIN_CONFIG_ERRORS = [
     ("lexicon-missing-list", {"--paths.lexicon": "lex"}, "word list of gazetteer"),
     ("dropout-nan", {"--components.rnn_ner.model.dropout": "nan"}, "'dropout' must be in [0, 1), got 'nan'"),
@@ -1922,6 +2027,24 @@ def test_worker_counts_beyond_the_machine_name_the_option(argv, message, tmp_pat
     argv = ["annotate", str(model_dir), "missing.txt", "o.jsonl", "--n-process", "20"]
     status, err = run_cli(argv, tmp_path, capsys, monkeypatch)
     assert "--n-process" not in err and "missing.txt" in err, err
+
+
+def test_vectors_import_reads_a_first_word_with_a_no_break_space(tmp_path, capsys, monkeypatch):
+    """probe 6 v12: a first word holding U+00A0 was 'not a number'. spaCy reads the width
+    of a file without a header from the first row split at any whitespace (and fails on
+    it), its other rows at spaces: said so; with a header the file is read."""
+    (tmp_path / "v.vec").write_text("a\u00a0b 1 2\nc 5 6\nd\u2003e 7 8\n", encoding="utf8")
+    status, err = run_cli(["vectors-import", "v.vec", "vec"], tmp_path, capsys, monkeypatch)
+    assert status == 1 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        "error: v.vec:1: the first row's word holds a whitespace character other than a space (e.g. a "
+        "no-break space), and spaCy reads the vectors' width from the first row split at any whitespace: "
+        "add a 'ROWS WIDTH' header line or put another row first")
+    (tmp_path / "v.vec").write_text("3 2\na\u00a0b 1 2\nc 5 6\nd\u2003e 7 8\n", encoding="utf8")
+    status, err = run_cli(["vectors-import", "v.vec", "vec"], tmp_path, capsys, monkeypatch)
+    assert status == 0, err
+    vectors = spacy.load(tmp_path / "vec").vocab.vectors
+    assert sorted(vectors.strings[key] for key in vectors.keys()) == ["a\u00a0b", "c", "d\u2003e"]
 
 
 @pytest.mark.parametrize("gzipped", [False, True], ids=["vec", "vec.gz"])

@@ -131,6 +131,18 @@ def test_brat_equal_length_overlap_keeps_first_and_drops_duplicates(tmp_path: Pa
         [("duplicate", 3), ("overlap", 2), ("overlap", 4)]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+def test_brat_tok_lines_end_in_lf_crlf_or_cr(tmp_path: Path, vocab, newline):
+    """probe 6 b10: with CR-only line ends the two lines were read as one sentence."""
+    text = newline.join(["Тарас Шевченко жив у Києві .", "Він писав вірші .", ""])
+    (tmp_path / "a.tok.txt").write_bytes(text.encode("utf-8"))
+    ann = [t_line(1, "PERS", text, "Тарас Шевченко"), t_line(2, "LOC", text, "Києві")]
+    (tmp_path / "a.tok.ann").write_text("\n".join(ann), encoding="utf-8")
+    doc = brat_tok_to_doc(tmp_path / "a.tok.txt", tmp_path / "a.tok.ann", vocab, ConversionReport())
+    assert [s.text for s in doc.sents] == ["Тарас Шевченко жив у Києві .", "Він писав вірші ."]
+    assert ents(doc) == [("Тарас Шевченко", "PERS"), ("Києві", "LOC")]
+
+
 def test_brat_discontinuous_multiline_and_shifted(tmp_path: Path, vocab):
     text = "Тарас\nШевченко народився у Києві .\n"
     (tmp_path / "a.tok.txt").write_text(text, encoding="utf-8")
@@ -328,6 +340,20 @@ def test_conll_iob1_docstart(tmp_path: Path, vocab):
     assert ents(docs[1]) == [("BRUSSELS", "LOC")]
     assert (report.read_docs, report.read_sents, report.read_tokens) == (2, 3, 10)
     assert report.read_ents == {"ORG": 1, "MISC": 1, "PER": 2, "LOC": 1}
+
+
+def test_conll_empty_document_is_reported_and_keeps_its_number(tmp_path: Path, vocab):
+    """probe 6 n06: an empty -DOCSTART- document was dropped with 'issues: none' and the
+    next document took its name."""
+    path = tmp_path / "a.conll"
+    path.write_text("-DOCSTART- O\n\nKyiv B-LOC\n\n-DOCSTART- O\n\n-DOCSTART- O\n\nLviv B-LOC\n",
+                    encoding="utf-8")
+    report = ConversionReport()
+    docs = read_conll(path, vocab, report)
+    assert [d.user_data["name"] for d in docs] == ["a.conll#1", "a.conll#3"]
+    (issue,) = report.issues
+    assert (issue.action, issue.kind, issue.line) == ("skipped", "empty document", 5)
+    assert "document a.conll#2 (the -DOCSTART- line) has no tokens" in issue.message
 
 
 def test_conll_iob2_two_columns_equals_iob1(tmp_path: Path, vocab):

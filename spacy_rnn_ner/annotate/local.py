@@ -10,7 +10,8 @@ else: text, one document per line. An input that holds no document is an error.
 Outputs (by extension): ``.jsonl`` (metadata + ``text`` + ``entities`` with character
 offsets, label and confidence), ``.spacy`` (DocBin; the metadata in ``user_data``) or
 ``.parquet``. What a user gave comes back: metadata, a DocBin's ``user_data`` (entries
-with non-string keys, extension attributes, only in a ``.spacy`` output: reported).
+with non-string keys, extension attributes, only in a ``.spacy`` output: reported), its
+``doc.cats`` and span groups (only in a ``.spacy`` output: reported).
 """
 import codecs
 import dataclasses
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union
 
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc, DocBin, Span, SpanGroup
 from spacy.vocab import Vocab
 from ..errors import InputError, import_optional
 from ..outputs import INTERRUPT_SIGNALS
@@ -62,6 +63,10 @@ class Record:
     #: a DocBin document's ``user_data`` entries whose keys are not strings (extension
     #: attributes: tuple keys, here lists, so that the record stays JSON)
     extensions: List[Tuple[Any, Any]] = field(default_factory=list)
+    #: a DocBin document's ``doc.cats`` and span groups (``{"name", "attrs", "spans":
+    #: [[start, end, label, kb_id], ...]}``, token offsets): kept in a ``.spacy`` output
+    cats: Dict[str, float] = field(default_factory=dict)
+    span_groups: List[Dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False, default=str)
@@ -71,9 +76,10 @@ class Record:
         return cls(**json.loads(text))
 
     def light(self) -> "Record":
-        """Without the token lists and extension values (they travel in the Doc)."""
+        """Without the token lists, extension values, cats and span groups (they travel
+        in the Doc)."""
         return dataclasses.replace(self, words=None, spaces=None, sent_starts=None,
-                                   extensions=[])
+                                   extensions=[], cats={}, span_groups=[])
 
     def user_data(self) -> Dict[Any, Any]:
         """The Doc's ``user_data``: the metadata and the extension values."""
@@ -299,9 +305,13 @@ def read_docbin_records(fh: BinaryIO, name: str) -> Iterator[Record]:
                                      "text": e.text} for e in doc.ents]
         extensions = [(list(k) if isinstance(k, tuple) else k, v)
                       for k, v in doc.user_data.items() if not isinstance(k, str)]
+        span_groups = [{"name": key, "attrs": dict(group.attrs),
+                        "spans": [[span.start, span.end, span.label_, span.kb_id_] for span in group]}
+                       for key, group in doc.spans.items()]
         yield checked_meta(Record(f"{name}#{i}", words=[t.text for t in doc],
                                   spaces=[bool(t.whitespace_) for t in doc],
-                                  sent_starts=sent_starts, meta=meta, extensions=extensions))
+                                  sent_starts=sent_starts, meta=meta, extensions=extensions,
+                                  cats=dict(doc.cats), span_groups=span_groups))
 
 
 def read_parquet(fh: BinaryIO, name: str) -> Iterator[Record]:
@@ -378,11 +388,17 @@ def screen(records: Iterable[Record], summary: Summary, skip_bad_lines: bool,
 
 
 def to_input(record: Record, vocab: Vocab) -> Union[str, Doc]:
-    """Text, or a Doc with the record's tokens, sentence starts and ``user_data``."""
+    """Text, or a Doc with the record's tokens, sentence starts, ``user_data``, cats
+    and span groups."""
     if record.words is None:
         return record.text
     doc = Doc(vocab, words=record.words, spaces=record.spaces, sent_starts=record.sent_starts)
     doc.user_data.update(record.user_data())
+    doc.cats.update(record.cats)
+    for group in record.span_groups:
+        doc.spans[group["name"]] = SpanGroup(
+            doc, name=group["name"], attrs=group["attrs"],
+            spans=[Span(doc, start, end, label=label, kb_id=kb_id) for start, end, label, kb_id in group["spans"]])
     return doc
 
 
@@ -609,14 +625,18 @@ def annotate_file(
 
 def extensions_reported(records: Iterable[Record], report: Callable[[str], None]) -> Iterator[Record]:
     """The records; the first one holding extension values (``user_data`` entries with
-    non-string keys, which JSON cannot hold) is reported: only a ``.spacy`` output keeps
-    them."""
-    reported = False
+    non-string keys, which JSON cannot hold), and the first with ``doc.cats`` or span
+    groups, are reported: only a ``.spacy`` output keeps them."""
+    reported: Set[str] = set()
     for record in records:
-        if record.extensions and not reported:
-            reported = True
+        if record.extensions and "extensions" not in reported:
+            reported.add("extensions")
             report(f"{record.where}: user_data entries with non-string keys (extension "
                    f"attributes) are kept only in a .spacy output")
+        if (record.cats or record.span_groups) and "docs" not in reported:
+            reported.add("docs")
+            report(f"{record.where}: the document's cats and span groups are kept only in a "
+                   f".spacy output")
         yield record
 
 

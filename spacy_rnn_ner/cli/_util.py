@@ -27,6 +27,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from ..errors import InputError, UserError, describe_os_error
+from ..machine import WORKERS_PER_CORE, worker_cap
 from ..outputs import outputs_together
 from ..startup import end_of_startup, quiet_after_the_command
 
@@ -81,18 +82,6 @@ def signals_interrupt() -> Any:
     """SIGTERM and SIGHUP raise :class:`Terminated` (a ``KeyboardInterrupt``), so
     ``finally``/``except`` clean-ups (temporary files) run as on Ctrl-C."""
     return signal_handler(_raise_terminated)
-
-
-#: worker processes or threads per CPU core beyond which a count is refused (a million
-#: workers end in "Too many open files" or an abort that blames the input)
-WORKERS_PER_CORE = 4
-#: ... but never fewer than this many are allowed
-MIN_WORKER_CAP = 16
-
-
-def worker_cap() -> int:
-    """The most worker processes or threads an option may ask for on this machine."""
-    return max(WORKERS_PER_CORE * (os.cpu_count() or 1), MIN_WORKER_CAP)
 
 
 def check_workers(option: str, value: int, what: str = "worker processes") -> int:

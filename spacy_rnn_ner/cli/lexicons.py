@@ -66,6 +66,16 @@ def check_grammemes(names: List[str], lang: str) -> None:
                          f"for {lang} (e.g. Name, Surn, Patr, Geox, Abbr)")
 
 
+def check_morphology_lang(lang: str) -> None:
+    """An :class:`InputError` naming ``--lang`` when pymorphy3 has no dictionary for it."""
+    from ..layers.lexicon_features import morph_analyzer
+
+    try:
+        morph_analyzer(lang)
+    except ValueError as err:
+        raise InputError(f"--lang {lang}: {err} (give --morphology none)") from None
+
+
 @app.command("lexicon-coverage")
 def lexicon_coverage_cli(
     data: Path = Arg(..., metavar="DATA", help="A .spacy file with gold entities."),
@@ -86,6 +96,8 @@ def lexicon_coverage_cli(
     names = [g.strip() for g in grammemes.split(",") if g.strip()]
     if names and morphology != "pymorphy3":
         raise InputError("--grammemes need --morphology pymorphy3")
+    if morphology == "pymorphy3":
+        check_morphology_lang(lang)
     if names:
         check_grammemes(names, lang)
     check_exists(data, "file")

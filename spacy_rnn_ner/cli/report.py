@@ -1,5 +1,6 @@
 """``report``: evaluation report (Markdown, JSON, PNG plots, displaCy HTML) of one NER
 pipeline on a gold DocBin."""
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -28,9 +29,9 @@ def report_cli(
     from ..report.metrics import per_type_table, source_tables
     from ..report.writer import no_gold_warning, report_files, write_report
 
-    if not name or any(c in name for c in "/\\\0") or name in (".", ".."):
-        raise typer.BadParameter(f"{name!r}: a plain name for the file names (no folder)",
-                                 param_hint="--name")
+    if not re.fullmatch(r"[\w.-]+", name) or name in (".", ".."):  # the report's links name its files
+        raise typer.BadParameter(f"{name!r}: a plain name for the file names: letters, digits, "
+                                 "'_', '.' and '-' (no space, no folder)", param_hint="--name")
     check_outputs([OutputFile(output / written, kind) for written, kind in report_files(name).items()],
                   [model, data, scores, log])
     report = write_report(model, data, output, name, scores, log, examples, gpu_id)

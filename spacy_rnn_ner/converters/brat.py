@@ -350,7 +350,8 @@ def brat_tok_to_doc(txt_path: PathLike, ann_path: PathLike, vocab: Vocab,
     sent_starts: List[bool] = []
     bounds: List[Tuple[int, int]] = []
     offset = 0
-    for line in text.split("\n"):
+    parts = re.split(r"(\r\n|\r|\n)", text)  # a CR alone ends a line too (old Mac files)
+    for line, end in zip(parts[::2], parts[1::2] + [""]):
         first = True
         if tokenizer is None:
             pieces = [(m.group(), m.start(), True) for m in re.finditer(r"\S+", line)]
@@ -366,7 +367,7 @@ def brat_tok_to_doc(txt_path: PathLike, ann_path: PathLike, vocab: Vocab,
         if not first:
             report.read_sents += 1
             spaces[-1] = True
-        offset += len(line) + 1
+        offset += len(line) + len(end)
     if words:
         spaces[-1] = False
     report.read_docs += 1

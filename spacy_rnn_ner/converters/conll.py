@@ -217,11 +217,21 @@ def read_conll(path: PathLike, vocab: Vocab, report: Optional[ConversionReport] 
         tags.clear()
         line_nos.clear()
 
+    docstarts: List[int] = []  # lines of the -DOCSTART- lines read so far
+    sections = [0]  # documents so far, empty ones included (they keep their number)
+
     def end_doc() -> None:
         end_sentence()
+        if not doc_sents and not docstarts:  # nothing before the first -DOCSTART-
+            return
+        sections[0] += 1
+        number = sections[0] if has_docstart else len(docs) + 1
         if doc_sents:
-            docs.append(sentences_to_doc(vocab, doc_sents, name=f"{path.name}#{len(docs) + 1}"))
+            docs.append(sentences_to_doc(vocab, doc_sents, name=f"{path.name}#{number}"))
             report.read_docs += 1
+        elif docstarts:
+            report.issue("skipped", "empty document", f"document {path.name}#{number} (the "
+                         "-DOCSTART- line) has no tokens", path, docstarts[-1])
         doc_sents.clear()
 
     def skip(message: str, line_no: int, cols: List[str]) -> None:
@@ -239,6 +249,7 @@ def read_conll(path: PathLike, vocab: Vocab, report: Optional[ConversionReport] 
         cols = _COL_SEP.split(line.strip(" \t"))
         if cols[0] == DOCSTART:
             end_doc()
+            docstarts.append(line_no)
             continue
         if len(cols) < 2:
             skip(f"expected a token and a tag, found {len(cols)} column(s): {line!r}",

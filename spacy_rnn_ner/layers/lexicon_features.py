@@ -8,7 +8,7 @@ The word lists are read from disk in ``initialize`` and stored in the model (its
 ``attrs``), so a trained pipeline carries them and loads without the files.
 """
 from pathlib import Path
-from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy.tokens import Doc
@@ -37,11 +37,20 @@ def read_word_list(path: Path) -> List[str]:
     return words
 
 
+def morph_analyzer(lang: str) -> Any:
+    """pymorphy3's ``MorphAnalyzer`` for ``lang``; a language without a pymorphy3
+    dictionary is a ``ValueError`` saying which languages have one."""
+    pymorphy3 = import_optional("pymorphy3", "lexicon", "LexiconFeatures with morphology='pymorphy3'")
+    try:
+        return pymorphy3.MorphAnalyzer(lang=lang)
+    except ValueError as err:  # "Can't find a dictionary for language 'en'. Installed languages: [...]"
+        raise ValueError(f"morphology 'pymorphy3': {err}") from None
+
+
 def _load_analyzer(morphology: str, lang: str) -> Optional[Callable[[str], Iterable]]:
     if morphology == "none":
         return None
-    pymorphy3 = import_optional("pymorphy3", "lexicon", "LexiconFeatures with morphology='pymorphy3'")
-    return pymorphy3.MorphAnalyzer(lang=lang).parse
+    return morph_analyzer(lang).parse
 
 
 def unknown_grammemes(names: Sequence[str], lang: str) -> List[str]:
@@ -49,10 +58,10 @@ def unknown_grammemes(names: Sequence[str], lang: str) -> List[str]:
     would never fire); none when pymorphy3 is not installed (its absence is reported where
     the analyzer is loaded)."""
     try:
-        import pymorphy3
+        import pymorphy3  # noqa: F401
     except ImportError:
         return []
-    known = pymorphy3.MorphAnalyzer(lang=lang).TagClass.KNOWN_GRAMMEMES
+    known = morph_analyzer(lang).TagClass.KNOWN_GRAMMEMES
     return [name for name in names if name not in known]
 
 

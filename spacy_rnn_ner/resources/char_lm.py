@@ -56,6 +56,19 @@ class TrainConfig:
     gpu_id: int = -1
     seed: int = 0
 
+    def _check_memory(self) -> None:
+        """An :class:`InputError` naming the widths when the LSTM's weights, their gradients
+        and Adam's two moments (4 floats per weight) cannot fit in the machine's memory:
+        torch would fail in its allocator with a traceback."""
+        from .vectors import _size, memory_size
+
+        total = memory_size()
+        needed = 4 * 4 * 4 * self.hidden_width * (self.embed_width + self.hidden_width + 2)
+        if total is not None and needed > total:
+            raise InputError(f"--hidden-width {self.hidden_width} with --embed-width {self.embed_width}: "
+                             f"the LSTM needs about {_size(needed)} of memory to train, more than this "
+                             f"machine has ({_size(total)}); lower --hidden-width")
+
     def check(self) -> None:
         if self.direction not in DIRECTIONS:
             raise InputError(f"--direction must be one of {', '.join(DIRECTIONS)}, got {self.direction!r}")
@@ -66,6 +79,7 @@ class TrainConfig:
                 raise InputError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
             raise InputError(f"--dropout must be in [0, 1), got {self.dropout}")
+        self._check_memory()
         # (option, lowest value, whether the lowest is allowed): NaN and infinity never are
         for name, lowest, closed in (("learn_rate", 0.0, False), ("grad_clip", 0.0, True),
                                      ("max_minutes", 0.0, True), ("checkpoint_minutes", 0.0, True),

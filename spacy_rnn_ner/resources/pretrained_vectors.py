@@ -102,7 +102,8 @@ def check_text_vectors(path: Path) -> int:
             raise InputError(f"not UTF-8 text (a NUL byte: {NUL_REASON})", path, line_no)
     first, second = first_line.split(), second_line.split()
     if has_header(first_line):  # "ROWS WIDTH" header
-        width, line, row = int(first[1]), 2, second
+        width, line = int(first[1]), 2
+        row = second_line.rstrip().rsplit(" ", width) if second else []  # as spaCy splits rows
         if width < 1:
             raise InputError(f"not a vectors text file (the header {first_line.strip()!r} "
                              f"announces vectors of width {width})", path, 1)
@@ -117,6 +118,13 @@ def check_text_vectors(path: Path) -> int:
     try:
         [float(x) for x in row[1:]]
     except ValueError:
+        if line == 1 and len(first_line.rstrip().split(" ")) != len(first):
+            # spaCy reads the width of a file without a header from its first row split at
+            # any whitespace; its later rows are split at spaces only
+            raise InputError("the first row's word holds a whitespace character other than a space "
+                             "(e.g. a no-break space), and spaCy reads the vectors' width from the "
+                             "first row split at any whitespace: add a 'ROWS WIDTH' header line or "
+                             "put another row first", path, line) from None
         raise InputError("not a vectors text file (a value is not a number)", path, line) from None
     return width
 
@@ -156,6 +164,9 @@ def scan_rows(path: Path, width: int, max_rows: int = 0,
                 raise InputError("a value is NaN, infinite or beyond a 32-bit float: the vector "
                                  "would poison every feature it reaches", path, line_no)
             word = pieces[0]
+            if not word:  # spaCy would drop the row without a word
+                raise InputError("not a vectors text file (a row without a word: the line starts with "
+                                 "a space)", path, line_no)
             if word in first_line:
                 repeated.append((word, first_line[word], line_no))
             first_line[word] = line_no

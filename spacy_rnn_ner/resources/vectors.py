@@ -53,6 +53,15 @@ model.save_floret_vectors(job["output"])
 """
 
 
+def _has_a_word(path: Path) -> bool:
+    """Whether the file holds anything but whitespace (read until the first such byte)."""
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            if chunk.strip():
+                return True
+    return False
+
+
 def train_floret_vectors(
     text: Path, output: Path, dim: int = 100, epoch: int = 10, bucket: int = 50000,
     minn: int = 3, maxn: int = 5, min_count: int = 2, threads: int = DEFAULT_THREADS,
@@ -73,6 +82,8 @@ def train_floret_vectors(
     check_table_fits(dim, bucket)
     if check_exists(text, "file").stat().st_size == 0:
         raise InputError("the pretraining text is empty", text)
+    if not _has_a_word(text):
+        raise InputError("the pretraining text holds no words (only blank lines and spaces)", text)
     check_utf8_file(text)
     check_outputs([OutputFile(output, FLORET)], [text])
     import_optional("floret", "vectors", "training vectors")
