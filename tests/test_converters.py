@@ -475,6 +475,13 @@ def test_hf_datasetdict_save_to_disk_and_parquet(tmp_path: Path):
     assert report.count("note", "split left out") == 1
 
 
+def test_hf_split_map_names_a_split_once():
+    """probe 7 s020: 'hf1=train,hf1=dev' kept the last target without a word."""
+    with pytest.raises(ValueError, match=r"--split-map maps 'hf1' twice \(hf1=train, hf1=dev\): map each split once"):
+        parse_split_map("hf1=train,hf1=dev")
+    assert parse_split_map("train=all,test=all") == {"train": "all", "test": "all"}  # targets may repeat
+
+
 def test_hf_missing_path(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="nope"):
         load_hf(str(tmp_path / "nope"))

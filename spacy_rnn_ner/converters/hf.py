@@ -186,6 +186,9 @@ def parse_split_map(text: Optional[str]) -> Dict[str, str]:
         if dst and (dst in (".", "..") or any(c in dst for c in "/\\\0")):
             raise ValueError(f"--split-map target {dst!r} must be a plain file name (no "
                              "folder): it names OUT_DIR/TARGET.spacy")
+        if src in out:
+            raise ValueError(f"--split-map maps {src!r} twice ({src}={out[src]}, {src}={dst}): "
+                             "map each split once")
         out[src] = dst
     return out
 
