@@ -30,7 +30,7 @@ from .layers.rnn_tagger import OUTPUTS, make_output_layer, rnn_tagger_model
 from .layers.unique_words import dedupe_static_vectors, token_features_forward
 
 DEFAULT_ATTRS = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-# attributes of the word itself (its lexeme, and the token's norm, which distinct_words
+# attributes of the word itself (its lexeme, and the token's norm, which unique_words
 # keeps): the same for every occurrence of a word
 WORD_ATTRS = {
     ORTH, LOWER, NORM, SHAPE, PREFIX, SUFFIX, LENGTH, IS_ALPHA, IS_ASCII, IS_DIGIT, IS_LOWER, IS_UPPER,

@@ -637,6 +637,54 @@ def test_static_vectors_predict_from_threads_as_alone(monkeypatch):
         numpy.testing.assert_allclose(got, want, atol=1e-6)
 
 
+def test_feature_cache_keeps_word_rows_while_their_sources_stay_the_same():
+    """At prediction the context-free rows of words seen in an earlier batch come from
+    the cache: the output is the one computed batch by batch (up to float rounding), and a change of what the
+    rows are computed from clears it: a parameter changed in place (an optimizer step),
+    ``use_params`` (the averages in training), the vocab's vectors table."""
+    from spacy_rnn_ner.architectures import build_char_cnn, build_token_features
+
+    nlp = spacy.blank("uk")
+    nlp.vocab.vectors = floret_vectors(nlp)
+    rng = numpy.random.default_rng(2)
+    words = [f"слово{i}" for i in range(60)]
+    docs = [nlp.make_doc(" ".join(rng.choice(words, size=10))) for _ in range(12)]
+    features = build_token_features(width=8, rows=[50, 50, 50, 50], include_static_vectors=True,
+                                    char_encoder=build_char_cnn(width=4, embed_width=4, n_rows=64))
+    features.initialize(X=docs)
+    features.predict(docs[:1])
+
+    def batch_by_batch():
+        rows = []
+        for doc in docs:
+            features.attrs["_feature_cache"].value.clear()
+            rows.append(features.predict([doc])[0])
+        return rows
+
+    def cached():
+        return [features.predict([doc])[0] for doc in docs]
+
+    expected = batch_by_batch()
+    for got, want in zip(cached(), expected):  # the later docs' words are all kept
+        numpy.testing.assert_allclose(got, want, atol=1e-5)
+    cache = features.attrs["_feature_cache"].value
+    assert len(cache.rows) == len({t.text for doc in docs for t in doc})
+    table = [node for node in features.walk() if node.name.startswith("hashembed")][0]
+    table.get_param("E")[:] += 0.5  # in place, as the optimizer
+    changed = cached()
+    assert not numpy.allclose(changed[0], expected[0])
+    for got, want in zip(changed, batch_by_batch()):
+        numpy.testing.assert_allclose(got, want, atol=1e-5)
+    with features.use_params({(table.id, "E"): table.get_param("E") * 2}):
+        for got, want in zip(cached(), batch_by_batch()):
+            numpy.testing.assert_allclose(got, want, atol=1e-5)
+    nlp.vocab.vectors = floret_vectors(nlp, width=6)  # another table, the same shape
+    docs = [nlp.make_doc(doc.text) for doc in docs]
+    before = cached()
+    for got, want in zip(before, batch_by_batch()):
+        numpy.testing.assert_allclose(got, want, atol=1e-5)
+
+
 def test_caches_are_not_pickled_or_copied_with_the_model():
     """A pickled (spawn worker) or copied static-vectors layer carries no cached rows and
     builds them again; an LRUCache pickles empty with its bounds."""

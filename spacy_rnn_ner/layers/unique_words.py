@@ -3,7 +3,9 @@
 :func:`token_features_forward` runs every context-free feature layer (hash embeddings
 and static vectors, character encoder, word lists: layers with ``attrs["context_free"]``)
 once on ONE doc of the batch's distinct words and gathers the rows per token;
-contextual layers (e.g. character LMs) see the docs themselves.
+contextual layers (e.g. character LMs) see the docs themselves. At prediction the rows
+of the words seen in earlier batches are kept (:class:`FeatureCache`): over a stream of
+running text that is more than half of the distinct words of each batch.
 
 Inside, a token's static vector does not depend on its context, yet spaCy's ``StaticVectors``
 looks up (and for floret vectors, hashes the n-grams of) every token. Running text
@@ -14,21 +16,29 @@ most of the rest. :func:`dedupe_static_vectors` replaces the ``static_vectors`` 
 of a built model (thinc's ``replace_node``) by :func:`static_vectors_layer`: same name,
 params and dims, so saved pipelines load as before.
 """
+import functools
 import threading
-from collections import OrderedDict
 from typing import Callable, List, Optional, Tuple, cast
 
 import numpy
 from spacy.attrs import NORM, ORTH
 from spacy.tokens import Doc
 from spacy.vectors import Mode, Vectors
+from spacy.vocab import Vocab
 from thinc.api import Model, Ops, glorot_uniform_init
+from thinc.shims import PyTorchShim
 from thinc.types import Floats2d, Ragged
+from thinc.util import torch2xp
 
 from ..errors import config_error
-from .caches import transient
+from .caches import RowCache, transient
+from .floret_rows import floret_vectors
+from .long_segments import prediction_only
+from .packed_rnn import torch_module
 
 VECTOR_CACHE_ROWS = 200_000
+#: distinct words whose context-free feature rows are kept between prediction batches
+FEATURE_CACHE_ROWS = 50_000
 #: keys per ``Vectors.get_batch`` call of :class:`VectorCache`
 GET_BATCH_KEYS = 1024
 
@@ -40,31 +50,50 @@ def unique_keys(docs: List[Doc], attr: int = ORTH) -> Tuple[numpy.ndarray, numpy
     return unique, inverse.reshape(-1)
 
 
-def distinct_words(docs: List[Doc]) -> Tuple[Doc, numpy.ndarray]:
-    """One doc of the batch's distinct words (same text and norm: a tokenizer exception
-    may give a token its own norm) and, per token, its index in that doc."""
-    vocab = docs[0].vocab
+def unique_words(docs: List[Doc]) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """The batch's distinct words as ``(ORTH, NORM)`` rows (a tokenizer exception may
+    give a token its own norm) and, per token, its row."""
     keys = numpy.concatenate([doc.to_array([ORTH, NORM]) for doc in docs])
     unique, inverse = numpy.unique(keys, axis=0, return_inverse=True)
+    return unique, inverse.reshape(-1)
+
+
+def words_doc(vocab: Vocab, words: numpy.ndarray) -> Doc:
+    """One doc of ``(ORTH, NORM)`` rows: the words with their norms."""
     strings = vocab.strings
-    doc = Doc(vocab, words=[strings[orth] for orth in unique[:, 0].tolist()])
-    doc.from_array([NORM], numpy.ascontiguousarray(unique[:, 1:]))
-    return doc, inverse.reshape(-1)
+    doc = Doc(vocab, words=[strings[orth] for orth in words[:, 0].tolist()])
+    doc.from_array([NORM], numpy.ascontiguousarray(words[:, 1:]))
+    return doc
 
 
 def token_features_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
     """thinc's ``concatenate`` of the feature layers (one array per doc), with the
-    context-free layers run once on a doc of the batch's distinct words."""
+    context-free layers run once on a doc of the batch's distinct words; at prediction
+    their rows come from the model's :class:`FeatureCache`."""
     ops = model.ops
     lengths = [len(doc) for doc in docs]
     context_free = [layer.attrs.get("context_free", False) for layer in model.layers]
-    if any(context_free) and sum(lengths):
-        words, inverse = distinct_words(docs)
+    use_words = any(context_free) and sum(lengths) > 0
+    if use_words:
+        words, inverse = unique_words(docs)
         inverse_xp = ops.asarray1i(inverse)
+        if is_train:
+            doc_of_words = words_doc(docs[0].vocab, words)
+        else:
+            free_layers = [layer for layer, free in zip(model.layers, context_free) if free]
+            cache = transient(model, "_feature_cache", None, lambda: FeatureCache(free_layers, ops, FEATURE_CACHE_ROWS))
+            free_rows = cache.features(docs[0].vocab, words)
     parts, backprops = [], []
+    column = 0
     for layer, free in zip(model.layers, context_free):
-        if free and sum(lengths):
-            (Y,), backprop = layer([words], is_train)
+        if use_words and free and not is_train:
+            width = layer.get_dim("nO")
+            parts.append(free_rows[inverse_xp, column : column + width])
+            backprops.append(prediction_only)
+            column += width
+            continue
+        if use_words and free:
+            (Y,), backprop = layer([doc_of_words], is_train)
             parts.append(Y[inverse_xp])
         else:
             Ys, backprop = layer(docs, is_train)
@@ -79,7 +108,7 @@ def token_features_forward(model: Model, docs: List[Doc], is_train: bool) -> Tup
         for layer_backprop, free, width in zip(backprops, context_free, widths):
             d_part = ops.as_contig(d_output[:, start : start + width])
             start += width
-            if free and sum(lengths):
+            if use_words and free:
                 d_words = ops.alloc2f(len(words), width)
                 ops.scatter_add(d_words, inverse_xp, d_part)
                 layer_backprop([d_words])
@@ -88,6 +117,60 @@ def token_features_forward(model: Model, docs: List[Doc], is_train: bool) -> Tup
         return docs
 
     return (ops.unflatten(output, lengths) if docs else []), backprop
+
+
+class FeatureCache(RowCache):
+    """The rows of the context-free feature layers (side by side) per word
+    (``(ORTH, NORM)``), kept between prediction batches while what they are computed
+    from stays the same: checked every batch, a change clears the cache. That is the
+    layers' parameters (one random projection of each, so an optimizer step in place,
+    ``use_params`` and ``from_bytes`` are seen), the objects in their attrs (word
+    lists...) and the vocab with its vectors table (held, compared by identity). Layers
+    with other than thinc or PyTorch parameters are computed every batch."""
+
+    def __init__(self, layers: List[Model], ops: Ops, max_rows: int) -> None:
+        super().__init__(self._compute, ops, sum(layer.get_dim("nO") for layer in layers), max_rows)
+        self.layers = layers
+        self.vocab: Optional[Vocab] = None
+        self.sources: List[object] = []
+        self.sketch: Optional[List[float]] = None
+        self._projection = ops.alloc1f(0)
+        self._state_lock = threading.Lock()
+
+    def features(self, vocab: Vocab, words: numpy.ndarray) -> Floats2d:
+        """The feature rows of the ``(ORTH, NORM)`` rows ``words``, on the device."""
+        sources = [vocab, vocab.vectors] + [value for layer in self.layers for node in layer.walk()
+                                            for value in node.attrs.values()]
+        with self._state_lock:
+            sketch = self._sketch()
+            if sketch is None:  # parameters it cannot see: nothing is kept
+                self.vocab = vocab
+                return self._compute(words)
+            if sketch != self.sketch or len(sources) != len(self.sources) \
+                    or any(a is not b for a, b in zip(sources, self.sources)):
+                self.clear()
+                self.vocab, self.sources, self.sketch = vocab, sources, sketch
+            return self.get([tuple(word) for word in words.tolist()])
+
+    def _compute(self, words) -> Floats2d:
+        doc = words_doc(cast(Vocab, self.vocab), numpy.asarray(words, dtype="uint64").reshape(-1, 2))
+        return self.ops.xp.hstack([layer.predict([doc])[0] for layer in self.layers])
+
+    def _sketch(self) -> Optional[List[float]]:
+        """One random projection per parameter array of the layers (None when a layer
+        has parameters outside thinc and PyTorch)."""
+        arrays = []
+        for layer in self.layers:
+            for node in layer.walk():
+                arrays.extend(node.get_param(name) for name in node.param_names if node.has_param(name))
+                for shim in node.shims:
+                    if not isinstance(shim, PyTorchShim):
+                        return None
+                    arrays.extend(torch2xp(param.detach()) for param in torch_module(node).parameters())
+        size = max((array.size for array in arrays), default=0)
+        if size > self._projection.shape[0]:
+            self._projection = self.ops.asarray1f(numpy.random.default_rng(0).standard_normal(size).astype("f"))
+        return [float(self.ops.xp.dot(array.ravel(), self._projection[: array.size])) for array in arrays]
 
 
 def static_vectors_forward(model: Model[List[Doc], Ragged], docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
@@ -127,57 +210,27 @@ def static_vectors_forward(model: Model[List[Doc], Ragged], docs: List[Doc], is_
     return output, backprop
 
 
-class VectorCache:
+class VectorCache(RowCache):
     """Rows of a computed vectors table (floret: hashed subword n-grams, the costly
-    part) per key, kept across batches (running text repeats its words) in one table on
-    the vectors' device: at most ``max_rows``, the least recently used replaced first.
-    Thread-safe (one lock around each lookup)."""
+    part) per key, kept across batches (:class:`RowCache`). They depend on the table
+    alone, so they stay valid while the model's parameters change."""
 
     def __init__(self, vectors, ops: Ops, max_rows: int) -> None:
+        super().__init__(self._computed, ops, vectors.shape[1], max_rows)
         self.vectors = vectors
-        self.ops = ops
-        self.max_rows = max_rows
-        self.rows: "OrderedDict[int, int]" = OrderedDict()  # key -> row of table, oldest first
-        self.table = ops.alloc2f(0, vectors.shape[1])
-        self._lock = threading.Lock()
 
-    def get(self, keys: numpy.ndarray) -> Floats2d:
-        """The vectors of distinct ``keys`` (host uint64), on the device."""
-        ops = self.ops
-        if len(keys) > self.max_rows:  # more than the cache holds: computed, not kept
-            return self._computed(keys)
-        with self._lock:
-            rows = self.rows
-            missing = []
-            for key in keys.tolist():
-                if key in rows:
-                    rows.move_to_end(key)
-                else:
-                    missing.append(key)
-            if missing:
-                free = self._free_rows(len(missing))
-                self.table[ops.asarray1i(free)] = self._computed(numpy.asarray(missing, dtype="uint64"))
-                rows.update(zip(missing, free))
-            return self.table[ops.asarray1i([rows[key] for key in keys.tolist()])]
-
-    def _computed(self, keys: numpy.ndarray) -> Floats2d:
+    def _computed(self, keys) -> Floats2d:
         """The vectors of ``keys`` from the table, :data:`GET_BATCH_KEYS` keys at a time:
         floret gathers about 40 rows per word before averaging them, and for a long
         document that temporary array (hundreds of MB at once) costs more than the sums."""
         ops = self.ops
-        return ops.xp.concatenate([ops.asarray2f(self.vectors.get_batch(keys[i: i + GET_BATCH_KEYS]))
+        keys = numpy.asarray(keys, dtype="uint64")
+        if isinstance(self.vectors, Vectors) and self.vectors.mode == Mode.floret:
+            get_batch = functools.partial(floret_vectors, self.vectors, ops=ops)  # the same rows, vectorized
+        else:
+            get_batch = self.vectors.get_batch
+        return ops.xp.concatenate([ops.asarray2f(get_batch(keys[i: i + GET_BATCH_KEYS]))
                                    for i in range(0, len(keys), GET_BATCH_KEYS)])
-
-    def _free_rows(self, n: int) -> List[int]:
-        """``n`` rows to fill: new ones while the table may grow, then those of the
-        least recently used keys."""
-        size = len(self.rows)
-        new = list(range(size, min(size + n, self.max_rows)))
-        if new and new[-1] >= self.table.shape[0]:  # grow (doubling) up to max_rows
-            grown = self.ops.alloc2f(min(max(2 * self.table.shape[0], new[-1] + 1), self.max_rows), self.table.shape[1])
-            grown[: self.table.shape[0]] = self.table
-            self.table = grown
-        return new + [self.rows.popitem(last=False)[1] for _ in range(n - len(new))]
 
 
 def no_gradient(d_output) -> List[Doc]:
