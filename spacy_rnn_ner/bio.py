@@ -77,7 +77,7 @@ def tag_ids_to_spans(tag_ids: Iterable[int], labels: Sequence[str]) -> List[Span
     Vectorised: tokens are cut into segments at every tag that does not continue the
     previous one; a segment is an entity when it starts with a ``B-X``.
     """
-    tags = numpy.asarray(list(tag_ids), dtype="int64")
+    tags = numpy.asarray(tag_ids if isinstance(tag_ids, numpy.ndarray) else list(tag_ids), dtype="int64")
     if len(tags) == 0:
         return []
     label_ids = (tags - 1) // 2

@@ -435,9 +435,13 @@ def test_confidences_only_when_asked(monkeypatch):
     assert ((probs > 0) & (probs <= 1)).all()
 
 
-def test_marginals_need_no_autograd_and_stay_exact_on_a_long_sequence():
+def test_marginals_need_no_autograd_and_stay_exact_on_a_long_sequence(monkeypatch):
     """Forward-backward in float64 without autograd (it runs under inference mode); on
-    a 20,000-token sequence with large scores every position's marginals sum to one."""
+    a 20,000-token sequence (decoded whole, not in windows) with large scores every
+    position's marginals sum to one."""
+    from spacy_rnn_ner.layers import long_segments
+
+    monkeypatch.setattr(long_segments, "MAX_LENGTH", 100_000)
     rng = numpy.random.default_rng(2)
     lengths = numpy.asarray([20000, 3])
     emissions = (rng.normal(size=(int(lengths.sum()), N_TAGS)) * 20).astype("f")
@@ -449,3 +453,34 @@ def test_marginals_need_no_autograd_and_stay_exact_on_a_long_sequence():
         m = flat_marginals(torch.tensor(emissions), lengths, scores).numpy()
     numpy.testing.assert_allclose(m.sum(axis=1), 1.0, atol=1e-9)
     numpy.testing.assert_allclose(probs, m[numpy.arange(len(tags)), tags], atol=1e-6)
+
+
+def test_long_sequences_decode_in_the_rnn_windows(monkeypatch):
+    """A sequence longer than ``MAX_LENGTH`` is decoded in windows with context: windows
+    whose context reaches the whole sequence give the exact path and confidences; with
+    a short context the path is still valid BIO (an ``I-X`` that a core boundary leaves
+    after another tag becomes ``B-X``) and all but a few tags are the exact ones."""
+    from spacy_rnn_ner.layers import long_segments
+
+    rng = numpy.random.default_rng(4)
+    lengths = numpy.asarray([7, 300, 2, 420])
+    emissions = (rng.normal(size=(int(lengths.sum()), N_TAGS)) * 2).astype("f")
+    layer = node(rng.normal(size=(N_TAGS, N_TAGS)) * 2, rng.normal(size=N_TAGS), rng.normal(size=N_TAGS))
+    exact_tags, exact_probs = crf_decode(layer, emissions, lengths)
+    monkeypatch.setattr(long_segments, "MAX_LENGTH", 20)
+    monkeypatch.setattr(long_segments, "CONTEXT", 1000)
+    tags, probs = crf_decode(layer, emissions, lengths)
+    assert tags.tolist() == exact_tags.tolist()
+    numpy.testing.assert_allclose(probs, exact_probs, atol=1e-5)
+    from spacy_rnn_ner.layers import crf as crf_module
+
+    repaired = []
+    real = crf_module.repair_bio
+    monkeypatch.setattr(crf_module, "repair_bio", lambda *a: (lambda r: repaired.append(r[1]) or r)(real(*a)))
+    for context in (1, 2, 5):
+        monkeypatch.setattr(long_segments, "CONTEXT", context)
+        tags, probs = crf_decode(layer, emissions, lengths)
+        for sequence in split(tags, lengths):
+            assert is_valid_bio(sequence, N_LABELS)
+        assert (tags == exact_tags).mean() > 0.9 and probs.shape == exact_probs.shape
+    assert sum(repaired) > 0  # core boundaries did leave an I-X to repair

@@ -17,6 +17,7 @@ transitions and first tags that BIO forbids (:func:`bio.allowed_transitions`) sc
 longest first (the order kept once, in :class:`Padding`), and each step runs over the
 sequences still going. Sums over paths run in float64: long documents stay exact.
 """
+import sys
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
@@ -25,7 +26,8 @@ from thinc.api import Model
 from thinc.types import Floats2d
 from thinc.util import torch2xp, xp2torch
 
-from ..bio import NEG_INF, allowed_transitions, breaks_bio
+from ..bio import NEG_INF, allowed_transitions, breaks_bio, repair_bio
+from . import long_segments
 
 PARAMS = ("transitions", "start", "end")
 
@@ -159,7 +161,13 @@ def crf_decode(
     by forward-backward), else None. With ``crf`` None the emissions are tag
     probabilities: Viterbi over their logs under the BIO constraints alone, and the
     chosen tags' probabilities. ``outside_only``: tokens forced to ``O``. Runs on the
-    host (one transfer of the emissions)."""
+    host (one transfer of the emissions).
+
+    A sequence longer than ``long_segments.MAX_LENGTH`` is decoded in the windows the
+    RNN reads it in (each core with its context on both sides, all windows as one
+    batch: a loop of ``MAX_LENGTH + 2 * CONTEXT`` steps, not one per token), each token
+    taking the tags of its window's core; an ``I-X`` that a core boundary leaves after
+    another tag becomes ``B-X``, so the path stays valid BIO."""
     lengths = check_lengths(lengths, emissions.shape[0])
     if emissions.shape[0] == 0:
         return numpy.zeros((0,), "int64"), (numpy.zeros((0,), "float32") if confidences else None)
@@ -175,15 +183,35 @@ def crf_decode(
             E = E.clone()
             E[torch.as_tensor(outside_only), 1:] = NEG_INF
         params = [xp2torch(crf.get_param(name)).cpu() for name in PARAMS] if crf is not None else []
-        host = padding_of(lengths, "cpu")
-        E_padded = host.pad(E).numpy()
-        tags = host.unpad(torch.from_numpy(viterbi(E_padded, host.batch_sizes, masked_scores(E.shape[1], *params))))
-        if not confidences:
-            return tags.numpy(), None
-        if crf is not None:
-            scores = masked_scores(E.shape[1], *params, dtype=torch.float64)
-            probs = host.unpad(torch.from_numpy(marginals(E_padded, host.batch_sizes, scores)))
-        chosen = probs.gather(1, tags[:, None])[:, 0]
+        calls = long_segments.plan_calls(lengths, long_segments.MAX_LENGTH, long_segments.CONTEXT, sys.maxsize)
+        if not calls:
+            return _best_paths(E, probs, lengths, params, confidences)
+        window = calls[0]
+        rows = torch.as_tensor(window.rows)
+        tags_w, chosen_w = _best_paths(E[rows], probs[rows], window.lengths, params, confidences)
+        tags = numpy.empty((E.shape[0],), dtype="int64")
+        tags[window.tokens] = tags_w[window.out]
+        tags, _ = repair_bio(tags, lengths)
+        if chosen_w is None:
+            return tags, None
+        chosen = numpy.empty((E.shape[0],), dtype="float32")
+        chosen[window.tokens] = chosen_w[window.out]
+        return tags, chosen
+
+
+def _best_paths(E: torch.Tensor, probs: torch.Tensor, lengths: numpy.ndarray, params: List[torch.Tensor],
+                confidences: bool) -> Tuple[numpy.ndarray, Optional[numpy.ndarray]]:
+    """:func:`crf_decode` of host log-space emissions ``E`` (``probs``: the
+    probabilities without a CRF), sequence by sequence."""
+    host = padding_of(lengths, "cpu")
+    E_padded = host.pad(E).numpy()
+    tags = host.unpad(torch.from_numpy(viterbi(E_padded, host.batch_sizes, masked_scores(E.shape[1], *params))))
+    if not confidences:
+        return tags.numpy(), None
+    if params:
+        scores = masked_scores(E.shape[1], *params, dtype=torch.float64)
+        probs = host.unpad(torch.from_numpy(marginals(E_padded, host.batch_sizes, scores)))
+    chosen = probs.gather(1, tags[:, None])[:, 0]
     return tags.numpy(), chosen.float().numpy()
 
 
