@@ -36,7 +36,11 @@ MODULES = (
     "spacy_rnn_ner.layers.packed_rnn",
     "spacy_rnn_ner.layers.char_cnn",
     "spacy_rnn_ner.layers.unique_words",
+    "spacy_rnn_ner.layers.caches",
+    "spacy_rnn_ner.layers.floret_rows",
     "spacy_rnn_ner.layers.lexicon_features",
+    "spacy_rnn_ner.layers.long_segments",
+    "spacy_rnn_ner.layers.doc_context",
 )
 
 
