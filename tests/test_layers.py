@@ -524,6 +524,29 @@ def test_token_attributes_are_read_per_token_not_per_word():
     assert words_only.layers[0].attrs["context_free"]
 
 
+def test_a_text_with_two_norms_gets_the_rows_of_each():
+    """Word features are computed per distinct (text, norm): a token whose norm was set
+    (as a tokenizer exception does) gets the rows of its own norm, in training and at
+    prediction, the same as that text with that norm elsewhere."""
+    from spacy.tokens import Doc
+
+    from spacy_rnn_ner.architectures import build_char_cnn, build_token_features
+
+    nlp = spacy.blank("uk")
+    doc = Doc(nlp.vocab, words=["Київ", "і", "Київ"])
+    doc[2].norm_ = "місто"
+    other = Doc(nlp.vocab, words=["Київ"])
+    other[0].norm_ = "місто"
+    features = build_token_features(width=8, rows=[50, 50, 50, 50],
+                                    char_encoder=build_char_cnn(width=4, embed_width=4, n_rows=64, dropout=0.0))
+    features.initialize(X=[doc])
+    for is_train in (False, True):
+        [Y], _ = features([doc], is_train=is_train)
+        [Z], _ = features([other], is_train=is_train)
+        assert not numpy.allclose(Y[0], Y[2])
+        numpy.testing.assert_allclose(Z[0], Y[2], atol=1e-6)
+
+
 def floret_vectors(nlp, n_rows=64, width=6):
     from spacy.vectors import Vectors
 
