@@ -86,6 +86,8 @@ def token_features_forward(model: Model, docs: List[Doc], is_train: bool) -> Tup
             free_layers = [layer for layer, free in zip(model.layers, context_free) if free]
             cache = transient(model, "_feature_cache", None, lambda: FeatureCache(free_layers, ops, FEATURE_CACHE_ROWS))
             free_rows = cache.features(docs[0].vocab, words)
+            if all(context_free):  # the usual case: one gather is the output
+                return ops.unflatten(free_rows[inverse_xp], lengths), prediction_only
     parts, backprops = [], []
     column = 0
     for layer, free in zip(model.layers, context_free):
