@@ -39,3 +39,24 @@ def test_speed_benchmark_reports_both_pipelines_components_and_the_long_doc(tmp_
     assert set(report["long_doc"]) == {"rnn_ner", "rnn_ner_no_spans", "rnn_ner_without_sentencizer",
                                        "rnn_ner_no_spans_without_sentencizer"}
     assert 0 < report["long_doc_tokens"] <= min(300, report["words"])
+
+
+@pytest.mark.slow
+def test_decode_windows_benchmark_compares_both_ways(tmp_path):
+    """benchmarks/decode_windows.py decodes a 2,500-token segment in windows and whole."""
+    nlp = shipped_nlp(tmp_path / "resources")
+    train_shipped(nlp, n_iter=2)
+    nlp.to_disk(tmp_path / "model")
+    text = tmp_path / "text"
+    text.mkdir()
+    for i in range(80):
+        (text / f"{i}.txt").write_text("\n".join(t for t, _ in TRAIN_DATA) + "\n", encoding="utf8")
+    command = [sys.executable, str(ROOT / "benchmarks" / "decode_windows.py"), str(tmp_path / "model"),
+               "--text", str(text), "--tokens", "2500"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    assert report["tokens"] == 2500
+    assert len(report["seconds"]["windows"]) == 2 and len(report["seconds"]["whole"]) == 2
+    assert report["entities"]["shared"] <= min(report["entities"]["windows"], report["entities"]["whole"])
+    assert 0.0 <= report["max_confidence_difference"] <= 1.0
