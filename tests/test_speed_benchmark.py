@@ -60,3 +60,15 @@ def test_decode_windows_benchmark_compares_both_ways(tmp_path):
     assert len(report["seconds"]["windows"]) == 2 and len(report["seconds"]["whole"]) == 2
     assert report["entities"]["shared"] <= min(report["entities"]["windows"], report["entities"]["whole"])
     assert 0.0 <= report["max_confidence_difference"] <= 1.0
+
+
+def test_lstm_variants_benchmark_times_each_way():
+    command = [sys.executable, str(ROOT / "benchmarks" / "lstm_variants.py"), "--hidden", "8", "--input", "6",
+               "--repeats", "1"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [line for line in proc.stdout.splitlines() if line.endswith("us/token")]
+    assert [line.split(":")[0] for line in lines] == [
+        "packed (the model)", "padded, equal lengths, oneDNN", "padded, equal lengths, no oneDNN",
+        "packed, int8 dynamic quantization"]
+    assert all(float(line.split(":")[1].split()[0]) > 0 for line in lines)
