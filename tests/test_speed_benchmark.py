@@ -13,15 +13,22 @@ from conftest import TRAIN_DATA, make_examples, shipped_nlp, train_shipped
 ROOT = Path(__file__).parent.parent
 
 
-@pytest.mark.slow
-def test_speed_benchmark_reports_both_pipelines_components_and_the_long_doc(tmp_path):
+def trained_model_and_text(tmp_path, n_files):
+    """The shipped config trained a little (saved in tmp_path/model) and a folder of
+    ``n_files`` text files of the training texts; the pipeline."""
     nlp = shipped_nlp(tmp_path / "resources")
     train_shipped(nlp, n_iter=2)
     nlp.to_disk(tmp_path / "model")
     text = tmp_path / "text"
     text.mkdir()
-    for i in range(3):
+    for i in range(n_files):
         (text / f"{i}.txt").write_text("\n".join(t for t, _ in TRAIN_DATA) + "\n", encoding="utf8")
+    return nlp, text
+
+
+@pytest.mark.slow
+def test_speed_benchmark_reports_both_pipelines_components_and_the_long_doc(tmp_path):
+    nlp, text = trained_model_and_text(tmp_path, 3)
     DocBin(docs=[eg.reference for eg in make_examples(nlp)]).to_disk(tmp_path / "warmup.spacy")
     output = tmp_path / "speed.json"
     command = [sys.executable, str(ROOT / "benchmarks" / "speed.py"), str(tmp_path / "model"), "--text", str(text),
@@ -44,13 +51,7 @@ def test_speed_benchmark_reports_both_pipelines_components_and_the_long_doc(tmp_
 @pytest.mark.slow
 def test_decode_windows_benchmark_compares_both_ways(tmp_path):
     """benchmarks/decode_windows.py decodes a 2,500-token segment in windows and whole."""
-    nlp = shipped_nlp(tmp_path / "resources")
-    train_shipped(nlp, n_iter=2)
-    nlp.to_disk(tmp_path / "model")
-    text = tmp_path / "text"
-    text.mkdir()
-    for i in range(80):
-        (text / f"{i}.txt").write_text("\n".join(t for t, _ in TRAIN_DATA) + "\n", encoding="utf8")
+    _, text = trained_model_and_text(tmp_path, 80)
     command = [sys.executable, str(ROOT / "benchmarks" / "decode_windows.py"), str(tmp_path / "model"),
                "--text", str(text), "--tokens", "2500"]
     proc = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=str(tmp_path))
