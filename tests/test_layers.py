@@ -662,9 +662,9 @@ def test_static_vectors_predict_from_threads_as_alone(monkeypatch):
 
 def test_feature_cache_keeps_word_rows_while_their_sources_stay_the_same():
     """At prediction the context-free rows of words seen in an earlier batch come from
-    the cache: the output is the one computed batch by batch (up to float rounding), and a change of what the
-    rows are computed from clears it: a parameter changed in place (an optimizer step),
-    ``use_params`` (the averages in training), the vocab's vectors table."""
+    the cache: the output is the one computed batch by batch (up to float rounding), and
+    a change of what the rows are computed from clears it: a parameter changed in place
+    (an optimizer step), ``use_params`` (the averages in training), the vocab's vectors."""
     from spacy_rnn_ner.architectures import build_char_cnn, build_token_features
 
     nlp = spacy.blank("uk")
@@ -701,10 +701,12 @@ def test_feature_cache_keeps_word_rows_while_their_sources_stay_the_same():
     with features.use_params({(table.id, "E"): table.get_param("E") * 2}):
         for got, want in zip(cached(), batch_by_batch()):
             numpy.testing.assert_allclose(got, want, atol=1e-5)
-    nlp.vocab.vectors = floret_vectors(nlp, width=6)  # another table, the same shape
+    old_table = cached()
+    nlp.vocab.vectors = floret_vectors(nlp, n_rows=50)  # another table, the same width
     docs = [nlp.make_doc(doc.text) for doc in docs]
-    before = cached()
-    for got, want in zip(before, batch_by_batch()):
+    new_table = cached()
+    assert not numpy.allclose(new_table[0], old_table[0])
+    for got, want in zip(new_table, batch_by_batch()):
         numpy.testing.assert_allclose(got, want, atol=1e-5)
 
 
